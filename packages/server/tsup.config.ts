@@ -1,10 +1,15 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: { index: "src/index.ts", node: "src/node.ts", next: "src/next.ts", cli: "src/cli.ts" },
   format: ["esm", "cjs"],
-  dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
+  dts: {
+    entry: { index: "src/index.ts", node: "src/node.ts", next: "src/next.ts" },
+    compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] },
+  },
   sourcemap: true,
   clean: true,
-  target: "es2022",
+  shims: true,
+  target: "node20",
+  platform: "node",
 });

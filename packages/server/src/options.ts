@@ -1,0 +1,235 @@
+import type { Runtime } from "./runtime/types";
+
+/** Hard limits of one run. */
+export interface Limits {
+  /** Wall-clock limit in milliseconds. */
+  timeoutMs: number;
+  /** Memory limit in MiB (address space, and the cgroup where there is one). */
+  memoryMb: number;
+  /** stdout + stderr cap in bytes; reaching it ends the run as `output_exceeded`. */
+  outputBytes: number;
+}
+
+/** Logger with the shape of `console`; `false` silences the handler. */
+export interface Logger {
+  debug?(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+}
+
+export interface RateLimitOptions {
+  /**
+   * Requests allowed per key in each window.
+   * @default 60
+   */
+  limit?: number;
+  /**
+   * Window length in milliseconds.
+   * @default 60000
+   */
+  windowMs?: number;
+  /**
+   * The key a request is counted under (an API key, a user id, an IP address the host trusts).
+   * @default () => "global"
+   */
+  key?: (request: Request) => string | Promise<string>;
+}
+
+/** What `authorize` may return: `true` to allow, `false` for 403, or a status and message. */
+export type AuthorizeResult =
+  | boolean
+  | { status: 401 | 403; detail?: string }
+  | undefined;
+
+export interface HandlerOptions {
+  /**
+   * A prefix stripped from request paths, e.g. `"/api/mecha"` when the handler sees full URLs.
+   * @default ""
+   */
+  basePath?: string;
+  /**
+   * The runtime that runs programs. Defaults to the Python runtime built from `python` and `sandbox`.
+   */
+  runtime?: Runtime;
+  /**
+   * The Python interpreter. Defaults to the distribution's own `python3`, else the first working
+   * one on PATH (`python3`, `python`, `py -3`).
+   */
+  python?: string;
+  /**
+   * `"auto"` uses bubblewrap when it works and falls back to process isolation with a warning;
+   * `"required"` refuses to run without it; `"none"` never uses it.
+   * @default "auto"
+   */
+  sandbox?: "auto" | "required" | "none";
+  /**
+   * Limits applied when a request names none.
+   * @default { timeoutMs: 10000, memoryMb: 256, outputBytes: 1048576 }
+   */
+  defaultLimits?: Partial<Limits>;
+  /**
+   * The highest limits a request may ask for; larger requests are clamped.
+   * @default { timeoutMs: 60000, memoryMb: 1024, outputBytes: 10485760 }
+   */
+  maxLimits?: Partial<Limits>;
+  /**
+   * Largest accepted `code` in bytes (UTF-8).
+   * @default 262144
+   */
+  maxCodeBytes?: number;
+  /**
+   * Largest accepted request body in bytes.
+   * @default 2097152
+   */
+  maxBodyBytes?: number;
+  /**
+   * Processes (and threads) one run may have at once.
+   * @default 64
+   */
+  maxProcesses?: number;
+  /**
+   * Largest file a program may write, in bytes.
+   * @default 10485760
+   */
+  maxFileBytes?: number;
+  /**
+   * Runs executing at once.
+   * @default twice the CPU cores, at least 4 (a program waiting for input holds a slot)
+   */
+  maxConcurrent?: number;
+  /**
+   * Runs waiting for a slot; beyond this a request gets 503 `busy` with `Retry-After`.
+   * @default 4 × maxConcurrent
+   */
+  maxQueued?: number;
+  /** Per-key request limit; beyond it a request gets 429 `rate_limited` with `Retry-After`. */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * Origins allowed by CORS: a list, `"*"`, or a predicate. Without it, no CORS headers are sent.
+   * @default undefined
+   */
+  cors?: CorsOptions;
+  /** Called for every request before anything else; return `false` (403) or `{ status: 401 }`. */
+  authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * Where the handler logs. `false` for silence.
+   * @default console
+   */
+  logger?: Logger | false;
+}
+
+export type CorsOptions =
+  | "*"
+  | readonly (string | RegExp)[]
+  | ((origin: string) => boolean)
+  | { origin: "*" | readonly (string | RegExp)[] | ((origin: string) => boolean) };
+
+export const DEFAULT_LIMITS: Limits = { timeoutMs: 10_000, memoryMb: 256, outputBytes: 1 << 20 };
+export const MAX_LIMITS: Limits = { timeoutMs: 60_000, memoryMb: 1024, outputBytes: 10 << 20 };
+
+export interface NormalizedOptions {
+  basePath: string;
+  defaultLimits: Limits;
+  maxLimits: Limits;
+  maxCodeBytes: number;
+  maxBodyBytes: number;
+  maxConcurrent: number;
+  maxQueued: number;
+  rateLimit: Required<RateLimitOptions> | null;
+  cors: ((origin: string) => boolean) | null;
+  corsAny: boolean;
+  authorize: HandlerOptions["authorize"];
+  logger: Logger;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`Mecha: option ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function limits(name: string, given: Partial<Limits> | undefined, fallback: Limits): Limits {
+  return {
+    timeoutMs: positive(`${name}.timeoutMs`, given?.timeoutMs, fallback.timeoutMs),
+    memoryMb: positive(`${name}.memoryMb`, given?.memoryMb, fallback.memoryMb),
+    outputBytes: positive(`${name}.outputBytes`, given?.outputBytes, fallback.outputBytes),
+  };
+}
+
+function corsPredicate(cors: CorsOptions | undefined): {
+  allow: ((origin: string) => boolean) | null;
+  any: boolean;
+} {
+  if (cors === undefined) return { allow: null, any: false };
+  const origin = typeof cors === "object" && "origin" in cors ? cors.origin : cors;
+  if (origin === "*") return { allow: () => true, any: true };
+  if (typeof origin === "function") return { allow: origin, any: false };
+  const list = origin as readonly (string | RegExp)[];
+  return {
+    allow: (value) =>
+      list.some((entry) => (typeof entry === "string" ? entry === value : entry.test(value))),
+    any: false,
+  };
+}
+
+/** Turns the host's options into the one object the handler reads, with every default applied. */
+export function normalizeOptions(options: HandlerOptions, cores: number): NormalizedOptions {
+  const maxLimits = limits("maxLimits", options.maxLimits, MAX_LIMITS);
+  const requested = limits("defaultLimits", options.defaultLimits, DEFAULT_LIMITS);
+  const defaultLimits: Limits = {
+    timeoutMs: Math.min(requested.timeoutMs, maxLimits.timeoutMs),
+    memoryMb: Math.min(requested.memoryMb, maxLimits.memoryMb),
+    outputBytes: Math.min(requested.outputBytes, maxLimits.outputBytes),
+  };
+  const maxConcurrent = Math.floor(
+    positive("maxConcurrent", options.maxConcurrent, Math.max(4, cores * 2)),
+  );
+  const maxQueued =
+    options.maxQueued === undefined
+      ? maxConcurrent * 4
+      : Math.max(0, Math.floor(options.maxQueued));
+  const basePath = (options.basePath ?? "").replace(/\/+$/, "");
+  if (basePath && !basePath.startsWith("/")) {
+    throw new TypeError(`Mecha: basePath must start with "/", got ${JSON.stringify(basePath)}`);
+  }
+  const cors = corsPredicate(options.cors);
+  const rateLimit = options.rateLimit
+    ? {
+        limit: positive("rateLimit.limit", options.rateLimit.limit, 60),
+        windowMs: positive("rateLimit.windowMs", options.rateLimit.windowMs, 60_000),
+        key: options.rateLimit.key ?? (() => "global"),
+      }
+    : null;
+  return {
+    basePath,
+    defaultLimits,
+    maxLimits,
+    maxCodeBytes: positive("maxCodeBytes", options.maxCodeBytes, 256 * 1024),
+    maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, 2 * 1024 * 1024),
+    maxConcurrent,
+    maxQueued,
+    rateLimit,
+    cors: cors.allow,
+    corsAny: cors.any,
+    authorize: options.authorize,
+    logger: options.logger === false ? silent : (options.logger ?? console),
+  };
+}
+
+/** A request's limits, filled from the defaults and clamped to the maxima. */
+export function resolveLimits(
+  requested: Partial<Limits> | undefined,
+  defaults: Limits,
+  max: Limits,
+): Limits {
+  return {
+    timeoutMs: Math.min(requested?.timeoutMs ?? defaults.timeoutMs, max.timeoutMs),
+    memoryMb: Math.min(requested?.memoryMb ?? defaults.memoryMb, max.memoryMb),
+    outputBytes: Math.min(requested?.outputBytes ?? defaults.outputBytes, max.outputBytes),
+  };
+}

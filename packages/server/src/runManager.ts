@@ -1,0 +1,190 @@
+import type { RunEvent, RunResult } from "@mecha/protocol";
+import { HttpError } from "./httpError";
+import type { Limits } from "./options";
+import type { RunJob, RunningProgram, Runtime } from "./runtime/types";
+
+export type RunState = "queued" | "running" | "finished";
+
+/** One accepted run: its events fan out to whoever listens; its result settles once. */
+export class Run {
+  state: RunState = "queued";
+  program: RunningProgram | null = null;
+  result: RunResult | null = null;
+  finishedAt = 0;
+  readonly done: Promise<RunResult>;
+  private resolve!: (result: RunResult) => void;
+  private readonly listeners = new Set<(event: RunEvent) => void>();
+  private cancelled = false;
+  private readonly pendingStdin: { data: string; eof: boolean }[] = [];
+  private stdinClosed: boolean;
+
+  constructor(readonly job: RunJob) {
+    this.done = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    this.stdinClosed = !job.interactive;
+  }
+
+  listen(listener: (event: RunEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: RunEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  attach(program: RunningProgram): void {
+    this.program = program;
+    this.state = "running";
+    for (const { data, eof } of this.pendingStdin.splice(0)) program.writeStdin(data, eof);
+    if (this.cancelled) program.cancel();
+  }
+
+  writeStdin(data: string, eof: boolean): void {
+    if (this.state === "finished") {
+      throw new HttpError("run_finished", `Run ${this.job.id} has already finished.`);
+    }
+    if (this.stdinClosed) {
+      throw new HttpError(
+        "run_finished",
+        `The standard input of run ${this.job.id} is closed (it was sent with eof, or the run was started without streaming).`,
+      );
+    }
+    if (eof) this.stdinClosed = true;
+    if (this.program) this.program.writeStdin(data, eof);
+    else this.pendingStdin.push({ data, eof });
+  }
+
+  /** Returns false when the run had already finished. */
+  cancel(): boolean {
+    if (this.state === "finished") return false;
+    this.cancelled = true;
+    this.program?.cancel();
+    return true;
+  }
+
+  get wasCancelled(): boolean {
+    return this.cancelled;
+  }
+
+  finish(result: RunResult): void {
+    this.state = "finished";
+    this.result = result;
+    this.finishedAt = Date.now();
+    this.emit({ type: "exit", result });
+    this.listeners.clear();
+    this.resolve(result);
+  }
+}
+
+/** Admission, concurrency, the queue, and the registry of runs by id. */
+export class RunManager {
+  private readonly runs = new Map<string, Run>();
+  private readonly queue: Run[] = [];
+  private running = 0;
+  private closing = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly maxConcurrent: number,
+    private readonly maxQueued: number,
+    /** How long finished runs are remembered, so late stdin gets 409 rather than 404. */
+    private readonly retainMs = 5 * 60_000,
+  ) {}
+
+  get capacity() {
+    return {
+      running: this.running,
+      queued: this.queue.length,
+      maxConcurrent: this.maxConcurrent,
+      maxQueued: this.maxQueued,
+    };
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Admits a run or throws 503 `busy`. The run starts now or when a slot frees. */
+  submit(job: RunJob): Run {
+    if (this.closing) {
+      throw new HttpError("unavailable", "The server is shutting down.", { retryAfter: 5 });
+    }
+    if (this.running >= this.maxConcurrent && this.queue.length >= this.maxQueued) {
+      throw new HttpError(
+        "busy",
+        `All ${this.maxConcurrent} run slots are busy and ${this.maxQueued} runs are waiting; try again shortly.`,
+        { retryAfter: 1 },
+      );
+    }
+    this.prune();
+    const run = new Run(job);
+    this.runs.set(job.id, run);
+    this.queue.push(run);
+    this.pump();
+    return run;
+  }
+
+  get(id: string): Run {
+    const run = this.runs.get(id);
+    if (!run) throw new HttpError("not_found", `No run with id ${JSON.stringify(id)}.`);
+    return run;
+  }
+
+  /** Stops taking runs, cancels queued and running ones, and waits for them to end. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const run of this.runs.values()) run.cancel();
+    this.pump();
+    await Promise.all([...this.runs.values()].map((run) => run.done));
+    await this.runtime.close();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && (this.running < this.maxConcurrent || this.closing)) {
+      const run = this.queue.shift()!;
+      if (run.wasCancelled) {
+        run.finish(cancelledBeforeStart(run.job));
+        continue;
+      }
+      this.running++;
+      const program = this.runtime.start(run.job, {
+        stdout: (data) => run.emit({ type: "stdout", data }),
+        stderr: (data) => run.emit({ type: "stderr", data }),
+        input: (prompt) => run.emit({ type: "input", prompt }),
+      });
+      run.attach(program);
+      void program.done.then((outcome) => {
+        this.running--;
+        run.finish({ id: run.job.id, language: "python", ...outcome });
+        this.pump();
+      });
+    }
+  }
+
+  private prune(): void {
+    const cutoff = Date.now() - this.retainMs;
+    for (const [id, run] of this.runs) {
+      if (run.state === "finished" && run.finishedAt < cutoff) this.runs.delete(id);
+    }
+  }
+}
+
+function cancelledBeforeStart(job: RunJob): RunResult {
+  return {
+    id: job.id,
+    language: "python",
+    status: "cancelled",
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    truncated: false,
+    durationMs: 0,
+    cpuTimeMs: null,
+    memoryKb: null,
+  };
+}
+
+

@@ -1,0 +1,234 @@
+import { constants } from "node:fs";
+import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+const ROOT = "/sys/fs/cgroup";
+
+/** Per-run limits enforced by the kernel across every process of a run. */
+export interface CgroupLimits {
+  memoryBytes: number;
+  pids: number;
+}
+
+/** Kernel accounting read from a run's cgroup when it ends. */
+export interface CgroupUsage {
+  cpuTimeMs: number | null;
+  memoryKb: number | null;
+  oomKilled: boolean;
+}
+
+export interface RunCgroup {
+  /** Moves a process (and so all it later starts) into the run's cgroup. */
+  add(pid: number): Promise<void>;
+  usage(): Promise<CgroupUsage>;
+  /** Kills every process in the cgroup, however it was started, until none is left. */
+  killAll(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  create(id: string, limits: CgroupLimits): Promise<RunCgroup>;
+}
+
+async function writable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseSelfCgroups(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.trim().split("\n")) {
+    const [, controllers = "", path = "/"] = line.split(":");
+    for (const controller of controllers.split(",")) map.set(controller, path);
+  }
+  return map;
+}
+
+async function readNumber(path: string): Promise<number | null> {
+  try {
+    const value = Number((await readFile(path, "utf8")).trim());
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+async function pidsOf(dirs: string[]): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const dir of dirs) {
+    try {
+      for (const line of (await readFile(join(dir, "cgroup.procs"), "utf8")).split("\n")) {
+        const pid = Number(line);
+        if (pid > 0) pids.add(pid);
+      }
+    } catch {
+      // already removed
+    }
+  }
+  return [...pids];
+}
+
+async function killLoop(dirs: string[]): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const pids = await pidsOf(dirs);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, round < 5 ? 2 : 10));
+  }
+}
+
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      // EBUSY while the last killed processes are being reaped
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+/** cgroup v1: memory, pids and cpuacct hierarchies, each nested under the server's own cgroup. */
+async function createV1(self: Map<string, string>): Promise<CgroupManager | null> {
+  const parents: Record<"memory" | "pids" | "cpuacct", string> = {
+    memory: join(ROOT, "memory", self.get("memory") ?? "/", "mecha"),
+    pids: join(ROOT, "pids", self.get("pids") ?? "/", "mecha"),
+    cpuacct: join(ROOT, "cpuacct", self.get("cpuacct") ?? "/", "mecha"),
+  };
+  try {
+    for (const dir of Object.values(parents)) await mkdir(dir, { recursive: true });
+  } catch {
+    return null;
+  }
+  if (!(await writable(join(parents.memory, "cgroup.procs")))) return null;
+  return {
+    version: 1,
+    async create(id, limits) {
+      const dirs = {
+        memory: join(parents.memory, id),
+        pids: join(parents.pids, id),
+        cpuacct: join(parents.cpuacct, id),
+      };
+      const all = Object.values(dirs);
+      for (const dir of all) await mkdir(dir);
+      await writeFile(join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
+      // Without swap accounting the file is absent; the plain limit still holds.
+      await writeFile(
+        join(dirs.memory, "memory.memsw.limit_in_bytes"),
+        String(limits.memoryBytes),
+      ).catch(() => {});
+      await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
+      return {
+        async add(pid) {
+          for (const dir of all) await writeFile(join(dir, "cgroup.procs"), String(pid));
+        },
+        async usage() {
+          const cpuNs = await readNumber(join(dirs.cpuacct, "cpuacct.usage"));
+          const peak = await readNumber(join(dirs.memory, "memory.max_usage_in_bytes"));
+          let oomKilled = false;
+          try {
+            const control = await readFile(join(dirs.memory, "memory.oom_control"), "utf8");
+            oomKilled = /oom_kill [1-9]/.test(control);
+          } catch {}
+          return {
+            cpuTimeMs: cpuNs === null ? null : cpuNs / 1e6,
+            memoryKb: peak === null ? null : Math.round(peak / 1024),
+            oomKilled,
+          };
+        },
+        killAll: () => killLoop(all),
+        async remove() {
+          await killLoop(all);
+          for (const dir of all) await removeDir(dir);
+        },
+      };
+    },
+  };
+}
+
+/** cgroup v2: one unified hierarchy, nested under the server's own cgroup. */
+async function createV2(self: Map<string, string>): Promise<CgroupManager | null> {
+  const parent = join(ROOT, self.get("") ?? "/", "mecha");
+  try {
+    await mkdir(parent, { recursive: true });
+    // A v2 cgroup may only enable controllers for children when it holds no processes itself.
+    await writeFile(join(parent, "cgroup.subtree_control"), "+memory +pids +cpu").catch(() =>
+      writeFile(join(parent, "cgroup.subtree_control"), "+memory +pids"),
+    );
+  } catch {
+    return null;
+  }
+  if (!(await writable(join(parent, "cgroup.procs")))) return null;
+  return {
+    version: 2,
+    async create(id, limits) {
+      const dir = join(parent, id);
+      await mkdir(dir);
+      await writeFile(join(dir, "memory.max"), String(limits.memoryBytes));
+      await writeFile(join(dir, "memory.swap.max"), "0").catch(() => {});
+      await writeFile(join(dir, "pids.max"), String(limits.pids));
+      return {
+        async add(pid) {
+          await writeFile(join(dir, "cgroup.procs"), String(pid));
+        },
+        async usage() {
+          let cpuTimeMs: number | null = null;
+          try {
+            const stat = await readFile(join(dir, "cpu.stat"), "utf8");
+            const usec = /usage_usec (\d+)/.exec(stat)?.[1];
+            if (usec) cpuTimeMs = Number(usec) / 1000;
+          } catch {}
+          const peak = await readNumber(join(dir, "memory.peak"));
+          let oomKilled = false;
+          try {
+            oomKilled = /oom_kill [1-9]/.test(await readFile(join(dir, "memory.events"), "utf8"));
+          } catch {}
+          return { cpuTimeMs, memoryKb: peak === null ? null : Math.round(peak / 1024), oomKilled };
+        },
+        async killAll() {
+          // cgroup.kill (Linux 5.14+) kills atomically, even processes forking at that moment.
+          await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});
+          await killLoop([dir]);
+        },
+        async remove() {
+          await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});
+          await killLoop([dir]);
+          await removeDir(dir);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A cgroup manager when this process may create cgroups (Linux, usually as root), else null.
+ * Runs go in cgroups nested under the server's own, so a host's limits still apply.
+ */
+export async function createCgroupManager(): Promise<CgroupManager | null> {
+  if (process.platform !== "linux") return null;
+  let self: Map<string, string>;
+  try {
+    self = parseSelfCgroups(await readFile("/proc/self/cgroup", "utf8"));
+  } catch {
+    return null;
+  }
+  const unified = await access(join(ROOT, "cgroup.controllers")).then(
+    () => true,
+    () => false,
+  );
+  return unified ? createV2(self) : createV1(self);
+}

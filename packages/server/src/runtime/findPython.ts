@@ -1,0 +1,57 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+
+/** A resolved interpreter: its real executable, version and installation prefix. */
+export interface PythonInterpreter {
+  executable: string;
+  version: string;
+  /** `sys.base_prefix`: must be readable inside a sandbox. */
+  prefix: string;
+}
+
+const PROBE = "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix)";
+
+function probe(command: string, args: string[]): Promise<PythonInterpreter | null> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      [...args, "-E", "-s", "-c", PROBE],
+      { timeout: 10_000, windowsHide: true, env: { PATH: process.env.PATH ?? "" } },
+      (error, stdout) => {
+        if (error) return resolve(null);
+        const [executable, version, prefix] = stdout.trim().split(/\r?\n/);
+        if (!executable || !version || !prefix || !/^3\./.test(version)) return resolve(null);
+        resolve({ executable, version, prefix });
+      },
+    );
+  });
+}
+
+/** The interpreters tried, in order, when none is configured. */
+export function pythonCandidates(platform: NodeJS.Platform = process.platform): string[][] {
+  if (platform === "win32") return [["py", "-3"], ["python"], ["python3"]];
+  // The distribution's own python3 first: a version-manager shim on PATH can cost ~90 ms a start.
+  const system = ["/usr/bin/python3", "/usr/local/bin/python3", "/opt/homebrew/bin/python3"].filter(
+    (path) => existsSync(path),
+  );
+  return [...system.map((path) => [path]), ["python3"], ["python"]];
+}
+
+/**
+ * Finds a working Python 3 and resolves it once to its real executable (asking it for
+ * `sys.executable`), so each run starts the interpreter directly.
+ */
+export async function findPython(configured?: string): Promise<PythonInterpreter> {
+  const candidates = configured ? [configured.split(" ")] : pythonCandidates();
+  const tried: string[] = [];
+  for (const [command, ...args] of candidates) {
+    if (!command) continue;
+    tried.push([command, ...args].join(" "));
+    const found = await probe(command, args);
+    if (found) return found;
+  }
+  throw new Error(
+    `No working Python 3 interpreter found (tried: ${tried.join(", ")}). ` +
+      "Install Python 3 or pass its path with the `python` option (--python on the CLI).",
+  );
+}

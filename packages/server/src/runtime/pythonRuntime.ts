@@ -1,0 +1,593 @@
+import { type ChildProcess, type SpawnOptions, spawn as nodeSpawn } from "node:child_process";
+import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { arch, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Readable, Writable } from "node:stream";
+import type { RunError, RuntimeInfo } from "@mecha/protocol";
+import type { Logger } from "../options";
+import { type CgroupManager, type RunCgroup, createCgroupManager } from "./cgroup";
+import { type PythonInterpreter, findPython } from "./findPython";
+import { OutputCollector } from "./outputCollector";
+import {
+  SANDBOX_BOOTSTRAP_DIR,
+  SANDBOX_FDS,
+  SANDBOX_WORKDIR,
+  bwrapArgs,
+  findBwrap,
+  generateSeccomp,
+  writeSandboxEtc,
+} from "./sandbox";
+import type { RunJob, RunOutcome, RunSink, RunningProgram, Runtime } from "./types";
+import { UidPool } from "./uidPool";
+
+/** Starts a process; injectable so a faster start-up path can replace it. */
+export type Spawner = (
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions,
+) => ChildProcess;
+
+export interface PythonRuntimeOptions {
+  /** The interpreter; see `findPython` for the default search. */
+  python?: string;
+  /**
+   * `"auto"`: bubblewrap when its start-up probe passes, else process isolation with a warning;
+   * `"required"`: fail without it; `"none"`: never.
+   * @default "auto"
+   */
+  sandbox?: "auto" | "required" | "none";
+  /**
+   * Processes and threads one run may have at once.
+   * @default 64
+   */
+  maxProcesses?: number;
+  /**
+   * Largest file a program may write, in bytes.
+   * @default 10485760
+   */
+  maxFileBytes?: number;
+  /**
+   * Size of the sandbox's /tmp and of its working directory, each, in bytes.
+   * @default 67108864
+   */
+  diskBytes?: number;
+  /**
+   * Use cgroups for memory and process limits and kernel accounting where they can be created.
+   * @default true
+   */
+  cgroups?: boolean;
+  /**
+   * When the server runs as root, runs get unprivileged uids from this range (one per running
+   * program, never shared at the same time).
+   * @default { start: 200000, size: 4096 }
+   */
+  uidRange?: { start: number; size: number };
+  /** Starts processes. @default node:child_process spawn */
+  spawn?: Spawner;
+  /** @default console */
+  logger?: Logger;
+}
+
+interface Environment {
+  interpreter: PythonInterpreter;
+  isolation: "sandbox" | "process";
+  bwrap: string | null;
+  seccompFile: string | null;
+  stateDir: string;
+  cgroups: CgroupManager | null;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The bootstrap ships in `python/` beside `src/` and `dist/`. */
+const BOOTSTRAP_DIR = join(here, here.endsWith("runtime") ? "../../python" : "../python");
+
+const SIGNALS: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  6: "SIGABRT",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  15: "SIGTERM",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+};
+
+function baseEnv(home: string): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    LANG: "C.UTF-8",
+    LC_ALL: "C.UTF-8",
+    TMPDIR: "/tmp",
+  };
+  if (process.platform === "win32") {
+    // Python cannot start on Windows without these; they hold no secrets.
+    for (const key of ["SYSTEMROOT", "WINDIR", "TEMP", "TMP", "PATH"]) {
+      const value = process.env[key];
+      if (value) env[key] = value;
+    }
+    env.PYTHONIOENCODING = "utf-8";
+  }
+  return env;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    if (process.platform === "win32") child.kill("SIGKILL");
+    else process.kill(-child.pid, "SIGKILL");
+  } catch {
+    try {
+      child.kill("SIGKILL");
+    } catch {}
+  }
+}
+
+function readAll(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    stream.on("end", () => resolve(text));
+    stream.on("error", () => resolve(text));
+    stream.on("close", () => resolve(text));
+  });
+}
+
+/** Reads bubblewrap's --info-fd document; it holds the sandbox's pid as the host sees it. */
+function readChildPid(stream: Readable): Promise<number | null> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.setEncoding("utf8");
+    const done = (value: number | null) => {
+      stream.removeAllListeners("data");
+      resolve(value);
+    };
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) done(Number(match[1]));
+    });
+    stream.on("end", () => done(null));
+    stream.on("error", () => done(null));
+  });
+}
+
+/** Creates the Python runtime: interpreter discovery, isolation probe, and per-run launches. */
+export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime {
+  const logger = options.logger ?? console;
+  const spawn = options.spawn ?? nodeSpawn;
+  const maxProcesses = options.maxProcesses ?? 64;
+  const maxFileBytes = options.maxFileBytes ?? 10 << 20;
+  const diskBytes = options.diskBytes ?? 64 << 20;
+  const mode = options.sandbox ?? "auto";
+  const root = isRoot();
+  const uids = root ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096) : null;
+  const running = new Set<{ kill(): void; done: Promise<unknown> }>();
+  let closed = false;
+
+  const environment: Promise<Environment> = (async () => {
+    const interpreter = await findPython(options.python);
+    const stateDir = await mkdtemp(join(tmpdir(), "mecha-"));
+    // Run uids must read the sandbox's /etc files and seccomp filter; nothing here is secret.
+    await chmod(stateDir, 0o755);
+    const cgroups = options.cgroups === false ? null : await createCgroupManager();
+    let bwrap: string | null = null;
+    let seccompFile: string | null = null;
+    if (mode !== "none" && process.platform === "linux") {
+      bwrap = findBwrap();
+      if (bwrap) {
+        await writeSandboxEtc(join(stateDir, "etc"), 1000, 1000);
+        seccompFile = await generateSeccomp(
+          interpreter.executable,
+          join(BOOTSTRAP_DIR, "seccomp_filter.py"),
+          join(stateDir, "seccomp.bpf"),
+        );
+        if (!seccompFile && arch() === "x64") seccompFile = join(BOOTSTRAP_DIR, "seccomp-x64.bpf");
+        if (!seccompFile) {
+          logger.warn(
+            "Mecha: no seccomp filter (install python3-seccomp); the sandbox runs without one.",
+          );
+        }
+      }
+    }
+    const env: Environment = {
+      interpreter,
+      isolation: bwrap ? "sandbox" : "process",
+      bwrap,
+      seccompFile,
+      stateDir,
+      cgroups,
+    };
+    if (bwrap) {
+      const problem = await probe(env);
+      if (problem) {
+        env.isolation = "process";
+        env.bwrap = null;
+        if (mode === "required") {
+          throw new Error(
+            `Mecha: the bubblewrap sandbox is required but does not work here: ${problem}. ` +
+              "On Ubuntu 24.04+, allow unprivileged user namespaces for bwrap (see the security docs).",
+          );
+        }
+        logger.warn(
+          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem}); ` +
+            "running programs with process isolation only. Do not run untrusted code like this.",
+        );
+      }
+    } else if (mode === "required") {
+      throw new Error(
+        "Mecha: the sandbox is required but bubblewrap (bwrap) is not available on this " +
+          `${process.platform} host. Install it (apt-get install bubblewrap) or use --sandbox none.`,
+      );
+    } else if (mode === "auto") {
+      logger.warn(
+        "Mecha: WARNING: bubblewrap (bwrap) not found; running programs with process isolation only " +
+          "(limits, a separate process group, an allow-listed environment). Do not run untrusted code like this.",
+      );
+    }
+    return env;
+  })();
+  // Failures surface through info() and start(); keep them from being unhandled meanwhile.
+  environment.catch(() => {});
+
+  async function probe(env: Environment): Promise<string | null> {
+    const job: RunJob = {
+      id: "probe",
+      code: "import os\nprint(os.getcwd())",
+      files: [],
+      args: [],
+      stdin: "",
+      interactive: false,
+      limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 4096 },
+    };
+    const sink = { stdout() {}, stderr() {}, input() {} };
+    const outcome = await launch(env, job, sink, { stdin: [], cancel: false }).done;
+    if (outcome.status === "succeeded" && outcome.stdout.trim() === SANDBOX_WORKDIR) return null;
+    return (outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}`).trim().slice(0, 500);
+  }
+
+  interface Pending {
+    stdin: { data: string; eof: boolean }[];
+    cancel: boolean;
+    program?: RunningProgram;
+  }
+
+  function launch(env: Environment, job: RunJob, sink: RunSink, pending: Pending): RunningProgram {
+    const started = performance.now();
+    let finish!: (outcome: RunOutcome) => void;
+    const done = new Promise<RunOutcome>((resolve) => {
+      finish = resolve;
+    });
+    let child: ChildProcess | null = null;
+    let reason: "cancelled" | "timed_out" | "output_exceeded" | null = null;
+    const queuedStdin: { data: string; eof: boolean }[] = [...pending.stdin];
+    let stdinClosed = queuedStdin.some((entry) => entry.eof);
+    let error: RunError | undefined;
+    const collector = new OutputCollector(job.limits.outputBytes, (stream, data) =>
+      stream === "stdout" ? sink.stdout(data) : sink.stderr(data),
+    );
+    let cgroup: RunCgroup | null = null;
+    let workdir: string | null = null;
+    let uid: number | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    let ready = false;
+
+    const stop = (why: NonNullable<typeof reason>) => {
+      if (reason) return;
+      reason = why;
+      if (child) killGroup(child);
+      void cgroup?.killAll();
+    };
+
+    const writeStdin = (data: string, eof: boolean) => {
+      if (stdinClosed) return;
+      if (eof) stdinClosed = true;
+      if (!ready || !child?.stdin) {
+        queuedStdin.push({ data, eof });
+        return;
+      }
+      if (data) child.stdin.write(data);
+      if (eof) child.stdin.end();
+    };
+
+    const tracked = { kill: () => stop("cancelled"), done };
+    running.add(tracked);
+
+    void (async () => {
+      const sandboxed = env.isolation === "sandbox" && env.bwrap !== null;
+      try {
+        uid = uids?.acquire() ?? null;
+        const home = sandboxed ? SANDBOX_WORKDIR : await mkdtemp(join(tmpdir(), "mecha-run-"));
+        if (!sandboxed) {
+          workdir = home;
+          if (uid !== null) await chown(home, uid, uid);
+        }
+        if (env.cgroups) {
+          cgroup = await env.cgroups
+            .create(`run-${job.id}`, {
+              memoryBytes: job.limits.memoryMb * 1024 * 1024,
+              pids: maxProcesses,
+            })
+            .catch((cause) => {
+              logger.warn(`Mecha: could not create a cgroup for run ${job.id}: ${String(cause)}`);
+              return null;
+            });
+        }
+        const python = env.interpreter.executable;
+        const flags = ["-E", "-s", "-u"];
+        const envVars = baseEnv(home);
+        let seccompFd: number | null = null;
+        const stdio: SpawnOptions["stdio"] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
+        let command: string;
+        let args: string[];
+        if (sandboxed && env.bwrap) {
+          if (env.seccompFile) seccompFd = openSync(env.seccompFile, "r");
+          stdio.push(seccompFd ?? "ignore", "pipe", "pipe");
+          command = env.bwrap;
+          args = [
+            ...bwrapArgs(
+              {
+                bwrap: env.bwrap,
+                pythonPrefix: env.interpreter.prefix,
+                bootstrapDir: BOOTSTRAP_DIR,
+                etcDir: join(env.stateDir, "etc"),
+              },
+              { diskBytes },
+              envVars,
+              { seccomp: seccompFd !== null, block: true },
+            ),
+            "--uid",
+            "1000",
+            "--gid",
+            "1000",
+            "--",
+            python,
+            ...flags,
+            `${SANDBOX_BOOTSTRAP_DIR}/bootstrap.py`,
+          ];
+        } else {
+          command = python;
+          args = [...flags, join(BOOTSTRAP_DIR, "bootstrap.py")];
+        }
+        try {
+          child = spawn(command, args, {
+            cwd: sandboxed ? "/" : home,
+            // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
+            env: sandboxed ? {} : envVars,
+            stdio,
+            detached: process.platform !== "win32",
+            windowsHide: true,
+            ...(uid !== null ? { uid, gid: uid } : {}),
+          });
+        } finally {
+          if (seccompFd !== null) closeSync(seccompFd);
+        }
+        const proc = child;
+        const spawnError = new Promise<Error>((resolve) => proc.once("error", resolve));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+          (resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })),
+        );
+        const streams = proc.stdio as unknown as (Readable & Writable)[];
+        for (const stream of streams) stream?.on?.("error", () => {});
+
+        timer = setTimeout(() => stop("timed_out"), job.limits.timeoutMs);
+        if (pending.cancel) stop("cancelled");
+
+        proc.stdout?.on("data", (chunk: Buffer) => {
+          if (!collector.push("stdout", chunk)) stop("output_exceeded");
+        });
+        proc.stderr?.on("data", (chunk: Buffer) => {
+          if (!collector.push("stderr", chunk)) stop("output_exceeded");
+        });
+        const events = streams[4] as Readable | undefined;
+        let eventBuffer = "";
+        events?.setEncoding("utf8");
+        events?.on("data", (chunk: string) => {
+          eventBuffer += chunk;
+          let newline = eventBuffer.indexOf("\n");
+          while (newline >= 0) {
+            const line = eventBuffer.slice(0, newline);
+            eventBuffer = eventBuffer.slice(newline + 1);
+            newline = eventBuffer.indexOf("\n");
+            handleEvent(line);
+          }
+        });
+
+        if (sandboxed) {
+          const info = streams[SANDBOX_FDS.info] as Readable;
+          const block = streams[SANDBOX_FDS.block] as Writable;
+          const childPid = await Promise.race([readChildPid(info), spawnError.then(() => null)]);
+          if (childPid !== null && cgroup) await cgroup.add(childPid).catch(() => {});
+          block.end("go");
+        } else if (cgroup && proc.pid !== undefined) {
+          // The bootstrap waits for the job before any user code runs, so nothing has forked yet.
+          await cgroup.add(proc.pid).catch(() => {});
+        }
+
+        const jobDoc = JSON.stringify({
+          code: job.code,
+          files: job.files,
+          args: job.args,
+          interactive: job.interactive,
+          main: "main.py",
+          limits: {
+            as: process.platform === "darwin" ? undefined : job.limits.memoryMb * 1024 * 1024,
+            cpu: Math.ceil(job.limits.timeoutMs / 1000) + 1,
+            fsize: maxFileBytes,
+            nofile: 256,
+            // Counted per user: only meaningful when the run has a uid (or user namespace) of its own.
+            nproc: sandboxed || uid !== null ? maxProcesses : undefined,
+            core: 0,
+          },
+        });
+        (streams[3] as Writable).end(jobDoc);
+        ready = true;
+        const stdin = proc.stdin;
+        if (stdin) {
+          if (job.stdin) stdin.write(job.stdin);
+          for (const { data } of queuedStdin.splice(0)) if (data) stdin.write(data);
+          if (stdinClosed || !job.interactive) {
+            stdinClosed = true;
+            stdin.end();
+          }
+        }
+
+        const ended = await Promise.race([
+          exited,
+          spawnError.then((cause) => {
+            throw cause;
+          }),
+        ]);
+        clearTimeout(timer);
+        // Whatever ended the program, nothing it started may outlive the run.
+        killGroup(proc);
+        await cgroup?.killAll();
+        await Promise.race([
+          Promise.all(
+            [proc.stdout, proc.stderr, events].map(
+              (stream) =>
+                new Promise((resolve) => {
+                  if (!stream || stream.readableEnded || stream.destroyed) resolve(null);
+                  else stream.once("close", resolve);
+                }),
+            ),
+          ),
+          new Promise((resolve) => setTimeout(resolve, 250)),
+        ]);
+        for (const stream of streams) stream?.destroy?.();
+        collector.finish();
+        const usage = (await cgroup?.usage()) ?? { cpuTimeMs: null, memoryKb: null, oomKilled: false };
+        let exitCode = ended.code;
+        let signal: string | null = ended.signal;
+        if (reason) {
+          exitCode = null;
+          signal = "SIGKILL";
+        } else if (sandboxed && exitCode !== null && exitCode > 128 && usage.oomKilled) {
+          signal = SIGNALS[exitCode - 128] ?? `SIG${exitCode - 128}`;
+          exitCode = null;
+        }
+        const memoryExceeded = usage.oomKilled || error?.type === "MemoryError";
+        finish({
+          status:
+            reason ??
+            (memoryExceeded ? "memory_exceeded" : exitCode === 0 ? "succeeded" : "failed"),
+          exitCode,
+          signal,
+          stdout: collector.stdout,
+          stderr: collector.stderr,
+          truncated: collector.truncated,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          cpuTimeMs: usage.cpuTimeMs === null ? null : Math.round(usage.cpuTimeMs * 100) / 100,
+          memoryKb: usage.memoryKb,
+          ...(error ? { error } : {}),
+        });
+      } catch (cause) {
+        clearTimeout(timer);
+        if (child) killGroup(child);
+        await cgroup?.killAll();
+        logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
+        finish({
+          status: reason ?? "failed",
+          exitCode: null,
+          signal: null,
+          stdout: collector.stdout,
+          stderr: `${collector.stderr}Mecha could not start the program: ${String(cause)}\n`,
+          truncated: collector.truncated,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          cpuTimeMs: null,
+          memoryKb: null,
+        });
+      } finally {
+        await cgroup?.remove().catch(() => {});
+        if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
+        if (uid !== null) uids?.release(uid);
+        running.delete(tracked);
+      }
+    })();
+
+    function handleEvent(line: string): void {
+      let event: { type?: string; prompt?: unknown; name?: unknown; message?: unknown; line?: unknown; traceback?: unknown };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (event.type === "input" && typeof event.prompt === "string") {
+        const prompt = event.prompt;
+        // Output written before the prompt is already in its pipe: let it be read first.
+        setImmediate(() => setImmediate(() => sink.input(prompt)));
+      } else if (event.type === "error") {
+        error = {
+          type: String(event.name ?? "Exception"),
+          message: String(event.message ?? ""),
+          line: typeof event.line === "number" && event.line > 0 ? event.line : null,
+          traceback: String(event.traceback ?? ""),
+        };
+      }
+    }
+
+    return {
+      writeStdin,
+      cancel: () => stop("cancelled"),
+      done,
+    };
+  }
+
+  return {
+    async info(): Promise<RuntimeInfo> {
+      const env = await environment;
+      return { language: "python", version: env.interpreter.version, isolation: env.isolation };
+    },
+
+    start(job, sink) {
+      if (closed) throw new Error("Mecha: the runtime is closed");
+      const pending: Pending = { stdin: [], cancel: false };
+      const done = environment.then(
+        (env) => {
+          pending.program = launch(env, job, sink, pending);
+          return pending.program.done;
+        },
+        (cause): RunOutcome => ({
+          status: "failed",
+          exitCode: null,
+          signal: null,
+          stdout: "",
+          stderr: `Mecha cannot run Python here: ${String((cause as Error).message ?? cause)}\n`,
+          truncated: false,
+          durationMs: 0,
+          cpuTimeMs: null,
+          memoryKb: null,
+        }),
+      );
+      return {
+        done,
+        writeStdin(data, eof) {
+          if (pending.program) pending.program.writeStdin(data, eof);
+          else pending.stdin.push({ data, eof });
+        },
+        cancel() {
+          if (pending.program) pending.program.cancel();
+          else pending.cancel = true;
+        },
+      };
+    },
+
+    async close() {
+      closed = true;
+      for (const run of running) run.kill();
+      await Promise.all([...running].map((run) => run.done));
+      const env = await environment.catch(() => null);
+      if (env) await rm(env.stateDir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}

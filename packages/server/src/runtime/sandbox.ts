@@ -1,0 +1,136 @@
+import { execFile } from "node:child_process";
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Where the run's program lives inside the sandbox. */
+export const SANDBOX_WORKDIR = "/workspace";
+/** Where the bootstrap is mounted inside the sandbox. */
+export const SANDBOX_BOOTSTRAP_DIR = "/opt/mecha";
+
+export interface SandboxPaths {
+  bwrap: string;
+  /** Interpreter installation prefix (sys.base_prefix) to mount read-only. */
+  pythonPrefix: string;
+  bootstrapDir: string;
+  /** A directory of the server's with a synthetic `/etc/passwd` and `/etc/group`. */
+  etcDir: string;
+}
+
+export interface SandboxLimits {
+  /** Size of the /tmp tmpfs and of the working directory tmpfs, each, in bytes. */
+  diskBytes: number;
+}
+
+/** The fds bubblewrap reads and writes, numbered as the spawn passes them. */
+export const SANDBOX_FDS = { seccomp: 5, info: 6, block: 7 } as const;
+
+const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+const ETC_FILES = ["/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs"];
+
+/** Read-only binds of the system: merged-/usr symlinks are recreated as symlinks. */
+function systemArgs(prefix: string): string[] {
+  const args: string[] = [];
+  for (const dir of SYSTEM_DIRS) {
+    if (!existsSync(dir)) continue;
+    const stat = lstatSync(dir);
+    if (stat.isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir);
+    else args.push("--ro-bind", dir, dir);
+  }
+  if (!SYSTEM_DIRS.some((dir) => prefix === dir || prefix.startsWith(`${dir}/`))) {
+    args.push("--ro-bind", prefix, prefix);
+  }
+  for (const file of ETC_FILES) if (existsSync(file)) args.push("--ro-bind", file, file);
+  return args;
+}
+
+/**
+ * bubblewrap arguments for one run: new user, pid, net, ipc, uts and cgroup namespaces, the
+ * system read-only, size-capped tmpfs for /tmp and the working directory, a fresh /proc and a
+ * minimal /dev, no capabilities, no further user namespaces, the seccomp filter, and the process
+ * blocked until the server has put it in its cgroup.
+ */
+export function bwrapArgs(
+  paths: SandboxPaths,
+  limits: SandboxLimits,
+  env: Record<string, string>,
+  options: { seccomp: boolean; block: boolean },
+): string[] {
+  const args = [
+    "--unshare-user",
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--disable-userns",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--hostname",
+    "sandbox",
+    ...systemArgs(paths.pythonPrefix),
+    "--ro-bind",
+    join(paths.etcDir, "passwd"),
+    "/etc/passwd",
+    "--ro-bind",
+    join(paths.etcDir, "group"),
+    "/etc/group",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--size",
+    String(limits.diskBytes),
+    "--tmpfs",
+    "/tmp",
+    "--size",
+    String(limits.diskBytes),
+    "--tmpfs",
+    SANDBOX_WORKDIR,
+    "--ro-bind",
+    paths.bootstrapDir,
+    SANDBOX_BOOTSTRAP_DIR,
+    "--chdir",
+    SANDBOX_WORKDIR,
+    "--clearenv",
+  ];
+  for (const [key, value] of Object.entries(env)) args.push("--setenv", key, value);
+  args.push("--info-fd", String(SANDBOX_FDS.info));
+  if (options.block) args.push("--block-fd", String(SANDBOX_FDS.block));
+  if (options.seccomp) args.push("--seccomp", String(SANDBOX_FDS.seccomp));
+  return args;
+}
+
+/** Writes the sandbox's /etc/passwd and /etc/group: one unprivileged user and nothing else. */
+export async function writeSandboxEtc(dir: string, uid: number, gid: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, "passwd"),
+    `sandbox:x:${uid}:${gid}:sandbox:${SANDBOX_WORKDIR}:/usr/sbin/nologin\n`,
+  );
+  await writeFile(join(dir, "group"), `sandbox:x:${gid}:\n`);
+}
+
+/** Finds bubblewrap on PATH. */
+export function findBwrap(): string | null {
+  for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":")) {
+    const candidate = join(dir, "bwrap");
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Generates the seccomp BPF with the host's python3-seccomp; null when that is missing. */
+export function generateSeccomp(
+  python: string,
+  script: string,
+  out: string,
+): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(python, ["-E", "-s", script, out], { timeout: 10_000, env: {} }, (error) =>
+      resolve(error ? null : out),
+    );
+  });
+}
