@@ -160,6 +160,15 @@ def main():
     module.__builtins__ = builtins
     module.__cached__ = None
     sys.modules["__main__"] = module
+    # Give back the stack depth the bootstrap uses (its frames, and exec), so recursion
+    # limits match a plain `python3 main.py`.
+    depth = 1
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    sys.setrecursionlimit(sys.getrecursionlimit() + depth)
+
     try:
         with open(main_path, "rb") as handle:
             source = handle.read()

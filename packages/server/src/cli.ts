@@ -103,7 +103,9 @@ export async function main(argv: string[]): Promise<number> {
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     const sandbox = values.sandbox ?? "auto";
     if (sandbox !== "auto" && sandbox !== "required" && sandbox !== "none") {
-      throw new UsageError(`--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`);
+      throw new UsageError(
+        `--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`,
+      );
     }
     const origins = values["cors-origin"];
     const token = values.token ?? process.env.MECHA_TOKEN;
@@ -113,7 +115,9 @@ export async function main(argv: string[]): Promise<number> {
       : new Set([
           ...LOCAL_HOSTS,
           ...extraHosts.map((name) => hostName(name)),
-          ...(host === "0.0.0.0" || host === "::" ? [] : [hostName(host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)]),
+          ...(host === "0.0.0.0" || host === "::"
+            ? []
+            : [hostName(host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)]),
         ]);
     const quiet = values.quiet ?? false;
     const maxConcurrent = integer("max-concurrent", values["max-concurrent"], 1);
@@ -144,7 +148,10 @@ export async function main(argv: string[]): Promise<number> {
         if (token && request.method !== "OPTIONS") {
           const header = request.headers.get("authorization") ?? "";
           if (header !== `Bearer ${token}`) {
-            return { status: 401, detail: 'Send "Authorization: Bearer <token>" with the server\'s token.' };
+            return {
+              status: 401,
+              detail: 'Send "Authorization: Bearer <token>" with the server\'s token.',
+            };
           }
         }
         return true;

@@ -11,7 +11,7 @@ import {
   StdinRequest,
 } from "@mecha/protocol";
 import { HttpError } from "./httpError";
-import { type HandlerOptions, type NormalizedOptions, normalizeOptions, resolveLimits } from "./options";
+import { type HandlerOptions, normalizeOptions, resolveLimits } from "./options";
 import { problemResponse } from "./problemResponse";
 import { RateLimiter } from "./rateLimiter";
 import { readJson } from "./readBody";
@@ -96,7 +96,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   function corsHeaders(request: Request): Headers {
     const headers = new Headers();
     const origin = request.headers.get("origin");
-    if (!origin || !opts.cors || !opts.cors(origin)) return headers;
+    if (!origin || !opts.cors?.(origin)) return headers;
     headers.set("access-control-allow-origin", opts.corsAny ? "*" : origin);
     if (!opts.corsAny) headers.set("vary", "Origin");
     headers.set("access-control-expose-headers", "Retry-After");
@@ -124,7 +124,8 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
     if (verdict === false) throw new HttpError("forbidden", "This request is not allowed.");
     throw new HttpError(
       verdict.status === 401 ? "unauthorized" : "forbidden",
-      verdict.detail ?? (verdict.status === 401 ? "Authentication required." : "This request is not allowed."),
+      verdict.detail ??
+        (verdict.status === 401 ? "Authentication required." : "This request is not allowed."),
     );
   }
 
@@ -193,7 +194,11 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
           let text = "";
           let last: RunEvent | null = null;
           for (const event of pending) {
-            if (last && (event.type === "stdout" || event.type === "stderr") && last.type === event.type) {
+            if (
+              last &&
+              (event.type === "stdout" || event.type === "stderr") &&
+              last.type === event.type
+            ) {
               last.data += event.data;
               continue;
             }
@@ -208,7 +213,9 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
             // the consumer is gone
           }
         };
-        controller.enqueue(encoder.encode(`${JSON.stringify({ type: "started", id: run.job.id })}\n`));
+        controller.enqueue(
+          encoder.encode(`${JSON.stringify({ type: "started", id: run.job.id })}\n`),
+        );
         unlisten = run.listen((event) => {
           pending.push(event);
           if (event.type === "exit") {
@@ -224,7 +231,9 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
           }
         });
         if (run.result) {
-          controller.enqueue(encoder.encode(`${JSON.stringify({ type: "exit", result: run.result })}\n`));
+          controller.enqueue(
+            encoder.encode(`${JSON.stringify({ type: "exit", result: run.result })}\n`),
+          );
           controller.close();
         }
       },
@@ -270,7 +279,13 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   async function postExecute(request: Request, cors: Headers): Promise<Response> {
     const fail = (status: number, error: string, extra = new Headers(cors)) =>
       json(
-        { success: false, output: "", error, execution_time: 0, memory_used: 0 } satisfies ExecuteResponse,
+        {
+          success: false,
+          output: "",
+          error,
+          execution_time: 0,
+          memory_used: 0,
+        } satisfies ExecuteResponse,
         status,
         extra,
       );
@@ -279,7 +294,10 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       const body = await readJson(request, ExecuteRequest, opts.maxBodyBytes);
       const language = (body.language ?? "python").toLowerCase();
       if (language !== "python" && language !== "python3" && language !== "py") {
-        return fail(400, `Unsupported language ${JSON.stringify(body.language)}; only Python runs here.`);
+        return fail(
+          400,
+          `Unsupported language ${JSON.stringify(body.language)}; only Python runs here.`,
+        );
       }
       const job = toJob({ language: "python", code: body.code }, false);
       const run = manager.submit(job);
@@ -348,7 +366,10 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       let path = url.pathname;
       if (opts.basePath) {
         if (path !== opts.basePath && !path.startsWith(`${opts.basePath}/`)) {
-          throw new HttpError("not_found", `No route for ${path}; this handler serves ${opts.basePath}.`);
+          throw new HttpError(
+            "not_found",
+            `No route for ${path}; this handler serves ${opts.basePath}.`,
+          );
         }
         path = path.slice(opts.basePath.length) || "/";
       }
@@ -369,5 +390,3 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   Object.defineProperty(handler, "runtime", { value: runtime });
   return handler;
 }
-
-

@@ -1,7 +1,6 @@
-export { createHandler } from "./createHandler";
 export type { MechaHandler } from "./createHandler";
+export { createHandler } from "./createHandler";
 export { HttpError } from "./httpError";
-export { DEFAULT_LIMITS, MAX_LIMITS } from "./options";
 export type {
   AuthorizeResult,
   CorsOptions,
@@ -10,15 +9,16 @@ export type {
   Logger,
   RateLimitOptions,
 } from "./options";
-export { findPython } from "./runtime/findPython";
+export { DEFAULT_LIMITS, MAX_LIMITS } from "./options";
 export type { PythonInterpreter } from "./runtime/findPython";
-export { createPythonRuntime } from "./runtime/pythonRuntime";
+export { findPython } from "./runtime/findPython";
 export type { PythonRuntimeOptions, Spawner } from "./runtime/pythonRuntime";
+export { createPythonRuntime } from "./runtime/pythonRuntime";
 export type {
   RunJob,
+  RunningProgram,
   RunOutcome,
   RunSink,
-  RunningProgram,
   Runtime,
 } from "./runtime/types";
 export { VERSION } from "./version";

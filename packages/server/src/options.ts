@@ -37,10 +37,7 @@ export interface RateLimitOptions {
 }
 
 /** What `authorize` may return: `true` to allow, `false` for 403, or a status and message. */
-export type AuthorizeResult =
-  | boolean
-  | { status: 401 | 403; detail?: string }
-  | undefined;
+export type AuthorizeResult = boolean | { status: 401 | 403; detail?: string } | undefined;
 
 export interface HandlerOptions {
   /**

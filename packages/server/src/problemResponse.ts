@@ -14,7 +14,8 @@ export function problemResponse(error: unknown, headers: Headers = new Headers()
   });
   headers.set("content-type", MEDIA_TYPES.problem);
   headers.set("cache-control", "no-store");
-  if (retryAfter !== undefined) headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfter))));
+  if (retryAfter !== undefined)
+    headers.set("retry-after", String(Math.max(1, Math.ceil(retryAfter))));
   if (allow) headers.set("allow", allow);
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

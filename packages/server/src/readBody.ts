@@ -4,14 +4,20 @@ import { HttpError } from "./httpError";
 interface Schema<T> {
   safeParse(value: unknown):
     | { success: true; data: T }
-    | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+    | {
+        success: false;
+        error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> };
+      };
 }
 
 /** Reads at most `maxBytes` of a request body, failing with 413 beyond it. */
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new HttpError("payload_too_large", `The request body is over the ${maxBytes}-byte limit.`);
+    throw new HttpError(
+      "payload_too_large",
+      `The request body is over the ${maxBytes}-byte limit.`,
+    );
   }
   if (!request.body) return "";
   const reader = request.body.getReader();
@@ -23,7 +29,10 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new HttpError("payload_too_large", `The request body is over the ${maxBytes}-byte limit.`);
+      throw new HttpError(
+        "payload_too_large",
+        `The request body is over the ${maxBytes}-byte limit.`,
+      );
     }
     chunks.push(value);
   }
@@ -37,7 +46,11 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
 }
 
 /** Reads a JSON body and validates it: 415, 413 and 400 as the protocol says. */
-export async function readJson<T>(request: Request, schema: Schema<T>, maxBytes: number): Promise<T> {
+export async function readJson<T>(
+  request: Request,
+  schema: Schema<T>,
+  maxBytes: number,
+): Promise<T> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type.trim())) {
     throw new HttpError(
@@ -50,7 +63,10 @@ export async function readJson<T>(request: Request, schema: Schema<T>, maxBytes:
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new HttpError("invalid_request", `The body is not valid JSON: ${(cause as Error).message}`);
+    throw new HttpError(
+      "invalid_request",
+      `The body is not valid JSON: ${(cause as Error).message}`,
+    );
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

@@ -1,6 +1,5 @@
 import type { RunEvent, RunResult } from "@mecha/protocol";
 import { HttpError } from "./httpError";
-import type { Limits } from "./options";
 import type { RunJob, RunningProgram, Runtime } from "./runtime/types";
 
 export type RunState = "queued" | "running" | "finished";
@@ -186,5 +185,3 @@ function cancelledBeforeStart(job: RunJob): RunResult {
     memoryKb: null,
   };
 }
-
-

@@ -9,7 +9,8 @@ export interface PythonInterpreter {
   prefix: string;
 }
 
-const PROBE = "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix)";
+const PROBE =
+  "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix)";
 
 function probe(command: string, args: string[]): Promise<PythonInterpreter | null> {
   return new Promise((resolve) => {

@@ -1,25 +1,25 @@
-import { type ChildProcess, type SpawnOptions, spawn as nodeSpawn } from "node:child_process";
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
 import { arch, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import type { RunError, RuntimeInfo } from "@mecha/protocol";
 import type { Logger } from "../options";
-import { type CgroupManager, type RunCgroup, createCgroupManager } from "./cgroup";
-import { type PythonInterpreter, findPython } from "./findPython";
+import { type CgroupManager, createCgroupManager, type RunCgroup } from "./cgroup";
+import { findPython, type PythonInterpreter } from "./findPython";
 import { OutputCollector } from "./outputCollector";
 import {
-  SANDBOX_BOOTSTRAP_DIR,
-  SANDBOX_FDS,
-  SANDBOX_WORKDIR,
   bwrapArgs,
   findBwrap,
   generateSeccomp,
+  SANDBOX_BOOTSTRAP_DIR,
+  SANDBOX_FDS,
+  SANDBOX_WORKDIR,
   writeSandboxEtc,
 } from "./sandbox";
-import type { RunJob, RunOutcome, RunSink, RunningProgram, Runtime } from "./types";
+import type { RunJob, RunningProgram, RunOutcome, RunSink, Runtime } from "./types";
 import { UidPool } from "./uidPool";
 
 /** Starts a process; injectable so a faster start-up path can replace it. */
@@ -130,19 +130,6 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      text += chunk;
-    });
-    stream.on("end", () => resolve(text));
-    stream.on("error", () => resolve(text));
-    stream.on("close", () => resolve(text));
-  });
-}
-
 /** Reads bubblewrap's --info-fd document; it holds the sandbox's pid as the host sees it. */
 function readChildPid(stream: Readable): Promise<number | null> {
   return new Promise((resolve) => {
@@ -171,7 +158,9 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   const diskBytes = options.diskBytes ?? 64 << 20;
   const mode = options.sandbox ?? "auto";
   const root = isRoot();
-  const uids = root ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096) : null;
+  const uids = root
+    ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096)
+    : null;
   const running = new Set<{ kill(): void; done: Promise<unknown> }>();
   let closed = false;
 
@@ -359,6 +348,9 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           command = python;
           args = [...flags, join(BOOTSTRAP_DIR, "bootstrap.py")];
         }
+        if (pending.cancel) reason = "cancelled";
+        // Cancelled while the run was being prepared: never start the program.
+        if (reason) throw new Error("cancelled before start");
         try {
           child = spawn(command, args, {
             cwd: sandboxed ? "/" : home,
@@ -381,7 +373,6 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         for (const stream of streams) stream?.on?.("error", () => {});
 
         timer = setTimeout(() => stop("timed_out"), job.limits.timeoutMs);
-        if (pending.cancel) stop("cancelled");
 
         proc.stdout?.on("data", (chunk: Buffer) => {
           if (!collector.push("stdout", chunk)) stop("output_exceeded");
@@ -466,7 +457,11 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         ]);
         for (const stream of streams) stream?.destroy?.();
         collector.finish();
-        const usage = (await cgroup?.usage()) ?? { cpuTimeMs: null, memoryKb: null, oomKilled: false };
+        const usage = (await cgroup?.usage()) ?? {
+          cpuTimeMs: null,
+          memoryKb: null,
+          oomKilled: false,
+        };
         let exitCode = ended.code;
         let signal: string | null = ended.signal;
         if (reason) {
@@ -495,13 +490,15 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         clearTimeout(timer);
         if (child) killGroup(child);
         await cgroup?.killAll();
-        logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
+        if (!reason) logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
         finish({
           status: reason ?? "failed",
           exitCode: null,
           signal: null,
           stdout: collector.stdout,
-          stderr: `${collector.stderr}Mecha could not start the program: ${String(cause)}\n`,
+          stderr: reason
+            ? collector.stderr
+            : `${collector.stderr}Mecha could not start the program: ${String(cause)}\n`,
           truncated: collector.truncated,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           cpuTimeMs: null,
@@ -516,7 +513,14 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     })();
 
     function handleEvent(line: string): void {
-      let event: { type?: string; prompt?: unknown; name?: unknown; message?: unknown; line?: unknown; traceback?: unknown };
+      let event: {
+        type?: string;
+        prompt?: unknown;
+        name?: unknown;
+        message?: unknown;
+        line?: unknown;
+        traceback?: unknown;
+      };
       try {
         event = JSON.parse(line);
       } catch {

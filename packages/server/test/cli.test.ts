@@ -1,0 +1,207 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/mecha-server.js", import.meta.url));
+const DIST = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let text = "";
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(text);
+      if (match) resolve({ child, url: match[1]!, output: () => text, exit });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    void exit.then((code) => reject(new Error(`exited with ${code} before listening:\n${text}`)));
+  });
+}
+
+function runToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("exit", (code) => resolve({ code, output }));
+  });
+}
+
+/** Processes whose command line contains `marker`, anywhere on the machine. */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker))
+        found.push(Number(entry));
+    } catch {}
+  }
+  return found;
+}
+
+beforeAll(() => {
+  if (!existsSync(DIST))
+    execFileSync("pnpm", ["build"], { cwd: fileURLToPath(new URL("..", import.meta.url)) });
+});
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+describe("mecha-server CLI", () => {
+  it("prints its URL once listening, on a free port with --port 0, and answers the protocol", async () => {
+    const server = await start(["--port", "0"]);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.output()).toMatch(/isolation: (sandbox|process)/);
+    const health = await (await fetch(`${server.url}/health`)).json();
+    expect(health).toMatchObject({ status: "ok", protocol: 1 });
+    const result = await (
+      await fetch(`${server.url}/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ language: "python", code: "print('from cli')" }),
+      })
+    ).json();
+    expect(result.stdout).toBe("from cli\n");
+  });
+
+  it("honours PORT from the environment", async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = await start([], { PORT: String(port) });
+    expect(server.url).toBe(`http://127.0.0.1:${port}`);
+  });
+
+  it("says the port is in use and exits non-zero", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, output } = await runToEnd(["--port", String(port)]);
+      expect(code).toBe(1);
+      expect(output).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+      expect(output).not.toContain("listening on");
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("rejects bad arguments with usage help and exit code 2", async () => {
+    const bad = await runToEnd(["--sandbox", "maybe"]);
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain("--sandbox must be auto, required or none");
+    const unknown = await runToEnd(["--frobnicate"]);
+    expect(unknown.code).toBe(2);
+    const port = await runToEnd(["--port", "70000"]);
+    expect(port.code).toBe(2);
+  });
+
+  it("refuses requests whose Host header is not a local name (DNS rebinding)", async () => {
+    const server = await start(["--port", "0"]);
+    const port = new URL(server.url).port;
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        import("node:http").then(({ request }) => {
+          const req = request(
+            { host: "127.0.0.1", port, path: "/health", headers: { host } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+      });
+    expect(await ask(`attacker.example:${port}`)).toBe(403);
+    expect(await ask(`localhost:${port}`)).toBe(200);
+    expect(await ask(`127.0.0.1:${port}`)).toBe(200);
+  });
+
+  it("allows local origins by CORS by default, and no others", async () => {
+    const server = await start(["--port", "0"]);
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/execute`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type",
+        },
+      });
+    const local = await preflight("http://localhost:5173");
+    expect(local.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    const remote = await preflight("https://evil.example");
+    expect(remote.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("requires the bearer token when one is set", async () => {
+    const server = await start(["--port", "0", "--token", "letmein"]);
+    expect((await fetch(`${server.url}/health`)).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/health`, { headers: { authorization: "Bearer letmein" } }))
+        .status,
+    ).toBe(200);
+  });
+
+  it("shuts down cleanly on SIGTERM and SIGINT, leaving no program running", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const server = await start(["--port", "0"]);
+      const marker = `${Math.floor(Math.random() * 1e6)}.25`;
+      const pending = fetch(`${server.url}/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          language: "python",
+          code: `import subprocess\nsubprocess.Popen(["sleep", "${marker}"])\nimport time\ntime.sleep(60)`,
+        }),
+      }).then(
+        (r) => r.json(),
+        () => null,
+      );
+      const deadline = Date.now() + 5000;
+      while (processesWith(marker).length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(processesWith(marker).length).toBeGreaterThan(0);
+      server.child.kill(signal);
+      expect(await server.exit).toBe(0);
+      expect(server.output()).toContain(`${signal} received`);
+      expect(processesWith(marker)).toEqual([]);
+      const result = await pending;
+      if (result) expect(result.status).toBe("cancelled");
+    }
+  });
+
+  it("prints its version and help", async () => {
+    const version = await runToEnd(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.output.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await runToEnd(["--help"]);
+    expect(help.output).toContain("--sandbox <mode>");
+  });
+});

@@ -1,0 +1,215 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { RunRequest, RunResult } from "@mecha/protocol";
+import { afterAll, describe, expect, it } from "vitest";
+import { createHandler } from "../src/createHandler";
+import { findBwrap } from "../src/runtime/sandbox";
+
+/**
+ * Ordinary programs must behave under Mecha exactly as under the distribution's CPython run as
+ * `python3 main.py`: same stdout, same stderr (up to the script's directory), same exit code.
+ */
+
+const PYTHON = "/usr/bin/python3";
+
+interface Case {
+  name: string;
+  code: string;
+  stdin?: string;
+  files?: { path: string; content: string }[];
+  args?: string[];
+}
+
+const CASES: Case[] = [
+  { name: "unicode", code: 'print("héllo wörld ✓ 你好 🐍")\nprint("a\\tb")' },
+  {
+    name: "large output",
+    code: 'for i in range(20000):\n    print(f"line {i:06d} " + "x" * 20)',
+  },
+  {
+    name: "stdin",
+    code: "import sys\ndata = sys.stdin.read()\nprint(len(data), data.upper())",
+    stdin: "abc\ndéf\n",
+  },
+  {
+    name: "input() with a prompt",
+    code: 'name = input("Name? ")\nage = input("Age? ")\nprint(f"{name} is {age}")',
+    stdin: "Ada\n36\n",
+  },
+  { name: "input() at end of input", code: 'x = input("more? ")', stdin: "" },
+  { name: "uncaught exception", code: "def f(x):\n    return 10 / x\n\nprint('before')\nf(0)" },
+  {
+    name: "chained exception",
+    code: "try:\n    {}['k']\nexcept KeyError as e:\n    raise ValueError('bad value') from e",
+  },
+  { name: "syntax error", code: "print('ok'\nx = 1" },
+  { name: "exit code", code: "import sys\nprint('bye')\nsys.exit(3)" },
+  { name: "exit with a message", code: "import sys\nsys.exit('fatal: no config')" },
+  {
+    name: "stderr",
+    code: "import sys\nprint('out')\nprint('err', file=sys.stderr)\nprint('out2')",
+  },
+  {
+    name: "carriage returns",
+    code: "import sys\nfor i in range(5):\n    sys.stdout.write(f'\\r{i*25}%')\nprint()",
+  },
+  {
+    name: "invalid UTF-8 output",
+    code: "import sys\nsys.stdout.buffer.write(b'ok \\xff\\xfe end\\n')",
+  },
+  {
+    name: "files in the working directory",
+    code: "with open('out.txt', 'w') as f:\n    f.write('saved')\nprint(open('out.txt').read())\nprint(open('data/input.csv').read().strip())\nimport os\nprint(sorted(os.listdir('.')))",
+    files: [{ path: "data/input.csv", content: "a,b\n1,2\n" }],
+  },
+  {
+    name: "multi-file import",
+    code: "from helpers import greet\nfrom pkg.util import double\nprint(greet('x'), double(21))",
+    files: [
+      { path: "helpers.py", content: "def greet(n):\n    return f'hi {n}'\n" },
+      { path: "pkg/__init__.py", content: "" },
+      { path: "pkg/util.py", content: "def double(n):\n    return n * 2\n" },
+    ],
+  },
+  {
+    name: "argv and __name__",
+    code: "import sys\nprint(sys.argv, __name__, __file__.endswith('main.py'))",
+    args: ["--flag", "v"],
+  },
+  { name: "recursion", code: "def r(n):\n    return r(n + 1)\nr(0)" },
+  {
+    name: "exception in an imported module",
+    code: "import broken",
+    files: [{ path: "broken.py", content: "x = 1\nraise RuntimeError('from module')\n" }],
+  },
+  { name: "keyboard interrupt", code: "print('start')\nraise KeyboardInterrupt" },
+  { name: "exit via os._exit", code: "import os\nprint('x', flush=True)\nos._exit(7)" },
+];
+
+function runCPython(testCase: Case): {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  dir: string;
+} {
+  const dir = mkdtempSync(join(tmpdir(), "mecha-ref-"));
+  for (const file of testCase.files ?? []) {
+    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+    writeFileSync(join(dir, file.path), file.content);
+  }
+  writeFileSync(join(dir, "main.py"), testCase.code);
+  const out = spawnSync(PYTHON, ["-E", "-s", "-u", "main.py", ...(testCase.args ?? [])], {
+    cwd: dir,
+    input: testCase.stdin ?? "",
+    env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", LC_ALL: "C.UTF-8", HOME: dir },
+  });
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    exitCode: out.status,
+    dir,
+  };
+}
+
+/** Tracebacks name the script by its absolute path, which differs between the two runs. */
+function normalise(text: string, dir: string): string {
+  const replaced = dir ? text.split(`${dir}/`).join("<dir>/") : text;
+  return replaced.replace(/"\/(?:workspace|tmp\/mecha-run-\w+)\//g, '"<dir>/');
+}
+
+const modes = findBwrap() ? (["none", "auto"] as const) : (["none"] as const);
+if (!findBwrap())
+  console.warn("programs.test: bubblewrap not installed; comparing without the sandbox only");
+
+describe.each(modes)("ordinary programs behave as under CPython (sandbox: %s)", (sandbox) => {
+  const handler = createHandler({ sandbox, logger: false });
+  afterAll(() => handler.close());
+
+  async function run(body: Omit<RunRequest, "language">): Promise<RunResult> {
+    const response = await handler(
+      new Request("http://localhost/runs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ language: "python", ...body }),
+      }),
+    );
+    expect(response.status).toBe(200);
+    return (await response.json()) as RunResult;
+  }
+
+  it.each(CASES)("$name", async (testCase) => {
+    const expected = runCPython(testCase);
+    const result = await run({
+      code: testCase.code,
+      ...(testCase.stdin !== undefined ? { stdin: testCase.stdin } : {}),
+      ...(testCase.files ? { files: testCase.files } : {}),
+      ...(testCase.args ? { args: testCase.args } : {}),
+    });
+    expect(result.stdout).toBe(expected.stdout);
+    expect(normalise(result.stderr, "")).toBe(normalise(expected.stderr, expected.dir));
+    if (expected.exitCode === null) {
+      expect(result.exitCode === null || result.exitCode > 128).toBe(true);
+    } else {
+      expect(result.exitCode).toBe(expected.exitCode);
+    }
+    expect(result.status).toBe(expected.exitCode === 0 ? "succeeded" : "failed");
+  });
+
+  it("reports an uncaught exception with the line in the user's code", async () => {
+    const result = await run({ code: "x = 1\n\ndef f():\n    raise ValueError('nope')\n\nf()\n" });
+    expect(result.error).toMatchObject({ type: "ValueError", message: "nope", line: 4 });
+    expect(result.error?.traceback).toContain("line 4, in f");
+    expect(result.error?.traceback).not.toContain("bootstrap");
+  });
+
+  it("reports the innermost line in main.py when the failure is inside an imported module", async () => {
+    const result = await run({
+      code: "import lib\n\nlib.boom()\n",
+      files: [{ path: "lib.py", content: "def boom():\n    return {}['missing']\n" }],
+    });
+    expect(result.error).toMatchObject({ type: "KeyError", line: 3 });
+  });
+
+  it("reports a syntax error's line", async () => {
+    const result = await run({ code: "a = 1\nb = (\n" });
+    expect(result.error?.type).toBe("SyntaxError");
+    expect(result.error?.line).toBe(2);
+  });
+
+  it("measures CPU time and memory from the kernel where it can", async () => {
+    const result = await run({ code: "x = bytearray(40 * 1024 * 1024)\nsum(range(3_000_000))" });
+    expect(result.status).toBe("succeeded");
+    if (result.memoryKb !== null) expect(result.memoryKb).toBeGreaterThan(40 * 1024);
+    if (result.cpuTimeMs !== null) expect(result.cpuTimeMs).toBeGreaterThan(10);
+  });
+
+  it("ends a run at its wall-clock limit", async () => {
+    const result = await run({
+      code: "print('start', flush=True)\nwhile True: pass",
+      limits: { timeoutMs: 500 },
+    });
+    expect(result.status).toBe("timed_out");
+    expect(result.stdout).toBe("start\n");
+    expect(result.durationMs).toBeLessThan(3000);
+  });
+
+  it("ends a run at its output limit and keeps what came before", async () => {
+    const result = await run({
+      code: "while True:\n    print('é' * 99)",
+      limits: { outputBytes: 10_000 },
+    });
+    expect(result.status).toBe("output_exceeded");
+    expect(result.truncated).toBe(true);
+    expect(new TextEncoder().encode(result.stdout).byteLength).toBeLessThanOrEqual(10_000);
+    expect(result.stdout).not.toContain("\uFFFD");
+  });
+
+  it("reports memory exhaustion as memory_exceeded", async () => {
+    const result = await run({ code: "x = bytearray(2 * 1024 ** 3)", limits: { memoryMb: 128 } });
+    expect(result.status).toBe("memory_exceeded");
+    expect(result.error?.type).toBe("MemoryError");
+  });
+});
