@@ -46,8 +46,8 @@ function systemArgs(prefix: string): string[] {
 
 /**
  * bubblewrap arguments for one run: new user, pid, net, ipc, uts and cgroup namespaces, the
- * system read-only, size-capped tmpfs for /tmp and the working directory, a fresh /proc and a
- * minimal /dev, no capabilities, no further user namespaces, the seccomp filter, and the process
+ * system read-only (and the sandbox's own root), size-capped tmpfs for /tmp, /dev/shm and the
+ * working directory, a fresh /proc and a minimal read-only /dev, no capabilities, no further user namespaces, the seccomp filter, and the process
  * blocked until the server has put it in its cgroup.
  */
 export function bwrapArgs(
@@ -84,6 +84,10 @@ export function bwrapArgs(
     "--size",
     String(limits.diskBytes),
     "--tmpfs",
+    "/dev/shm",
+    "--size",
+    String(limits.diskBytes),
+    "--tmpfs",
     "/tmp",
     "--size",
     String(limits.diskBytes),
@@ -92,6 +96,12 @@ export function bwrapArgs(
     "--ro-bind",
     paths.bootstrapDir,
     SANDBOX_BOOTSTRAP_DIR,
+    // The root and /dev are bubblewrap's own tmpfs: read-only, so the only writable places are
+    // the size-capped /tmp, /dev/shm and working directory.
+    "--remount-ro",
+    "/dev",
+    "--remount-ro",
+    "/",
     "--chdir",
     SANDBOX_WORKDIR,
     "--clearenv",
