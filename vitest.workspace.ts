@@ -1,3 +1,7 @@
 // The list of Vitest projects; the root vitest.config.ts passes it as `test.projects`
 // (Vitest 4 ignores a workspace file on its own).
-export default ["packages/*/vitest.config.ts", "test/vitest.config.ts"];
+export default [
+  "packages/*/vitest.config.ts",
+  "examples/*/vitest.config.ts",
+  "test/vitest.config.ts",
+];

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 const ROOT = "/sys/fs/cgroup";
@@ -102,6 +102,37 @@ async function removeDir(dir: string): Promise<void> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes run cgroups left by servers that died (named `<pid>-<run id>`), killing anything
+ * still inside them.
+ */
+async function sweepStale(parents: string[]): Promise<void> {
+  for (const parent of parents) {
+    let entries: string[];
+    try {
+      entries = await readdir(parent);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const pid = Number(/^(\d+)-/.exec(entry)?.[1]);
+      if (!pid || pid === process.pid || alive(pid)) continue;
+      const dir = join(parent, entry);
+      await killLoop([dir]);
+      await removeDir(dir);
+    }
+  }
+}
+
 /** cgroup v1: memory, pids and cpuacct hierarchies, each nested under the server's own cgroup. */
 async function createV1(self: Map<string, string>): Promise<CgroupManager | null> {
   const parents: Record<"memory" | "pids" | "cpuacct", string> = {
@@ -115,6 +146,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
     return null;
   }
   if (!(await writable(join(parents.memory, "cgroup.procs")))) return null;
+  await sweepStale(Object.values(parents));
   return {
     version: 1,
     async create(id, limits) {
@@ -173,6 +205,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
     return null;
   }
   if (!(await writable(join(parent, "cgroup.procs")))) return null;
+  await sweepStale([parent]);
   return {
     version: 2,
     async create(id, limits) {

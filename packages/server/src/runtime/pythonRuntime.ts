@@ -231,7 +231,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
 
   async function probe(env: Environment): Promise<string | null> {
     const job: RunJob = {
-      id: "probe",
+      id: `probe-${Math.random().toString(36).slice(2, 10)}`,
       code: "import os\nprint(os.getcwd())",
       files: [],
       args: [],
@@ -303,7 +303,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         }
         if (env.cgroups) {
           cgroup = await env.cgroups
-            .create(`run-${job.id}`, {
+            .create(`${process.pid}-${job.id}`, {
               memoryBytes: job.limits.memoryMb * 1024 * 1024,
               pids: maxProcesses,
             })

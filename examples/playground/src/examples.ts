@@ -1,0 +1,61 @@
+/** Programs the playground offers, each showing one thing Mecha does. */
+export const EXAMPLES: { title: string; code: string }[] = [
+  {
+    title: "Hello",
+    code: `import sys, platform
+
+print("Hello from Python", platform.python_version())
+print("Unicode works too: héllo, 你好, 🐍")
+print("this goes to stderr", file=sys.stderr)
+`,
+  },
+  {
+    title: "Ask for input",
+    code: `name = input("What is your name? ")
+age = int(input("How old are you? "))
+print(f"Hello, {name}! In ten years you will be {age + 10}.")
+`,
+  },
+  {
+    title: "Progress bar",
+    code: `import time
+
+for step in range(0, 101, 5):
+    bar = "#" * (step // 5)
+    print(f"\\r[{bar:<20}] {step:3d}%", end="", flush=True)
+    time.sleep(0.1)
+print("\\n\\x1b[32mdone\\x1b[0m")
+`,
+  },
+  {
+    title: "Exception",
+    code: `def average(values):
+    return sum(values) / len(values)
+
+print("average of [] is", average([]))
+`,
+  },
+  {
+    title: "Runs forever (try Stop)",
+    code: `import itertools, time
+
+for i in itertools.count():
+    print("tick", i, flush=True)
+    time.sleep(0.5)
+`,
+  },
+  {
+    title: "Compute primes",
+    code: `def primes(limit):
+    sieve = bytearray([1]) * (limit + 1)
+    sieve[0:2] = b"\\x00\\x00"
+    for n in range(2, int(limit ** 0.5) + 1):
+        if sieve[n]:
+            sieve[n * n :: n] = bytearray(len(sieve[n * n :: n]))
+    return [n for n, flag in enumerate(sieve) if flag]
+
+found = primes(1_000_000)
+print(len(found), "primes below a million; the last is", found[-1])
+`,
+  },
+];

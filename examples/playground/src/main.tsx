@@ -1,0 +1,116 @@
+import { CodeRunner, MechaProvider, useBackendStatus } from "@mecha/react";
+import "@mecha/react/styles.css";
+import { StrictMode, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { EXAMPLES } from "./examples";
+import "./playground.css";
+
+const DEFAULT_ENDPOINT = "/api/mecha";
+
+function readEndpoint(): string {
+  return new URLSearchParams(window.location.search).get("endpoint") || DEFAULT_ENDPOINT;
+}
+
+const LOCATION_TEXT = {
+  server: "Connected: programs run on the server",
+  browser: "Server unreachable: programs run in your browser",
+  simulated: "Server unreachable: output is simulated, not real",
+  offline: "Server unreachable: programs cannot run",
+  unknown: "Checking the server…",
+} as const;
+
+function BackendBanner({ endpoint }: { endpoint: string }) {
+  const { status, health, location, isChecking, check } = useBackendStatus();
+  const runtime = health?.runtimes[0];
+  return (
+    <section className="pg-status" data-location={location} aria-label="Backend status">
+      <p>
+        <strong data-testid="backend-location">{LOCATION_TEXT[location]}</strong>
+        <span className="pg-detail">
+          {" "}
+          · {endpoint} · status {status}
+          {runtime ? ` · Python ${runtime.version} · isolation: ${runtime.isolation}` : ""}
+        </span>
+      </p>
+      <button type="button" onClick={() => void check()} disabled={isChecking}>
+        {isChecking ? "Checking…" : "Check now"}
+      </button>
+    </section>
+  );
+}
+
+function EndpointForm({ endpoint, onChange }: { endpoint: string; onChange(url: string): void }) {
+  const [draft, setDraft] = useState(endpoint);
+  useEffect(() => setDraft(endpoint), [endpoint]);
+  return (
+    <form
+      className="pg-endpoint"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onChange(draft.trim() || DEFAULT_ENDPOINT);
+      }}
+    >
+      <label htmlFor="endpoint">Backend URL</label>
+      <input
+        id="endpoint"
+        value={draft}
+        onChange={(event) => setDraft(event.target.value)}
+        spellCheck={false}
+        placeholder={DEFAULT_ENDPOINT}
+      />
+      <button type="submit">Connect</button>
+    </form>
+  );
+}
+
+function App() {
+  const [endpoint, setEndpoint] = useState(readEndpoint);
+  const [example, setExample] = useState(0);
+  const current = EXAMPLES[example]!;
+
+  const connect = (url: string) => {
+    const params = new URLSearchParams(window.location.search);
+    if (url === DEFAULT_ENDPOINT) params.delete("endpoint");
+    else params.set("endpoint", url);
+    const query = params.toString();
+    window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+    setEndpoint(url);
+  };
+
+  return (
+    // A new provider (and client) for each endpoint.
+    <MechaProvider key={endpoint} options={{ baseUrl: endpoint, fallback: ["browser", "mock"] }}>
+      <main className="pg-main mecha-theme">
+        <header className="pg-header">
+          <h1>Mecha playground</h1>
+          <p>Write Python, run it in a sandbox on the server, and see exactly where it ran.</p>
+        </header>
+        <BackendBanner endpoint={endpoint} />
+        <div className="pg-controls">
+          <EndpointForm endpoint={endpoint} onChange={connect} />
+          <label className="pg-example">
+            Example{" "}
+            <select value={example} onChange={(event) => setExample(Number(event.target.value))}>
+              {EXAMPLES.map((entry, index) => (
+                <option key={entry.title} value={index}>
+                  {entry.title}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <CodeRunner key={current.title} defaultCode={current.code} limits={{ timeoutMs: 30_000 }} />
+        <footer className="pg-footer">
+          Ctrl/⌘+Enter runs the program. Point the page at another backend with{" "}
+          <code>?endpoint=http://localhost:5000</code>.
+        </footer>
+      </main>
+    </MechaProvider>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
