@@ -2,6 +2,7 @@
 // (Vitest 4 ignores a workspace file on its own).
 export default [
   "packages/*/vitest.config.ts",
+  "packages/react/vitest.browser.config.ts",
   "examples/*/vitest.config.ts",
   "test/vitest.config.ts",
 ];

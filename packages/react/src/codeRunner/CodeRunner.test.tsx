@@ -1,0 +1,278 @@
+import { EditorView } from "@codemirror/view";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { StrictMode } from "react";
+import { describe, expect, it, vi } from "vitest";
+import type { ClientStatus } from "../internal/clientTypes";
+import { MechaProvider } from "../MechaProvider";
+import { expectNoAxeViolations } from "../test/axe";
+import { createFakeClient, deferred, type FakeClient, type FakeScript } from "../test/fakeClient";
+import { CodeRunner, type CodeRunnerProps } from "./CodeRunner";
+
+function setup(
+  props: CodeRunnerProps = {},
+  options: { script?: FakeScript; status?: ClientStatus; client?: FakeClient } = {},
+) {
+  const client = options.client ?? createFakeClient(options);
+  const user = userEvent.setup();
+  const view = render(
+    <MechaProvider client={client} healthChecks={false}>
+      <CodeRunner defaultCode={'print("hello")'} {...props} />
+    </MechaProvider>,
+  );
+  return {
+    client,
+    user,
+    ...view,
+    runButton: () => screen.getByRole("button", { name: /^(Run|Stop)$/ }),
+    editor: () => screen.getByRole("textbox", { name: "Python code" }),
+    output: () => screen.getByRole("log", { name: "Program output" }),
+    runStatus: () => screen.getByRole("status", { name: "Run status" }),
+    backend: () => screen.getByRole("status", { name: "Backend" }),
+  };
+}
+
+describe("<CodeRunner>", () => {
+  it("shows the code in an editor, a Run button, where code runs, and an empty output", () => {
+    const { editor, runButton, backend, output, runStatus } = setup();
+    expect(editor()).toHaveTextContent('print("hello")');
+    expect(runButton()).toHaveAccessibleName("Run");
+    expect(runButton()).toHaveAttribute("aria-busy", "false");
+    expect(backend()).toHaveTextContent("Runs on the server");
+    expect(backend()).toHaveAttribute("data-state", "server");
+    expect(output().querySelectorAll("[data-stream]")).toHaveLength(0);
+    expect(runStatus()).toHaveTextContent("Ready");
+  });
+
+  it("runs the code: busy Stop button while running, then output and figures", async () => {
+    const gate = deferred();
+    const onResult = vi.fn();
+    const { user, client, runButton, output, runStatus, container } = setup(
+      { limits: { timeoutMs: 3000 }, onResult },
+      {
+        script: async (run) => {
+          run.stdout("\x1b[32mhello\x1b[0m\n");
+          await gate.promise;
+          return { durationMs: 1250, memoryKb: 10_240, cpuTimeMs: 40 };
+        },
+      },
+    );
+    await user.click(runButton());
+    expect(runButton()).toHaveAccessibleName("Stop");
+    expect(runButton()).toHaveAttribute("aria-busy", "true");
+    expect(await within(output()).findByText("hello")).toBeInTheDocument();
+    expect(runStatus()).toHaveTextContent("Running…");
+    expect(container.firstElementChild).toHaveAttribute("data-state", "running");
+
+    act(() => gate.resolve());
+    await waitFor(() => expect(runStatus()).toHaveTextContent("Finished in 1.25 s"));
+    expect(runButton()).toHaveAccessibleName("Run");
+    expect(runButton()).toHaveAttribute("aria-busy", "false");
+    const figures = screen.getAllByRole("definition");
+    expect(figures.map((f) => f.textContent)).toEqual([
+      "1.25 s",
+      "40 ms",
+      "10.0 MiB",
+      "code 0",
+      "server",
+    ]);
+    expect(client.requests[0]).toEqual({
+      language: "python",
+      code: 'print("hello")',
+      limits: { timeoutMs: 3000 },
+    });
+    expect(onResult).toHaveBeenCalledWith(expect.objectContaining({ status: "succeeded" }));
+  });
+
+  it("runs with Ctrl+Enter from the editor, and stops with it", async () => {
+    const { user, editor, runButton, runStatus } = setup(
+      {},
+      { script: (run) => run.cancelled.then(() => ({})) },
+    );
+    await user.click(editor());
+    await user.keyboard("{Control>}{Enter}{/Control}");
+    await waitFor(() => expect(runButton()).toHaveAttribute("aria-busy", "true"));
+    expect(editor()).toHaveTextContent('print("hello")');
+    await user.keyboard("{Control>}{Enter}{/Control}");
+    await waitFor(() => expect(runStatus()).toHaveTextContent("Stopped"));
+  });
+
+  it("stops a running program", async () => {
+    const { user, runButton, runStatus, container } = setup(
+      {},
+      { script: (run) => new Promise(() => run.stdout("forever\n")) },
+    );
+    await user.click(runButton());
+    await user.click(await screen.findByRole("button", { name: "Stop" }));
+    await waitFor(() => expect(runStatus()).toHaveTextContent("Stopped"));
+    expect(container.firstElementChild).toHaveAttribute("data-state", "cancelled");
+    expect(runButton()).toHaveAccessibleName("Run");
+  });
+
+  it("marks the failing line in the editor and says what failed", async () => {
+    const { user, runButton, runStatus, editor, output } = setup(
+      { defaultCode: "x = 1\nprint(y)\n" },
+      {
+        script: async (run) => {
+          run.stderr(
+            "Traceback (most recent call last):\n  File \"main.py\", line 2\nNameError: name 'y' is not defined\n",
+          );
+          return {
+            status: "failed",
+            exitCode: 1,
+            error: {
+              type: "NameError",
+              message: "name 'y' is not defined",
+              line: 2,
+              traceback: "Traceback…",
+            },
+          };
+        },
+      },
+    );
+    await user.click(runButton());
+    await waitFor(() =>
+      expect(runStatus()).toHaveTextContent("Failed on line 2: NameError: name 'y' is not defined"),
+    );
+    const marked = editor().querySelector(".mecha-editor-errorLine");
+    expect(marked).toHaveTextContent("print(y)");
+    expect(marked).toHaveAttribute("data-state", "error");
+    expect(
+      within(output())
+        .getByText(/NameError/)
+        .closest("[data-stream]"),
+    ).toHaveAttribute("data-stream", "stderr");
+  });
+
+  it("answers input() from the terminal", async () => {
+    const { user, runButton, output } = setup(
+      {},
+      {
+        script: async (run) => {
+          const name = await run.input("Name? ");
+          run.stdout(`Hi ${name}\n`);
+        },
+      },
+    );
+    await user.click(runButton());
+    const input = await screen.findByRole("textbox", { name: "Name?" });
+    await waitFor(() => expect(input).toHaveFocus());
+    expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent(
+      "Waiting for input",
+    );
+    await user.keyboard("Ada{Enter}");
+    await waitFor(() => expect(output()).toHaveTextContent("Name? AdaHi Ada"));
+    expect(screen.queryByRole("textbox", { name: "Name?" })).not.toBeInTheDocument();
+    expect(within(output()).getByText("Ada")).toHaveAttribute("data-stream", "stdin");
+  });
+
+  it("says when output is simulated because the server is offline", async () => {
+    const client = createFakeClient({ status: "offline" });
+    client.backend = "mock";
+    const { user, runButton, backend, runStatus } = setup({}, { client });
+    expect(backend()).toHaveTextContent("Offline");
+    await user.click(runButton());
+    await waitFor(() =>
+      expect(runStatus()).toHaveTextContent("Simulated output: this code was not run"),
+    );
+    expect(backend()).toHaveTextContent("Simulated: server offline");
+    expect(backend()).toHaveAttribute("data-state", "simulated");
+    act(() => client.setStatus("online"));
+    expect(backend()).toHaveTextContent("Runs on the server");
+  });
+
+  it("says when no backend could run the code", async () => {
+    const client = createFakeClient({ status: "offline" });
+    client.failWith = new Error("The server is unreachable and no fallback is configured.");
+    const { user, runButton, runStatus } = setup({}, { client });
+    await user.click(runButton());
+    await waitFor(() =>
+      expect(runStatus()).toHaveTextContent(
+        "Could not run the code: The server is unreachable and no fallback is configured.",
+      ),
+    );
+  });
+
+  it.each([
+    ["timed_out", "Timed out after 2.00 s"],
+    ["memory_exceeded", "Stopped: memory limit exceeded"],
+    ["output_exceeded", "Stopped: output limit exceeded"],
+  ] as const)("reports %s in words", async (status, words) => {
+    const { user, runButton, runStatus } = setup(
+      {},
+      { script: async () => ({ status, exitCode: null, signal: "SIGKILL", durationMs: 2000 }) },
+    );
+    await user.click(runButton());
+    await waitFor(() => expect(runStatus()).toHaveTextContent(words));
+    expect(screen.getAllByRole("definition").map((d) => d.textContent)).toContain("signal SIGKILL");
+  });
+
+  it("follows a controlled code prop, and reports edits", async () => {
+    const onCodeChange = vi.fn();
+    const client = createFakeClient();
+    const { rerender, user } = setup({ code: "a = 1", onCodeChange }, { client });
+    const editor = screen.getByRole("textbox", { name: "Python code" });
+    expect(editor).toHaveTextContent("a = 1");
+    rerender(
+      <MechaProvider client={client} healthChecks={false}>
+        <CodeRunner code="b = 2" onCodeChange={onCodeChange} />
+      </MechaProvider>,
+    );
+    expect(editor).toHaveTextContent("b = 2");
+    expect(onCodeChange).not.toHaveBeenCalled();
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(client.requests[0]?.code).toBe("b = 2"));
+  });
+
+  it("reports edits made in the editor and runs the edited code", async () => {
+    // jsdom has no text input for contenteditable; edit through the editor's own view instead
+    // (real typing is covered by the browser tests).
+    const onCodeChange = vi.fn();
+    const { user, editor, client, runButton } = setup({ defaultCode: "", onCodeChange });
+    const view = EditorView.findFromDOM(editor())!;
+    act(() => view.dispatch({ changes: { from: 0, insert: "x = 1" }, userEvent: "input.type" }));
+    expect(onCodeChange).toHaveBeenLastCalledWith("x = 1");
+    await user.click(runButton());
+    await waitFor(() => expect(client.requests[0]?.code).toBe("x = 1"));
+  });
+
+  it("mounts one editor under StrictMode and still runs", async () => {
+    const client = createFakeClient();
+    render(
+      <StrictMode>
+        <MechaProvider client={client} healthChecks={false}>
+          <CodeRunner defaultCode="print(1)" />
+        </MechaProvider>
+      </StrictMode>,
+    );
+    expect(screen.getAllByRole("textbox", { name: "Python code" })).toHaveLength(1);
+    await userEvent.setup().click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent("Finished"),
+    );
+  });
+
+  it("composes from parts", async () => {
+    const client = createFakeClient();
+    render(
+      <MechaProvider client={client} healthChecks={false}>
+        <CodeRunner.Root defaultCode="print(1)">
+          <CodeRunner.RunButton runLabel="Go" />
+          <CodeRunner.Output label="Console" />
+        </CodeRunner.Root>
+      </MechaProvider>,
+    );
+    await userEvent.setup().click(screen.getByRole("button", { name: "Go" }));
+    expect(
+      await within(screen.getByRole("log", { name: "Console" })).findByText("hello"),
+    ).toBeInTheDocument();
+  });
+
+  it("has no accessibility violations, before and after a run", async () => {
+    const { container, user, runButton, runStatus } = setup();
+    await expectNoAxeViolations(container);
+    await user.click(runButton());
+    await waitFor(() => expect(runStatus()).toHaveTextContent("Finished"));
+    await expectNoAxeViolations(container);
+  });
+});

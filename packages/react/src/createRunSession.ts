@@ -1,0 +1,248 @@
+import type { RunEvent, RunRequest } from "@mecha/protocol";
+import type { BackendKind, MechaClient, RunHandle, RunOutcome } from "./internal/clientTypes";
+import { createTerminalBuffer, type TerminalBuffer } from "./terminal/createTerminalBuffer";
+
+/**
+ * Where a run is: not started, waiting for a backend, running, one of the protocol's end
+ * statuses, or `error` when no backend could run the code at all.
+ */
+export type RunState =
+  | "idle"
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "timed_out"
+  | "memory_exceeded"
+  | "output_exceeded"
+  | "cancelled"
+  | "error";
+
+/** The run states in which a program is still going. */
+export function isActiveRunState(state: RunState): state is "queued" | "running" {
+  return state === "queued" || state === "running";
+}
+
+export interface RunSnapshot {
+  readonly state: RunState;
+  /** The prompt of a pending `input()` call, or null when the program is not waiting. */
+  readonly prompt: string | null;
+  readonly result: RunOutcome | null;
+  /** Why no backend could run the code (state `error`). */
+  readonly error: Error | null;
+  /** The backend running or that ran the program, once known. */
+  readonly backend: BackendKind | null;
+  /** The run's id, once the backend has assigned one. */
+  readonly runId: string | null;
+}
+
+export interface RunSessionOptions {
+  /** Called for every event of the run's stream. */
+  onEvent?: ((event: RunEvent) => void) | undefined;
+  /**
+   * Empty the transcript when a new run starts.
+   * @default true
+   */
+  clearOnStart?: boolean | undefined;
+  /** Oldest transcript lines are dropped beyond this many. */
+  maxLines?: number | undefined;
+}
+
+/**
+ * One run at a time, as observable state plus a terminal transcript. Starting a new run stops the
+ * previous one. Framework-free: `useRun` binds it to React.
+ */
+export interface RunSession {
+  readonly output: TerminalBuffer;
+  getSnapshot(): RunSnapshot;
+  subscribe(listener: () => void): () => void;
+  /** Runs `req` on `client`, streaming into `output`; resolves with the outcome, rejects with the client's error. */
+  execute(client: MechaClient, req: RunRequest): Promise<RunOutcome>;
+  /** Asks the backend to end the current run; it then ends as `cancelled`. */
+  stop(): Promise<void>;
+  /** Answers a pending `input()`: the text is echoed into the transcript and sent with a newline. */
+  sendInput(text: string): Promise<void>;
+  /** Closes the program's stdin (as Ctrl+D does), so a pending `input()` raises EOFError. */
+  sendEof(): Promise<void>;
+  /** Stops any run, clears the transcript and returns to `idle`. */
+  reset(): void;
+  setOptions(options: RunSessionOptions): void;
+}
+
+const IDLE: RunSnapshot = {
+  state: "idle",
+  prompt: null,
+  result: null,
+  error: null,
+  backend: null,
+  runId: null,
+};
+
+interface ActiveRun {
+  controller: AbortController;
+  handle: RunHandle | null;
+  stopping: boolean;
+}
+
+class Session implements RunSession {
+  readonly output: TerminalBuffer;
+  private snapshot: RunSnapshot = IDLE;
+  private listeners = new Set<() => void>();
+  private active: ActiveRun | null = null;
+  private options: RunSessionOptions;
+
+  constructor(options: RunSessionOptions = {}) {
+    this.options = options;
+    this.output = createTerminalBuffer({ maxLines: options.maxLines });
+  }
+
+  getSnapshot = (): RunSnapshot => this.snapshot;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  };
+
+  setOptions(options: RunSessionOptions): void {
+    this.options = options;
+  }
+
+  async execute(client: MechaClient, req: RunRequest): Promise<RunOutcome> {
+    this.abandon();
+    const run: ActiveRun = { controller: new AbortController(), handle: null, stopping: false };
+    this.active = run;
+    if (this.options.clearOnStart !== false) this.output.clear();
+    this.set({ ...IDLE, state: "queued" });
+
+    let streamed = false;
+    try {
+      const handle = client.start(req, { signal: run.controller.signal });
+      run.handle = handle;
+      // Attach a handler now: the result may settle while events are still being read.
+      handle.result.catch(() => {});
+      if (handle.backend) this.update(run, { backend: handle.backend });
+      try {
+        for await (const event of handle.events) {
+          if (this.active !== run) break;
+          if (event.type === "stdout" || event.type === "stderr") streamed = true;
+          this.apply(run, event);
+          this.options.onEvent?.(event);
+        }
+      } catch {
+        // A broken stream still ends in `result`, which says what happened.
+      }
+      const result = await handle.result;
+      if (this.active === run) {
+        if (!streamed) {
+          if (result.stdout) this.output.write("stdout", result.stdout);
+          if (result.stderr) this.output.write("stderr", result.stderr);
+        }
+        this.active = null;
+        this.set({
+          state: result.status,
+          prompt: null,
+          result,
+          error: null,
+          backend: result.backend,
+          runId: result.id,
+        });
+      }
+      return result;
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      if (this.active === run) {
+        this.active = null;
+        this.set({
+          ...this.snapshot,
+          state: run.stopping ? "cancelled" : "error",
+          prompt: null,
+          error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const run = this.active;
+    if (!run || run.stopping) return;
+    run.stopping = true;
+    if (!run.handle) {
+      run.controller.abort();
+      return;
+    }
+    try {
+      await run.handle.cancel();
+    } catch {
+      // The run may have ended meanwhile, or the backend is gone: stop waiting for it.
+      run.controller.abort();
+    }
+  }
+
+  async sendInput(text: string): Promise<void> {
+    const run = this.active;
+    if (!run?.handle) throw new Error("There is no running program to send input to.");
+    this.output.echoInput(text);
+    this.update(run, { prompt: null });
+    await run.handle.sendStdin(`${text}\n`);
+  }
+
+  async sendEof(): Promise<void> {
+    const run = this.active;
+    if (!run?.handle) throw new Error("There is no running program to send input to.");
+    this.output.echoInput("");
+    this.update(run, { prompt: null });
+    await run.handle.sendStdin("", { eof: true });
+  }
+
+  reset(): void {
+    this.abandon();
+    this.output.clear();
+    this.set(IDLE);
+  }
+
+  /** Stops the current run (if any) and ignores whatever it still reports. */
+  private abandon(): void {
+    const run = this.active;
+    if (!run) return;
+    this.active = null;
+    run.stopping = true;
+    if (run.handle) run.handle.cancel().catch(() => run.controller.abort());
+    else run.controller.abort();
+  }
+
+  private apply(run: ActiveRun, event: RunEvent): void {
+    switch (event.type) {
+      case "started":
+        this.update(run, { state: "running", runId: event.id });
+        break;
+      case "stdout":
+      case "stderr":
+        this.output.write(event.type, event.data);
+        if (this.snapshot.state === "queued") this.update(run, { state: "running" });
+        break;
+      case "input":
+        this.update(run, { state: "running", prompt: event.prompt });
+        break;
+      case "exit":
+        break;
+    }
+  }
+
+  private update(run: ActiveRun, patch: Partial<RunSnapshot>): void {
+    if (this.active !== run) return;
+    this.set({ ...this.snapshot, ...patch });
+  }
+
+  private set(snapshot: RunSnapshot): void {
+    this.snapshot = snapshot;
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** Creates a run session (see {@link RunSession}); most apps use `useRun` instead. */
+export function createRunSession(options?: RunSessionOptions): RunSession {
+  return new Session(options);
+}

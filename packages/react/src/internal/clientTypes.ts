@@ -1,0 +1,9 @@
+/** The client types this package codes against, under the names used here. */
+export type {
+  BackendKind,
+  ClientOptions,
+  ClientRunResult as RunOutcome,
+  ConnectionStatus as ClientStatus,
+  MechaClient,
+  RunHandle,
+} from "@mecha/client";

@@ -1,0 +1,38 @@
+// @vitest-environment node
+import { renderToString } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import { createFakeClient } from "./test/fakeClient";
+
+describe("server rendering", () => {
+  it("imports without a DOM", async () => {
+    expect(typeof globalThis.window).toBe("undefined");
+    expect(typeof globalThis.document).toBe("undefined");
+    const module = await import("./index");
+    expect(module.CodeRunner).toBeTypeOf("object");
+  });
+
+  it("renders the provider with a CodeRunner to HTML", async () => {
+    const { CodeRunner, MechaProvider } = await import("./index");
+    const html = renderToString(
+      <MechaProvider client={createFakeClient({ status: "online" })}>
+        <CodeRunner defaultCode={'print("<hello>")'} />
+      </MechaProvider>,
+    );
+    expect(html).toContain("print(&quot;&lt;hello&gt;&quot;)");
+    expect(html).toContain('role="log"');
+    expect(html).toContain('aria-busy="false"');
+    expect(html).toContain("Runs on the server");
+    expect(html).toContain('class="mecha-codeRunner"');
+  });
+
+  it("renders from client options and with a terminal of plain lines", async () => {
+    const { MechaProvider, Terminal } = await import("./index");
+    const html = renderToString(
+      <MechaProvider options={{ baseUrl: "/api/mecha" }}>
+        <Terminal lines={["\x1b[31mred\x1b[0m", "line 2"]} />
+      </MechaProvider>,
+    );
+    expect(html).toContain("red");
+    expect(html).toContain("line 2");
+  });
+});

@@ -1,0 +1,102 @@
+// @vitest-environment node
+import { describe, expect, it } from "vitest";
+import {
+  overwrite,
+  paletteColor,
+  parseAnsi,
+  sgrStateAfter,
+  stripAnsi,
+  visibleLength,
+} from "./ansi";
+
+describe("parseAnsi", () => {
+  it("leaves plain text alone", () => {
+    expect(parseAnsi("hello")).toEqual([{ text: "hello", style: undefined }]);
+  });
+
+  it("maps the 16 colours to theme variables with fallbacks", () => {
+    const [red, plain] = parseAnsi("\x1b[31mred\x1b[0m plain");
+    expect(red).toEqual({ text: "red", style: { color: "var(--mecha-ansi-red, #bb0000)" } });
+    expect(plain).toEqual({ text: " plain", style: undefined });
+    expect(parseAnsi("\x1b[94mx")[0]?.style?.color).toBe("var(--mecha-ansi-bright-blue, #5555ff)");
+    expect(parseAnsi("\x1b[42mx")[0]?.style?.backgroundColor).toBe(
+      "var(--mecha-ansi-green, #00a000)",
+    );
+  });
+
+  it.each([
+    ["\x1b[38;5;196mx", "rgb(255, 0, 0)"],
+    ["\x1b[38;5;21mx", "rgb(0, 0, 255)"],
+    ["\x1b[38;5;244mx", "rgb(128, 128, 128)"],
+    ["\x1b[38;2;10;20;30mx", "rgb(10, 20, 30)"],
+  ])("renders 256-colour and truecolor %j as %s", (input, color) => {
+    expect(parseAnsi(input)[0]?.style?.color).toBe(color);
+  });
+
+  it("renders bold, underline, italic and strikethrough", () => {
+    const [segment] = parseAnsi("\x1b[1;3;4;9mx");
+    expect(segment?.style).toMatchObject({
+      fontWeight: "bold",
+      fontStyle: "italic",
+      textDecoration: "underline line-through",
+    });
+  });
+
+  it("applies styles carried from earlier lines", () => {
+    expect(parseAnsi("still red", "\x1b[31m")[0]?.style?.color).toContain("--mecha-ansi-red");
+  });
+
+  it("drops cursor and erase sequences", () => {
+    expect(
+      parseAnsi("a\x1b[2Kb")
+        .map((s) => s.text)
+        .join(""),
+    ).toBe("ab");
+  });
+});
+
+describe("paletteColor", () => {
+  it("follows the xterm cube and grey ramp", () => {
+    expect(paletteColor(16)).toBe("rgb(0, 0, 0)");
+    expect(paletteColor(231)).toBe("rgb(255, 255, 255)");
+    expect(paletteColor(232)).toBe("rgb(8, 8, 8)");
+  });
+});
+
+describe("sgrStateAfter", () => {
+  it.each([
+    ["", "plain", ""],
+    ["", "\x1b[31mred", "\x1b[31m"],
+    ["\x1b[31m", "\x1b[1mbold", "\x1b[31m\x1b[1m"],
+    ["\x1b[31m", "\x1b[0m", ""],
+    ["\x1b[31m", "\x1b[m", ""],
+    ["\x1b[31m", "\x1b[0;32m", "\x1b[0;32m"],
+  ])("after %j + %j is %j", (state, text, expected) => {
+    expect(sgrStateAfter(state, text)).toBe(expected);
+  });
+
+  it("stays bounded when a program never resets", () => {
+    const noisy = "\x1b[31mx".repeat(1000);
+    expect(sgrStateAfter("", noisy).length).toBeLessThan(100);
+  });
+});
+
+describe("overwrite", () => {
+  it("replaces a line with a longer or equal one", () => {
+    expect(overwrite(" 10%", " 20%")).toBe(" 20%");
+  });
+
+  it("keeps the tail of a longer line, as a terminal does", () => {
+    expect(stripAnsi(overwrite("abcdef", "XY"))).toBe("XYcdef");
+  });
+
+  it("keeps the styles in force in the kept tail", () => {
+    const result = overwrite("\x1b[31mabcdef", "XY");
+    expect(visibleLength(result)).toBe(6);
+    const segments = parseAnsi(result);
+    expect(segments.at(-1)).toEqual({
+      text: "cdef",
+      style: { color: "var(--mecha-ansi-red, #bb0000)" },
+    });
+  });
+});

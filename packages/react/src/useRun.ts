@@ -1,0 +1,146 @@
+"use client";
+
+import type { RunEvent, RunRequest } from "@mecha/protocol";
+import { useMutation } from "@tanstack/react-query";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
+import {
+  createRunSession,
+  isActiveRunState,
+  type RunSession,
+  type RunSnapshot,
+} from "./createRunSession";
+import type { RunOutcome } from "./internal/clientTypes";
+import { QUERY_KEY_ROOT } from "./internal/healthQuery";
+import { useMechaContext } from "./internal/MechaContext";
+import type { TerminalBuffer } from "./terminal/createTerminalBuffer";
+
+/** What to run: the code alone, or a request (language defaults to Python). */
+export type RunInput = string | (Partial<RunRequest> & { code: string });
+
+export interface UseRunOptions {
+  /** Fields merged into every request, e.g. `{ limits: { timeoutMs: 5000 } }` or `files`. */
+  request?: Partial<RunRequest>;
+  /** Called for every event of a run's stream. */
+  onEvent?: (event: RunEvent) => void;
+  /** Called when a run ends, whatever its status (a failing program is still a result). */
+  onResult?: (outcome: RunOutcome) => void;
+  /** Called when no backend could run the code. */
+  onError?: (error: Error) => void;
+  /**
+   * Empty the transcript when a run starts.
+   * @default true
+   */
+  clearOnStart?: boolean;
+  /** Oldest transcript lines are dropped beyond this many (read once). */
+  maxLines?: number;
+}
+
+export interface UseRunResult extends RunSnapshot {
+  /** True while the run is `queued` or `running`. */
+  isRunning: boolean;
+  /** The run's transcript: output as it streams, and echoed input. Feed it to `<Terminal run>`. */
+  output: TerminalBuffer;
+  /**
+   * Starts a run (stopping any current one). Resolves with the outcome, or null when no backend
+   * could run the code (then `state` is `error` and `error` says why); never rejects.
+   */
+  start(input: RunInput): Promise<RunOutcome | null>;
+  /** Asks the backend to stop the run; it ends as `cancelled`. */
+  stop(): Promise<void>;
+  /** Answers a pending `input()` (the text is echoed into the transcript). */
+  sendInput(text: string): Promise<void>;
+  /** Closes the program's stdin, like Ctrl+D. */
+  sendEof(): Promise<void>;
+  /** Stops any run, empties the transcript and returns to `idle`. */
+  reset(): void;
+  /** Empties the transcript only. */
+  clear(): void;
+}
+
+function toRequest(input: RunInput, defaults: Partial<RunRequest> | undefined): RunRequest {
+  const given = typeof input === "string" ? { code: input } : input;
+  const request = {
+    ...defaults,
+    ...given,
+    language: given.language ?? defaults?.language ?? "python",
+  } as RunRequest;
+  if (defaults?.limits || given.limits) request.limits = { ...defaults?.limits, ...given.limits };
+  return request;
+}
+
+/**
+ * Runs code with the provider's client and follows the run: its state (`idle`, `queued`,
+ * `running`, then how it ended), its streamed output, and `input()` prompts.
+ * Runs are TanStack Query mutations keyed `["mecha", "run", …]`, so `useIsMutating` sees them.
+ * @example
+ * const run = useRun({ request: { limits: { timeoutMs: 5000 } } });
+ * <button onClick={() => run.start('print("hi")')} aria-busy={run.isRunning}>Run</button>
+ * <Terminal run={run} />
+ */
+export function useRun(options: UseRunOptions = {}): UseRunResult {
+  const context = useMechaContext("useRun");
+  const { client, clientKey, queryClient, lastBackend } = context;
+  const [session] = useState<RunSession>(() =>
+    createRunSession({ clearOnStart: options.clearOnStart, maxLines: options.maxLines }),
+  );
+  const latest = useRef(options);
+  latest.current = options;
+  session.setOptions({
+    clearOnStart: options.clearOnStart,
+    onEvent: (event) => latest.current.onEvent?.(event),
+  });
+
+  const snapshot = useSyncExternalStore(
+    session.subscribe,
+    session.getSnapshot,
+    session.getSnapshot,
+  );
+
+  const mutation = useMutation(
+    {
+      mutationKey: [QUERY_KEY_ROOT, "run", clientKey],
+      mutationFn: (req: RunRequest) => session.execute(client, req),
+      retry: false,
+      // Fallback backends run code with no network at all.
+      networkMode: "always",
+      // `state: "error"` reports it; a host's default must not send it to an error boundary.
+      throwOnError: false,
+      onSuccess: (outcome) => {
+        lastBackend.set(outcome.backend);
+        latest.current.onResult?.(outcome);
+      },
+      onError: (error) => latest.current.onError?.(error),
+    },
+    queryClient,
+  );
+  const { mutateAsync } = mutation;
+
+  // A run must not outlive the component that follows it.
+  useEffect(() => () => session.reset(), [session]);
+
+  const start = useCallback(
+    (input: RunInput) =>
+      mutateAsync(toRequest(input, latest.current.request)).then(
+        (outcome) => outcome,
+        () => null,
+      ),
+    [mutateAsync],
+  );
+  const stop = useCallback(() => session.stop(), [session]);
+  const sendInput = useCallback((text: string) => session.sendInput(text), [session]);
+  const sendEof = useCallback(() => session.sendEof(), [session]);
+  const reset = useCallback(() => session.reset(), [session]);
+  const clear = useCallback(() => session.output.clear(), [session]);
+
+  return {
+    ...snapshot,
+    isRunning: isActiveRunState(snapshot.state),
+    output: session.output,
+    start,
+    stop,
+    sendInput,
+    sendEof,
+    reset,
+    clear,
+  };
+}

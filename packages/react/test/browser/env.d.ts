@@ -1,0 +1,2 @@
+/** Stylesheets imported for their effect on layout. */
+declare module "*.css";

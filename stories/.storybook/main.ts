@@ -1,0 +1,17 @@
+import type { StorybookConfig } from "@storybook/react-vite";
+import { defaultClientConditions, mergeConfig } from "vite";
+
+const config: StorybookConfig = {
+  stories: ["../src/**/*.stories.@(ts|tsx)"],
+  addons: ["msw-storybook-addon"],
+  framework: { name: "@storybook/react-vite", options: {} },
+  staticDirs: ["../public"],
+  core: { disableTelemetry: true },
+  // Stories run on the packages' source (the `@mecha/source` export condition): no build needed.
+  viteFinal: (viteConfig) =>
+    mergeConfig(viteConfig, {
+      resolve: { conditions: ["@mecha/source", ...defaultClientConditions] },
+    }),
+};
+
+export default config;

@@ -1,0 +1,227 @@
+import type { ClientOptions } from "@mecha/client";
+import { CodeRunner, type CodeRunnerProps, MechaProvider } from "@mecha/react";
+import type { Meta, StoryObj } from "@storybook/react-vite";
+import { expect, userEvent, waitFor, within } from "storybook/test";
+import {
+  BASE_URL,
+  err,
+  exit,
+  out,
+  rateLimitedOnce,
+  type Step,
+  serverThatRuns,
+  unreachable,
+} from "./server";
+
+interface RunnerArgs extends CodeRunnerProps {
+  fallback?: ClientOptions["fallback"];
+}
+
+/** A CodeRunner with its own client, talking to the story's msw server. */
+function Runner({ fallback = "none", ...props }: RunnerArgs) {
+  return (
+    <MechaProvider options={{ baseUrl: BASE_URL, fallback }}>
+      <CodeRunner {...props} />
+    </MechaProvider>
+  );
+}
+
+const meta = {
+  title: "CodeRunner",
+  component: Runner,
+  args: { defaultCode: 'print("Hello from Mecha")', fallback: "none" },
+  argTypes: {
+    fallback: { control: "inline-radio", options: ["none", "mock", "browser"] },
+  },
+} satisfies Meta<typeof Runner>;
+
+export default meta;
+type Story = StoryObj<typeof meta>;
+
+const hello = (id: string): Step[] => [
+  { wait: 80 },
+  out("Hello from Mecha\n"),
+  exit({ id, stdout: "Hello from Mecha\n" }),
+];
+
+export const Online: Story = {
+  beforeEach({ msw }) {
+    msw.use(...serverThatRuns(hello));
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Backend" })).toHaveTextContent(
+        "Runs on the server",
+      ),
+    );
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("log", { name: "Program output" })).toHaveTextContent(
+        "Hello from Mecha",
+      ),
+    );
+  },
+};
+
+const PROGRESS = Array.from({ length: 21 }, (_, i) => {
+  const done = "#".repeat(i);
+  return [{ wait: 150 }, out(`\r\x1b[36mtraining\x1b[0m [${done.padEnd(20)}] ${i * 5}%`)] as Step[];
+}).flat();
+
+export const Slow: Story = {
+  args: {
+    defaultCode:
+      'import time\nfor i in range(21):\n    print(f"\\rtraining [{"#" * i:<20}] {i * 5}%", end="")\n    time.sleep(0.15)\nprint("\\ndone")',
+  },
+  beforeEach({ msw }) {
+    msw.use(
+      ...serverThatRuns((id) => [
+        { wait: 600 },
+        ...PROGRESS,
+        out("\n\x1b[1;32mdone\x1b[0m\n"),
+        exit({ id, durationMs: 3_812 }),
+      ]),
+    );
+  },
+};
+
+export const Interactive: Story = {
+  args: { defaultCode: 'name = input("Name? ")\nprint(f"Hello, {name}!")' },
+  beforeEach({ msw }) {
+    msw.use(
+      ...serverThatRuns((id) => [
+        out("Name? "),
+        { type: "input", prompt: "Name? " },
+        { stdin: (name) => [out(`Hello, ${name}!\n`), exit({ id })] },
+      ]),
+    );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await userEvent.type(await canvas.findByRole("textbox", { name: "Name?" }), "Ada{Enter}");
+    await waitFor(() =>
+      expect(canvas.getByRole("log", { name: "Program output" })).toHaveTextContent("Hello, Ada!"),
+    );
+  },
+};
+
+export const OfflineWithMockFallback: Story = {
+  args: { fallback: "mock", defaultCode: 'print("This is not really run")' },
+  beforeEach({ msw }) {
+    msw.use(...unreachable);
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+        "Simulated output",
+      ),
+    );
+  },
+};
+
+export const OfflineWithoutFallback: Story = {
+  beforeEach({ msw }) {
+    msw.use(...unreachable);
+  },
+};
+
+export const RateLimitedThenSuccess: Story = {
+  beforeEach({ msw }) {
+    msw.use(...rateLimitedOnce(hello));
+  },
+};
+
+export const ExceptionWithTraceback: Story = {
+  args: { defaultCode: "total = 0\nfor n in [1, 2, 3]:\n    total += n / (n - 2)\nprint(total)" },
+  beforeEach({ msw }) {
+    msw.use(
+      ...serverThatRuns((id) => [
+        err(
+          'Traceback (most recent call last):\n  File "main.py", line 3, in <module>\n    total += n / (n - 2)\n             ~~^~~~~~~\nZeroDivisionError: division by zero\n',
+        ),
+        exit({
+          id,
+          status: "failed",
+          exitCode: 1,
+          error: {
+            type: "ZeroDivisionError",
+            message: "division by zero",
+            line: 3,
+            traceback: "Traceback (most recent call last): …",
+          },
+        }),
+      ]),
+    );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+        "Failed on line 3: ZeroDivisionError: division by zero",
+      ),
+    );
+  },
+};
+
+export const Timeout: Story = {
+  args: { defaultCode: "while True:\n    pass", limits: { timeoutMs: 2000 } },
+  beforeEach({ msw }) {
+    msw.use(
+      ...serverThatRuns((id) => [
+        { wait: 2000 },
+        exit({ id, status: "timed_out", exitCode: null, signal: "SIGKILL", durationMs: 2004 }),
+      ]),
+    );
+  },
+};
+
+export const OutputLimit: Story = {
+  args: {
+    defaultCode: "i = 0\nwhile True:\n    print(i)\n    i += 1",
+    limits: { outputBytes: 65_536 },
+  },
+  beforeEach({ msw }) {
+    const lines = Array.from({ length: 12_000 }, (_, i) => `${i}\n`).join("");
+    msw.use(
+      ...serverThatRuns((id) => [
+        out(lines.slice(0, 65_536)),
+        exit({
+          id,
+          status: "output_exceeded",
+          exitCode: null,
+          signal: "SIGKILL",
+          truncated: true,
+          durationMs: 95,
+        }),
+      ]),
+    );
+  },
+};
+
+export const Cancelled: Story = {
+  args: { defaultCode: 'import time\nwhile True:\n    print("tick")\n    time.sleep(0.5)' },
+  beforeEach({ msw }) {
+    msw.use(
+      ...serverThatRuns((id) => [
+        ...Array.from({ length: 60 }, () => [out("tick\n"), { wait: 500 }] as Step[]).flat(),
+        exit({ id }),
+      ]),
+    );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("log", { name: "Program output" })).toHaveTextContent("tick"),
+    );
+    await userEvent.click(canvas.getByRole("button", { name: "Stop" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent("Stopped"),
+    );
+  },
+};
