@@ -1,0 +1,325 @@
+import type { HealthResponse, RunEvent, RunRequest, RunResult } from "@mecha/protocol";
+import type { Backend, BackendKind, BackendRun, StdinOptions } from "./backend";
+import {
+  type CircuitEvent,
+  type ClientState,
+  type ConnectionStatus,
+  initialState,
+  nextCheckDelay,
+  transition,
+} from "./circuit";
+import { AbortedError } from "./errors/AbortedError";
+import { isMechaError } from "./errors/isMechaError";
+import type { MechaError } from "./errors/MechaError";
+import { UnavailableError } from "./errors/UnavailableError";
+import { createEventChannel } from "./eventChannel";
+import { createHealthMonitor } from "./healthMonitor";
+import { createMockBackend } from "./mockBackend";
+import { canFallBack, planBackends } from "./planBackends";
+import { type ClientOptions, resolveOptions } from "./resolveOptions";
+import { createServerBackend } from "./serverBackend";
+
+/** A run's result, and which backend produced it. */
+export type ClientRunResult = RunResult & {
+  /** `"server"`, `"browser"` (real Python in the page) or `"mock"` (simulated, not run). */
+  readonly backend: BackendKind;
+};
+
+export interface RunOptions {
+  /**
+   * Aborting it cancels the run on the server, closes the stream, and rejects with `AbortedError`.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+  /**
+   * Receives each event as it arrives: `started`, `stdout`, `stderr`, `input`, `exit`.
+   * @default undefined
+   */
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface StartOptions {
+  /**
+   * Aborting it cancels the run on the server, closes the stream, and rejects with `AbortedError`.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+}
+
+/** An interactive run in progress. */
+export interface RunHandle {
+  /**
+   * The run's events as they arrive, `input` prompts included, ending after `exit`. Throws the
+   * run's error if it fails. Every iteration starts from the first event.
+   */
+  readonly events: AsyncIterable<RunEvent>;
+  /** The run's id, once the backend has reported `started`. */
+  readonly id: string | undefined;
+  /** The backend running it, once one has started it. */
+  readonly backend: BackendKind | undefined;
+  /** Settles like `client.run()`: the result for every program outcome, an error otherwise. */
+  readonly result: Promise<ClientRunResult>;
+  /** Feeds the program's stdin (e.g. answering an `input` prompt); `eof` closes it. */
+  sendStdin(data: string, options?: StdinOptions): Promise<void>;
+  /** Ends the run; `result` then resolves with `status: "cancelled"`. */
+  cancel(): Promise<void>;
+}
+
+export interface MechaClient {
+  /**
+   * Runs a program to its end. Resolves for every program outcome (`failed` and `timed_out`
+   * are results) with `backend` saying where it ran; rejects with a `MechaError` only when no
+   * backend could run the code.
+   */
+  run(request: RunRequest, options?: RunOptions): Promise<ClientRunResult>;
+  /** Starts an interactive run: stream its events, answer `input()` with `sendStdin`. */
+  start(request: RunRequest, options?: StartOptions): RunHandle;
+  /** Checks `GET /health` now (joining a check in flight) and feeds the result to `status`. */
+  checkHealth(): Promise<HealthResponse>;
+  /** `unknown`, `online`, `degraded` or `offline`. */
+  readonly status: ConnectionStatus;
+  /** The last health body, or null before the first successful check. */
+  readonly health: HealthResponse | null;
+  /** Calls `listener` on every state change; returns the function that unsubscribes. */
+  subscribe(listener: (state: ClientState) => void): () => void;
+  /** Stops health polling, aborts requests in flight, and drops listeners. */
+  dispose(): void;
+}
+
+const ignore = () => {};
+
+/**
+ * Calls a host callback. Its errors are reported like an event listener's (`reportError`, or
+ * thrown from a microtask) rather than mistaken for a failure of the request that called it.
+ */
+function callSafely<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (error) {
+    const reportError = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    if (reportError) reportError(error);
+    else {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
+function link(signal: AbortSignal | undefined, controller: AbortController): () => void {
+  if (!signal) return ignore;
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+function toMechaError(error: unknown, kind: BackendKind): MechaError {
+  if (isMechaError(error)) return error;
+  return new UnavailableError(
+    `The ${kind} backend failed: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Creates a client for a Mecha server. Nothing happens until first use: the first run, health
+ * check or subscription starts health polling, and `dispose()` stops it.
+ *
+ * @example
+ * const client = createClient({ baseUrl: "/api/mecha", fallback: "mock" });
+ * const result = await client.run({ language: "python", code: 'print("hi")' });
+ * result.backend; // "server", or "mock" while the server is unreachable
+ */
+export function createClient(options: ClientOptions): MechaClient {
+  const config = resolveOptions(options);
+  const listeners = new Set<(state: ClientState) => void>();
+  const disposal = new AbortController();
+  const warned = new Set<string>();
+  let state = initialState;
+  let browser: Promise<Backend> | undefined;
+
+  function report(event: CircuitEvent): void {
+    const previous = state;
+    state = transition(state, event, config.circuit);
+    if (state === previous) return;
+    for (const listener of [...listeners]) callSafely(listener, state);
+    // The first failure after a good spell: check now instead of at the next interval.
+    if (event.type === "failure" && previous.failures === 0 && config.checkOnFailure) {
+      if (monitor.running) monitor.check().catch(ignore);
+    }
+  }
+
+  const server = createServerBackend({ ...config, report });
+  const mock = createMockBackend(config.mock);
+  const monitor = createHealthMonitor({
+    timers: config.timers,
+    check: () => {
+      report({ type: "probe" });
+      return server.health(disposal.signal);
+    },
+    nextDelay: () => nextCheckDelay(state, config.circuit),
+  });
+
+  function use(): void {
+    if (!disposal.signal.aborted) monitor.start();
+  }
+
+  function warn(warning: MechaError): void {
+    if (warned.has(warning.message)) return;
+    warned.add(warning.message);
+    config.onWarning(warning);
+  }
+
+  async function backendFor(kind: BackendKind): Promise<Backend> {
+    if (kind === "server") return server;
+    if (kind === "mock") return mock;
+    const option = config.browser;
+    if (!option) {
+      throw new UnavailableError(
+        'fallback "browser" is configured but no browser backend was given; pass createClient({ browser }) with an in-browser runtime, or remove "browser" from fallback.',
+      );
+    }
+    browser ??= (async () => (typeof option === "function" ? option() : option))();
+    try {
+      return await browser;
+    } catch (cause) {
+      browser = undefined;
+      throw new UnavailableError(
+        `The browser backend could not be loaded: ${(cause as Error)?.message ?? cause}`,
+        { cause },
+      );
+    }
+  }
+
+  function launch(
+    request: RunRequest,
+    signal: AbortSignal | undefined,
+    interactive: boolean,
+    onEvent?: (event: RunEvent) => void,
+  ): RunHandle {
+    use();
+    const channel = createEventChannel<RunEvent>();
+    const controller = new AbortController();
+    const unlinkCaller = link(signal, controller);
+    const unlinkDisposal = link(disposal.signal, controller);
+    let current: BackendRun | undefined;
+    let cancelled = false;
+    let markStarted: (run: BackendRun | undefined) => void = ignore;
+    const firstRun = new Promise<BackendRun | undefined>((resolve) => {
+      markStarted = resolve;
+    });
+
+    const aborted = () => {
+      const reason = controller.signal.reason;
+      return isMechaError(reason)
+        ? reason
+        : new AbortedError(
+            cancelled ? "The run was cancelled before it started." : "The run was aborted.",
+            { cause: reason },
+          );
+    };
+
+    const handle: { -readonly [K in keyof RunHandle]: RunHandle[K] } = {
+      events: channel,
+      id: undefined,
+      backend: undefined,
+      result: undefined as unknown as Promise<ClientRunResult>,
+      async sendStdin(data, stdinOptions) {
+        const run = current ?? (await firstRun);
+        // No backend ever started the run: fail with the reason it did not start.
+        if (!run) return handle.result.then(ignore);
+        await run.sendStdin(data, stdinOptions);
+      },
+      async cancel() {
+        cancelled = true;
+        const run = current ?? (await firstRun);
+        await run?.cancel();
+      },
+    };
+
+    handle.result = (async (): Promise<ClientRunResult> => {
+      const failures: MechaError[] = [];
+      const skipped: MechaError[] = [];
+      try {
+        for (const kind of planBackends(state.circuit, config.fallbacks)) {
+          if (cancelled || controller.signal.aborted) throw aborted();
+          let backend: Backend;
+          try {
+            backend = await backendFor(kind);
+          } catch (error) {
+            const skip = toMechaError(error, kind);
+            skipped.push(skip);
+            warn(skip);
+            continue;
+          }
+          let delivered = false;
+          try {
+            const run = backend.start(request, {
+              signal: controller.signal,
+              interactive,
+              onEvent(event) {
+                delivered = true;
+                if (event.type === "started") handle.id = event.id;
+                channel.push(event);
+                callSafely(onEvent, event);
+              },
+            });
+            current = run;
+            handle.backend = kind;
+            markStarted(run);
+            return { ...(await run.result), backend: kind };
+          } catch (error) {
+            const failure = toMechaError(error, kind);
+            failures.push(failure);
+            // An interactive run the caller has seen cannot be silently re-run elsewhere.
+            if (!canFallBack(failure) || cancelled || (interactive && delivered)) throw failure;
+          }
+        }
+        throw failures[0] ?? skipped[0] ?? new UnavailableError("No backend could run the code.");
+      } finally {
+        unlinkCaller();
+        unlinkDisposal();
+        markStarted(undefined);
+      }
+    })();
+    handle.result.then(
+      () => channel.close(),
+      (error: unknown) => channel.fail(error),
+    );
+    return handle;
+  }
+
+  return {
+    run(request, runOptions = {}) {
+      return launch(request, runOptions.signal, false, runOptions.onEvent).result;
+    },
+    start(request, startOptions = {}) {
+      return launch(request, startOptions.signal, true);
+    },
+    checkHealth() {
+      use();
+      return monitor.check();
+    },
+    get status() {
+      return state.status;
+    },
+    get health() {
+      return state.health;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      use();
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    dispose() {
+      disposal.abort(
+        new AbortedError("This client was disposed; create a new one with createClient()."),
+      );
+      monitor.stop();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { Problem } from "@mecha/protocol";
+
+/** What went wrong, from the client's point of view. */
+export type MechaErrorCode =
+  | "network"
+  | "timeout"
+  | "http"
+  | "invalid_response"
+  | "aborted"
+  | "rate_limited"
+  | "busy"
+  | "unavailable";
+
+/** The request an error belongs to. */
+export interface MechaRequest {
+  readonly method: string;
+  readonly url: string;
+}
+
+export interface MechaErrorOptions {
+  /** The server's problem body (`application/problem+json`), when it sent one. */
+  problem?: Problem | undefined;
+  request?: MechaRequest | undefined;
+  /** HTTP status of the response, when there was one. */
+  status?: number | undefined;
+  /** How many times the request was sent. */
+  attempts?: number | undefined;
+  /** How long the server asked the client to wait (`Retry-After`), in milliseconds. */
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+/** The brand `isMechaError` checks; `Symbol.for` makes it the same symbol in every realm. */
+export const MECHA_ERROR: unique symbol = /* @__PURE__ */ Symbol.for("mecha.client.error");
+
+/**
+ * The base of every error the client throws. `code` says what went wrong; `problem` carries
+ * the server's problem body (with its own `code`) when there was one.
+ */
+export class MechaError extends Error {
+  override name = "MechaError";
+  readonly [MECHA_ERROR] = true;
+  readonly code: MechaErrorCode;
+  readonly problem: Problem | undefined;
+  readonly request: MechaRequest | undefined;
+  readonly status: number | undefined;
+  readonly attempts: number;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: MechaErrorCode, message: string, options: MechaErrorOptions = {}) {
+    super(message, "cause" in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.problem = options.problem;
+    this.request = options.request;
+    this.status = options.status;
+    this.attempts = options.attempts ?? 0;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

@@ -1,0 +1,229 @@
+import type { Backend } from "./backend";
+import type { CircuitPolicy } from "./circuit";
+import type { MechaError } from "./errors/MechaError";
+import type { MockResponder } from "./mockBackend";
+import type { FallbackKind } from "./planBackends";
+import type { RetryPolicy } from "./retry";
+import type { FetchFunction, HeadersOption } from "./serverBackend";
+import { defaultTimers, type Timers } from "./timers";
+
+export interface RetryOptions {
+  /**
+   * Retries after the first attempt, for failures where the run cannot have executed
+   * (no response, 429, 503 `busy`).
+   * @default 2
+   */
+  limit?: number;
+  /**
+   * Backoff before the first retry in milliseconds, doubled for each further retry, with jitter.
+   * @default 300
+   */
+  baseMs?: number;
+  /**
+   * Longest wait between attempts. A `Retry-After` longer than this is not waited for: the
+   * request fails at once with `retryAfterMs` set.
+   * @default 10000
+   */
+  maxMs?: number;
+}
+
+export interface HealthOptions {
+  /**
+   * Milliseconds between health checks while the server is healthy.
+   * @default 10000
+   */
+  intervalMs?: number;
+  /**
+   * Delay before re-checking after a failure; doubles per failed probe while offline.
+   * @default 2000
+   */
+  offlineMinMs?: number;
+  /**
+   * Longest delay between probes while offline.
+   * @default 30000
+   */
+  offlineMaxMs?: number;
+  /**
+   * Check health at once when a request to a healthy server fails.
+   * @default true
+   */
+  checkOnFailure?: boolean;
+  /**
+   * Consecutive failures that open the circuit (status `offline`).
+   * @default 3
+   */
+  failureThreshold?: number;
+}
+
+/** Where runs go when the server cannot take them. */
+export type FallbackOption = "none" | FallbackKind | readonly FallbackKind[];
+
+/** An in-browser backend, or a function that loads one the first time it is needed. */
+export type BrowserBackendOption = Backend | (() => Backend | Promise<Backend>);
+
+export interface ClientOptions {
+  /**
+   * Where the Mecha handler is mounted: an absolute URL, or a path on the page's origin.
+   * @example "http://localhost:8000"
+   * @example "/api/mecha"
+   */
+  baseUrl: string;
+  /**
+   * The `fetch` to send requests with (a framework's, or a test double).
+   * @default globalThis.fetch
+   */
+  fetch?: FetchFunction;
+  /**
+   * Headers for every request, or an (async) function returning them, called per request.
+   * @default {}
+   * @example { headers: async () => ({ authorization: `Bearer ${await getToken()}` }) }
+   */
+  headers?: HeadersOption;
+  /**
+   * Milliseconds a health check, `sendStdin` or `cancel` waits for an answer. Runs are not cut
+   * by it: they wait for their own time limit plus `runTimeoutMarginMs`.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /**
+   * The time limit assumed for a run whose request sets no `limits.timeoutMs` (the server's
+   * default maximum).
+   * @default 60000
+   */
+  defaultRunTimeoutMs?: number;
+  /**
+   * Extra milliseconds a run may stay silent beyond its time limit before the client gives up
+   * on it with a `timeout` error.
+   * @default 10000
+   */
+  runTimeoutMarginMs?: number;
+  /**
+   * Retry policy for requests the server cannot have acted on.
+   * @default { limit: 2, baseMs: 300, maxMs: 10000 }
+   */
+  retry?: RetryOptions;
+  /**
+   * Health polling and the circuit breaker.
+   * @default { intervalMs: 10000, offlineMinMs: 2000, offlineMaxMs: 30000, checkOnFailure: true, failureThreshold: 3 }
+   */
+  health?: HealthOptions;
+  /**
+   * What runs the code when the server cannot: `"none"` (the server is always tried and a
+   * failure rejects), `"mock"` (labelled simulated output), `"browser"` (real Python via the
+   * `browser` backend), or a list tried in order.
+   * @default "none"
+   */
+  fallback?: FallbackOption;
+  /**
+   * The backend behind `fallback: "browser"`, e.g. a Pyodide worker. A function is called the
+   * first time a run falls back to it. Without it, `"browser"` is skipped with an
+   * `unavailable` warning.
+   * @default undefined
+   */
+  browser?: BrowserBackendOption;
+  /**
+   * Produces the mock backend's simulated output. The client still labels every mock result
+   * `backend: "mock"` and starts its stdout with a notice that it is simulated.
+   * @default echoLiteralPrints
+   */
+  mock?: MockResponder;
+  /**
+   * Receives configuration problems found at run time (e.g. `"browser"` without a backend),
+   * once per message.
+   * @default (warning) => console.warn(warning.message)
+   */
+  onWarning?: (warning: MechaError) => void;
+  /**
+   * Timer functions for backoff, polling and run watchdogs.
+   * @default globalThis.setTimeout / globalThis.clearTimeout
+   */
+  timers?: Timers;
+  /**
+   * The clock, for `Retry-After` dates.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Random numbers in [0, 1) for backoff jitter.
+   * @default Math.random
+   */
+  random?: () => number;
+}
+
+export interface ResolvedOptions {
+  baseUrl: string;
+  fetch: FetchFunction | undefined;
+  headers: HeadersOption | undefined;
+  timeoutMs: number;
+  defaultRunTimeoutMs: number;
+  runTimeoutMarginMs: number;
+  retry: RetryPolicy;
+  circuit: CircuitPolicy;
+  checkOnFailure: boolean;
+  fallbacks: readonly FallbackKind[];
+  browser: BrowserBackendOption | undefined;
+  mock: MockResponder | undefined;
+  onWarning: (warning: MechaError) => void;
+  timers: Timers;
+  now: () => number;
+  random: () => number;
+}
+
+function number(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0) || value === Number.POSITIVE_INFINITY) {
+    throw new TypeError(`createClient: ${name} must be a non-negative number, got ${value}.`);
+  }
+  return value;
+}
+
+function fallbacks(option: FallbackOption | undefined): readonly FallbackKind[] {
+  const list =
+    option === undefined || option === "none" ? [] : Array.isArray(option) ? option : [option];
+  for (const kind of list as unknown[]) {
+    if (kind !== "mock" && kind !== "browser") {
+      throw new TypeError(
+        `createClient: fallback must be "none", "mock", "browser" or a list of "mock" and "browser", got ${JSON.stringify(option)}.`,
+      );
+    }
+  }
+  return list as readonly FallbackKind[];
+}
+
+/** Every option with its default applied, checked once. */
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  if (typeof options?.baseUrl !== "string") {
+    throw new TypeError(
+      'createClient needs a baseUrl, e.g. createClient({ baseUrl: "/api/mecha" }).',
+    );
+  }
+  const retry = options.retry ?? {};
+  const health = options.health ?? {};
+  return {
+    baseUrl: options.baseUrl,
+    fetch: options.fetch,
+    headers: options.headers,
+    timeoutMs: number("timeoutMs", options.timeoutMs, 10_000),
+    defaultRunTimeoutMs: number("defaultRunTimeoutMs", options.defaultRunTimeoutMs, 60_000),
+    runTimeoutMarginMs: number("runTimeoutMarginMs", options.runTimeoutMarginMs, 10_000),
+    retry: {
+      limit: number("retry.limit", retry.limit, 2),
+      baseMs: number("retry.baseMs", retry.baseMs, 300),
+      maxMs: number("retry.maxMs", retry.maxMs, 10_000),
+    },
+    circuit: {
+      threshold: Math.max(1, number("health.failureThreshold", health.failureThreshold, 3)),
+      intervalMs: number("health.intervalMs", health.intervalMs, 10_000),
+      offlineMinMs: number("health.offlineMinMs", health.offlineMinMs, 2_000),
+      offlineMaxMs: number("health.offlineMaxMs", health.offlineMaxMs, 30_000),
+    },
+    checkOnFailure: health.checkOnFailure ?? true,
+    fallbacks: fallbacks(options.fallback),
+    browser: options.browser,
+    mock: options.mock,
+    onWarning: options.onWarning ?? ((warning) => console.warn(warning.message)),
+    timers: options.timers ?? defaultTimers,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+  };
+}
