@@ -20,6 +20,8 @@ export interface CgroupUsage {
 export interface RunCgroup {
   /** Moves a process (and so all it later starts) into the run's cgroup. */
   add(pid: number): Promise<void>;
+  /** Changes the memory limit (a warm process learns its run's limit when the job arrives). */
+  setMemory(bytes: number): Promise<void>;
   usage(): Promise<CgroupUsage>;
   /** Kills every process in the cgroup, however it was started, until none is left. */
   killAll(): Promise<void>;
@@ -168,6 +170,17 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         async add(pid) {
           for (const dir of all) await writeFile(join(dir, "cgroup.procs"), String(pid));
         },
+        async setMemory(bytes) {
+          // memory+swap may never be below memory alone: order the writes by direction.
+          const limit = join(dirs.memory, "memory.limit_in_bytes");
+          const memsw = join(dirs.memory, "memory.memsw.limit_in_bytes");
+          const value = String(bytes);
+          await writeFile(limit, value).catch(async () => {
+            await writeFile(memsw, value).catch(() => {});
+            await writeFile(limit, value);
+          });
+          await writeFile(memsw, value).catch(() => {});
+        },
         async usage() {
           const cpuNs = await readNumber(join(dirs.cpuacct, "cpuacct.usage"));
           const peak = await readNumber(join(dirs.memory, "memory.max_usage_in_bytes"));
@@ -217,6 +230,9 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
       return {
         async add(pid) {
           await writeFile(join(dir, "cgroup.procs"), String(pid));
+        },
+        async setMemory(bytes) {
+          await writeFile(join(dir, "memory.max"), String(bytes));
         },
         async usage() {
           let cpuTimeMs: number | null = null;

@@ -64,6 +64,12 @@ export interface PythonRuntimeOptions {
    * @default { start: 200000, size: 4096 }
    */
   uidRange?: { start: number; size: number };
+  /**
+   * Interpreters kept started (isolated, in their cgroup, waiting for a job) so that a run does
+   * not wait for one to start. Each costs one idle interpreter's memory (~10 MB).
+   * @default 2
+   */
+  warmPool?: number;
   /** Starts processes. @default node:child_process spawn */
   spawn?: Spawner;
   /** @default console */
@@ -82,6 +88,13 @@ interface Environment {
 const here = dirname(fileURLToPath(import.meta.url));
 /** The bootstrap ships in `python/` beside `src/` and `dist/`. */
 const BOOTSTRAP_DIR = join(here, here.endsWith("runtime") ? "../../python" : "../python");
+
+class CancelledError extends Error {
+  override readonly name = "CancelledError";
+  constructor() {
+    super("cancelled before start");
+  }
+}
 
 const SIGNALS: Record<number, string> = {
   1: "SIGHUP",
@@ -157,6 +170,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   const maxFileBytes = options.maxFileBytes ?? 10 << 20;
   const diskBytes = options.diskBytes ?? 64 << 20;
   const mode = options.sandbox ?? "auto";
+  const warmPool = Math.max(0, Math.floor(options.warmPool ?? 2));
   const root = isRoot();
   const uids = root
     ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096)
@@ -240,7 +254,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 4096 },
     };
     const sink = { stdout() {}, stderr() {}, input() {} };
-    const outcome = await launch(env, job, sink, { stdin: [], cancel: false }).done;
+    const outcome = await launch(env, job, sink, { stdin: [], cancel: false }, false).done;
     if (outcome.status === "succeeded" && outcome.stdout.trim() === SANDBOX_WORKDIR) return null;
     return (outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}`).trim().slice(0, 500);
   }
@@ -251,13 +265,214 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     program?: RunningProgram;
   }
 
-  function launch(env: Environment, job: RunJob, sink: RunSink, pending: Pending): RunningProgram {
-    const started = performance.now();
+  /** A started interpreter, isolated and in its cgroup, waiting for its job on fd 3. */
+  interface Prepared {
+    child: ChildProcess;
+    streams: (Readable & Writable)[];
+    cgroup: RunCgroup | null;
+    workdir: string | null;
+    uid: number | null;
+    sandboxed: boolean;
+    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    spawnError: Promise<Error>;
+    /** Output before a job was bound (only ever an interpreter that failed to start). */
+    early: { stream: "stdout" | "stderr" | "events"; chunk: Buffer }[];
+    bind: ((stream: "stdout" | "stderr" | "events", chunk: Buffer) => void) | null;
+    /** The process has exited. */
+    dead: boolean;
+    /** Releases what `prepare` took when the process is discarded unused. */
+    discard(): Promise<void>;
+  }
+
+  const warm: Prepared[] = [];
+  let warming = 0;
+  const inFlight = new Set<Promise<unknown>>();
+
+  /** Keeps `warmPool` interpreters started ahead of demand, off the request path. */
+  function refill(env: Environment): void {
+    while (!closed && warm.length + warming < warmPool) {
+      warming++;
+      const next = prepare(env, null).then(
+        (prepared) => {
+          warming--;
+          if (closed || prepared.dead) {
+            void prepared.discard();
+            return;
+          }
+          warm.push(prepared);
+          // A warm process that dies while waiting is dropped, never handed out.
+          void prepared.exited.then(() => {
+            const index = warm.indexOf(prepared);
+            if (index >= 0) {
+              warm.splice(index, 1);
+              void prepared.discard();
+            }
+          });
+        },
+        (cause) => {
+          warming--;
+          logger.warn(`Mecha: could not start a warm interpreter: ${String(cause)}`);
+        },
+      );
+      inFlight.add(next);
+      void next.then(() => inFlight.delete(next));
+    }
+  }
+
+  function takeWarm(): Prepared | null {
+    while (warm.length > 0) {
+      const prepared = warm.shift()!;
+      if (!prepared.dead) return prepared;
+    }
+    return null;
+  }
+
+  /** Spawns an interpreter for a future job: isolation, uid, cgroup and working directory. */
+  async function prepare(env: Environment, cancelled: (() => boolean) | null): Promise<Prepared> {
+    const sandboxed = env.isolation === "sandbox" && env.bwrap !== null;
+    const uid = uids?.acquire() ?? null;
+    let workdir: string | null = null;
+    let cgroup: RunCgroup | null = null;
+    const release = async () => {
+      await cgroup?.remove().catch(() => {});
+      if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
+      if (uid !== null) uids?.release(uid);
+    };
+    try {
+      const home = sandboxed ? SANDBOX_WORKDIR : await mkdtemp(join(tmpdir(), "mecha-run-"));
+      if (!sandboxed) {
+        workdir = home;
+        if (uid !== null) await chown(home, uid, uid);
+      }
+      if (env.cgroups) {
+        cgroup = await env.cgroups
+          .create(`${process.pid}-${Math.random().toString(36).slice(2, 12)}`, {
+            memoryBytes: 256 * 1024 * 1024,
+            pids: maxProcesses,
+          })
+          .catch((cause) => {
+            logger.warn(`Mecha: could not create a cgroup for a run: ${String(cause)}`);
+            return null;
+          });
+      }
+      const python = env.interpreter.executable;
+      const flags = ["-E", "-s", "-u"];
+      const envVars = baseEnv(home);
+      let seccompFd: number | null = null;
+      const stdio: SpawnOptions["stdio"] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
+      let command: string;
+      let args: string[];
+      if (sandboxed && env.bwrap) {
+        if (env.seccompFile) seccompFd = openSync(env.seccompFile, "r");
+        stdio.push(seccompFd ?? "ignore", "pipe", "pipe");
+        command = env.bwrap;
+        args = [
+          ...bwrapArgs(
+            {
+              bwrap: env.bwrap,
+              pythonPrefix: env.interpreter.prefix,
+              bootstrapDir: BOOTSTRAP_DIR,
+              etcDir: join(env.stateDir, "etc"),
+            },
+            { diskBytes },
+            envVars,
+            { seccomp: seccompFd !== null, block: true },
+          ),
+          "--uid",
+          "1000",
+          "--gid",
+          "1000",
+          "--",
+          python,
+          ...flags,
+          `${SANDBOX_BOOTSTRAP_DIR}/bootstrap.py`,
+        ];
+      } else {
+        command = python;
+        args = [...flags, join(BOOTSTRAP_DIR, "bootstrap.py")];
+      }
+      // Cancelled while the run was being prepared: never start the program.
+      if (cancelled?.()) throw new CancelledError();
+      let child: ChildProcess;
+      try {
+        child = spawn(command, args, {
+          cwd: sandboxed ? "/" : home,
+          // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
+          env: sandboxed ? {} : envVars,
+          stdio,
+          detached: process.platform !== "win32",
+          windowsHide: true,
+          ...(uid !== null ? { uid, gid: uid } : {}),
+        });
+      } finally {
+        if (seccompFd !== null) closeSync(seccompFd);
+      }
+      const proc = child;
+      const spawnError = new Promise<Error>((resolve) => proc.once("error", resolve));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })),
+      );
+      const streams = proc.stdio as unknown as (Readable & Writable)[];
+      for (const stream of streams) stream?.on?.("error", () => {});
+      void exited.then(() => {
+        prepared.dead = true;
+      });
+      const prepared: Prepared = {
+        child: proc,
+        streams,
+        cgroup,
+        workdir,
+        uid,
+        sandboxed,
+        exited,
+        spawnError,
+        early: [],
+        bind: null,
+        dead: false,
+        async discard() {
+          killGroup(proc);
+          await cgroup?.killAll();
+          for (const stream of streams) stream?.destroy?.();
+          await release();
+        },
+      };
+      const route = (stream: "stdout" | "stderr" | "events") => (chunk: Buffer) => {
+        if (prepared.bind) prepared.bind(stream, chunk);
+        else prepared.early.push({ stream, chunk });
+      };
+      proc.stdout?.on("data", route("stdout"));
+      proc.stderr?.on("data", route("stderr"));
+      streams[4]?.on("data", route("events"));
+
+      if (sandboxed) {
+        const info = streams[SANDBOX_FDS.info] as Readable;
+        const block = streams[SANDBOX_FDS.block] as Writable;
+        const childPid = await Promise.race([readChildPid(info), spawnError.then(() => null)]);
+        if (childPid !== null && cgroup) await cgroup.add(childPid).catch(() => {});
+        block.end("go");
+      } else if (cgroup && proc.pid !== undefined) {
+        // The bootstrap waits for its job before any user code runs, so nothing has forked yet.
+        await cgroup.add(proc.pid).catch(() => {});
+      }
+      return prepared;
+    } catch (cause) {
+      await release();
+      throw cause;
+    }
+  }
+
+  function launch(
+    env: Environment,
+    job: RunJob,
+    sink: RunSink,
+    pending: Pending,
+    usePool = true,
+  ): RunningProgram {
     let finish!: (outcome: RunOutcome) => void;
     const done = new Promise<RunOutcome>((resolve) => {
       finish = resolve;
     });
-    let child: ChildProcess | null = null;
+    let prepared: Prepared | null = null;
     let reason: "cancelled" | "timed_out" | "output_exceeded" | null = null;
     const queuedStdin: { data: string; eof: boolean }[] = [...pending.stdin];
     let stdinClosed = queuedStdin.some((entry) => entry.eof);
@@ -265,146 +480,68 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const collector = new OutputCollector(job.limits.outputBytes, (stream, data) =>
       stream === "stdout" ? sink.stdout(data) : sink.stderr(data),
     );
-    let cgroup: RunCgroup | null = null;
-    let workdir: string | null = null;
-    let uid: number | null = null;
     let timer: NodeJS.Timeout | undefined;
     let ready = false;
+    let started = performance.now();
 
     const stop = (why: NonNullable<typeof reason>) => {
       if (reason) return;
       reason = why;
-      if (child) killGroup(child);
-      void cgroup?.killAll();
+      if (prepared) {
+        killGroup(prepared.child);
+        void prepared.cgroup?.killAll();
+      }
     };
+    if (pending.cancel) reason = "cancelled";
 
     const writeStdin = (data: string, eof: boolean) => {
       if (stdinClosed) return;
       if (eof) stdinClosed = true;
-      if (!ready || !child?.stdin) {
+      const stdin = prepared?.child.stdin;
+      if (!ready || !stdin) {
         queuedStdin.push({ data, eof });
         return;
       }
-      if (data) child.stdin.write(data);
-      if (eof) child.stdin.end();
+      if (data) stdin.write(data);
+      if (eof) stdin.end();
     };
 
     const tracked = { kill: () => stop("cancelled"), done };
     running.add(tracked);
 
+    let eventBuffer = "";
+    const receive = (stream: "stdout" | "stderr" | "events", chunk: Buffer) => {
+      if (stream === "events") {
+        eventBuffer += chunk.toString("utf8");
+        let newline = eventBuffer.indexOf("\n");
+        while (newline >= 0) {
+          const line = eventBuffer.slice(0, newline);
+          eventBuffer = eventBuffer.slice(newline + 1);
+          newline = eventBuffer.indexOf("\n");
+          handleEvent(line);
+        }
+      } else if (!collector.push(stream, chunk)) {
+        stop("output_exceeded");
+      }
+    };
+
     void (async () => {
-      const sandboxed = env.isolation === "sandbox" && env.bwrap !== null;
       try {
-        uid = uids?.acquire() ?? null;
-        const home = sandboxed ? SANDBOX_WORKDIR : await mkdtemp(join(tmpdir(), "mecha-run-"));
-        if (!sandboxed) {
-          workdir = home;
-          if (uid !== null) await chown(home, uid, uid);
+        if (reason) throw new CancelledError();
+        prepared = (usePool ? takeWarm() : null) ?? (await prepare(env, () => reason !== null));
+        if (usePool) refill(env);
+        const proc = prepared.child;
+        const { cgroup, streams } = prepared;
+        if (reason) {
+          stop(reason);
+          throw new CancelledError();
         }
-        if (env.cgroups) {
-          cgroup = await env.cgroups
-            .create(`${process.pid}-${job.id}`, {
-              memoryBytes: job.limits.memoryMb * 1024 * 1024,
-              pids: maxProcesses,
-            })
-            .catch((cause) => {
-              logger.warn(`Mecha: could not create a cgroup for run ${job.id}: ${String(cause)}`);
-              return null;
-            });
-        }
-        const python = env.interpreter.executable;
-        const flags = ["-E", "-s", "-u"];
-        const envVars = baseEnv(home);
-        let seccompFd: number | null = null;
-        const stdio: SpawnOptions["stdio"] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
-        let command: string;
-        let args: string[];
-        if (sandboxed && env.bwrap) {
-          if (env.seccompFile) seccompFd = openSync(env.seccompFile, "r");
-          stdio.push(seccompFd ?? "ignore", "pipe", "pipe");
-          command = env.bwrap;
-          args = [
-            ...bwrapArgs(
-              {
-                bwrap: env.bwrap,
-                pythonPrefix: env.interpreter.prefix,
-                bootstrapDir: BOOTSTRAP_DIR,
-                etcDir: join(env.stateDir, "etc"),
-              },
-              { diskBytes },
-              envVars,
-              { seccomp: seccompFd !== null, block: true },
-            ),
-            "--uid",
-            "1000",
-            "--gid",
-            "1000",
-            "--",
-            python,
-            ...flags,
-            `${SANDBOX_BOOTSTRAP_DIR}/bootstrap.py`,
-          ];
-        } else {
-          command = python;
-          args = [...flags, join(BOOTSTRAP_DIR, "bootstrap.py")];
-        }
-        if (pending.cancel) reason = "cancelled";
-        // Cancelled while the run was being prepared: never start the program.
-        if (reason) throw new Error("cancelled before start");
-        try {
-          child = spawn(command, args, {
-            cwd: sandboxed ? "/" : home,
-            // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
-            env: sandboxed ? {} : envVars,
-            stdio,
-            detached: process.platform !== "win32",
-            windowsHide: true,
-            ...(uid !== null ? { uid, gid: uid } : {}),
-          });
-        } finally {
-          if (seccompFd !== null) closeSync(seccompFd);
-        }
-        const proc = child;
-        const spawnError = new Promise<Error>((resolve) => proc.once("error", resolve));
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-          (resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })),
-        );
-        const streams = proc.stdio as unknown as (Readable & Writable)[];
-        for (const stream of streams) stream?.on?.("error", () => {});
+        await cgroup?.setMemory(job.limits.memoryMb * 1024 * 1024).catch(() => {});
+        for (const { stream, chunk } of prepared.early.splice(0)) receive(stream, chunk);
+        prepared.bind = receive;
 
+        started = performance.now();
         timer = setTimeout(() => stop("timed_out"), job.limits.timeoutMs);
-
-        proc.stdout?.on("data", (chunk: Buffer) => {
-          if (!collector.push("stdout", chunk)) stop("output_exceeded");
-        });
-        proc.stderr?.on("data", (chunk: Buffer) => {
-          if (!collector.push("stderr", chunk)) stop("output_exceeded");
-        });
-        const events = streams[4] as Readable | undefined;
-        let eventBuffer = "";
-        events?.setEncoding("utf8");
-        events?.on("data", (chunk: string) => {
-          eventBuffer += chunk;
-          let newline = eventBuffer.indexOf("\n");
-          while (newline >= 0) {
-            const line = eventBuffer.slice(0, newline);
-            eventBuffer = eventBuffer.slice(newline + 1);
-            newline = eventBuffer.indexOf("\n");
-            handleEvent(line);
-          }
-        });
-
-        if (sandboxed) {
-          const info = streams[SANDBOX_FDS.info] as Readable;
-          const block = streams[SANDBOX_FDS.block] as Writable;
-          const childPid = await Promise.race([readChildPid(info), spawnError.then(() => null)]);
-          if (childPid !== null && cgroup) await cgroup.add(childPid).catch(() => {});
-          block.end("go");
-        } else if (cgroup && proc.pid !== undefined) {
-          // The bootstrap waits for the job before any user code runs, so nothing has forked yet.
-          await cgroup.add(proc.pid).catch(() => {});
-        }
-
         const jobDoc = JSON.stringify({
           code: job.code,
           files: job.files,
@@ -417,7 +554,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
             fsize: maxFileBytes,
             nofile: 256,
             // Counted per user: only meaningful when the run has a uid (or user namespace) of its own.
-            nproc: sandboxed || uid !== null ? maxProcesses : undefined,
+            nproc: prepared.sandboxed || prepared.uid !== null ? maxProcesses : undefined,
             core: 0,
           },
         });
@@ -434,18 +571,19 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         }
 
         const ended = await Promise.race([
-          exited,
-          spawnError.then((cause) => {
+          prepared.exited,
+          prepared.spawnError.then((cause) => {
             throw cause;
           }),
         ]);
         clearTimeout(timer);
+        const durationMs = performance.now() - started;
         // Whatever ended the program, nothing it started may outlive the run.
         killGroup(proc);
         await cgroup?.killAll();
         await Promise.race([
           Promise.all(
-            [proc.stdout, proc.stderr, events].map(
+            [proc.stdout, proc.stderr, streams[4]].map(
               (stream) =>
                 new Promise((resolve) => {
                   if (!stream || stream.readableEnded || stream.destroyed) resolve(null);
@@ -467,7 +605,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         if (reason) {
           exitCode = null;
           signal = "SIGKILL";
-        } else if (sandboxed && exitCode !== null && exitCode > 128 && usage.oomKilled) {
+        } else if (prepared.sandboxed && exitCode !== null && exitCode > 128 && usage.oomKilled) {
           signal = SIGNALS[exitCode - 128] ?? `SIG${exitCode - 128}`;
           exitCode = null;
         }
@@ -481,22 +619,25 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           stdout: collector.stdout,
           stderr: collector.stderr,
           truncated: collector.truncated,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          durationMs: Math.round(durationMs * 100) / 100,
           cpuTimeMs: usage.cpuTimeMs === null ? null : Math.round(usage.cpuTimeMs * 100) / 100,
           memoryKb: usage.memoryKb,
           ...(error ? { error } : {}),
         });
       } catch (cause) {
         clearTimeout(timer);
-        if (child) killGroup(child);
-        await cgroup?.killAll();
-        if (!reason) logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
+        if (prepared) {
+          killGroup(prepared.child);
+          await prepared.cgroup?.killAll();
+        }
+        const cancelled = cause instanceof CancelledError || reason !== null;
+        if (!cancelled) logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
         finish({
           status: reason ?? "failed",
           exitCode: null,
           signal: null,
           stdout: collector.stdout,
-          stderr: reason
+          stderr: cancelled
             ? collector.stderr
             : `${collector.stderr}Mecha could not start the program: ${String(cause)}\n`,
           truncated: collector.truncated,
@@ -505,9 +646,13 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           memoryKb: null,
         });
       } finally {
-        await cgroup?.remove().catch(() => {});
-        if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
-        if (uid !== null) uids?.release(uid);
+        if (prepared) {
+          const { cgroup, workdir, uid } = prepared;
+          // Cleanup after the answer: the run's processes are already gone.
+          await cgroup?.remove().catch(() => {});
+          if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
+          if (uid !== null) uids?.release(uid);
+        }
         running.delete(tracked);
       }
     })();
@@ -558,6 +703,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       const pending: Pending = { stdin: [], cancel: false };
       const done = environment.then(
         (env) => {
+          if (closed) pending.cancel = true;
           pending.program = launch(env, job, sink, pending);
           return pending.program.done;
         },
@@ -589,7 +735,12 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     async close() {
       closed = true;
       for (const run of running) run.kill();
-      await Promise.all([...running].map((run) => run.done));
+      const idle = warm.splice(0);
+      await Promise.all([
+        ...inFlight,
+        ...[...running].map((run) => run.done),
+        ...idle.map((prepared) => prepared.discard()),
+      ]);
       const env = await environment.catch(() => null);
       if (env) await rm(env.stateDir, { recursive: true, force: true }).catch(() => {});
     },
