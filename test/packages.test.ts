@@ -57,6 +57,28 @@ describe.each(PUBLIC)("@mecha/%s is ready to publish", (name) => {
     expect(problems.map((problem) => `${problem.kind} ${problem.entrypoint ?? ""}`)).toEqual([]);
   });
 
+  const budget = join(dir, ".size-limit.json");
+  // Packages with a size budget (.size-limit.json) are held to it.
+  (existsSync(budget) ? it : it.skip)(
+    "stays within its size budget (size-limit, min+gzip)",
+    async () => {
+      const result = await run("pnpm", ["exec", "size-limit", "--json"], { cwd: dir }).catch(
+        (error: { stdout?: string }) => ({ stdout: error.stdout ?? "[]" }),
+      );
+      const entries = JSON.parse(result.stdout) as {
+        name: string;
+        size: number;
+        passed: boolean;
+      }[];
+      expect(entries.length).toBeGreaterThan(0);
+      for (const entry of entries) {
+        expect({ name: entry.name, size: entry.size, passed: entry.passed }).toMatchObject({
+          passed: true,
+        });
+      }
+    },
+  );
+
   it("declares what a published package needs", () => {
     expect(manifest.type).toBe("module");
     // Only stylesheets may have side effects: importing JavaScript must do nothing.
