@@ -213,9 +213,12 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
             // the consumer is gone
           }
         };
-        controller.enqueue(
-          encoder.encode(`${JSON.stringify({ type: "started", id: run.job.id })}\n`),
-        );
+        // A queued run announces itself when it leaves the queue (its wall clock starts then).
+        if (run.hasStarted) {
+          controller.enqueue(
+            encoder.encode(`${JSON.stringify({ type: "started", id: run.job.id })}\n`),
+          );
+        }
         unlisten = run.listen((event) => {
           pending.push(event);
           if (event.type === "exit") {

@@ -33,9 +33,23 @@ export class Run {
     for (const listener of this.listeners) listener(event);
   }
 
+  private announced = false;
+
+  /** Emits `started` once: when the run leaves the queue (or ends without ever running). */
+  private announce(): void {
+    if (this.announced) return;
+    this.announced = true;
+    this.emit({ type: "started", id: this.job.id });
+  }
+
+  get hasStarted(): boolean {
+    return this.announced;
+  }
+
   attach(program: RunningProgram): void {
     this.program = program;
     this.state = "running";
+    this.announce();
     for (const { data, eof } of this.pendingStdin.splice(0)) program.writeStdin(data, eof);
     if (this.cancelled) program.cancel();
   }
@@ -68,6 +82,7 @@ export class Run {
   }
 
   finish(result: RunResult): void {
+    this.announce();
     this.state = "finished";
     this.result = result;
     this.finishedAt = Date.now();

@@ -549,6 +549,36 @@ describe("admission control", () => {
     }
   });
 
+  it("announces a queued streaming run with `started` only when it leaves the queue", async () => {
+    const handler = createHandler({ logger: false, maxConcurrent: 1, maxQueued: 1 });
+    try {
+      const blocker = handler(
+        new Request(
+          "http://localhost/runs",
+          json({ language: "python", code: "import time\ntime.sleep(0.8)" }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const queuedAt = performance.now();
+      const response = await handler(
+        new Request(
+          "http://localhost/runs",
+          json({ language: "python", code: "print('second')" }, { accept: "application/x-ndjson" }),
+        ),
+      );
+      let startedAt = 0;
+      const events = await readEvents(response, (event, at) => {
+        if (event.type === "started") startedAt = at;
+      });
+      expect(events[0]?.type).toBe("started");
+      expect(events.at(-1)?.type).toBe("exit");
+      expect(startedAt - queuedAt).toBeGreaterThan(400);
+      await blocker;
+    } finally {
+      await handler.close();
+    }
+  });
+
   it("answers 429 rate_limited with Retry-After per key", async () => {
     const handler = createHandler({
       logger: false,
