@@ -5,4 +5,5 @@ export default [
   "packages/react/vitest.browser.config.ts",
   "examples/*/vitest.config.ts",
   "test/vitest.config.ts",
+  "stories/vitest.config.ts",
 ];

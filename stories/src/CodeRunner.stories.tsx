@@ -61,6 +61,11 @@ export const Online: Story = {
         "Hello from Mecha",
       ),
     );
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" }).textContent).toMatch(
+        /^Finished in /,
+      ),
+    );
   },
 };
 
@@ -83,6 +88,28 @@ export const Slow: Story = {
         exit({ id, durationMs: 3_812 }),
       ]),
     );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    expect(await canvas.findByRole("button", { name: "Stop" })).toHaveAttribute(
+      "aria-busy",
+      "true",
+    );
+    const log = canvas.getByRole("log", { name: "Program output" });
+    await waitFor(() => expect(log).toHaveTextContent("training"), { timeout: 3_000 });
+    expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent("Running…");
+    await waitFor(() => expect(log).toHaveTextContent("done"), { timeout: 8_000 });
+    // Every `\r` rewrote the same row: one progress line, at 100%, then "done".
+    const progress = [...log.querySelectorAll("[data-stream]")].filter((row) =>
+      row.textContent?.includes("training"),
+    );
+    expect(progress).toHaveLength(1);
+    expect(progress[0]).toHaveTextContent("[####################] 100%");
+    expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+      "Finished in 3.81 s",
+    );
+    expect(canvas.getByRole("button", { name: "Run" })).toHaveAttribute("aria-busy", "false");
   },
 };
 
@@ -117,7 +144,15 @@ export const OfflineWithMockFallback: Story = {
     await userEvent.click(canvas.getByRole("button", { name: "Run" }));
     await waitFor(() =>
       expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
-        "Simulated output",
+        "Simulated output: this code was not run",
+      ),
+    );
+    // Simulated output is labelled as such, and gets no figures that would suggest a real run.
+    expect(canvas.getByText("simulation")).toBeInTheDocument();
+    expect(canvas.queryByText("Exit")).not.toBeInTheDocument();
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Backend" })).toHaveTextContent(
+        "Simulated: server offline",
       ),
     );
   },
@@ -127,11 +162,42 @@ export const OfflineWithoutFallback: Story = {
   beforeEach({ msw }) {
     msw.use(...unreachable);
   },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(
+      () =>
+        expect(canvas.getByRole("status", { name: "Run status" }).textContent).toMatch(
+          /^Could not run the code: /,
+        ),
+      { timeout: 5_000 },
+    );
+    // Nothing pretends to have run: no output and no figures.
+    expect(canvas.getByRole("log", { name: "Program output" }).textContent).toBe("");
+    expect(canvas.queryByText("Ran on")).not.toBeInTheDocument();
+    expect(canvas.getByRole("button", { name: "Run" })).toBeEnabled();
+  },
 };
 
 export const RateLimitedThenSuccess: Story = {
   beforeEach({ msw }) {
     msw.use(...rateLimitedOnce(hello));
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    // The 429 asks for a one-second wait; the retried run then succeeds on the server.
+    await waitFor(
+      () =>
+        expect(canvas.getByRole("status", { name: "Run status" }).textContent).toMatch(
+          /^Finished in /,
+        ),
+      { timeout: 5_000 },
+    );
+    expect(canvas.getByRole("log", { name: "Program output" })).toHaveTextContent(
+      "Hello from Mecha",
+    );
+    expect(canvas.getByText("Ran on").nextElementSibling).toHaveTextContent("server");
   },
 };
 
@@ -165,6 +231,13 @@ export const ExceptionWithTraceback: Story = {
         "Failed on line 3: ZeroDivisionError: division by zero",
       ),
     );
+    // The editor marks the failing line.
+    const editor = canvas.getByRole("textbox", { name: "Python code" });
+    await waitFor(() =>
+      expect(editor.querySelector(".mecha-editor-errorLine")).toHaveTextContent(
+        "total += n / (n - 2)",
+      ),
+    );
   },
 };
 
@@ -177,6 +250,18 @@ export const Timeout: Story = {
         exit({ id, status: "timed_out", exitCode: null, signal: "SIGKILL", durationMs: 2004 }),
       ]),
     );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(
+      () =>
+        expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+          "Timed out after 2.00 s",
+        ),
+      { timeout: 5_000 },
+    );
+    expect(canvas.getByText("signal SIGKILL")).toBeInTheDocument();
   },
 };
 
@@ -200,6 +285,19 @@ export const OutputLimit: Story = {
         }),
       ]),
     );
+  },
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    await userEvent.click(canvas.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+        "Stopped: output limit exceeded",
+      ),
+    );
+    // The output up to the cap is kept, and the terminal follows it to the end.
+    const log = canvas.getByRole("log", { name: "Program output" });
+    await waitFor(() => expect(log).toHaveTextContent("11999"));
+    expect(log).toHaveAttribute("data-following");
   },
 };
 

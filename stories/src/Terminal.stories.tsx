@@ -43,6 +43,21 @@ const colours: TerminalLineInput[] = [
 
 export const Colours: Story = {
   args: { lines: colours },
+  play: async ({ canvasElement }) => {
+    const log = within(canvasElement).getByRole("log");
+    await waitFor(() => expect(log).toHaveTextContent("The 16 colours"));
+    // Escape sequences become styles, never text.
+    expect(log.textContent).not.toContain("\x1b");
+    expect(log.textContent).not.toMatch(/\[\d+(;\d+)*m/);
+    const colourOf = (text: string) => {
+      const span = [...log.querySelectorAll("span")].find((s) => s.textContent?.trim() === text);
+      if (!span) throw new Error(`No styled span reads "${text}"`);
+      return getComputedStyle(span).color;
+    };
+    expect(colourOf("red")).not.toBe(colourOf("green"));
+    expect(colourOf("red")).not.toBe(getComputedStyle(log).color);
+    expect(log.querySelector('[data-stream="stderr"]')).toHaveTextContent("stderr is told apart");
+  },
 };
 
 /** Progress bars that rewrite their line with `\r`, as tqdm and pip do. */
@@ -107,6 +122,23 @@ function HundredThousandDemo() {
 
 export const HundredThousandLines: Story = {
   render: () => <HundredThousandDemo />,
+  play: async ({ canvasElement }) => {
+    const canvas = within(canvasElement);
+    const log = canvas.getByRole("log");
+    // It follows the live output, and only a window of the rows is in the DOM.
+    await waitFor(() => expect(log).toHaveTextContent("live line 100001"), { timeout: 3_000 });
+    expect(log).toHaveAttribute("data-following");
+    expect(log.querySelectorAll("[data-stream]").length).toBeLessThan(200);
+    // Going to the top stops following; "Jump to latest output" brings it back.
+    log.focus();
+    await userEvent.keyboard("{Home}");
+    await waitFor(() => expect(log).toHaveTextContent("line 0"));
+    expect(log).not.toHaveAttribute("data-following");
+    await userEvent.click(canvas.getByRole("button", { name: "Jump to latest output" }));
+    await waitFor(() => expect(log).toHaveAttribute("data-following"));
+    await waitFor(() => expect(log).toHaveTextContent("live line"));
+    expect(canvas.queryByRole("button", { name: "Jump to latest output" })).not.toBeInTheDocument();
+  },
 };
 
 /** The program waits in `input()`; the answer is echoed into the transcript. */
@@ -141,9 +173,17 @@ export const WaitingForInput: Story = {
     const canvas = within(canvasElement);
     await userEvent.type(canvas.getByRole("textbox", { name: "What is your name?" }), "Ada{Enter}");
     await waitFor(() => expect(canvas.getByRole("log")).toHaveTextContent("Hello, Ada!"));
+    // The answer is echoed as stdin, and the input line goes away once answered.
+    expect(canvas.getByRole("log").querySelector('[data-stream="stdin"]')).toHaveTextContent("Ada");
+    expect(canvas.queryByRole("textbox")).not.toBeInTheDocument();
   },
 };
 
 export const Empty: Story = {
   args: { lines: [] },
+  play: async ({ canvasElement }) => {
+    const log = within(canvasElement).getByRole("log");
+    expect(log).toHaveAttribute("data-empty");
+    expect(log.textContent).toBe("");
+  },
 };
