@@ -32,10 +32,20 @@ const ok = health("ok");
 const degraded = health("degraded");
 const unavailable = health("unavailable");
 
+const problem = (code: "not_found" | "method_not_allowed", status: number) => ({
+  type: `urn:mecha:problem:${code}`,
+  title: code,
+  status,
+  detail: code,
+  code,
+});
+
 const state = (partial: Partial<ClientState>): ClientState => ({ ...initialState, ...partial });
 const success: CircuitEvent = { type: "success" };
 const failure: CircuitEvent = { type: "failure" };
 const probe: CircuitEvent = { type: "probe" };
+const runFailed: CircuitEvent = { type: "run", ok: false };
+const runDone: CircuitEvent = { type: "run", ok: true };
 
 describe("transition", () => {
   it.each<[string, ClientState, CircuitEvent, Partial<ClientState>]>([
@@ -113,6 +123,66 @@ describe("transition", () => {
       { status: "offline", circuit: "open", failures: 3, health: unavailable },
     ],
     [
+      "online + a run the server failed → degraded",
+      state({ status: "online", health: ok }),
+      runFailed,
+      { status: "degraded", runFailures: 1 },
+    ],
+    [
+      "unknown + a run failed → degraded",
+      initialState,
+      runFailed,
+      { status: "degraded", runFailures: 1 },
+    ],
+    [
+      "a healthy check does not clear run failures → still degraded, never online",
+      state({ status: "degraded", failures: 1, runFailures: 2 }),
+      { type: "success", health: ok },
+      { status: "degraded", circuit: "closed", failures: 0, runFailures: 2, health: ok },
+    ],
+    [
+      "the 3rd consecutive run failure → offline, circuit opens (health still ok)",
+      state({ status: "degraded", runFailures: 2, health: ok }),
+      runFailed,
+      { status: "offline", circuit: "open", runFailures: 3 },
+    ],
+    [
+      "open on run failures + an answer that is not a probe → stays open",
+      state({ status: "offline", circuit: "open", failures: 1, runFailures: 3 }),
+      success,
+      { status: "offline", circuit: "open", failures: 0, runFailures: 3 },
+    ],
+    [
+      "open on run failures + healthy probe → closed but degraded",
+      state({ status: "offline", circuit: "half_open", runFailures: 3 }),
+      { type: "success", health: ok },
+      { status: "degraded", circuit: "closed", runFailures: 3, health: ok },
+    ],
+    [
+      "closed after run failures + a request failure → open again at once",
+      state({ status: "degraded", runFailures: 3, health: ok }),
+      failure,
+      { status: "offline", circuit: "open", failures: 1, runFailures: 3 },
+    ],
+    [
+      "a completed run clears both counts → online",
+      state({ status: "degraded", failures: 1, runFailures: 2, health: ok }),
+      runDone,
+      { status: "online", circuit: "closed", failures: 0, runFailures: 0 },
+    ],
+    [
+      "a completed run closes a circuit opened by run failures",
+      state({ status: "offline", circuit: "open", runFailures: 5 }),
+      runDone,
+      { status: "online", circuit: "closed", runFailures: 0 },
+    ],
+    [
+      "a completed run on a degraded server stays degraded",
+      state({ status: "degraded", runFailures: 1, health: degraded }),
+      runDone,
+      { status: "degraded", runFailures: 0 },
+    ],
+    [
       "closed + probe → unchanged",
       state({ status: "online" }),
       probe,
@@ -140,6 +210,27 @@ describe("transition", () => {
     expect(s).toMatchObject({ circuit: "open", status: "offline" });
     expect(transition(state({}), failure, { threshold: 1 }).circuit).toBe("open");
   });
+
+  it("a server whose /health is fine but whose runs fail is never online", () => {
+    // What the client feeds the machine for each run answered 500, with the health check a
+    // failure triggers answering ok in between.
+    let s = transition(initialState, { type: "success", health: ok }, policy);
+    expect(s.status).toBe("online");
+    const seen: string[] = [];
+    for (let run = 1; run <= 6; run++) {
+      for (const event of [failure, runFailed, { type: "success", health: ok } as const]) {
+        s = transition(s, event, policy);
+        seen.push(s.status);
+      }
+      if (run === 3) expect(s).toMatchObject({ circuit: "open", status: "offline" });
+      s = transition(s, probe, policy);
+      s = transition(s, { type: "success", health: ok }, policy);
+      seen.push(s.status);
+    }
+    expect(seen).not.toContain("online");
+    expect(s.runFailures).toBe(6);
+    expect(transition(s, runDone, policy).status).toBe("online");
+  });
 });
 
 describe("nextCheckDelay", () => {
@@ -166,6 +257,10 @@ describe("circuitEventFor", () => {
     [new HttpError("bad gateway", { status: 502 }), "failure"],
     [new HttpError("internal", { status: 500 }), "failure"],
     [new HttpError("unauthorized", { status: 401 }), "success"],
+    [new HttpError("not a Mecha server", { status: 404 }), "failure"],
+    [new HttpError("not a Mecha server", { status: 405 }), "failure"],
+    [new HttpError("unknown run", { status: 404, problem: problem("not_found", 404) }), "success"],
+    [new HttpError("the headers option threw"), null],
     [new HttpError("run finished", { status: 409 }), "success"],
     [new RateLimitedError("slow down", { status: 429 }), "success"],
     [new BusyError("queue full", { status: 503 }), "success"],

@@ -3,8 +3,8 @@ import type { MechaError } from "./errors/MechaError";
 
 /**
  * What the client believes about the server: `unknown` before the first answer, `online`,
- * `degraded` (the server says so, or requests have started failing), `offline` (the circuit
- * is open).
+ * `degraded` (the server says so, requests have started failing, or it answers but its runs
+ * fail), `offline` (the circuit is open).
  */
 export type ConnectionStatus = "unknown" | "online" | "degraded" | "offline";
 
@@ -17,6 +17,11 @@ export interface ClientState {
   readonly circuit: CircuitPhase;
   /** Consecutive failed requests; 0 after any answer from the server. */
   readonly failures: number;
+  /**
+   * Consecutive runs the server failed to run (no answer, a 5xx, a broken stream); 0 only
+   * after a run completes on the server. A healthy `/health` does not clear it.
+   */
+  readonly runFailures: number;
   /** The last health body, or null before the first successful check. */
   readonly health: HealthResponse | null;
 }
@@ -24,11 +29,13 @@ export interface ClientState {
 /**
  * What happened on the wire. `success`: the server answered (optionally with its health).
  * `failure`: it did not, or its health says it cannot run code. `probe`: a health check starts.
+ * `run`: a run on the server completed (`ok`) or failed for a reason of the server's.
  */
 export type CircuitEvent =
   | { readonly type: "success"; readonly health?: HealthResponse }
   | { readonly type: "failure"; readonly health?: HealthResponse }
-  | { readonly type: "probe" };
+  | { readonly type: "probe" }
+  | { readonly type: "run"; readonly ok: boolean };
 
 export interface CircuitPolicy {
   /** Consecutive failures that open the circuit. */
@@ -45,6 +52,7 @@ export const initialState: ClientState = {
   status: "unknown",
   circuit: "closed",
   failures: 0,
+  runFailures: 0,
   health: null,
 };
 
@@ -53,6 +61,7 @@ function same(a: ClientState, b: ClientState): boolean {
     a.status === b.status &&
     a.circuit === b.circuit &&
     a.failures === b.failures &&
+    a.runFailures === b.runFailures &&
     a.health === b.health
   );
 }
@@ -60,38 +69,48 @@ function same(a: ClientState, b: ClientState): boolean {
 /**
  * The state machine, as a pure function. Returns `state` itself when nothing changed, so
  * callers can compare by reference.
+ *
+ * Request failures and run failures are counted apart, and either opens the circuit at
+ * `threshold`. Any answer clears `failures`; only a completed run clears `runFailures`, so a
+ * server whose `/health` is fine while its runs fail is `degraded`, never `online`. A circuit
+ * opened by run failures closes on a health probe (half-open), not on other answers.
  */
 export function transition(
   state: ClientState,
   event: CircuitEvent,
   policy: Pick<CircuitPolicy, "threshold">,
 ): ClientState {
-  let next: ClientState;
   if (event.type === "probe") {
-    if (state.circuit !== "open") return state;
-    next = { ...state, circuit: "half_open" };
-  } else if (event.type === "success" && event.health?.status !== "unavailable") {
-    const health = event.health ?? state.health;
-    next = {
-      status: health?.status === "degraded" ? "degraded" : "online",
-      circuit: "closed",
-      failures: 0,
-      health,
-    };
+    return state.circuit === "open" ? { ...state, circuit: "half_open" } : state;
+  }
+  const { threshold } = policy;
+  let { failures, runFailures } = state;
+  let answered: boolean;
+  if (event.type === "run") {
+    answered = event.ok;
+    runFailures = answered ? 0 : runFailures + 1;
   } else {
     // A health body that says `unavailable` is the server's own word: open at once.
-    const failures =
-      event.health?.status === "unavailable"
-        ? Math.max(state.failures + 1, policy.threshold)
-        : state.failures + 1;
-    const open = state.circuit !== "closed" || failures >= policy.threshold;
-    next = {
-      status: open ? "offline" : "degraded",
-      circuit: open ? "open" : "closed",
-      failures,
-      health: event.health ?? state.health,
-    };
+    const unavailable = event.health?.status === "unavailable";
+    answered = event.type === "success" && !unavailable;
+    if (!answered) failures = unavailable ? Math.max(failures + 1, threshold) : failures + 1;
   }
+  if (answered) failures = 0;
+  const health = (event.type !== "run" && event.health) || state.health;
+  const open = answered
+    ? state.circuit === "open" && runFailures >= threshold
+    : state.circuit !== "closed" || failures >= threshold || runFailures >= threshold;
+  const next: ClientState = {
+    status: open
+      ? "offline"
+      : !answered || runFailures > 0 || health?.status === "degraded"
+        ? "degraded"
+        : "online",
+    circuit: open ? "open" : "closed",
+    failures,
+    runFailures,
+    health,
+  };
   return same(state, next) ? state : next;
 }
 
@@ -108,22 +127,27 @@ export function nextCheckDelay(state: ClientState, policy: CircuitPolicy): numbe
 }
 
 /**
+ * A 404 or 405 without a Mecha problem body: whatever answered, it is not a Mecha server
+ * (a wrong `baseUrl`, a static host, a proxy's own page).
+ */
+export function notMecha(error: MechaError): boolean {
+  return (error.status === 404 || error.status === 405) && !error.problem;
+}
+
+/**
  * The event a failed request feeds the machine: `failure` when the server did not answer
- * properly, `success` when it answered with a deliberate refusal (4xx, 429, `busy`), and
- * nothing for an abort, which says nothing about the server.
+ * properly (no answer, a 5xx, an answer that is not Mecha's), `success` when it answered with
+ * a deliberate refusal (a 4xx problem, 429, `busy`), and nothing for an abort or a request
+ * that was never sent (the `headers` option threw), which say nothing about the server.
  */
 export function circuitEventFor(error: MechaError): CircuitEvent | null {
-  switch (error.code) {
-    case "aborted":
-      return null;
-    case "network":
-    case "timeout":
-    case "invalid_response":
-    case "unavailable":
-      return { type: "failure" };
-    case "http":
-      return (error.status ?? 500) >= 500 ? { type: "failure" } : { type: "success" };
-    default:
-      return { type: "success" };
-  }
+  const { code, status } = error;
+  if (code === "aborted" || (code === "http" && status === undefined)) return null;
+  const failed =
+    code === "network" ||
+    code === "timeout" ||
+    code === "invalid_response" ||
+    code === "unavailable" ||
+    (code === "http" && (status! >= 500 || notMecha(error)));
+  return { type: failed ? "failure" : "success" };
 }

@@ -440,6 +440,7 @@ describe("streaming", () => {
     );
     const handle = makeClient().start(request);
     body.send({ type: "started", id: "run_3" });
+    await vi.waitFor(() => expect(handle.id).toBe("run_3"));
     await handle.cancel();
     await expect(handle.result).resolves.toMatchObject({ status: "cancelled", backend: "server" });
     expect(count("POST /runs/run_3/cancel")).toBe(1);
@@ -732,9 +733,11 @@ describe("health, status and the circuit", () => {
     up = true;
     await vi.waitFor(() => expect(clock.pending().length).toBeGreaterThan(0));
     clock.advance(clock.pending()[0]!);
-    await vi.waitFor(() => expect(client.status).toBe("online"));
+    // Healthy again; the first run failed on the server, so not online until one completes.
+    await vi.waitFor(() => expect(client.status).toBe("degraded"));
     const back = await client.run(request);
     expect(back).toMatchObject({ backend: "server", stdout: "from server\n" });
+    expect(client.status).toBe("online");
   });
 
   it('with fallback "none" the server is still tried while offline', async () => {
@@ -989,5 +992,448 @@ describe("fallback backends", () => {
     expect(onWarning).toHaveBeenCalledTimes(1);
     expect(onWarning.mock.calls[0]![0]).toMatchObject({ code: "unavailable" });
     expect(onWarning.mock.calls[0]![0].message).toContain("WebAssembly is disabled");
+  });
+});
+
+/** A browser backend double that records what it was asked to run. */
+function fakeBrowser() {
+  const starts: RunRequest[] = [];
+  const backend: Backend = {
+    start(req, { onEvent }) {
+      starts.push(req);
+      const result = runResult({ id: "b1", stdout: "ran in the browser\n" });
+      onEvent({ type: "started", id: "b1" });
+      onEvent({ type: "exit", result });
+      return { result: Promise.resolve(result), sendStdin: async () => {}, cancel: async () => {} };
+    },
+  };
+  return { backend, starts };
+}
+
+describe("a baseUrl where no Mecha server answers", () => {
+  const notFoundPage = () =>
+    http.all(`${BASE}/*`, () =>
+      HttpResponse.html("<!doctype html><h1>404 Not Found</h1>", { status: 404 }),
+    );
+
+  it("is never online, and runs fall back to the mock", async () => {
+    server.use(notFoundPage());
+    const client = makeClient({ fallback: "mock" });
+    const statuses: string[] = [];
+    client.subscribe((state) => statuses.push(state.status));
+    const health = await client.checkHealth().catch((e) => e);
+    expect(health).toMatchObject({ name: "HttpError", code: "http", status: 404 });
+    expect(health.problem).toBeUndefined();
+    expect(client.status).toBe("degraded");
+
+    const result = await drive(client.run(request));
+    expect(result).toMatchObject({ backend: "mock" });
+    expect(result.stdout.startsWith(MOCK_NOTICE)).toBe(true);
+    expect(count("POST /runs")).toBe(1);
+    await io();
+    expect(["degraded", "offline"]).toContain(client.status);
+    expect(statuses).not.toContain("online");
+  });
+
+  it.each<[string, () => Response]>([
+    ["405 on POST (a static host)", () => new HttpResponse("Method Not Allowed", { status: 405 })],
+    ["404 as plain JSON", () => HttpResponse.json({ error: "not found" }, { status: 404 })],
+  ])("falls back on a %s", async (_name, answer) => {
+    server.use(healthy(), http.post(`${BASE}/runs`, answer));
+    await expect(makeClient({ fallback: "mock" }).run(request)).resolves.toMatchObject({
+      backend: "mock",
+    });
+  });
+
+  it("does not fall back on a Mecha server's own 404 problem", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => problemResponse("not_found", 404)),
+    );
+    const error = await makeClient({ fallback: "mock" })
+      .run(request)
+      .catch((e) => e);
+    expect(error).toMatchObject({ code: "http", status: 404 });
+    expect(error.problem.code).toBe("not_found");
+  });
+
+  it.each<[string, () => Response, "online" | "degraded"]>([
+    ["404 HTML", () => HttpResponse.html("<h1>nope</h1>", { status: 404 }), "degraded"],
+    ["405", () => new HttpResponse(null, { status: 405 }), "degraded"],
+    ["400 HTML", () => HttpResponse.html("bad", { status: 400 }), "degraded"],
+    ["429 from a proxy", () => new HttpResponse("slow down", { status: 429 }), "degraded"],
+    ["500 problem", () => problemResponse("internal", 500), "degraded"],
+    ["503 busy problem", () => problemResponse("busy", 503), "degraded"],
+    ["401 problem (reachable)", () => problemResponse("unauthorized", 401), "online"],
+    ["403 problem (reachable)", () => problemResponse("forbidden", 403), "online"],
+  ])("GET /health answering %s → %s", async (_name, answer, expected) => {
+    server.use(http.get(`${BASE}/health`, answer));
+    const client = makeClient();
+    await expect(client.checkHealth()).rejects.toMatchObject({ attempts: 1 });
+    expect(client.status).toBe(expected);
+  });
+
+  it("surfaces a refused health check (401) through onWarning, once", async () => {
+    server.use(http.get(`${BASE}/health`, () => problemResponse("unauthorized", 401)));
+    const onWarning = vi.fn();
+    const client = makeClient({ onWarning });
+    client.subscribe(() => {});
+    await vi.waitFor(() => expect(onWarning).toHaveBeenCalledTimes(1));
+    expect(onWarning.mock.calls[0]![0]).toMatchObject({ code: "http", status: 401 });
+    expect(onWarning.mock.calls[0]![0].problem.code).toBe("unauthorized");
+    await client.checkHealth().catch(() => {});
+    expect(onWarning).toHaveBeenCalledTimes(1);
+    expect(client.status).toBe("online");
+  });
+});
+
+describe("a server whose /health is fine but whose runs fail", () => {
+  it("is degraded then offline, never online, while runs fall back", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => problemResponse("internal", 500)),
+    );
+    const client = makeClient({ fallback: "mock" });
+    await client.checkHealth();
+    expect(client.status).toBe("online");
+    const statuses: string[] = [];
+    client.subscribe((state) => statuses.push(state.status));
+
+    for (let run = 1; run <= 3; run++) {
+      await expect(client.run(request)).resolves.toMatchObject({ backend: "mock" });
+      // The failure's own health check answers ok, and must not make it look healthy.
+      await vi.waitFor(() => expect(count("GET /health")).toBe(run + 1));
+      await io();
+      expect(client.status).not.toBe("online");
+    }
+    expect(client.status).toBe("offline");
+    expect(count("POST /runs")).toBe(3);
+
+    // Open: the next run goes to the mock without trying the server.
+    await expect(client.run(request)).resolves.toMatchObject({ backend: "mock" });
+    expect(count("POST /runs")).toBe(3);
+
+    // A scheduled probe answers ok: the server is tried again, but is not called online.
+    clock.advance(clock.pending()[0]!);
+    await vi.waitFor(() => expect(count("GET /health")).toBe(5));
+    await vi.waitFor(() => expect(client.status).toBe("degraded"));
+    await expect(client.run(request)).resolves.toMatchObject({ backend: "mock" });
+    expect(count("POST /runs")).toBe(4);
+    await io();
+    expect(client.status).toBe("offline");
+    expect(statuses).not.toContain("online");
+  });
+
+  it("is online again once a run completes on the server", async () => {
+    let fail = true;
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => (fail ? problemResponse("internal", 500) : runOk())),
+    );
+    const client = makeClient({ fallback: "mock" });
+    await client.run(request);
+    await io();
+    expect(client.status).toBe("degraded");
+    fail = false;
+    await expect(client.run(request)).resolves.toMatchObject({ backend: "server" });
+    expect(client.status).toBe("online");
+  });
+});
+
+describe("cancel() before the run has started", () => {
+  it("drops a request the server has not answered, at once, as aborted (not a timeout)", async () => {
+    let serverSaw: AbortSignal | undefined;
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, ({ request: req }) => {
+        serverSaw = req.signal;
+        return new Promise<Response>(() => {});
+      }),
+    );
+    const handle = makeClient({ fallback: "mock" }).start(request);
+    await vi.waitFor(() => expect(count("POST /runs")).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const cancelledAt = Date.now();
+    await handle.cancel();
+    const error = await handle.result.catch((e) => e);
+    expect(Date.now() - cancelledAt).toBeLessThan(500);
+    expect(error).toMatchObject({ name: "AbortedError", code: "aborted" });
+    expect(error.message).toMatch(/cancelled before the server started it/);
+    // No fallback ran it either, and nothing was learned about the server.
+    expect(handle.backend).toBe("server");
+    expect(serverSaw?.aborted).toBe(true);
+    expect(count("POST /runs/undefined/cancel")).toBe(0);
+  });
+
+  it("drops a run queued on the server (headers sent, no started yet)", async () => {
+    const body = controlledStream();
+    const fetch = async (input: Request | URL | string) =>
+      String(input).endsWith("/health")
+        ? Response.json(healthBody())
+        : new Response(body.stream, { headers: NDJSON });
+    const handle = makeClient({ fetch }).start(request);
+    await io();
+    await handle.cancel();
+    await expect(handle.result).rejects.toMatchObject({ code: "aborted" });
+    // Closing the stream is what tells the server to cancel the queued run.
+    await vi.waitFor(() => expect(body.cancelled).toBe(true));
+  });
+
+  it("stops waiting to retry a busy server", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => problemResponse("busy", 503, { "retry-after": "5" })),
+    );
+    const handle = makeClient().start(request);
+    await vi.waitFor(() => expect(clock.pending()).toContain(5000));
+    await handle.cancel();
+    await expect(handle.result).rejects.toMatchObject({ code: "aborted" });
+    clock.advance(10_000);
+    await io();
+    expect(count("POST /runs")).toBe(1);
+  });
+
+  it("never starts the run on a browser backend that finishes loading afterwards", async () => {
+    server.use(
+      healthDown(),
+      http.post(`${BASE}/runs`, () => HttpResponse.error()),
+    );
+    const { backend, starts } = fakeBrowser();
+    let load!: (backend: Backend) => void;
+    const loading = new Promise<Backend>((resolve) => {
+      load = resolve;
+    });
+    const factory = vi.fn(() => loading);
+    const handle = makeClient({ fallback: "browser", browser: factory, retry: { limit: 0 } }).start(
+      request,
+    );
+    await vi.waitFor(() => expect(factory).toHaveBeenCalledTimes(1));
+    const cancelling = handle.cancel();
+    load(backend);
+    await cancelling;
+    await expect(handle.result).rejects.toMatchObject({ code: "aborted" });
+    expect(starts).toEqual([]);
+  });
+});
+
+describe("a headers function that throws", () => {
+  it.each<[string, () => HeadersInit | Promise<HeadersInit>]>([
+    [
+      "synchronously",
+      () => {
+        throw new Error("token store locked");
+      },
+    ],
+    ["asynchronously", async () => Promise.reject(new Error("token store locked"))],
+  ])("(%s) rejects typed, never falls back, and sends nothing", async (_name, headers) => {
+    const fetch = vi.fn(async () => Response.json(healthBody()));
+    const client = makeClient({ fallback: "mock", headers, fetch });
+    const error = await client.run(request).catch((e) => e);
+    expect(error).toMatchObject({
+      name: "HttpError",
+      code: "http",
+      status: undefined,
+      attempts: 1,
+    });
+    expect(error.cause).toMatchObject({ message: "token store locked" });
+    expect(error.message).toMatch(/headers option threw.*token store locked/);
+    expect(error.request).toEqual({ method: "POST", url: `${BASE}/runs` });
+    await expect(client.checkHealth()).rejects.toMatchObject({ code: "http", status: undefined });
+    expect(fetch).not.toHaveBeenCalled();
+    // The host's bug says nothing about the server.
+    expect(client.status).toBe("unknown");
+  });
+});
+
+describe("a run waiting in the server's queue", () => {
+  it("is not timed out before started, however long the queue; the limit runs from started", async () => {
+    const body = controlledStream();
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
+    );
+    let settled = false;
+    const result = makeClient({ runTimeoutMarginMs: 500, timeoutMs: 3000 }).run({
+      ...request,
+      limits: { timeoutMs: 1000 },
+    });
+    result.finally(() => {
+      settled = true;
+    });
+    // Headers arrive at once; then the run waits in the queue far longer than its limit.
+    await io();
+    for (let step = 0; step < 20; step++) {
+      clock.advance(1000);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(settled).toBe(false);
+    body.send({ type: "started", id: "queued" });
+    await vi.waitFor(() => expect(clock.pending()).toContain(1500));
+    clock.advance(1400);
+    body.send({ type: "stdout", data: "done\n" });
+    body.send({ type: "exit", result: runResult({ id: "queued", stdout: "done\n" }) });
+    body.close();
+    await expect(result).resolves.toMatchObject({ backend: "server", id: "queued" });
+  });
+
+  it("times out a run that keeps printing past its limit plus margin, counted from started", async () => {
+    const body = controlledStream();
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
+      http.post(`${BASE}/runs/chatty/cancel`, () => new HttpResponse(null, { status: 202 })),
+    );
+    const result = makeClient({ runTimeoutMarginMs: 500 }).run({
+      ...request,
+      limits: { timeoutMs: 1000 },
+    });
+    body.send({ type: "started", id: "chatty" });
+    await vi.waitFor(() => expect(clock.pending()).toContain(1500));
+    for (let tick = 0; tick < 5; tick++) {
+      body.send({ type: "stdout", data: "tick\n" });
+      await io();
+      clock.advance(400);
+    }
+    await expect(result).rejects.toMatchObject({ name: "TimeoutError", code: "timeout" });
+  });
+
+  it("applies timeoutMs to the wait for the response headers", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => new Promise<Response>(() => {})),
+    );
+    const result = makeClient({ timeoutMs: 3000 }).run(request);
+    await vi.waitFor(() => expect(count("POST /runs")).toBe(1));
+    await vi.waitFor(() => expect(clock.pending()).toContain(3000));
+    clock.advance(3000);
+    const error = await result.catch((e) => e);
+    expect(error).toMatchObject({ name: "TimeoutError", code: "timeout", attempts: 1 });
+    expect(error.response).toBeUndefined();
+    // Not retried: the server may have received the run.
+    expect(count("POST /runs")).toBe(1);
+  });
+});
+
+describe("run() never runs a program twice on a real interpreter", () => {
+  it("falls back to the mock, not the browser, once the server delivered events", async () => {
+    server.use(
+      healthy(),
+      http.post(
+        `${BASE}/runs`,
+        () => new HttpResponse(ndjson([{ type: "started", id: "r" }]), { headers: NDJSON }),
+      ),
+    );
+    const { backend, starts } = fakeBrowser();
+    const result = await makeClient({ fallback: ["browser", "mock"], browser: backend }).run(
+      request,
+    );
+    expect(result.backend).toBe("mock");
+    expect(starts).toEqual([]);
+  });
+
+  it.each([502, 504])("falls back to the mock, not the browser, after a %i", async (status) => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => new HttpResponse("<html>gateway</html>", { status })),
+    );
+    const { backend, starts } = fakeBrowser();
+    const client = makeClient({ fallback: ["browser", "mock"], browser: backend });
+    await expect(client.run(request)).resolves.toMatchObject({ backend: "mock" });
+    expect(starts).toEqual([]);
+    const onlyBrowser = makeClient({ fallback: "browser", browser: backend });
+    await expect(onlyBrowser.run(request)).rejects.toMatchObject({ code: "http", status });
+    expect(starts).toEqual([]);
+    expect(count("POST /runs")).toBe(2);
+  });
+
+  it("still uses the browser when the server cannot have run it", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => problemResponse("unavailable", 503)),
+    );
+    const { backend, starts } = fakeBrowser();
+    const result = await makeClient({ fallback: ["browser", "mock"], browser: backend }).run(
+      request,
+    );
+    expect(result.backend).toBe("browser");
+    expect(starts).toHaveLength(1);
+  });
+});
+
+describe("errors carry the response", () => {
+  it("has the status and headers (retry-after) of an error response", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () =>
+        problemResponse("rate_limited", 429, { "retry-after": "60" }),
+      ),
+    );
+    const error = await makeClient()
+      .run(request)
+      .catch((e) => e);
+    expect(error.response).toMatchObject({
+      status: 429,
+      headers: { "retry-after": "60", "content-type": "application/problem+json" },
+    });
+  });
+
+  it.each<[string, () => Response, number]>([
+    ["a health body that is not protocol v1", () => HttpResponse.json({ status: "fine" }), 200],
+    ["a 404 page on /health", () => HttpResponse.html("nope", { status: 404 }), 404],
+  ])("has the response of %s", async (_name, answer, status) => {
+    server.use(http.get(`${BASE}/health`, answer));
+    const error = await makeClient()
+      .checkHealth()
+      .catch((e) => e);
+    expect(error.response).toMatchObject({
+      status,
+      headers: { "content-type": expect.any(String) },
+    });
+  });
+
+  it("has the run's response when the stream breaks or is not protocol v1", async () => {
+    server.use(
+      healthy(),
+      http.post(
+        `${BASE}/runs`,
+        () =>
+          new HttpResponse(ndjson([{ type: "stdout", data: "x" }]), {
+            headers: { ...NDJSON, "x-run": "1" },
+          }),
+      ),
+    );
+    const error = await makeClient()
+      .run(request)
+      .catch((e) => e);
+    expect(error).toMatchObject({ code: "network", status: 200 });
+    expect(error.response).toMatchObject({ status: 200, headers: { "x-run": "1" } });
+  });
+
+  it("has none when nothing answered", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => HttpResponse.error()),
+    );
+    const error = await drive(makeClient().run(request)).catch((e) => e);
+    expect(error).toMatchObject({ code: "network" });
+    expect(error.response).toBeUndefined();
+  });
+});
+
+describe("client.fallbacks", () => {
+  const browser = fakeBrowser().backend;
+  it.each<[Partial<ClientOptions>, string[]]>([
+    [{}, []],
+    [{ fallback: "none" }, []],
+    [{ fallback: "mock" }, ["mock"]],
+    [{ fallback: "browser" }, []],
+    [{ fallback: "browser", browser }, ["browser"]],
+    [{ fallback: ["browser", "mock"] }, ["mock"]],
+    [{ fallback: ["browser", "mock"], browser }, ["browser", "mock"]],
+    [{ fallback: ["mock", "browser"], browser: () => browser }, ["mock", "browser"]],
+  ])("%o → %j", (options, expected) => {
+    const client = makeClient(options);
+    expect(client.fallbacks).toEqual(expected);
+    expect(Object.isFrozen(client.fallbacks)).toBe(true);
   });
 });

@@ -15,7 +15,7 @@ import { UnavailableError } from "./errors/UnavailableError";
 import { createEventChannel } from "./eventChannel";
 import { createHealthMonitor } from "./healthMonitor";
 import { createMockBackend } from "./mockBackend";
-import { canFallBack, planBackends } from "./planBackends";
+import { canFallBack, type FallbackKind, mayHaveRun, planBackends } from "./planBackends";
 import { type ClientOptions, resolveOptions } from "./resolveOptions";
 import { createServerBackend } from "./serverBackend";
 
@@ -61,7 +61,12 @@ export interface RunHandle {
   readonly result: Promise<ClientRunResult>;
   /** Feeds the program's stdin (e.g. answering an `input` prompt); `eof` closes it. */
   sendStdin(data: string, options?: StdinOptions): Promise<void>;
-  /** Ends the run; `result` then resolves with `status: "cancelled"`. */
+  /**
+   * Ends the run. Once it has started (`id` is set), `result` resolves with `status:
+   * "cancelled"`. Before that (connecting, waiting to retry, or queued on the server) the
+   * request is dropped at once and `result` rejects with an `AbortedError`: there is no result
+   * because nothing ran.
+   */
   cancel(): Promise<void>;
 }
 
@@ -80,6 +85,11 @@ export interface MechaClient {
   readonly status: ConnectionStatus;
   /** The last health body, or null before the first successful check. */
   readonly health: HealthResponse | null;
+  /**
+   * The fallbacks that can take a run when the server cannot, in the order they are tried:
+   * `"browser"` only when a `browser` backend was given, empty for `fallback: "none"`.
+   */
+  readonly fallbacks: readonly FallbackKind[];
   /** Calls `listener` on every state change; returns the function that unsubscribes. */
   subscribe(listener: (state: ClientState) => void): () => void;
   /** Stops health polling, aborts requests in flight, and drops listeners. */
@@ -138,14 +148,23 @@ export function createClient(options: ClientOptions): MechaClient {
   const warned = new Set<string>();
   let state = initialState;
   let browser: Promise<Backend> | undefined;
+  const fallbacks = Object.freeze(
+    config.fallbacks.filter((kind) => kind === "mock" || config.browser),
+  );
 
   function report(event: CircuitEvent): void {
     const previous = state;
     state = transition(state, event, config.circuit);
     if (state === previous) return;
     for (const listener of [...listeners]) callSafely(listener, state);
-    // The first failure after a good spell: check now instead of at the next interval.
-    if (event.type === "failure" && previous.failures === 0 && config.checkOnFailure) {
+    // The first failure after a good spell: check now instead of at the next interval. Not
+    // once the circuit is open: the scheduled probe decides when to try the server again.
+    if (
+      event.type === "failure" &&
+      previous.failures === 0 &&
+      state.circuit === "closed" &&
+      config.checkOnFailure
+    ) {
       if (monitor.running) monitor.check().catch(ignore);
     }
   }
@@ -156,7 +175,12 @@ export function createClient(options: ClientOptions): MechaClient {
     timers: config.timers,
     check: () => {
       report({ type: "probe" });
-      return server.health(disposal.signal);
+      return server.health(disposal.signal).catch((error: MechaError) => {
+        // The server is there but refuses the client's credentials: say so even when
+        // nobody awaits this check.
+        if (error.status === 401 || error.status === 403) warn(error);
+        throw error;
+      });
     },
     nextDelay: () => nextCheckDelay(state, config.circuit),
   });
@@ -238,12 +262,19 @@ export function createClient(options: ClientOptions): MechaClient {
       },
     };
 
+    const check = () => {
+      if (cancelled || controller.signal.aborted) throw aborted();
+    };
+
     handle.result = (async (): Promise<ClientRunResult> => {
       const failures: MechaError[] = [];
       const skipped: MechaError[] = [];
+      // Once a backend may have run the program, no other real interpreter runs it again.
+      let ran = false;
       try {
         for (const kind of planBackends(state.circuit, config.fallbacks)) {
-          if (cancelled || controller.signal.aborted) throw aborted();
+          check();
+          if (ran && kind !== "mock") continue;
           let backend: Backend;
           try {
             backend = await backendFor(kind);
@@ -253,6 +284,8 @@ export function createClient(options: ClientOptions): MechaClient {
             warn(skip);
             continue;
           }
+          // Loading a backend takes time: the caller may have given up meanwhile.
+          check();
           let delivered = false;
           try {
             const run = backend.start(request, {
@@ -274,6 +307,7 @@ export function createClient(options: ClientOptions): MechaClient {
             failures.push(failure);
             // An interactive run the caller has seen cannot be silently re-run elsewhere.
             if (!canFallBack(failure) || cancelled || (interactive && delivered)) throw failure;
+            ran ||= mayHaveRun(kind, failure, delivered);
           }
         }
         throw failures[0] ?? skipped[0] ?? new UnavailableError("No backend could run the code.");
@@ -307,6 +341,7 @@ export function createClient(options: ClientOptions): MechaClient {
     get health() {
       return state.health;
     },
+    fallbacks,
     subscribe(listener) {
       listeners.add(listener);
       use();

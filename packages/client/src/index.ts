@@ -28,7 +28,12 @@ export { BusyError } from "./errors/BusyError";
 export { HttpError } from "./errors/HttpError";
 export { InvalidResponseError } from "./errors/InvalidResponseError";
 export { isMechaError } from "./errors/isMechaError";
-export type { MechaErrorCode, MechaErrorOptions, MechaRequest } from "./errors/MechaError";
+export type {
+  MechaErrorCode,
+  MechaErrorOptions,
+  MechaRequest,
+  MechaResponse,
+} from "./errors/MechaError";
 export { MechaError } from "./errors/MechaError";
 export { NetworkError } from "./errors/NetworkError";
 export { RateLimitedError } from "./errors/RateLimitedError";

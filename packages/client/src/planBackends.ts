@@ -1,5 +1,5 @@
 import type { BackendKind } from "./backend";
-import type { CircuitPhase } from "./circuit";
+import { type CircuitPhase, notMecha } from "./circuit";
 import type { MechaError } from "./errors/MechaError";
 
 /** A fallback backend, tried when the server cannot run the code. */
@@ -20,16 +20,27 @@ export function planBackends(
 
 /**
  * Whether a failed run may move on to the next backend: yes when the backend could not run
- * it (unreachable, stuck, full, broken); no when another backend would fail the same way or
- * the caller gave up (a 4xx such as `unauthorized` or `invalid_request`, an abort).
+ * it (unreachable, stuck, full, broken, or not a Mecha server at all: a 404/405 without a
+ * Mecha problem body); no when another backend would fail the same way or the caller gave up
+ * (a Mecha 4xx such as `unauthorized` or `invalid_request`, an abort, a `headers` option that
+ * threw).
  */
 export function canFallBack(error: MechaError): boolean {
   switch (error.code) {
     case "aborted":
       return false;
     case "http":
-      return (error.status ?? 500) >= 500;
+      return (error.status ?? 0) >= 500 || notMecha(error);
     default:
       return true;
   }
+}
+
+/**
+ * Whether a backend that failed may already have run the program, so no other real
+ * interpreter may run it again (only the mock, which runs nothing): it delivered events, or a
+ * gateway answered 502/504 (a proxy may have passed the run on before it failed).
+ */
+export function mayHaveRun(kind: BackendKind, error: MechaError, delivered: boolean): boolean {
+  return kind !== "mock" && (delivered || error.status === 502 || error.status === 504);
 }

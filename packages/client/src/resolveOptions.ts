@@ -49,7 +49,8 @@ export interface HealthOptions {
    */
   checkOnFailure?: boolean;
   /**
-   * Consecutive failures that open the circuit (status `offline`).
+   * Consecutive failed requests, or consecutive runs the server failed to run, that open the
+   * circuit (status `offline`).
    * @default 3
    */
   failureThreshold?: number;
@@ -75,13 +76,16 @@ export interface ClientOptions {
   fetch?: FetchFunction;
   /**
    * Headers for every request, or an (async) function returning them, called per request.
+   * If the function throws (or rejects), the request is not sent: the call rejects with an
+   * `HttpError` with no `status` and the function's error as `cause`, and no fallback runs.
    * @default {}
    * @example { headers: async () => ({ authorization: `Bearer ${await getToken()}` }) }
    */
   headers?: HeadersOption;
   /**
-   * Milliseconds a health check, `sendStdin` or `cancel` waits for an answer. Runs are not cut
-   * by it: they wait for their own time limit plus `runTimeoutMarginMs`.
+   * Milliseconds a health check, `sendStdin` or `cancel` waits for an answer, and a run waits
+   * for its response headers (sent at once, even while the run is queued). A run's output is
+   * not cut by it: a run that has `started` has its time limit plus `runTimeoutMarginMs`.
    * @default 10000
    */
   timeoutMs?: number;
@@ -92,8 +96,9 @@ export interface ClientOptions {
    */
   defaultRunTimeoutMs?: number;
   /**
-   * Extra milliseconds a run may stay silent beyond its time limit before the client gives up
-   * on it with a `timeout` error.
+   * Extra milliseconds, beyond its time limit counted from `started`, that a run may take
+   * before the client gives up on it with a `timeout` error (and cancels it). Time spent
+   * queued on the server, before `started`, does not count.
    * @default 10000
    */
   runTimeoutMarginMs?: number;
@@ -110,7 +115,9 @@ export interface ClientOptions {
   /**
    * What runs the code when the server cannot: `"none"` (the server is always tried and a
    * failure rejects), `"mock"` (labelled simulated output), `"browser"` (real Python via the
-   * `browser` backend), or a list tried in order.
+   * `browser` backend), or a list tried in order. A program the server may already have run
+   * (it sent events, or a gateway answered 502/504) is never run again in the browser; the
+   * mock, which runs nothing, may still answer. `client.fallbacks` lists the ones available.
    * @default "none"
    */
   fallback?: FallbackOption;
@@ -128,8 +135,8 @@ export interface ClientOptions {
    */
   mock?: MockResponder;
   /**
-   * Receives configuration problems found at run time (e.g. `"browser"` without a backend),
-   * once per message.
+   * Receives configuration problems found at run time (e.g. `"browser"` without a backend, or
+   * a health check refused with 401/403), once per message.
    * @default (warning) => console.warn(warning.message)
    */
   onWarning?: (warning: MechaError) => void;

@@ -13,7 +13,7 @@ import { BusyError } from "./errors/BusyError";
 import { HttpError } from "./errors/HttpError";
 import { InvalidResponseError } from "./errors/InvalidResponseError";
 import { isMechaError } from "./errors/isMechaError";
-import type { MechaError, MechaRequest } from "./errors/MechaError";
+import type { MechaError, MechaRequest, MechaResponse } from "./errors/MechaError";
 import { NetworkError } from "./errors/NetworkError";
 import { RateLimitedError } from "./errors/RateLimitedError";
 import { TimeoutError } from "./errors/TimeoutError";
@@ -54,7 +54,7 @@ export interface ServerBackend extends Backend {
 interface Attempt {
   request: MechaRequest;
   attempts: number;
-  status: number;
+  response: MechaResponse;
 }
 
 interface Call<T> {
@@ -64,13 +64,18 @@ interface Call<T> {
   accept: string;
   safety: RequestSafety;
   retries: boolean;
-  /** Per-attempt limit; null for runs, which watch their own wall limit. */
-  timeoutMs: number | null;
+  /**
+   * Per-attempt limit on the answer: the whole of a health or control call, only the
+   * response headers of a run (whose body then lasts as long as the run).
+   */
+  timeoutMs: number;
   signal?: AbortSignal | undefined;
   /** The error to use when `signal` aborted for a reason of the caller's own. */
   abortReason?: () => MechaError | undefined;
   /** Reads the response inside the attempt (so within its timeout); throws to fail it. */
   read: (response: Response, attempt: Attempt) => Promise<T>;
+  /** What a failed attempt tells the state machine. */
+  event?: (error: MechaError) => CircuitEvent | null;
 }
 
 interface ZodLikeError {
@@ -127,7 +132,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
   function errorFrom(response: Response, text: string, attempt: Attempt): MechaError {
     const parsed = Problem.safeParse(parseJson(text));
     const problem = parsed.success ? parsed.data : undefined;
-    const { status } = response;
+    const { status } = attempt.response;
     const retryAfterMs =
       parseRetryAfter(response.headers.get("retry-after"), options.now()) ??
       (problem?.retryAfter === undefined ? undefined : problem.retryAfter * 1000);
@@ -151,31 +156,46 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
   async function send<T>(call: Call<T>): Promise<T> {
     const request: MechaRequest = { method: call.method, url: `${base}/${call.path}` };
     for (let attempts = 1; ; attempts++) {
-      // Outside the try: a failing `headers` function is the host's error, not the network's.
-      const headers = new Headers(
-        typeof options.headers === "function" ? await options.headers() : options.headers,
-      );
+      // A failing `headers` function is the host's error: typed, never retried, not the
+      // server's fault (no circuit event) and no reason to fall back.
+      let headers: Headers;
+      try {
+        headers = new Headers(
+          typeof options.headers === "function" ? await options.headers() : options.headers,
+        );
+      } catch (cause) {
+        throw new HttpError(
+          `${request.method} ${request.url} was not sent: the headers option threw (${
+            (cause as Error)?.message ?? String(cause)
+          }).`,
+          { request, attempts, cause },
+        );
+      }
       headers.set("accept", call.accept);
       if (call.json !== undefined) headers.set("content-type", MEDIA_TYPES.json);
-      const controller = call.timeoutMs === null ? null : new AbortController();
-      const unlink = controller ? link(call.signal, controller) : () => {};
+      const controller = new AbortController();
+      const unlink = link(call.signal, controller);
       let timedOut = false;
-      const timer =
-        controller && call.timeoutMs !== null
-          ? timers.setTimeout(() => {
-              timedOut = true;
-              controller.abort();
-            }, call.timeoutMs)
-          : undefined;
+      const timer = timers.setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, call.timeoutMs);
       let error: MechaError;
       try {
         const response = await fetchOnce(request.url, {
           method: call.method,
           headers,
           body: call.json === undefined ? null : JSON.stringify(call.json),
-          signal: controller ? controller.signal : (call.signal ?? null),
+          signal: controller.signal,
         });
-        return await call.read(response, { request, attempts, status: response.status });
+        return await call.read(response, {
+          request,
+          attempts,
+          response: {
+            status: response.status,
+            headers: Object.fromEntries(response.headers),
+          },
+        });
       } catch (cause) {
         if (call.signal?.aborted) {
           error =
@@ -201,10 +221,10 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
           );
         }
       } finally {
-        if (timer !== undefined) timers.clearTimeout(timer);
+        timers.clearTimeout(timer);
         unlink();
       }
-      const event = circuitEventFor(error);
+      const event = (call.event ?? circuitEventFor)(error);
       if (event) report(event);
       const delay = call.retries
         ? retryDelay(error, attempts, options.retry, call.safety, options.random)
@@ -242,6 +262,13 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
       retries: false,
       timeoutMs: options.timeoutMs,
       signal,
+      // Only a health body answers a health check. 401/403 still say a server is there.
+      event: (error) => {
+        const event = circuitEventFor(error);
+        return (
+          event && (error.status === 401 || error.status === 403 ? event : { type: "failure" })
+        );
+      },
       read: async (response, attempt) => {
         const text = await response.text();
         // 503 carries a health body when the server is up but cannot run code.
@@ -277,23 +304,12 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
     let reason: MechaError | undefined;
     let watchdog: unknown;
     let settled = false;
-
-    // Silence longer than the wall limit plus a margin means the server is stuck.
-    const arm = () => {
-      if (watchdog !== undefined) timers.clearTimeout(watchdog);
-      watchdog = timers.setTimeout(() => {
-        reason = new TimeoutError(
-          `The run sent nothing for ${wallMs} ms, longer than its time limit plus margin; the server may be stuck.`,
-          { request: runRequest },
-        );
-        controller.abort(reason);
-      }, wallMs);
-    };
+    let answer: MechaResponse | undefined;
 
     const result = (async (): Promise<RunResult> => {
-      let streaming = false;
       try {
-        arm();
+        // `timeoutMs` bounds the wait for the response headers, which the server sends at once;
+        // a run queued on the server then sends `started` whenever it leaves the queue.
         const response = await send({
           method: "POST",
           path: "runs",
@@ -302,7 +318,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
           accept: MEDIA_TYPES.ndjson,
           safety: "unsafe",
           retries: true,
-          timeoutMs: null,
+          timeoutMs: options.timeoutMs,
           signal: controller.signal,
           abortReason: () => reason,
           read: async (response, attempt) => {
@@ -313,31 +329,42 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
                 attempt,
               );
             }
+            answer = attempt.response;
             return response;
           },
         });
         report({ type: "success" });
-        streaming = true;
         for await (const value of parseNdjson(response.body!, controller.signal)) {
-          arm();
           const parsed = RunEvent.safeParse(value);
           if (!parsed.success) {
             throw new InvalidResponseError(
               `The run stream sent an event that is not protocol v1 (${describeIssues(parsed.error)}).`,
-              { request: runRequest, status: 200, cause: parsed.error },
+              { request: runRequest, response: answer, cause: parsed.error },
             );
           }
           const event = parsed.data;
-          if (event.type === "started") {
+          if (event.type === "started" && id === undefined) {
             id = event.id;
             idReady.resolve(id);
+            // The wall limit runs from `started`, as the server's does: not ending within the
+            // limit plus a margin means the server is stuck.
+            watchdog = timers.setTimeout(() => {
+              reason = new TimeoutError(
+                `The run did not end within ${wallMs} ms of starting, its time limit plus margin; the server may be stuck.`,
+                { request: runRequest, response: answer },
+              );
+              controller.abort(reason);
+            }, wallMs);
           }
           onEvent(event);
-          if (event.type === "exit") return event.result;
+          if (event.type === "exit") {
+            report({ type: "run", ok: true });
+            return event.result;
+          }
         }
         throw new NetworkError(
           "The server closed the run stream before the run ended; it may have stopped mid-run.",
-          { request: runRequest, status: 200 },
+          { request: runRequest, response: answer },
         );
       } catch (cause) {
         let error: MechaError;
@@ -347,12 +374,13 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
         else {
           error = new NetworkError(
             `The connection to the server broke mid-run (${(cause as Error)?.message ?? cause}).`,
-            { request: runRequest, status: 200, cause },
+            { request: runRequest, response: answer, cause },
           );
         }
         // Failures before the stream were reported by send(); these happened during it.
-        const event = streaming ? circuitEventFor(error) : null;
-        if (event) report(event);
+        const event = circuitEventFor(error);
+        if (answer && event) report(event);
+        if (event?.type === "failure") report({ type: "run", ok: false });
         if (id !== undefined && error.code !== "network") {
           control(id, "cancel").catch(() => {});
         }
@@ -372,9 +400,17 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
         await control(runId, "stdin", { data, eof: stdinOptions.eof ?? false });
       },
       async cancel() {
-        const runId = await idReady.promise.catch(() => undefined);
-        if (runId === undefined || settled) return;
-        await control(runId, "cancel").catch((error: MechaError) => {
+        if (settled) return;
+        if (id === undefined) {
+          // Not started yet (connecting, retrying, or queued on the server): drop the request.
+          // The server cancels a run whose client goes away.
+          reason ??= new AbortedError("The run was cancelled before the server started it.", {
+            request: runRequest,
+          });
+          controller.abort(reason);
+          return;
+        }
+        await control(id, "cancel").catch((error: MechaError) => {
           // Ending a run that already ended is not a failure.
           if (error.problem?.code !== "run_finished") throw error;
         });

@@ -238,12 +238,15 @@ describe("against a real @mecha/server", { timeout: 15_000 }, () => {
 
     const restarted = Date.now();
     await startServer(server.port);
-    await vi.waitFor(() => expect(mecha.status).toBe("online"), { timeout: 3000, interval: 10 });
+    // Healthy again, but the last run on the server failed: degraded, not online, until a
+    // run completes there.
+    await vi.waitFor(() => expect(mecha.status).toBe("degraded"), { timeout: 3000, interval: 10 });
     // Back within one health interval: probes while offline are at most offlineMaxMs apart.
     expect(Date.now() - restarted).toBeLessThan(1000);
 
     const back = await mecha.run(python('print("back on the server")'));
     expect(back).toMatchObject({ backend: "server", stdout: "back on the server\n" });
+    expect(mecha.status).toBe("online");
   });
 
   it("run() falls back when the server dies mid-run, and says so", async () => {

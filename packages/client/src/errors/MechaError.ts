@@ -17,12 +17,24 @@ export interface MechaRequest {
   readonly url: string;
 }
 
+/**
+ * The HTTP response an error came with. `headers` holds the headers the client could read,
+ * names in lower case (a cross-origin page sees only CORS-safelisted and exposed ones, such
+ * as `retry-after`).
+ */
+export interface MechaResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface MechaErrorOptions {
   /** The server's problem body (`application/problem+json`), when it sent one. */
   problem?: Problem | undefined;
   request?: MechaRequest | undefined;
   /** HTTP status of the response, when there was one. */
   status?: number | undefined;
+  /** The response's status and headers, when there was a response. */
+  response?: MechaResponse | undefined;
   /** How many times the request was sent. */
   attempts?: number | undefined;
   /** How long the server asked the client to wait (`Retry-After`), in milliseconds. */
@@ -44,6 +56,8 @@ export class MechaError extends Error {
   readonly problem: Problem | undefined;
   readonly request: MechaRequest | undefined;
   readonly status: number | undefined;
+  /** The response's status and headers (e.g. `retry-after`), when there was a response. */
+  readonly response: MechaResponse | undefined;
   readonly attempts: number;
   readonly retryAfterMs: number | undefined;
 
@@ -52,7 +66,8 @@ export class MechaError extends Error {
     this.code = code;
     this.problem = options.problem;
     this.request = options.request;
-    this.status = options.status;
+    this.status = options.status ?? options.response?.status;
+    this.response = options.response;
     this.attempts = options.attempts ?? 0;
     this.retryAfterMs = options.retryAfterMs;
   }

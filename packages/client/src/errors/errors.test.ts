@@ -61,6 +61,15 @@ describe("errors", () => {
     expect(new MechaError("network", "x").attempts).toBe(0);
   });
 
+  it("carries the response's status and headers, and takes its status from it", () => {
+    const response = { status: 429, headers: { "retry-after": "5", "content-type": "text/plain" } };
+    const error = new RateLimitedError("slow down", { response, retryAfterMs: 5000 });
+    expect(error.response).toEqual(response);
+    expect(error.status).toBe(429);
+    expect(error.response?.headers["retry-after"]).toBe("5");
+    expect(new NetworkError("refused").response).toBeUndefined();
+  });
+
   it("isMechaError recognises errors from another realm and rejects look-alikes", () => {
     const foreign = runInNewContext(
       'const e = new Error("x"); e.code = "busy"; e[Symbol.for("mecha.client.error")] = true; e',
