@@ -3,6 +3,7 @@ import { act, render, renderHook, screen, waitFor } from "@testing-library/react
 import userEvent from "@testing-library/user-event";
 import { type ReactNode, StrictMode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { CodeRunner } from "./codeRunner/CodeRunner";
 import { MechaProvider } from "./MechaProvider";
 import { createFakeClient, type FakeClient } from "./test/fakeClient";
 import { useBackendStatus } from "./useBackendStatus";
@@ -11,8 +12,12 @@ import { useRun } from "./useRun";
 
 const created: FakeClient[] = [];
 vi.mock("@mecha/client", () => ({
-  createClient: vi.fn((options: { fallback?: string }) => {
-    const client = createFakeClient({ status: options.fallback ? "offline" : "online" });
+  // A client without `fallbacks`, so labels can only come from the options.
+  createClient: vi.fn((options: { fallback?: unknown }) => {
+    const client = createFakeClient({
+      status: options.fallback ? "offline" : "online",
+      fallbacks: null,
+    });
     created.push(client);
     return client;
   }),
@@ -106,6 +111,17 @@ describe("<MechaProvider> and its hooks", () => {
       ),
     });
     expect(result.current.location).toBe("simulated");
+  });
+
+  it("does not promise the browser from options without a browser backend", () => {
+    render(
+      <MechaProvider options={{ baseUrl: "/x", fallback: ["browser", "mock"] }}>
+        <CodeRunner.Status />
+      </MechaProvider>,
+    );
+    expect(screen.getByRole("status", { name: "Backend" })).toHaveTextContent(
+      "Simulated: server offline",
+    );
   });
 
   it("checks health on mount, when the window regains focus, and when the network returns", async () => {

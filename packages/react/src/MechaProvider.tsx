@@ -4,12 +4,10 @@ import { createClient } from "@mecha/client";
 import { QueryClient, QueryClientContext, useQuery } from "@tanstack/react-query";
 import { type ReactNode, useContext, useEffect, useMemo, useState } from "react";
 import type { BackendKind, ClientOptions, MechaClient } from "./internal/clientTypes";
+import { createLastRunStore } from "./internal/createLastRunStore";
+import { fallbackLabel } from "./internal/fallbackLabel";
 import { healthQueryOptions } from "./internal/healthQuery";
-import {
-  createLastBackendStore,
-  MechaContext,
-  type MechaContextValue,
-} from "./internal/MechaContext";
+import { MechaContext, type MechaContextValue } from "./internal/MechaContext";
 import { MechaReactError } from "./MechaReactError";
 
 export interface MechaProviderProps {
@@ -33,8 +31,10 @@ export interface MechaProviderProps {
    */
   healthChecks?: boolean;
   /**
-   * Where code runs while the server is offline, when the provider cannot tell from `options`
-   * (e.g. a client created elsewhere with `fallback: "browser"`). Only used for labels.
+   * Where code runs while the server is offline, for labels only. Needed only when the `client`
+   * has no `fallbacks` list (an older `@mecha/client`, or a client of your own): when it has
+   * one, that list decides and this prop is ignored.
+   * @example <MechaProvider client={legacyClient} fallback="mock">
    */
   fallback?: BackendKind | "none";
   children?: ReactNode;
@@ -49,14 +49,6 @@ function keyOf(client: MechaClient): number {
     clientKeys.set(client, key);
   }
   return key;
-}
-
-/** The first backend a `fallback` option would use, for labels only. */
-function fallbackOf(option: unknown): BackendKind | "none" | null {
-  const first = Array.isArray(option) ? option[0] : option;
-  if (first === "mock" || first === "browser" || first === "none") return first;
-  if (first === undefined) return null;
-  return typeof first === "object" && first !== null ? "browser" : null;
 }
 
 /** A client the provider made from `options`; recreated if React remounts after a cleanup. */
@@ -113,11 +105,11 @@ export function MechaProvider(props: MechaProviderProps) {
     return () => queryClient.unmount();
   }, [queryClient, privateQueryClient, explicitQueryClient]);
 
-  const [lastBackend] = useState(createLastBackendStore);
-  const fallback = props.fallback ?? fallbackOf(options?.fallback);
+  const lastRun = useMemo(() => createLastRunStore(client), [client]);
+  const fallback = fallbackLabel(client, props.fallback, given ? undefined : options);
   const value = useMemo<MechaContextValue>(
-    () => ({ client, queryClient, clientKey: keyOf(client), lastBackend, fallback }),
-    [client, queryClient, lastBackend, fallback],
+    () => ({ client, queryClient, clientKey: keyOf(client), lastRun, fallback }),
+    [client, queryClient, lastRun, fallback],
   );
 
   return (

@@ -105,4 +105,133 @@ describe("createRunSession", () => {
     expect(session.output.toString()).toBe("fresh");
     expect(session.getSnapshot().state).toBe("succeeded");
   });
+
+  it("says why input could not be sent, and asks again", async () => {
+    const client = createFakeClient({
+      script: async (run) => {
+        const name = await run.input("Name? ");
+        run.stdout(`Hi ${name}\n`);
+      },
+    });
+    const session = createRunSession();
+    const done = session.execute(client, req);
+    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("Name? "));
+    client.stdinFailure = new Error("The run is not waiting for input (409).");
+    await expect(session.sendInput("Ada")).rejects.toThrow("409");
+    expect(session.getSnapshot()).toMatchObject({ state: "running", prompt: "Name? " });
+    expect(session.output.lines.map((l) => [l.stream, l.text + (l.input ?? "")])).toEqual([
+      ["stdout", "Name? Ada"],
+      ["info", "Your input could not be sent: The run is not waiting for input (409)."],
+    ]);
+
+    client.stdinFailure = null;
+    await session.sendInput("Ada");
+    await expect(done).resolves.toMatchObject({ status: "succeeded" });
+    expect(session.output.toString()).toMatch(/Ada\nHi Ada$/);
+  });
+
+  it("says why stdin could not be closed, and asks again", async () => {
+    const client = createFakeClient({
+      script: async (run) => {
+        await run.input("> ");
+      },
+    });
+    const session = createRunSession();
+    void session.execute(client, req);
+    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("> "));
+    client.stdinFailure = new Error("Network error: the server did not answer.");
+    await expect(session.sendEof()).rejects.toThrow("Network error");
+    expect(session.getSnapshot().prompt).toBe("> ");
+    expect(session.output.lines.at(-1)).toMatchObject({
+      stream: "info",
+      text: "The program's input could not be closed: Network error: the server did not answer.",
+    });
+    session.reset();
+  });
+
+  it("does not bring back the prompt of a run that ended meanwhile", async () => {
+    const answered = deferred();
+    const client = createFakeClient({
+      script: async (run) => {
+        void run.input("? ");
+        await answered.promise;
+      },
+    });
+    const session = createRunSession();
+    const done = session.execute(client, req);
+    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("? "));
+    const reply = deferred();
+    client.stdinGate = reply.promise;
+    client.stdinFailure = new Error("The run has ended (409).");
+    const sent = session.sendInput("x");
+    answered.resolve();
+    await done;
+    reply.resolve();
+    await expect(sent).rejects.toThrow("409");
+    expect(session.getSnapshot()).toMatchObject({ state: "succeeded", prompt: null });
+    expect(session.output.lines.at(-1)?.text).toBe(
+      "Your input could not be sent: The run has ended (409).",
+    );
+  });
+
+  it("reports the result and errors only of the run it follows", async () => {
+    const lateA = deferred();
+    let calls = 0;
+    const client = createFakeClient({
+      script: async (run) => {
+        calls++;
+        if (calls === 1) await lateA.promise;
+        run.stdout(`run ${calls}\n`);
+      },
+    });
+    // Run A does not stop when cancelled: its result comes after B's.
+    client.honoursCancel = false;
+    const onResult = vi.fn();
+    const onError = vi.fn();
+    const session = createRunSession();
+    session.setOptions({ onResult, onError });
+    const a = session.execute(client, req);
+    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
+    const b = session.execute(client, req);
+    await expect(b).resolves.toMatchObject({ id: "run-2" });
+    lateA.resolve();
+    await expect(a).resolves.toMatchObject({ id: "run-1" });
+    expect(onResult).toHaveBeenCalledOnce();
+    expect(onResult).toHaveBeenCalledWith(expect.objectContaining({ id: "run-2" }));
+
+    client.failWith = new Error("no backend");
+    const c = session.execute(client, req);
+    client.failWith = null;
+    const d = session.execute(client, req);
+    await expect(c).rejects.toThrow("no backend");
+    await d;
+    expect(onError).not.toHaveBeenCalled();
+    expect(onResult).toHaveBeenCalledTimes(2);
+  });
+
+  it("reports nothing for a run abandoned by reset", async () => {
+    const gate = deferred();
+    const client = createFakeClient({ script: () => gate.promise });
+    client.honoursCancel = false;
+    const onResult = vi.fn();
+    const session = createRunSession();
+    session.setOptions({ onResult });
+    const done = session.execute(client, req);
+    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
+    session.reset();
+    gate.resolve();
+    await done;
+    expect(onResult).not.toHaveBeenCalled();
+    expect(session.getSnapshot().state).toBe("idle");
+  });
+
+  it("reports an error when no backend could run the current run", async () => {
+    const client = createFakeClient();
+    client.failWith = new Error("no backend");
+    const onError = vi.fn();
+    const session = createRunSession();
+    session.setOptions({ onError });
+    await expect(session.execute(client, req)).rejects.toThrow();
+    expect(onError).toHaveBeenCalledWith(client.failWith);
+  });
 });

@@ -40,6 +40,13 @@ export interface RunSessionOptions {
   /** Called for every event of the run's stream. */
   onEvent?: ((event: RunEvent) => void) | undefined;
   /**
+   * Called when the current run ends, whatever its status; never for a run that a newer one
+   * replaced or that `reset` abandoned.
+   */
+  onResult?: ((outcome: RunOutcome) => void) | undefined;
+  /** Called when no backend could run the current run's code (state `error`). */
+  onError?: ((error: Error) => void) | undefined;
+  /**
    * Empty the transcript when a new run starts.
    * @default true
    */
@@ -60,9 +67,15 @@ export interface RunSession {
   execute(client: MechaClient, req: RunRequest): Promise<RunOutcome>;
   /** Asks the backend to end the current run; it then ends as `cancelled`. */
   stop(): Promise<void>;
-  /** Answers a pending `input()`: the text is echoed into the transcript and sent with a newline. */
+  /**
+   * Answers a pending `input()`: the text is echoed into the transcript and sent with a newline.
+   * If sending fails, the transcript says so and why, the prompt comes back, and this rejects.
+   */
   sendInput(text: string): Promise<void>;
-  /** Closes the program's stdin (as Ctrl+D does), so a pending `input()` raises EOFError. */
+  /**
+   * Closes the program's stdin (as Ctrl+D does), so a pending `input()` raises EOFError. Fails
+   * like `sendInput`.
+   */
   sendEof(): Promise<void>;
   /** Stops any run, clears the transcript and returns to `idle`. */
   reset(): void;
@@ -89,6 +102,8 @@ class Session implements RunSession {
   private snapshot: RunSnapshot = IDLE;
   private listeners = new Set<() => void>();
   private active: ActiveRun | null = null;
+  /** The run the transcript and snapshot belong to, also after it ended; null after `reset`. */
+  private shown: ActiveRun | null = null;
   private options: RunSessionOptions;
 
   constructor(options: RunSessionOptions = {}) {
@@ -113,6 +128,7 @@ class Session implements RunSession {
     this.abandon();
     const run: ActiveRun = { controller: new AbortController(), handle: null, stopping: false };
     this.active = run;
+    this.shown = run;
     if (this.options.clearOnStart !== false) this.output.clear();
     this.set({ ...IDLE, state: "queued" });
 
@@ -148,6 +164,7 @@ class Session implements RunSession {
           backend: result.backend,
           runId: result.id,
         });
+        notify(this.options.onResult, result);
       }
       return result;
     } catch (cause) {
@@ -160,6 +177,7 @@ class Session implements RunSession {
           prompt: null,
           error,
         });
+        if (!run.stopping) notify(this.options.onError, error);
       }
       throw error;
     }
@@ -182,23 +200,40 @@ class Session implements RunSession {
   }
 
   async sendInput(text: string): Promise<void> {
-    const run = this.active;
-    if (!run?.handle) throw new Error("There is no running program to send input to.");
-    this.output.echoInput(text);
-    this.update(run, { prompt: null });
-    await run.handle.sendStdin(`${text}\n`);
+    await this.sendStdin(text, `${text}\n`, false, "Your input could not be sent");
   }
 
   async sendEof(): Promise<void> {
+    await this.sendStdin("", "", true, "The program's input could not be closed");
+  }
+
+  /**
+   * Echoes first, so the program's reply lands after the answer in the transcript. A failure is
+   * written under the echo, and the prompt comes back so the user can try again.
+   */
+  private async sendStdin(echo: string, data: string, eof: boolean, failure: string) {
     const run = this.active;
     if (!run?.handle) throw new Error("There is no running program to send input to.");
-    this.output.echoInput("");
+    const prompt = this.snapshot.prompt;
+    this.output.echoInput(echo);
     this.update(run, { prompt: null });
-    await run.handle.sendStdin("", { eof: true });
+    try {
+      await run.handle.sendStdin(data, eof ? { eof: true } : undefined);
+    } catch (cause) {
+      if (this.shown === run) {
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        this.output.write("info", `${failure}: ${reason}\n`);
+        if (this.active === run && this.snapshot.prompt === null && prompt !== null) {
+          this.update(run, { prompt });
+        }
+      }
+      throw cause;
+    }
   }
 
   reset(): void {
     this.abandon();
+    this.shown = null;
     this.output.clear();
     this.set(IDLE);
   }
@@ -239,6 +274,24 @@ class Session implements RunSession {
   private set(snapshot: RunSnapshot): void {
     this.snapshot = snapshot;
     for (const listener of this.listeners) listener();
+  }
+}
+
+/**
+ * Calls a host callback. Its errors are reported like an event listener's rather than mistaken
+ * for a failure of the run.
+ */
+function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
+  try {
+    callback?.(value);
+  } catch (error) {
+    const reportError = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    if (reportError) reportError(error);
+    else {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 }
 

@@ -4,8 +4,9 @@ import type { HealthResponse } from "@mecha/protocol";
 import { useIsFetching } from "@tanstack/react-query";
 import { useCallback, useSyncExternalStore } from "react";
 import type { BackendKind, ClientStatus } from "./internal/clientTypes";
+import type { LastRun } from "./internal/createLastRunStore";
 import { healthQueryKey, healthQueryOptions } from "./internal/healthQuery";
-import { useMechaContext } from "./internal/MechaContext";
+import { type FallbackLabel, useMechaContext } from "./internal/MechaContext";
 
 /**
  * Where the next program will run, in the words the UI uses: on the `server`, in the `browser`
@@ -28,7 +29,7 @@ export interface BackendStatus {
   check(): Promise<void>;
 }
 
-function toLocation(backend: BackendKind | "none" | null): RunLocation | null {
+function toLocation(backend: FallbackLabel | null | undefined): RunLocation | null {
   if (backend === "browser") return "browser";
   if (backend === "mock") return "simulated";
   if (backend === "server") return "server";
@@ -36,18 +37,28 @@ function toLocation(backend: BackendKind | "none" | null): RunLocation | null {
   return null;
 }
 
-/** Decides the {@link RunLocation} from the client's state and what is known of its fallback. */
+/**
+ * Decides the {@link RunLocation} from the client's status, the latest run and the client's first
+ * fallback (null when unknown). A run that fell back and ended after the latest status change
+ * says where code runs now, whatever the status; an older one only while offline, and then
+ * only when the fallback is unknown.
+ */
 export function locate(
   status: ClientStatus,
-  lastBackend: BackendKind | null,
-  fallback: BackendKind | "none" | null,
+  lastRun: Pick<LastRun, "backend" | "current"> | null,
+  fallback: FallbackLabel | null,
 ): RunLocation {
+  const fellBack = lastRun && lastRun.backend !== "server" ? lastRun : null;
+  if (fellBack?.current) return toLocation(fellBack.backend)!;
   if (status === "online" || status === "degraded") return "server";
   if (status === "offline") {
-    if (lastBackend && lastBackend !== "server") return toLocation(lastBackend)!;
-    return toLocation(fallback === "server" ? null : fallback) ?? "offline";
+    return (
+      toLocation(fallback === "server" ? null : fallback) ??
+      toLocation(fellBack?.backend) ??
+      "offline"
+    );
   }
-  return toLocation(lastBackend) ?? "unknown";
+  return toLocation(lastRun?.backend) ?? "unknown";
 }
 
 /**
@@ -62,7 +73,7 @@ export function useBackendStatus(): BackendStatus {
     client,
     clientKey,
     queryClient,
-    lastBackend: lastStore,
+    lastRun: lastRunStore,
     fallback,
   } = useMechaContext("useBackendStatus");
   const subscribe = useCallback((listener: () => void) => client.subscribe(listener), [client]);
@@ -76,7 +87,7 @@ export function useBackendStatus(): BackendStatus {
     () => client.health,
     () => client.health,
   );
-  const lastBackend = useSyncExternalStore(lastStore.subscribe, lastStore.get, lastStore.get);
+  const lastRun = useSyncExternalStore(lastRunStore.subscribe, lastRunStore.get, lastRunStore.get);
   const isChecking = useIsFetching({ queryKey: healthQueryKey(clientKey) }, queryClient) > 0;
   const check = useCallback(async () => {
     await queryClient.fetchQuery({ ...healthQueryOptions({ client, clientKey }), staleTime: 0 });
@@ -84,8 +95,8 @@ export function useBackendStatus(): BackendStatus {
   return {
     status,
     health,
-    location: locate(status, lastBackend, fallback),
-    lastBackend,
+    location: locate(status, lastRun, fallback),
+    lastBackend: lastRun?.backend ?? null,
     isChecking,
     check,
   };

@@ -22,9 +22,12 @@ export interface UseRunOptions {
   request?: Partial<RunRequest>;
   /** Called for every event of a run's stream. */
   onEvent?: (event: RunEvent) => void;
-  /** Called when a run ends, whatever its status (a failing program is still a result). */
+  /**
+   * Called when a run ends, whatever its status (a failing program is still a result). Not
+   * called for a run replaced by a newer one, nor after the component unmounted.
+   */
   onResult?: (outcome: RunOutcome) => void;
-  /** Called when no backend could run the code. */
+  /** Called when no backend could run the code (same conditions as `onResult`). */
   onError?: (error: Error) => void;
   /**
    * Empty the transcript when a run starts.
@@ -47,9 +50,12 @@ export interface UseRunResult extends RunSnapshot {
   start(input: RunInput): Promise<RunOutcome | null>;
   /** Asks the backend to stop the run; it ends as `cancelled`. */
   stop(): Promise<void>;
-  /** Answers a pending `input()` (the text is echoed into the transcript). */
+  /**
+   * Answers a pending `input()` (the text is echoed into the transcript). If it cannot be sent,
+   * the transcript says why, the prompt comes back, and the promise rejects.
+   */
   sendInput(text: string): Promise<void>;
-  /** Closes the program's stdin, like Ctrl+D. */
+  /** Closes the program's stdin, like Ctrl+D (fails like `sendInput`). */
   sendEof(): Promise<void>;
   /** Stops any run, empties the transcript and returns to `idle`. */
   reset(): void;
@@ -79,15 +85,22 @@ function toRequest(input: RunInput, defaults: Partial<RunRequest> | undefined): 
  */
 export function useRun(options: UseRunOptions = {}): UseRunResult {
   const context = useMechaContext("useRun");
-  const { client, clientKey, queryClient, lastBackend } = context;
+  const { client, clientKey, queryClient, lastRun } = context;
   const [session] = useState<RunSession>(() =>
     createRunSession({ clearOnStart: options.clearOnStart, maxLines: options.maxLines }),
   );
   const latest = useRef(options);
   latest.current = options;
+  // The session calls these only for the run it follows, so a run that a newer one replaced,
+  // or that outlived this component, reports nothing.
   session.setOptions({
     clearOnStart: options.clearOnStart,
     onEvent: (event) => latest.current.onEvent?.(event),
+    onResult: (outcome) => {
+      lastRun.set(outcome.backend);
+      latest.current.onResult?.(outcome);
+    },
+    onError: (error) => latest.current.onError?.(error),
   });
 
   const snapshot = useSyncExternalStore(
@@ -105,11 +118,6 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
       networkMode: "always",
       // `state: "error"` reports it; a host's default must not send it to an error boundary.
       throwOnError: false,
-      onSuccess: (outcome) => {
-        lastBackend.set(outcome.backend);
-        latest.current.onResult?.(outcome);
-      },
-      onError: (error) => latest.current.onError?.(error),
     },
     queryClient,
   );

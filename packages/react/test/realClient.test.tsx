@@ -1,4 +1,4 @@
-import { createClient } from "@mecha/client";
+import { createClient, type FallbackOption } from "@mecha/client";
 import type { HealthResponse, RunEvent, RunResult } from "@mecha/protocol";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -60,7 +60,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
-function renderRunner(code: string, fallback: "none" | "mock" = "none") {
+function renderRunner(code: string, fallback: FallbackOption = "none") {
   const client = createClient({
     baseUrl: BASE,
     fallback,
@@ -163,5 +163,65 @@ describe("with the real client against a protocol v1 server", () => {
         /^Could not run the code: /,
       ),
     );
+  });
+
+  it("says where a run that fell back ran, even before the client counts the server offline", async () => {
+    server.use(
+      http.get(`${BASE}/health`, () => HttpResponse.error()),
+      http.post(`${BASE}/runs`, () => HttpResponse.error()),
+    );
+    // No browser backend was given, so the client can only fall back to the mock.
+    const { user } = renderRunner('print("hi")', ["browser", "mock"]);
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() =>
+      expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent(
+        "Simulated output: this code was not run",
+      ),
+    );
+    // Whether or not the client counts the server offline yet, the code ran on the mock.
+    const badge = screen.getByRole("status", { name: "Backend" });
+    expect(badge).toHaveTextContent("Simulated: server offline");
+  });
+
+  it("says why an answer was not sent when the server refuses it, and asks again", async () => {
+    let stream!: ReturnType<typeof ndjsonStream>;
+    server.use(
+      http.get(`${BASE}/health`, () => HttpResponse.json(health)),
+      http.post(`${BASE}/runs`, () => {
+        stream = ndjsonStream();
+        stream.send({ type: "started", id: "r3" });
+        stream.send({ type: "stdout", data: "Name? " });
+        stream.send({ type: "input", prompt: "Name? " });
+        return stream.response();
+      }),
+      http.post(`${BASE}/runs/r3/stdin`, () =>
+        HttpResponse.json(
+          {
+            type: "https://mecha.dev/errors/conflict",
+            title: "The run is not waiting for input",
+            status: 409,
+            code: "conflict",
+          },
+          { status: 409, headers: { "content-type": "application/problem+json" } },
+        ),
+      ),
+      http.post(`${BASE}/runs/r3/cancel`, () => {
+        stream.send({ type: "exit", result: result({ id: "r3", status: "cancelled" }) });
+        stream.end();
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    const { user, client } = renderRunner('print("Hi", input("Name? "))');
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await user.type(await screen.findByRole("textbox", { name: "Name?" }), "Ada{Enter}");
+    const output = screen.getByRole("log", { name: "Program output" });
+    const note = await within(output).findByText(/^Your input could not be sent: /);
+    expect(note.closest("[data-stream]")).toHaveAttribute("data-stream", "info");
+    await waitFor(() => expect(screen.getByRole("textbox", { name: "Name?" })).toHaveValue("Ada"));
+    await user.click(screen.getByRole("button", { name: "Stop" }));
+    await waitFor(() =>
+      expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent("Stopped"),
+    );
+    client.dispose();
   });
 });

@@ -166,6 +166,39 @@ describe("<CodeRunner>", () => {
     expect(within(output()).getByText("Ada")).toHaveAttribute("data-stream", "stdin");
   });
 
+  it("says when an answer to input() could not be sent, and lets the user send it again", async () => {
+    const { user, client, runButton, output } = setup(
+      {},
+      {
+        script: async (run) => {
+          const name = await run.input("Name? ");
+          run.stdout(`Hi ${name}\n`);
+        },
+      },
+    );
+    await user.click(runButton());
+    const input = await screen.findByRole("textbox", { name: "Name?" });
+    await waitFor(() => expect(input).toHaveFocus());
+    client.stdinFailure = new Error("The server answered 409: the run is not waiting for input.");
+    await user.keyboard("Ada{Enter}");
+
+    const note = await within(output()).findByText(
+      "Your input could not be sent: The server answered 409: the run is not waiting for input.",
+    );
+    expect(note.closest("[data-stream]")).toHaveAttribute("data-stream", "info");
+    const again = await screen.findByRole("textbox", { name: "Name?" });
+    await waitFor(() => expect(again).toHaveValue("Ada"));
+    await waitFor(() => expect(again).toHaveFocus());
+    expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent(
+      "Waiting for input",
+    );
+
+    client.stdinFailure = null;
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(output()).toHaveTextContent(/Hi Ada$/));
+    expect(screen.queryByRole("textbox", { name: "Name?" })).not.toBeInTheDocument();
+  });
+
   it("says when output is simulated because the server is offline", async () => {
     const client = createFakeClient({ status: "offline" });
     client.backend = "mock";

@@ -2,32 +2,10 @@ import type { QueryClient } from "@tanstack/react-query";
 import { createContext, useContext } from "react";
 import { MechaReactError } from "../MechaReactError";
 import type { BackendKind, MechaClient } from "./clientTypes";
+import type { LastRunStore } from "./createLastRunStore";
 
-/** Remembers which backend ran the latest program, so offline labels can say where code runs. */
-export interface LastBackendStore {
-  get(): BackendKind | null;
-  set(backend: BackendKind): void;
-  subscribe(listener: () => void): () => void;
-}
-
-export function createLastBackendStore(): LastBackendStore {
-  let value: BackendKind | null = null;
-  const listeners = new Set<() => void>();
-  return {
-    get: () => value,
-    set(backend) {
-      if (backend === value) return;
-      value = backend;
-      for (const listener of listeners) listener();
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-  };
-}
+/** Where a client falls back to when the server is offline, for labels. */
+export type FallbackLabel = BackendKind | "none";
 
 export interface MechaContextValue {
   client: MechaClient;
@@ -35,9 +13,9 @@ export interface MechaContextValue {
   queryClient: QueryClient;
   /** Distinguishes clients in query keys. */
   clientKey: number;
-  lastBackend: LastBackendStore;
-  /** The fallback the client was created with, when the provider knows it. */
-  fallback: BackendKind | "none" | null;
+  lastRun: LastRunStore;
+  /** The first fallback the client would use, when the provider knows it. */
+  fallback: FallbackLabel | null;
 }
 
 export const MechaContext = createContext<MechaContextValue | null>(null);

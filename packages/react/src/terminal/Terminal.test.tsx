@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { expectNoAxeViolations } from "../test/axe";
 import { createTerminalBuffer } from "./createTerminalBuffer";
-import { Terminal } from "./Terminal";
+import { Terminal, type TerminalRun } from "./Terminal";
 
 const log = () => screen.getByRole("log", { name: "Terminal output" });
 
@@ -74,6 +74,19 @@ describe("<Terminal>", () => {
     expect(log()).toHaveTextContent(/^x$/);
   });
 
+  it("redraws controlled lines that changed before their end, even if they also grew", () => {
+    const { rerender } = render(<Terminal lines={["a", "b"]} />);
+    rerender(<Terminal lines={["x", "b", "c"]} />);
+    expect(log()).toHaveTextContent(/^xbc$/);
+    const same = { text: "kept" };
+    rerender(<Terminal lines={[same, "y"]} />);
+    rerender(<Terminal lines={[{ text: "kept" }, "z", "w"]} />);
+    expect(log()).toHaveTextContent(/^keptzw$/);
+    rerender(<Terminal lines={[]} />);
+    rerender(<Terminal lines={["p", "q"]} />);
+    expect(log()).toHaveTextContent(/^pq$/);
+  });
+
   it("keeps 100,000 lines without rendering them all", async () => {
     const buffer = createTerminalBuffer();
     for (let i = 0; i < 100_000; i++) buffer.write("stdout", `line ${i}\n`);
@@ -107,6 +120,45 @@ describe("<Terminal>", () => {
   it("shows no input line while the program is not waiting", () => {
     render(<Terminal lines={["x"]} prompt={null} onSubmitInput={() => {}} />);
     expect(screen.queryByRole("textbox")).not.toBeInTheDocument();
+  });
+
+  it("shows and copies no titles, hyperlink targets or other control sequences", async () => {
+    const user = userEvent.setup();
+    render(
+      <Terminal
+        lines={[
+          "\x1b]0;Build\x07\x1b[?25lstep 1\x1b[?25h",
+          "see \x1b]8;;https://example.com/docs\x1b\\\x1b[4mthe docs\x1b[24m\x1b]8;;\x1b\\ now\x07",
+          "\x1b(Bwait|\b/\b-\b\\ done",
+          "\x1b]0;only a title\x07",
+        ]}
+      />,
+    );
+    const rows = log().querySelectorAll("[data-stream]");
+    expect(rows).toHaveLength(4);
+    expect(rows[3]?.querySelector("br")).not.toBeNull();
+    expect(log()).toHaveTextContent("step 1see the docs nowwait\\ done");
+    expect(screen.getByText("the docs")).toHaveStyle({ textDecoration: "underline" });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters
+    expect(log().textContent).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]|example\.com/);
+    await user.click(screen.getByRole("button", { name: "Copy" }));
+    expect(await navigator.clipboard.readText()).toBe("step 1\nsee the docs now\nwait\\ done\n");
+  });
+
+  it("gives the answer back to edit when the run could not send it", async () => {
+    const user = userEvent.setup();
+    const run: TerminalRun = {
+      output: createTerminalBuffer(),
+      state: "running",
+      prompt: "Name? ",
+      sendInput: vi.fn().mockRejectedValue(new Error("The run is not waiting for input (409).")),
+      sendEof: vi.fn().mockResolvedValue(undefined),
+    };
+    render(<Terminal run={run} />);
+    const input = screen.getByRole("textbox", { name: "Name?" });
+    await user.type(input, "Ada{Enter}");
+    expect(run.sendInput).toHaveBeenCalledWith("Ada");
+    await waitFor(() => expect(input).toHaveValue("Ada"));
   });
 
   it("copies the transcript as plain text", async () => {

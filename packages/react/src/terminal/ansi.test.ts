@@ -4,6 +4,7 @@ import {
   overwrite,
   paletteColor,
   parseAnsi,
+  sanitizeAnsi,
   sgrStateAfter,
   stripAnsi,
   visibleLength,
@@ -52,6 +53,62 @@ describe("parseAnsi", () => {
         .map((s) => s.text)
         .join(""),
     ).toBe("ab");
+  });
+});
+
+describe("control sequences other than colours", () => {
+  const text = (line: string) =>
+    parseAnsi(line)
+      .map((s) => s.text)
+      .join("");
+  const link = "\x1b]8;;https://example.com\x1b\\example\x1b]8;;\x1b\\";
+
+  it.each([
+    ["a window title ended by BEL", "\x1b]0;my title\x07done", "done"],
+    ["a window title ended by ST", "\x1b]2;my title\x1b\\done", "done"],
+    ["an OSC 8 hyperlink, keeping its text", `see ${link} now`, "see example now"],
+    ["an OSC cut short by the next escape", "\x1b]0;title\x1b[31mred", "red"],
+    ["an OSC cut short by the end of the line", "shown\x1b]0;unfinished", "shown"],
+    ["a hidden cursor and private modes", "\x1b[?25lbusy\x1b[?25h\x1b[?2004h", "busy"],
+    ["cursor moves and erases", "\x1b[2K\x1b[1G\x1b[3Aup", "up"],
+    ["a charset designation and keypad mode", "\x1b(Bplain\x1b=\x1b>", "plain"],
+    ["a DCS string", "\x1bPq#0;2;0;0;0\x1b\\after", "after"],
+    ["bell, NUL, form feed, DEL and a stray ESC", "a\x07b\x00c\x0cd\x7fe\x1b", "abcde"],
+    ["backspaces, as a spinner writes them", "|\b/\b-\b\\", "\\"],
+    ["backspaces that overwrite the middle of a line", "abc\b\bX", "aXc"],
+    ["a trailing backspace, which only moves the cursor", "abc\b", "abc"],
+  ])("drops %s", (_, input, shown) => {
+    expect(text(input)).toBe(shown);
+    expect(stripAnsi(input)).toBe(shown);
+    expect(visibleLength(input)).toBe(shown.length);
+  });
+
+  it("keeps tabs", () => {
+    expect(stripAnsi("a\tb")).toBe("a\tb");
+  });
+
+  it("keeps colours around what it drops", () => {
+    const segments = parseAnsi(
+      `\x1b[32m\x1b]8;;https://x.test\x1b\\link\x1b]8;;\x1b\\\x1b[0m plain`,
+    );
+    expect(segments).toEqual([
+      { text: "link", style: { color: "var(--mecha-ansi-green, #00a000)" } },
+      { text: " plain", style: undefined },
+    ]);
+    expect(sanitizeAnsi("\x1b]0;t\x07\x1b[1mbold")).toBe("\x1b[1mbold");
+  });
+
+  it("keeps each character's colour when backspaces overwrite it", () => {
+    const segments = parseAnsi("\x1b[31mab\b\x1b[32mX");
+    expect(segments).toEqual([
+      { text: "a", style: { color: "var(--mecha-ansi-red, #bb0000)" } },
+      { text: "X", style: { color: "var(--mecha-ansi-green, #00a000)" } },
+    ]);
+  });
+
+  it("counts columns without hidden sequences when a carriage return overwrites", () => {
+    expect(stripAnsi(overwrite("\x1b]0;title\x07abcdef", "XY"))).toBe("XYcdef");
+    expect(stripAnsi(overwrite("abc\bdef", "X"))).toBe("Xbdef");
   });
 });
 

@@ -1,14 +1,66 @@
 import Anser from "anser";
 
-/** Matches one CSI escape sequence (colours, cursor moves, erase) so it can be skipped. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every escape sequence
-const CSI = /\x1b\[[0-?]*[ -/]*[@-~]/g;
+/**
+ * Everything a terminal does not print as text, in the order tried at an ESC: OSC strings
+ * (window titles; OSC 8 hyperlinks, whose link text is ordinary text and stays), DCS/SOS/PM/APC
+ * strings, CSI sequences (colours, cursor moves, erase, modes), other escapes (charsets, keypad
+ * modes), then single C0/C1 controls and a stray ESC. Tab, line feed and carriage return are not
+ * matched, nor backspace, which moves the cursor (see {@link applyBackspaces}).
+ * An OSC or string without its terminator ends at the next ESC or the end, as in xterm.
+ */
+const CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+  /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[ -/]*[0-~]|[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+/** Whether a line has anything for {@link CONTROL} or backspace to act on. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const HAS_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every escape sequence
 const SGR = /\x1b\[([\d;]*)m/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts every escape sequence
+const IS_SGR = /^\x1b\[[\d;]*m$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: backspace and SGR are the tokens
+const CELL_TOKEN = /\x1b\[[\d;]*m|\x08|[\s\S]/gu;
 
-/** Plain text of a line: escape sequences removed. */
+/**
+ * Applies backspaces as a terminal does: each moves the cursor one column left and the next
+ * character overwrites the one there (spinners such as `|\b/\b-`). Expects only SGR sequences
+ * among the controls; each character keeps the colours in force when it was written.
+ */
+function applyBackspaces(text: string): string {
+  if (!text.includes("\b")) return text;
+  const cells: Array<{ char: string; style: string }> = [];
+  let style = "";
+  let cursor = 0;
+  for (const [token] of text.matchAll(CELL_TOKEN)) {
+    if (token === "\b") cursor = Math.max(0, cursor - 1);
+    else if (token.startsWith("\x1b")) style = sgrStateAfter(style, token);
+    else cells[cursor++] = { char: token, style };
+  }
+  let result = "";
+  let current = "";
+  for (const cell of cells) {
+    if (cell.style !== current) {
+      result += `\x1b[0m${cell.style}`;
+      current = cell.style;
+    }
+    result += cell.char;
+  }
+  return result;
+}
+
+/**
+ * The line as the terminal shows it, with only its colour (SGR) sequences left: other escape
+ * sequences and control characters removed, backspaces applied.
+ */
+export function sanitizeAnsi(text: string): string {
+  if (!HAS_CONTROL.test(text)) return text;
+  return applyBackspaces(text.replace(CONTROL, (match) => (IS_SGR.test(match) ? match : "")));
+}
+
+/** Plain text of a line: escape sequences and control characters removed, backspaces applied. */
 export function stripAnsi(text: string): string {
-  return text.includes("\x1b") ? text.replace(CSI, "") : text;
+  if (!HAS_CONTROL.test(text)) return text;
+  return applyBackspaces(text.replace(CONTROL, ""));
 }
 
 /** Number of visible characters (escape sequences take no room). */
@@ -43,15 +95,17 @@ export function sgrStateAfter(state: string, text: string): string {
 export function overwrite(previous: string, next: string): string {
   const width = visibleLength(next);
   if (width >= visibleLength(previous)) return next;
+  // Backspaces move the cursor: resolve them so columns below count what is shown.
+  const shown = previous.includes("\b") ? sanitizeAnsi(previous) : previous;
   let visible = 0;
   let styles = "";
   let i = 0;
-  while (i < previous.length && visible < width) {
-    if (previous[i] === "\x1b") {
-      CSI.lastIndex = i;
-      const match = CSI.exec(previous);
+  while (i < shown.length && visible < width) {
+    if (HAS_CONTROL.test(shown[i]!)) {
+      CONTROL.lastIndex = i;
+      const match = CONTROL.exec(shown);
       if (match && match.index === i) {
-        if (match[0].endsWith("m")) styles = sgrStateAfter(styles, match[0]);
+        if (IS_SGR.test(match[0])) styles = sgrStateAfter(styles, match[0]);
         i += match[0].length;
         continue;
       }
@@ -59,7 +113,7 @@ export function overwrite(previous: string, next: string): string {
     visible++;
     i++;
   }
-  return `${next}\x1b[0m${styles}${previous.slice(i)}`;
+  return `${next}\x1b[0m${styles}${shown.slice(i)}`;
 }
 
 /** One run of text with the same style, ready to render as a `<span>`. */
@@ -121,10 +175,14 @@ function color(klass: string | null, truecolor: string | null): string | undefin
 /**
  * Splits a line with ANSI SGR sequences into styled segments. `prefix` carries the styles in
  * force when the line began (a colour set on an earlier line stays on, as in a terminal).
+ * Other escape sequences (titles, hyperlinks, cursor moves) and control characters are dropped;
+ * a hyperlink's text stays.
  */
 export function parseAnsi(text: string, prefix = ""): AnsiSegment[] {
-  if (!text.includes("\x1b") && prefix === "") return [{ text, style: undefined }];
-  const entries = new Anser().ansiToJson(prefix + text, { use_classes: true, remove_empty: true });
+  if (prefix === "" && !HAS_CONTROL.test(text)) return [{ text, style: undefined }];
+  const clean = sanitizeAnsi(prefix + text);
+  if (!clean.includes("\x1b")) return clean === "" ? [] : [{ text: clean, style: undefined }];
+  const entries = new Anser().ansiToJson(clean, { use_classes: true, remove_empty: true });
   const segments: AnsiSegment[] = [];
   for (const entry of entries) {
     const style: Record<string, string> = {};

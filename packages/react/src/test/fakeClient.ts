@@ -1,4 +1,4 @@
-import type { ClientState } from "@mecha/client";
+import type { ClientState, FallbackKind } from "@mecha/client";
 import type { HealthResponse, RunEvent, RunRequest } from "@mecha/protocol";
 import type {
   BackendKind,
@@ -26,6 +26,8 @@ export interface FakeRun {
 export type FakeScript = (run: FakeRun) => Promise<Partial<RunOutcome> | void>;
 
 export interface FakeClient extends MechaClient {
+  /** Where runs may fall back to, as the client reports it (see `createFakeClient`). */
+  readonly fallbacks: readonly FallbackKind[];
   setStatus(status: ClientStatus): void;
   /** Every request given to `start` or `run`. */
   readonly requests: RunRequest[];
@@ -36,6 +38,16 @@ export interface FakeClient extends MechaClient {
   backend: BackendKind;
   /** Makes the next runs reject as if no backend could run the code. */
   failWith: Error | null;
+  /**
+   * Whether `cancel()` ends a run at once. False: the run goes on to its script's end, like a
+   * backend that never hears the cancel.
+   * @default true
+   */
+  honoursCancel: boolean;
+  /** Makes `sendStdin` reject with this error (and not deliver the data). */
+  stdinFailure: Error | null;
+  /** Holds `sendStdin` until this settles, then it succeeds or fails per `stdinFailure`. */
+  stdinGate: Promise<void> | null;
   disposed: boolean;
 }
 
@@ -103,7 +115,15 @@ function eventQueue() {
 
 /** A client double that follows `script`: no network, fully in the test's hands. */
 export function createFakeClient(
-  options: { status?: ClientStatus; script?: FakeScript } = {},
+  options: {
+    status?: ClientStatus;
+    script?: FakeScript;
+    /**
+     * The client's `fallbacks`; null leaves the field out, like a client from before it existed.
+     * @default []
+     */
+    fallbacks?: readonly FallbackKind[] | null;
+  } = {},
 ): FakeClient {
   const listeners = new Set<(state: ClientState) => void>();
   let status: ClientStatus = options.status ?? "online";
@@ -113,8 +133,12 @@ export function createFakeClient(
   const client: FakeClient = {
     requests: [],
     script: options.script ?? (async (run) => run.stdout("hello\n")),
+    fallbacks: options.fallbacks ?? [],
     backend: "server",
     failWith: null,
+    honoursCancel: true,
+    stdinFailure: null,
+    stdinGate: null,
     disposed: false,
     get status() {
       return status;
@@ -127,7 +151,13 @@ export function createFakeClient(
     },
     setStatus(next) {
       status = next;
-      const state: ClientState = { status, circuit: "closed", failures: 0, health: HEALTH };
+      const state = {
+        status,
+        circuit: "closed",
+        failures: 0,
+        runFailures: 0,
+        health: HEALTH,
+      } as ClientState;
       for (const listener of listeners) listener(state);
     },
     subscribe(listener) {
@@ -205,13 +235,15 @@ export function createFakeClient(
         backend,
         id,
         async sendStdin(data, stdinOptions = {}) {
+          if (client.stdinGate) await client.stdinGate;
+          if (client.stdinFailure) throw client.stdinFailure;
           stdin.push({ data, eof: stdinOptions.eof ?? false });
           const line = answer;
           answer = null;
           line?.(data.replace(/\n$/, ""));
         },
         async cancel() {
-          onCancel();
+          if (client.honoursCancel) onCancel();
         },
       };
     },
@@ -221,6 +253,7 @@ export function createFakeClient(
       return handle.result;
     },
   };
+  if (options.fallbacks === null) delete (client as { fallbacks?: unknown }).fallbacks;
   return client;
 }
 

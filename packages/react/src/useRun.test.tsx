@@ -1,0 +1,140 @@
+import { act, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { CodeRunner } from "./codeRunner/CodeRunner";
+import type { RunOutcome } from "./internal/clientTypes";
+import { MechaProvider } from "./MechaProvider";
+import { createFakeClient, deferred, type FakeClient } from "./test/fakeClient";
+import { useBackendStatus } from "./useBackendStatus";
+import { useRun } from "./useRun";
+
+function Runner({ onResult }: { onResult: (outcome: RunOutcome) => void }) {
+  const run = useRun({ onResult });
+  return (
+    <>
+      <button type="button" onClick={() => run.start("print(1)")}>
+        Run
+      </button>
+      <p role="status" aria-label="Run state">
+        {run.state}
+      </p>
+    </>
+  );
+}
+
+function LastBackend() {
+  const { lastBackend } = useBackendStatus();
+  return (
+    <p role="status" aria-label="Last backend">
+      {lastBackend ?? "none"}
+    </p>
+  );
+}
+
+function App({
+  client,
+  onResult,
+  runner = true,
+}: {
+  client: FakeClient;
+  onResult: () => void;
+  runner?: boolean;
+}) {
+  return (
+    <MechaProvider client={client} healthChecks={false}>
+      <CodeRunner.Status />
+      <LastBackend />
+      {runner && <Runner onResult={onResult} />}
+    </MechaProvider>
+  );
+}
+
+const status = (name: string) => screen.getByRole("status", { name });
+
+/** Lets a settled run's promise callbacks (and any React updates they cause) run. */
+async function settle() {
+  await act(() => new Promise((resolve) => setTimeout(resolve, 20)));
+}
+
+describe("useRun reports only the run it follows", () => {
+  it("ignores the result of run A when it arrives after run B's", async () => {
+    const lateA = deferred();
+    let calls = 0;
+    const client = createFakeClient({
+      fallbacks: ["mock"],
+      script: async () => {
+        if (++calls === 1) await lateA.promise;
+      },
+    });
+    // A runs on the mock and does not stop when cancelled, so its result comes last.
+    client.backend = "mock";
+    client.honoursCancel = false;
+    const onResult = vi.fn();
+    const user = userEvent.setup();
+    render(<App client={client} onResult={onResult} />);
+
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
+    client.backend = "server";
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(status("Run state")).toHaveTextContent("succeeded"));
+    expect(onResult).toHaveBeenCalledOnce();
+    expect(onResult).toHaveBeenLastCalledWith(expect.objectContaining({ id: "run-2" }));
+    expect(status("Last backend")).toHaveTextContent("server");
+
+    lateA.resolve();
+    await settle();
+    expect(onResult).toHaveBeenCalledOnce();
+    expect(status("Last backend")).toHaveTextContent("server");
+    expect(status("Backend")).toHaveTextContent("Runs on the server");
+  });
+
+  it("ignores run A's result when it settles while run B still runs", async () => {
+    const gateB = deferred();
+    let calls = 0;
+    const client = createFakeClient({
+      fallbacks: ["mock"],
+      script: async () => {
+        if (++calls === 1) await new Promise(() => {});
+        else await gateB.promise;
+      },
+    });
+    client.backend = "mock";
+    const onResult = vi.fn();
+    const user = userEvent.setup();
+    render(<App client={client} onResult={onResult} />);
+
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
+    client.backend = "server";
+    // Starting B cancels A, whose (cancelled, mock) result then arrives first.
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await settle();
+    expect(onResult).not.toHaveBeenCalled();
+    expect(status("Last backend")).toHaveTextContent("none");
+
+    gateB.resolve();
+    await waitFor(() => expect(status("Run state")).toHaveTextContent("succeeded"));
+    expect(onResult).toHaveBeenCalledOnce();
+    expect(status("Last backend")).toHaveTextContent("server");
+  });
+
+  it("reports nothing once the component that started the run has unmounted", async () => {
+    const gate = deferred();
+    const client = createFakeClient({ fallbacks: ["mock"], script: () => gate.promise });
+    client.backend = "mock";
+    client.honoursCancel = false;
+    const onResult = vi.fn();
+    const user = userEvent.setup();
+    const { rerender } = render(<App client={client} onResult={onResult} />);
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
+
+    rerender(<App client={client} onResult={onResult} runner={false} />);
+    gate.resolve();
+    await settle();
+    expect(onResult).not.toHaveBeenCalled();
+    expect(status("Last backend")).toHaveTextContent("none");
+    expect(status("Backend")).toHaveTextContent("Runs on the server");
+  });
+});
