@@ -2,6 +2,7 @@ import { CodeRunner, MechaProvider, useBackendStatus } from "@mecha/react";
 import "@mecha/react/styles.css";
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
+import { type BrowserPython, loadBrowserPython, useBrowserPython } from "./browserPython";
 import { EXAMPLES } from "./examples";
 import "./playground.css";
 
@@ -19,8 +20,22 @@ const LOCATION_TEXT = {
   unknown: "Checking the server…",
 } as const;
 
+const TIME_LIMITS = [2_000, 5_000, 10_000, 30_000];
+
+function describeBrowserPython(python: BrowserPython | null): string {
+  if (!python || python.state === "idle") return " · Python in your browser loads when needed";
+  if (python.state === "loading") return " · loading Python in your browser…";
+  if (python.state === "failed") return " · Python could not be loaded in your browser";
+  const { runtime, isolated } = python;
+  const loaded = runtime ? `, loaded in ${(runtime.loadMs / 1000).toFixed(1)} s` : "";
+  return ` · Python ${runtime?.python} (Pyodide ${runtime?.pyodide}${loaded}) in your browser${
+    isolated ? "" : " · input() needs stdin given up front (page not cross-origin isolated)"
+  }`;
+}
+
 function BackendBanner({ endpoint }: { endpoint: string }) {
   const { status, health, location, isChecking, check } = useBackendStatus();
+  const python = useBrowserPython(location === "browser");
   const runtime = health?.runtimes[0];
   return (
     <section className="pg-status" data-location={location} aria-label="Backend status">
@@ -30,6 +45,7 @@ function BackendBanner({ endpoint }: { endpoint: string }) {
           {" "}
           · {endpoint} · status {status}
           {runtime ? ` · Python ${runtime.version} · isolation: ${runtime.isolation}` : ""}
+          {location === "browser" ? describeBrowserPython(python) : ""}
         </span>
       </p>
       <button type="button" onClick={() => void check()} disabled={isChecking}>
@@ -66,6 +82,7 @@ function EndpointForm({ endpoint, onChange }: { endpoint: string; onChange(url: 
 function App() {
   const [endpoint, setEndpoint] = useState(readEndpoint);
   const [example, setExample] = useState(0);
+  const [timeLimit, setTimeLimit] = useState(30_000);
   const current = EXAMPLES[example]!;
 
   const connect = (url: string) => {
@@ -79,11 +96,17 @@ function App() {
 
   return (
     // A new provider (and client) for each endpoint.
-    <MechaProvider key={endpoint} options={{ baseUrl: endpoint, fallback: ["browser", "mock"] }}>
+    <MechaProvider
+      key={endpoint}
+      options={{ baseUrl: endpoint, fallback: ["browser", "mock"], browser: loadBrowserPython }}
+    >
       <main className="pg-main mecha-theme">
         <header className="pg-header">
           <h1>Mecha playground</h1>
-          <p>Write Python, run it in a sandbox on the server, and see exactly where it ran.</p>
+          <p>
+            Write Python, run it in a sandbox on the server — or, when the server is away, in your
+            browser — and see exactly where it ran.
+          </p>
         </header>
         <BackendBanner endpoint={endpoint} />
         <div className="pg-controls">
@@ -98,8 +121,25 @@ function App() {
               ))}
             </select>
           </label>
+          <label className="pg-example">
+            Time limit{" "}
+            <select
+              value={timeLimit}
+              onChange={(event) => setTimeLimit(Number(event.target.value))}
+            >
+              {TIME_LIMITS.map((ms) => (
+                <option key={ms} value={ms}>
+                  {ms / 1000} s
+                </option>
+              ))}
+            </select>
+          </label>
         </div>
-        <CodeRunner key={current.title} defaultCode={current.code} limits={{ timeoutMs: 30_000 }} />
+        <CodeRunner
+          key={current.title}
+          defaultCode={current.code}
+          limits={{ timeoutMs: timeLimit }}
+        />
         <footer className="pg-footer">
           Ctrl/⌘+Enter runs the program. Point the page at another backend with{" "}
           <code>?endpoint=http://localhost:5000</code>.

@@ -80,7 +80,11 @@ function setup(options: Partial<BrowserBackendOptions> = {}) {
     { interactive = false, signal = new AbortController().signal } = {},
   ) => {
     const events: RunEvent[] = [];
-    const run = backend.start(given, { signal, interactive, onEvent: (event) => events.push(event) });
+    const run = backend.start(given, {
+      signal,
+      interactive,
+      onEvent: (event) => events.push(event),
+    });
     return { run, events };
   };
   return { backend, clock, workers, start };
@@ -260,12 +264,16 @@ describe("createBrowserBackend", () => {
     expect((await second.run.result).status).toBe("failed");
   });
 
-  it("resolves a run cancelled while Python loads as cancelled, without running it", async () => {
+  it("drops a run cancelled while Python loads: nothing ran, so there is no result", async () => {
     const { workers, start } = setup();
     const { run, events } = start();
     await run.cancel();
-    expect(await run.result).toMatchObject({ status: "cancelled", exitCode: null });
-    expect(events.map((event) => event.type)).toEqual(["started", "exit"]);
+    await expect(run.result).rejects.toSatisfy(
+      (error: Error) =>
+        isMechaError(error, "aborted") &&
+        /before Python in the browser started it/.test(error.message),
+    );
+    expect(events).toEqual([]);
     workers[0]!.ready();
     await flush();
     expect(workers[0]!.jobs).toHaveLength(0);

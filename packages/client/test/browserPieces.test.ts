@@ -191,7 +191,12 @@ describe("toRunResult", () => {
       "memory_exceeded",
       1,
     ],
-    [{ ...outcome, exitCode: null, crashed: "RangeError: Out of memory" }, undefined, "memory_exceeded", null],
+    [
+      { ...outcome, exitCode: null, crashed: "RangeError: Out of memory" },
+      undefined,
+      "memory_exceeded",
+      null,
+    ],
     [{ ...outcome, exitCode: null, crashed: "unreachable executed" }, undefined, "failed", null],
     [{ ...outcome, exitCode: null, stopped: true }, "timed_out", "timed_out", null],
     [{ ...outcome, exitCode: 0 }, "cancelled", "cancelled", null],

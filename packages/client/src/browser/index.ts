@@ -1,0 +1,9 @@
+export type {
+  BrowserBackend,
+  BrowserBackendOptions,
+  BrowserBackendState,
+  WorkerLike,
+} from "./createBrowserBackend";
+export { createBrowserBackend } from "./createBrowserBackend";
+export type { BrowserLimits } from "./toRunJob";
+export type { RuntimeInfo } from "./workerProtocol";

@@ -1,0 +1,78 @@
+import { createPythonEngine, type PyodideLike, type PythonEngine } from "./createPythonEngine";
+import type { PageMessage, WorkerMessage } from "./workerProtocol";
+
+/**
+ * The dedicated worker that owns the Pyodide interpreter. Built on its own (a module worker
+ * script, also shipped as dist/browser/worker.js); the page talks to it only with
+ * the messages of `workerProtocol.ts`.
+ */
+
+interface WorkerScope {
+  onmessage: ((event: { data: PageMessage }) => void) | null;
+  postMessage(message: WorkerMessage): void;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function serve(scope: WorkerScope): void {
+  const post = (message: WorkerMessage) => scope.postMessage(message);
+  let engine: PythonEngine | undefined;
+  // Runs wait for the one before them (and for loading) so messages never interleave.
+  let queue: Promise<void> = Promise.resolve();
+
+  async function load(message: Extract<PageMessage, { type: "init" }>): Promise<void> {
+    const started = performance.now();
+    try {
+      const module = (await import(/* @vite-ignore */ `${message.indexURL}pyodide.mjs`)) as {
+        loadPyodide(options: { indexURL: string; packages?: string[] }): Promise<PyodideLike>;
+      };
+      const pyodide = await module.loadPyodide({
+        indexURL: message.indexURL,
+        ...(message.packages.length ? { packages: message.packages } : {}),
+      });
+      const { shared } = message;
+      engine = createPythonEngine({
+        pyodide,
+        runner: message.runner,
+        post,
+        shared: shared
+          ? {
+              control: new Int32Array(shared.control),
+              interrupt: new Uint8Array(shared.interrupt),
+              stdin: new Uint8Array(shared.stdin),
+            }
+          : undefined,
+      });
+      post({
+        type: "ready",
+        pyodide: pyodide.version,
+        python: engine.python,
+        loadMs: performance.now() - started,
+      });
+    } catch (error) {
+      post({ type: "load-error", message: describe(error) });
+    }
+  }
+
+  scope.onmessage = ({ data: message }) => {
+    queue = queue.then(async () => {
+      try {
+        if (message.type === "init") await load(message);
+        else if (message.type === "run") {
+          if (!engine) throw new Error("Python is not loaded in this worker.");
+          await engine.run(message.job);
+        }
+      } catch (error) {
+        post({ type: "fatal", message: describe(error) });
+      }
+    });
+  };
+}
+
+const scope = globalThis as unknown as Partial<WorkerScope> & { WorkerGlobalScope?: unknown };
+// Inert anywhere but in a worker (e.g. if a tool imports this file by mistake).
+if (typeof scope.WorkerGlobalScope !== "undefined" && typeof scope.postMessage === "function") {
+  serve(scope as WorkerScope);
+}

@@ -1,0 +1,96 @@
+import type { RunError, RunFile } from "@mecha/protocol";
+
+/** Slots of the shared control array (an `Int32Array` over a `SharedArrayBuffer`). */
+export const CONTROL = {
+  /** 1 once the page asked the running program to stop; the worker clears it per run. */
+  STOP: 0,
+  /** The stdin handshake, one of the `STDIN_*` states. */
+  STDIN: 1,
+  /** How many bytes of the stdin buffer the page filled. */
+  LENGTH: 2,
+} as const;
+export const CONTROL_SLOTS = 4;
+
+export const STDIN_IDLE = 0;
+/** The worker is blocked in `Atomics.wait` until the page answers. */
+export const STDIN_WAITING = 1;
+/** The stdin buffer holds `LENGTH` bytes for the worker. */
+export const STDIN_READY = 2;
+/** The page closed stdin. */
+export const STDIN_EOF = 3;
+/** Bytes handed over per stdin handshake; longer input takes several. */
+export const STDIN_CAPACITY = 64 * 1024;
+
+/** The buffers page and worker share when the page is cross-origin isolated. */
+export interface SharedBuffers {
+  control: SharedArrayBuffer;
+  /** Pyodide's interrupt buffer: writing 2 (SIGINT) raises `KeyboardInterrupt`. */
+  interrupt: SharedArrayBuffer;
+  stdin: SharedArrayBuffer;
+}
+
+/** One program for the worker to run. */
+export interface RunJob {
+  id: string;
+  code: string;
+  files: RunFile[];
+  args: string[];
+  /** Standard input available at the start. */
+  stdin: string;
+  /** `"closed"`: only `stdin`, then end of file. `"wait"`: then ask the page for more. */
+  stdinMode: "closed" | "wait";
+  /** Report `input()` prompts as `input` events. */
+  notify: boolean;
+  /** The `EOFError` message when `input()` finds no more input. */
+  eofMessage: string;
+  /** Cap on stdout and stderr together, in bytes. */
+  outputBytes: number;
+  /** Load packages the code imports (from `indexURL`) before running it. */
+  autoLoadPackages: boolean;
+}
+
+/** How a program ended, as the worker saw it. */
+export interface RunOutcome {
+  /** The exit status a process would have had; null when the run was stopped. */
+  exitCode: number | null;
+  /** The program ended because the page asked it to stop. */
+  stopped: boolean;
+  error?: RunError;
+  /** Output was cut at the cap. */
+  truncated: boolean;
+  durationMs: number;
+  /** The runtime itself broke (e.g. ran out of memory): the worker must be replaced. */
+  crashed?: string;
+  /** The interpreter may be left in a bad state: replace the worker after this run. */
+  recycle?: boolean;
+}
+
+export type PageMessage =
+  | {
+      type: "init";
+      indexURL: string;
+      runner: string;
+      packages: string[];
+      shared: SharedBuffers | null;
+    }
+  | { type: "run"; job: RunJob };
+
+export interface RuntimeInfo {
+  /** The Pyodide version, e.g. `"314.0.7"`. */
+  pyodide: string;
+  /** The Python version, e.g. `"3.14.2"`. */
+  python: string;
+  /** How long loading took, in milliseconds. */
+  loadMs: number;
+}
+
+export type WorkerMessage =
+  | ({ type: "ready" } & RuntimeInfo)
+  | { type: "load-error"; message: string }
+  | { type: "running"; id: string }
+  | { type: "output"; id: string; stream: "stdout" | "stderr"; data: string }
+  | { type: "input"; id: string; prompt: string }
+  | { type: "stdin"; id: string }
+  | { type: "limit"; id: string }
+  | { type: "done"; id: string; outcome: RunOutcome }
+  | { type: "fatal"; message: string };

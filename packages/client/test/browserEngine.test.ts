@@ -1,0 +1,300 @@
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { pathToFileURL } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  createPythonEngine,
+  type PythonEngine,
+  type SharedViews,
+} from "../src/browser/createPythonEngine";
+import { PYTHON_RUNNER } from "../src/browser/pythonRunner";
+import { EOF_MESSAGE, NOT_ISOLATED_EOF_MESSAGE } from "../src/browser/toRunJob";
+import { toRunResult } from "../src/browser/toRunResult";
+import {
+  CONTROL,
+  CONTROL_SLOTS,
+  type RunJob,
+  type RunOutcome,
+  STDIN_CAPACITY,
+  type WorkerMessage,
+} from "../src/browser/workerProtocol";
+
+/**
+ * The worker's engine on real Pyodide, in Node: the Python half of the browser backend
+ * (tracebacks, exit codes, stdin, per-run clean-up, stops). The page half is tested in Chromium
+ * by the playground's suite.
+ */
+
+const require = createRequire(import.meta.url);
+const indexURL = `${dirname(require.resolve("pyodide/package.json"))}/`;
+
+let messages: WorkerMessage[] = [];
+let onMessage: (message: WorkerMessage) => void = () => {};
+let engine: PythonEngine;
+let shared: SharedViews;
+
+function job(code: string, extra: Partial<RunJob> = {}): RunJob {
+  return {
+    id: `run_${Math.random().toString(36).slice(2)}`,
+    code,
+    files: [],
+    args: [],
+    stdin: "",
+    stdinMode: "closed",
+    notify: false,
+    eofMessage: EOF_MESSAGE,
+    outputBytes: 1 << 20,
+    autoLoadPackages: false,
+    ...extra,
+  };
+}
+
+async function run(code: string, extra: Partial<RunJob> = {}) {
+  messages = [];
+  const current = job(code, extra);
+  await engine.run(current);
+  const done = messages.find((message) => message.type === "done") as {
+    outcome: RunOutcome;
+  };
+  const text = (stream: "stdout" | "stderr") =>
+    messages
+      .filter((message) => message.type === "output" && message.stream === stream)
+      .map((message) => (message as { data: string }).data)
+      .join("");
+  const result = toRunResult({
+    id: current.id,
+    stdout: text("stdout"),
+    stderr: text("stderr"),
+    truncated: false,
+    outcome: done.outcome,
+    durationMs: 0,
+  });
+  return { result, outcome: done.outcome, messages };
+}
+
+beforeAll(async () => {
+  const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
+  const pyodide = await loadPyodide({ indexURL });
+  shared = {
+    control: new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4)),
+    interrupt: new Uint8Array(new SharedArrayBuffer(1)),
+    stdin: new Uint8Array(new SharedArrayBuffer(STDIN_CAPACITY)),
+  };
+  engine = createPythonEngine({
+    pyodide,
+    runner: PYTHON_RUNNER,
+    shared,
+    post(message) {
+      messages.push(message);
+      onMessage(message);
+    },
+  });
+}, 60_000);
+
+describe("the browser backend's Python engine (real Pyodide)", () => {
+  it("runs a computation and streams its output", async () => {
+    const { result, messages } = await run("print(sum(i*i for i in range(1000)))");
+    expect(result).toMatchObject({
+      status: "succeeded",
+      exitCode: 0,
+      stdout: "332833500\n",
+      stderr: "",
+      cpuTimeMs: null,
+      memoryKb: null,
+    });
+    expect(messages[0]).toMatchObject({ type: "running" });
+    expect(messages.at(-1)).toMatchObject({ type: "done" });
+  });
+
+  it("reports an uncaught exception like the server, with the line in the user's code", async () => {
+    const { result } = await run("def f():\n    return 1/0\n\nprint('before')\nf()\n");
+    expect(result.status).toBe("failed");
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe("before\n");
+    expect(result.error).toMatchObject({
+      type: "ZeroDivisionError",
+      message: "division by zero",
+      line: 2,
+    });
+    expect(result.error?.traceback).toMatch(
+      /^Traceback \(most recent call last\):\n {2}File "\/workspace\/main.py", line 5, in <module>\n/,
+    );
+    expect(result.error?.traceback).not.toContain("<mecha>");
+    expect(result.stderr).toBe(result.error?.traceback);
+  });
+
+  it("reports a syntax error at its line", async () => {
+    const { result } = await run("x = 1\ny = (\n");
+    expect(result.error).toMatchObject({ type: "SyntaxError", line: 2 });
+    expect(result.stderr).toContain('File "/workspace/main.py", line 2');
+  });
+
+  it.each([
+    ["import sys; sys.exit()", 0, "succeeded", ""],
+    ["import sys; sys.exit(3)", 3, "failed", ""],
+    ["raise SystemExit(256 + 7)", 7, "failed", ""],
+    ["import sys; sys.exit('bye')", 1, "failed", "bye\n"],
+    ["exit(0)", 0, "succeeded", ""],
+  ])("exits like CPython for %s", async (code, exitCode, status, stderr) => {
+    const { result } = await run(code);
+    expect(result).toMatchObject({ exitCode, status, stderr });
+    expect(result.error).toBeUndefined();
+  });
+
+  it("reports a KeyboardInterrupt the program raised itself as exit 130", async () => {
+    const { result } = await run("raise KeyboardInterrupt");
+    expect(result).toMatchObject({ status: "failed", exitCode: 130 });
+    expect(result.error?.type).toBe("KeyboardInterrupt");
+  });
+
+  it("reports MemoryError as memory_exceeded", async () => {
+    const { result } = await run("raise MemoryError('too big')");
+    expect(result.status).toBe("memory_exceeded");
+  });
+
+  it("gives qualified names for exceptions outside builtins", async () => {
+    const { result } = await run("import json\njson.loads('{')");
+    expect(result.error).toMatchObject({ type: "json.decoder.JSONDecodeError", line: 2 });
+  });
+
+  it("feeds stdin given up front and ends it with the standard EOFError", async () => {
+    const { result } = await run("print(input('a? '))\nprint(input('b? '))", {
+      stdin: "one\n",
+    });
+    expect(result.stdout).toBe("a? one\nb? ");
+    expect(result.error).toMatchObject({ type: "EOFError", message: EOF_MESSAGE, line: 2 });
+  });
+
+  it("says why input() ran dry when the page cannot wait for the user", async () => {
+    const { result } = await run("input('name? ')", { eofMessage: NOT_ISOLATED_EOF_MESSAGE });
+    expect(result.error?.message).toMatch(/cross-origin isolated/);
+  });
+
+  it("reads all of stdin with sys.stdin", async () => {
+    const { result } = await run(
+      "import sys\nlines = sys.stdin.readlines()\nprint(len(lines), lines[-1].strip())",
+      { stdin: "a\nb\nc\n" },
+    );
+    expect(result.stdout).toBe("3 c\n");
+  });
+
+  it("writes the request's files, runs from /workspace, and passes args", async () => {
+    const { result } = await run(
+      "import os, sys\nfrom helpers.util import twice\nprint(twice(21), os.getcwd(), sys.argv, __name__, __file__)",
+      {
+        files: [
+          { path: "helpers/__init__.py", content: "" },
+          { path: "helpers/util.py", content: "def twice(x):\n    return 2 * x\n" },
+        ],
+        args: ["--flag"],
+      },
+    );
+    expect(result.stdout).toBe("42 /workspace ['main.py', '--flag'] __main__ /workspace/main.py\n");
+  });
+
+  it("refuses files outside the working directory", async () => {
+    const { result } = await run("print('no')", { files: [{ path: "../etc/x", content: "" }] });
+    expect(result.status).toBe("failed");
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/escapes the working directory/);
+  });
+
+  it("leaks nothing from one run to the next", async () => {
+    await run(
+      [
+        "import os, sys, builtins, json",
+        "secret = 41",
+        "builtins.leaked = True",
+        "os.environ['LEAK'] = '1'",
+        "sys.path.append('/nowhere')",
+        "open('data.txt', 'w').write('x')",
+        "open('/tmp/leak.txt', 'w').write('x')",
+        "os.makedirs('pkg', exist_ok=True)",
+        "open('pkg/mod.py', 'w').write('VALUE = 1')",
+        "import pkg.mod",
+        "sys.setrecursionlimit(50)",
+        "os.chdir('/')",
+      ].join("\n"),
+    );
+    const { result } = await run(
+      [
+        "import os, sys, builtins",
+        "print('secret' in globals(), hasattr(builtins, 'leaked'), 'LEAK' in os.environ)",
+        "print('/nowhere' in sys.path, os.listdir('.'), os.path.exists('/tmp/leak.txt'))",
+        "print(any(name.startswith('pkg') for name in sys.modules), os.getcwd(), sys.getrecursionlimit() > 50)",
+      ].join("\n"),
+    );
+    expect(result.stdout).toBe(
+      "False False False\nFalse ['main.py'] False\nFalse /workspace True\n",
+    );
+  });
+
+  it("imports a module that changed since the last run afresh", async () => {
+    await run("import util\nprint(util.V)", { files: [{ path: "util.py", content: "V = 1" }] });
+    const { result } = await run("import util\nprint(util.V)", {
+      files: [{ path: "util.py", content: "V = 2" }],
+    });
+    expect(result.stdout).toBe("2\n");
+  });
+
+  it("caps output across both streams and says it was truncated", async () => {
+    messages = [];
+    const { result, messages: sent } = await run(
+      "import sys\nsys.stderr.write('é' * 10)\nprint('x' * 100)",
+      { outputBytes: 31 },
+    );
+    expect(sent.some((message) => message.type === "limit")).toBe(true);
+    expect(result.truncated).toBe(true);
+    expect(new TextEncoder().encode(result.stdout + result.stderr).length).toBeLessThanOrEqual(31);
+    expect(result.stderr).toBe("é".repeat(10));
+  });
+
+  it("stops a busy loop through the interrupt buffer without printing a traceback", async () => {
+    onMessage = (message) => {
+      if (message.type === "output") {
+        Atomics.store(shared.control, CONTROL.STOP, 1);
+        Atomics.store(shared.interrupt, 0, 2);
+      }
+    };
+    try {
+      const { outcome, result } = await run("print('spinning')\nwhile True:\n    pass\n");
+      expect(outcome).toMatchObject({ stopped: true, exitCode: null });
+      expect(result.stdout).toMatch(/^spinning/);
+      expect(result.stderr).toBe("");
+    } finally {
+      onMessage = () => {};
+    }
+  });
+
+  it("wakes time.sleep early when stopped", async () => {
+    onMessage = (message) => {
+      if (message.type === "output") {
+        Atomics.store(shared.control, CONTROL.STOP, 1);
+        Atomics.store(shared.interrupt, 0, 2);
+      }
+    };
+    try {
+      const started = performance.now();
+      const { outcome } = await run("import time\nprint('tick')\ntime.sleep(30)\nprint('late')");
+      expect(outcome.stopped).toBe(true);
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      onMessage = () => {};
+    }
+    // The next run is not interrupted by what stopped the last one.
+    const { result } = await run("import time\ntime.sleep(0.01)\nprint('fine')");
+    expect(result).toMatchObject({ status: "succeeded", stdout: "fine\n" });
+  });
+
+  it("flushes output written without a newline before sleeping", async () => {
+    const { messages } = await run(
+      "import time\nprint('partial', end='')\ntime.sleep(0.05)\nprint('!')",
+    );
+    const outputs = messages.filter((message) => message.type === "output");
+    expect(outputs[0]).toMatchObject({ data: "partial" });
+  });
+
+  it("reports the Python version of the interpreter", () => {
+    expect(engine.python).toMatch(/^3\.\d+\.\d+$/);
+  });
+});
