@@ -13,6 +13,7 @@ Options:
   --host <host>          Address to listen on (default 127.0.0.1)
   --port <port>          Port (default $PORT or 5000; 0 picks a free port)
   --sandbox <mode>       auto | required | none (default auto)
+  --startup <mode>       spawn | zygote: how sandboxed runs start (default spawn)
   --python <path>        Python interpreter (default: the system python3)
   --cors-origin <origin> Allow a browser origin (repeatable; "*" for any).
                          Default: localhost, 127.0.0.1 and [::1] on any port
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: "string" },
         port: { type: "string" },
         sandbox: { type: "string" },
+        startup: { type: "string" },
         python: { type: "string" },
         "cors-origin": { type: "string", multiple: true },
         "allowed-host": { type: "string", multiple: true },
@@ -107,6 +109,10 @@ export async function main(argv: string[]): Promise<number> {
         `--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`,
       );
     }
+    const startup = values.startup ?? "spawn";
+    if (startup !== "spawn" && startup !== "zygote") {
+      throw new UsageError(`--startup must be spawn or zygote, got ${JSON.stringify(startup)}`);
+    }
     const origins = values["cors-origin"];
     const token = values.token ?? process.env.MECHA_TOKEN;
     const extraHosts = values["allowed-host"] ?? [];
@@ -125,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     const timeout = integer("timeout", values.timeout, 1);
     options = {
       sandbox,
+      startup,
       ...(values.python ? { python: values.python } : {}),
       ...(maxConcurrent ? { maxConcurrent } : {}),
       ...(maxQueued !== undefined ? { maxQueued } : {}),

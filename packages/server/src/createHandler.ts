@@ -58,6 +58,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
     createPythonRuntime({
       ...(options.python ? { python: options.python } : {}),
       sandbox: options.sandbox ?? "auto",
+      ...(options.startup ? { startup: options.startup } : {}),
       ...(options.maxProcesses ? { maxProcesses: options.maxProcesses } : {}),
       ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
       logger: opts.logger,

@@ -61,6 +61,13 @@ export interface HandlerOptions {
    */
   sandbox?: "auto" | "required" | "none";
   /**
+   * How sandboxed runs start: `"spawn"` (bubblewrap and a fresh interpreter per run) or
+   * `"zygote"` (one interpreter started once in bubblewrap forks each run and isolates it before
+   * the run's code executes; much less CPU per run). Ignored without the sandbox.
+   * @default "spawn"
+   */
+  startup?: "spawn" | "zygote";
+  /**
    * Limits applied when a request names none.
    * @default { timeoutMs: 10000, memoryMb: 256, outputBytes: 1048576 }
    */

@@ -21,6 +21,7 @@ import {
 } from "./sandbox";
 import type { RunJob, RunningProgram, RunOutcome, RunSink, Runtime } from "./types";
 import { UidPool } from "./uidPool";
+import { Zygote } from "./zygote";
 
 /** Starts a process; injectable so a faster start-up path can replace it. */
 export type Spawner = (
@@ -70,6 +71,14 @@ export interface PythonRuntimeOptions {
    * @default 2
    */
   warmPool?: number;
+  /**
+   * How a sandboxed run starts: `"spawn"` starts bubblewrap and a fresh interpreter per run;
+   * `"zygote"` forks each run from one interpreter started once in bubblewrap and isolates the
+   * child (its own user, pid, mount, net, ipc and uts namespaces, no capabilities, the seccomp
+   * filter) before any of its code runs. Without the sandbox, runs always spawn.
+   * @default "spawn"
+   */
+  startup?: "spawn" | "zygote";
   /** Starts processes. @default node:child_process spawn */
   spawn?: Spawner;
   /** @default console */
@@ -83,6 +92,7 @@ interface Environment {
   seccompFile: string | null;
   stateDir: string;
   cgroups: CgroupManager | null;
+  zygote: Zygote | null;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -171,6 +181,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   const diskBytes = options.diskBytes ?? 64 << 20;
   const mode = options.sandbox ?? "auto";
   const warmPool = Math.max(0, Math.floor(options.warmPool ?? 2));
+  const startup = options.startup ?? "spawn";
+  let zygoteUid: number | null = null;
   const root = isRoot();
   const uids = root
     ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096)
@@ -210,9 +222,35 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       seccompFile,
       stateDir,
       cgroups,
+      zygote: null,
     };
+    if (bwrap && startup === "zygote") {
+      zygoteUid = uids?.acquire() ?? null;
+      const zygote = new Zygote({
+        bwrap,
+        python: interpreter.executable,
+        pythonPrefix: interpreter.prefix,
+        bootstrapDir: BOOTSTRAP_DIR,
+        etcDir: join(stateDir, "etc"),
+        seccompFile,
+        diskBytes,
+        env: baseEnv(SANDBOX_WORKDIR),
+        uid: zygoteUid,
+        spawn,
+      });
+      env.zygote = zygote;
+    }
     if (bwrap) {
-      const problem = await probe(env);
+      // Through the zygote when there is one; without it when only the zygote fails.
+      let problem = await probe(env);
+      if (problem && env.zygote) {
+        env.zygote.close();
+        env.zygote = null;
+        logger.warn(
+          `Mecha: the zygote start-up path failed (${problem}); starting each run with bubblewrap instead.`,
+        );
+        problem = await probe(env);
+      }
       if (problem) {
         env.isolation = "process";
         env.bwrap = null;
@@ -267,13 +305,23 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
 
   /** A started interpreter, isolated and in its cgroup, waiting for its job on fd 3. */
   interface Prepared {
-    child: ChildProcess;
-    streams: (Readable & Writable)[];
+    stdin: Writable | null;
+    job: Writable;
+    /** stdout, stderr and events: read until they close once the program has ended. */
+    outputs: (Readable | null | undefined)[];
+    streams: (Readable | Writable | null | undefined)[];
+    /** Kills the program and every process it started that it can reach. */
+    kill(): void;
     cgroup: RunCgroup | null;
     workdir: string | null;
     uid: number | null;
     sandboxed: boolean;
-    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    /** The program ended; `usage` is wait4 accounting where the start-up path has it. */
+    exited: Promise<{
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      usage?: { cpuTimeMs: number | null; memoryKb: number | null };
+    }>;
     spawnError: Promise<Error>;
     /** Output before a job was bound (only ever an interpreter that failed to start). */
     early: { stream: "stdout" | "stderr" | "events"; chunk: Buffer }[];
@@ -329,6 +377,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
 
   /** Spawns an interpreter for a future job: isolation, uid, cgroup and working directory. */
   async function prepare(env: Environment, cancelled: (() => boolean) | null): Promise<Prepared> {
+    if (env.zygote && env.isolation === "sandbox") return prepareForked(env, env.zygote, cancelled);
     const sandboxed = env.isolation === "sandbox" && env.bwrap !== null;
     const uid = uids?.acquire() ?? null;
     let workdir: string | null = null;
@@ -418,8 +467,11 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         prepared.dead = true;
       });
       const prepared: Prepared = {
-        child: proc,
+        stdin: proc.stdin,
+        job: streams[3] as Writable,
+        outputs: [proc.stdout, proc.stderr, streams[4]],
         streams,
+        kill: () => killGroup(proc),
         cgroup,
         workdir,
         uid,
@@ -461,6 +513,72 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     }
   }
 
+  /** A run forked from the zygote: isolated, in its cgroup, waiting for its job on fd 3. */
+  async function prepareForked(
+    env: Environment,
+    zygote: Zygote,
+    cancelled: (() => boolean) | null,
+  ): Promise<Prepared> {
+    let cgroup: RunCgroup | null = null;
+    const id = `${process.pid}-${Math.random().toString(36).slice(2, 12)}`;
+    if (env.cgroups) {
+      cgroup = await env.cgroups
+        .create(id, { memoryBytes: 256 * 1024 * 1024, pids: maxProcesses })
+        .catch((cause) => {
+          logger.warn(`Mecha: could not create a cgroup for a run: ${String(cause)}`);
+          return null;
+        });
+    }
+    try {
+      if (cancelled?.()) throw new CancelledError();
+      // The run's processes exist only once the server says go, after this placement.
+      const run = await zygote.fork(id, async (hostPid) => {
+        if (cgroup) await cgroup.add(hostPid);
+      });
+      const streams = [run.stdin, run.stdout, run.stderr, run.job, run.events];
+      const prepared: Prepared = {
+        stdin: run.stdin,
+        job: run.job,
+        outputs: [run.stdout, run.stderr, run.events],
+        streams,
+        kill: run.kill,
+        cgroup,
+        workdir: null,
+        uid: null,
+        sandboxed: true,
+        exited: run.exited.then(({ code, signal, cpuTimeMs, memoryKb }) => ({
+          code,
+          signal,
+          usage: { cpuTimeMs, memoryKb },
+        })),
+        spawnError: new Promise<Error>(() => {}),
+        early: [],
+        bind: null,
+        dead: false,
+        async discard() {
+          run.kill();
+          await cgroup?.killAll();
+          for (const stream of streams) stream.destroy();
+          await cgroup?.remove().catch(() => {});
+        },
+      };
+      void prepared.exited.then(() => {
+        prepared.dead = true;
+      });
+      const route = (stream: "stdout" | "stderr" | "events") => (chunk: Buffer) => {
+        if (prepared.bind) prepared.bind(stream, chunk);
+        else prepared.early.push({ stream, chunk });
+      };
+      run.stdout.on("data", route("stdout"));
+      run.stderr.on("data", route("stderr"));
+      run.events.on("data", route("events"));
+      return prepared;
+    } catch (cause) {
+      await cgroup?.remove().catch(() => {});
+      throw cause;
+    }
+  }
+
   function launch(
     env: Environment,
     job: RunJob,
@@ -488,7 +606,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       if (reason) return;
       reason = why;
       if (prepared) {
-        killGroup(prepared.child);
+        prepared.kill();
         void prepared.cgroup?.killAll();
       }
     };
@@ -497,7 +615,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const writeStdin = (data: string, eof: boolean) => {
       if (stdinClosed) return;
       if (eof) stdinClosed = true;
-      const stdin = prepared?.child.stdin;
+      const stdin = prepared?.stdin;
       if (!ready || !stdin) {
         queuedStdin.push({ data, eof });
         return;
@@ -530,7 +648,6 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         if (reason) throw new CancelledError();
         prepared = (usePool ? takeWarm() : null) ?? (await prepare(env, () => reason !== null));
         if (usePool) refill(env);
-        const proc = prepared.child;
         const { cgroup, streams } = prepared;
         if (reason) {
           stop(reason);
@@ -558,9 +675,9 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
             core: 0,
           },
         });
-        (streams[3] as Writable).end(jobDoc);
+        prepared.job.end(jobDoc);
         ready = true;
-        const stdin = proc.stdin;
+        const stdin = prepared.stdin;
         if (stdin) {
           if (job.stdin) stdin.write(job.stdin);
           for (const { data } of queuedStdin.splice(0)) if (data) stdin.write(data);
@@ -579,11 +696,11 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         clearTimeout(timer);
         const durationMs = performance.now() - started;
         // Whatever ended the program, nothing it started may outlive the run.
-        killGroup(proc);
+        prepared.kill();
         await cgroup?.killAll();
         await Promise.race([
           Promise.all(
-            [proc.stdout, proc.stderr, streams[4]].map(
+            prepared.outputs.map(
               (stream) =>
                 new Promise((resolve) => {
                   if (!stream || stream.readableEnded || stream.destroyed) resolve(null);
@@ -596,8 +713,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         for (const stream of streams) stream?.destroy?.();
         collector.finish();
         const usage = (await cgroup?.usage()) ?? {
-          cpuTimeMs: null,
-          memoryKb: null,
+          cpuTimeMs: ended.usage?.cpuTimeMs ?? null,
+          memoryKb: ended.usage?.memoryKb ?? null,
           oomKilled: false,
         };
         let exitCode = ended.code;
@@ -627,7 +744,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       } catch (cause) {
         clearTimeout(timer);
         if (prepared) {
-          killGroup(prepared.child);
+          prepared.kill();
           await prepared.cgroup?.killAll();
         }
         const cancelled = cause instanceof CancelledError || reason !== null;
@@ -742,6 +859,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         ...idle.map((prepared) => prepared.discard()),
       ]);
       const env = await environment.catch(() => null);
+      env?.zygote?.close();
+      if (zygoteUid !== null) uids?.release(zygoteUid);
       if (env) await rm(env.stateDir, { recursive: true, force: true }).catch(() => {});
     },
   };

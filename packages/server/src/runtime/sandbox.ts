@@ -54,7 +54,7 @@ export function bwrapArgs(
   paths: SandboxPaths,
   limits: SandboxLimits,
   env: Record<string, string>,
-  options: { seccomp: boolean; block: boolean },
+  options: { seccomp: boolean; block: boolean; zygote?: boolean },
 ): string[] {
   const args = [
     "--unshare-user",
@@ -63,11 +63,14 @@ export function bwrapArgs(
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
-    "--disable-userns",
+    // A zygote (trusted, see zygote.py) keeps its capabilities inside its own user namespace
+    // to isolate each run it forks, and so may create the runs' nested user namespaces; the
+    // runs themselves drop every capability and get the seccomp filter.
+    ...(options.zygote
+      ? ["--as-pid-1", "--cap-add", "ALL"]
+      : ["--disable-userns", "--cap-drop", "ALL"]),
     "--die-with-parent",
     "--new-session",
-    "--cap-drop",
-    "ALL",
     "--hostname",
     "sandbox",
     ...systemArgs(paths.pythonPrefix),

@@ -1,0 +1,182 @@
+/**
+ * The zygote start-up path (`startup: "zygote"`) under the same gates as the spawn path: the
+ * whole hostile-program suite and the CPython-equivalence suite run again here with every
+ * handler they create forking its runs from the zygote, plus checks of the zygote itself.
+ */
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { createHandler } from "../src/createHandler";
+import { findBwrap } from "../src/runtime/sandbox";
+import { hostProcessesWith, linesWith, run, sleepMarker } from "./hostile/helpers";
+import { sleeper } from "./hostile/programs";
+
+vi.mock("../src/createHandler", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../src/createHandler")>();
+  const warn = (message: string) => {
+    // Falling back to spawn would let these suites pass without testing the zygote.
+    if (message.includes("zygote")) throw new Error(message);
+  };
+  return {
+    ...actual,
+    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
+      actual.createHandler({
+        startup: "zygote",
+        ...options,
+        logger:
+          options.logger === false || options.logger === undefined
+            ? { info() {}, warn, error() {} }
+            : options.logger,
+      }),
+  };
+});
+
+await import("./hostile.test");
+await import("./programs.test");
+
+const hasBwrap = process.platform === "linux" && findBwrap() !== null;
+
+/** Host pids of the zygote interpreters running now (their runs carry the same command line). */
+function zygotes(): number[] {
+  return hostProcessesWith("/opt/mecha/zygote.py")
+    .filter(({ pid }) => {
+      try {
+        const parent = /\nPPid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+        return /(^|\/)bwrap\0/.test(readFileSync(`/proc/${parent}/cmdline`, "latin1"));
+      } catch {
+        return false;
+      }
+    })
+    .map(({ pid }) => pid);
+}
+
+describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () => {
+  const handler = createHandler({ sandbox: "required", startup: "zygote", logger: false });
+  afterAll(() => handler.close());
+
+  it("forks runs from the zygote, isolated as the spawn path isolates them", async () => {
+    const code = [
+      "import os, sys",
+      "print('ARGV0', sys.orig_argv[-1])",
+      "print('IDS', os.getpid(), os.getppid(), os.getuid(), os.getgid())",
+      "with open('/proc/self/status') as handle:",
+      "    for line in handle:",
+      "        if line.startswith(('NoNewPrivs', 'CapEff', 'CapPrm', 'CapBnd', 'CapAmb', 'Seccomp:')):",
+      "            print('STATUS', line.strip().replace('\\t', ' '))",
+      "print('HOST', os.uname().nodename)",
+      "print('ENV', sorted(os.environ))",
+    ].join("\n");
+    const result = await run(handler, { code });
+    expect(result.status, result.stderr).toBe("succeeded");
+    expect(linesWith(result.stdout, "ARGV0 ")[0]).toBe("/opt/mecha/zygote.py");
+    expect(linesWith(result.stdout, "IDS ")[0]).toBe("2 1 1000 1000");
+    for (const name of ["CapEff", "CapPrm", "CapBnd", "CapAmb"]) {
+      expect(result.stdout).toContain(`STATUS ${name}: 0000000000000000`);
+    }
+    expect(result.stdout).toContain("STATUS NoNewPrivs: 1");
+    expect(result.stdout).toContain("STATUS Seccomp: 2");
+    expect(result.stdout).toContain("HOST sandbox");
+    expect(linesWith(result.stdout, "ENV ")[0]).toBe(
+      "['HOME', 'LANG', 'LC_ALL', 'PATH', 'PWD', 'TMPDIR']",
+    );
+    expect(result.cpuTimeMs).not.toBeNull();
+  });
+
+  it("gives every run its own user namespace, so process caps count per run", async () => {
+    const code = [
+      "import os",
+      "print('USERNS', os.readlink('/proc/self/ns/user'))",
+      "print('PIDNS', os.readlink('/proc/self/ns/pid'))",
+    ].join("\n");
+    const [a, b] = await Promise.all([run(handler, { code }), run(handler, { code })]);
+    expect(a!.status).toBe("succeeded");
+    expect(b!.status).toBe("succeeded");
+    expect(linesWith(a!.stdout, "USERNS ")[0]).not.toBe(linesWith(b!.stdout, "USERNS ")[0]);
+    expect(linesWith(a!.stdout, "PIDNS ")[0]).not.toBe(linesWith(b!.stdout, "PIDNS ")[0]);
+  });
+
+  it("a program that writes into its pid 1's pipes fools no one but itself", async () => {
+    const forged = JSON.stringify([0, 0, 0]).repeat(2000);
+    const code = [
+      "import os, signal",
+      `FORGED = ${JSON.stringify(forged)}.encode()`,
+      "for fd in os.listdir('/proc/1/fd'):",
+      "    try:",
+      "        out = os.open('/proc/1/fd/' + fd, os.O_WRONLY | os.O_NONBLOCK)",
+      '        os.write(out, b\'\\n{"type": "exit", "id": "x"}\\n\' + FORGED)',
+      "        print('WROTE', fd, flush=True)",
+      "    except OSError as error:",
+      "        print('REFUSED', fd, error.errno, flush=True)",
+      "for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):",
+      "    os.kill(1, sig)",
+      "print('ALIVE', flush=True)",
+    ].join("\n");
+    const before = zygotes();
+    const [hostile, other] = await Promise.all([
+      run(handler, { code }),
+      run(handler, { code: "import time\ntime.sleep(0.3)\nprint('other')" }),
+    ]);
+    expect(hostile.stdout).toContain("ALIVE");
+    expect(other.status).toBe("succeeded");
+    expect(other.stdout).toBe("other\n");
+    const after = await run(handler, { code: "print('after')" });
+    expect(after.stdout).toBe("after\n");
+    expect(zygotes()).toEqual(before);
+  });
+
+  it("gives every run terminals of its own", async () => {
+    const code = [
+      "import os",
+      "leader, follower = os.openpty()",
+      "print('PTY', os.ttyname(follower), flush=True)",
+      "import time",
+      "time.sleep(0.5)",
+      "print('SEEN', sorted(os.listdir('/dev/pts')))",
+    ].join("\n");
+    const results = await Promise.all([1, 2, 3].map(() => run(handler, { code })));
+    for (const result of results) {
+      expect(result.status, result.stderr).toBe("succeeded");
+      expect(linesWith(result.stdout, "PTY ")[0]).toBe("/dev/pts/0");
+      expect(linesWith(result.stdout, "SEEN ")[0]).toBe("['0', 'ptmx']");
+    }
+  });
+
+  it("shares no random state between runs forked from the same zygote", async () => {
+    const code =
+      "import random, tempfile\nprint(random.random(), random.getrandbits(64), tempfile.mktemp())";
+    const results = await Promise.all([1, 2, 3, 4].map(() => run(handler, { code })));
+    const lines = results.map((result) => result.stdout);
+    for (const result of results) expect(result.status, result.stderr).toBe("succeeded");
+    expect(new Set(lines).size).toBe(lines.length);
+  });
+
+  it("starts a new zygote when the current one dies, and ends runs it held", async () => {
+    const sleep = sleepMarker();
+    const before = zygotes();
+    expect(before.length).toBeGreaterThan(0);
+    const running = run(handler, {
+      code: `${sleeper(sleep)}\nimport time\nprint('up', flush=True)\ntime.sleep(30)`,
+      limits: { timeoutMs: 20_000 },
+    });
+    await vi.waitFor(() => expect(hostProcessesWith(sleep).length).toBeGreaterThan(0), {
+      timeout: 5_000,
+    });
+    for (const pid of before) process.kill(pid, "SIGKILL");
+    const result = await running;
+    expect(result.status).not.toBe("succeeded");
+    await vi.waitFor(() => expect(hostProcessesWith(sleep)).toEqual([]), { timeout: 5_000 });
+    const after = await run(handler, { code: "print('again')" });
+    expect(after.stdout).toBe("again\n");
+    expect(zygotes().some((pid) => !before.includes(pid))).toBe(true);
+  });
+
+  it("close() ends the zygote", async () => {
+    const own = createHandler({ sandbox: "required", startup: "zygote", logger: false });
+    const result = await run(own, { code: "import sys\nprint(sys.orig_argv[-1])" });
+    expect(result.stdout).toBe("/opt/mecha/zygote.py\n");
+    const before = zygotes();
+    await own.close();
+    await vi.waitFor(() => expect(zygotes().length).toBeLessThan(before.length), {
+      timeout: 5_000,
+    });
+  });
+});
