@@ -1,6 +1,18 @@
-import { constants } from "node:fs";
-import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import * as fs from "node:fs";
 import { join } from "node:path";
+
+// cgroupfs files live in kernel memory: each operation takes microseconds, less than the thread
+// pool round trip of fs/promises, which also queues behind other file work under load. So the
+// helpers below are synchronous inside, with the promise signatures the code awaits.
+const { constants } = fs;
+const access = async (path: string, mode?: number) => fs.accessSync(path, mode);
+const mkdir = async (path: string, options?: fs.MakeDirectoryOptions) => {
+  fs.mkdirSync(path, options);
+};
+const readFile = async (path: string, encoding: BufferEncoding) => fs.readFileSync(path, encoding);
+const readdir = async (path: string) => fs.readdirSync(path);
+const rmdir = async (path: string) => fs.rmdirSync(path);
+const writeFile = async (path: string, data: string) => fs.writeFileSync(path, data);
 
 const ROOT = "/sys/fs/cgroup";
 

@@ -336,6 +336,12 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   let warming = 0;
   const inFlight = new Set<Promise<unknown>>();
 
+  // The pool fills as soon as the runtime is ready, so the first run does not wait either.
+  void environment.then(
+    (env) => refill(env),
+    () => {},
+  );
+
   /** Keeps `warmPool` interpreters started ahead of demand, off the request path. */
   function refill(env: Environment): void {
     while (!closed && warm.length + warming < warmPool) {
