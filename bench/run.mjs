@@ -3,7 +3,7 @@
 // of the original Flask service, one target at a time, with autocannon as the load generator.
 //
 //   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20]
-//                            [--targets mecha-sandbox,mecha-none,spawn-floor,flask]
+//                            [--targets mecha-sandbox,mecha-none,mecha-zygote,spawn-floor,flask]
 //                            [--rounds 2] [--quick] [--no-profile]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
@@ -156,17 +156,17 @@ function flaskVersion() {
   return probe.status === 0 ? probe.stdout.trim() : null;
 }
 
-function mechaTarget(key, mode, title) {
+function mechaTarget(key, mode, title, extra = []) {
   return {
     key,
     title,
     mecha: true,
-    command: `mecha-server --sandbox ${mode} --max-queued 64 --quiet`,
+    command: ["mecha-server --sandbox", mode, ...extra, "--max-queued 64 --quiet"].join(" "),
     start: () =>
       startServer(
         key,
         process.execPath,
-        [MECHA_BIN, "--port", "0", "--sandbox", mode, "--quiet", "--max-queued", "64"],
+        [MECHA_BIN, "--port", "0", "--sandbox", mode, ...extra, "--quiet", "--max-queued", "64"],
         { env: serverEnv(), cwd: ROOT },
       ),
     extraRequest: runsRequest,
@@ -176,6 +176,12 @@ function mechaTarget(key, mode, title) {
 const ALL_TARGETS = [
   mechaTarget("mecha-sandbox", "required", "Mecha, sandbox on (bwrap + seccomp + cgroups)"),
   mechaTarget("mecha-none", "none", "Mecha, sandbox off (process isolation + cgroups)"),
+  mechaTarget(
+    "mecha-zygote",
+    "required",
+    "Mecha, sandbox on, zygote start-up (one preloaded interpreter forks each run)",
+    ["--startup", "zygote"],
+  ),
   {
     key: "spawn-floor",
     title: "Spawn floor (Node http, one python3 -E -s -c per request)",
