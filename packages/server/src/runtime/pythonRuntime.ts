@@ -653,7 +653,10 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       try {
         if (reason) throw new CancelledError();
         prepared = (usePool ? takeWarm() : null) ?? (await prepare(env, () => reason !== null));
-        if (usePool) refill(env);
+        // Starting a process blocks the event loop for a few milliseconds (the fork copies the
+        // server): while other warm interpreters wait, refill only after this run has answered,
+        // so its output is not held up.
+        if (usePool && warm.length === 0) refill(env);
         const { cgroup, streams } = prepared;
         if (reason) {
           stop(reason);
@@ -777,6 +780,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           if (uid !== null) uids?.release(uid);
         }
         running.delete(tracked);
+        if (usePool) setTimeout(() => refill(env), 5).unref?.();
       }
     })();
 
