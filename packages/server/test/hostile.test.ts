@@ -316,7 +316,8 @@ describe.skipIf(!hasBwrap)(
       expect(result.stdout).toContain("bombing");
       // Later shells may fail to start once the first bomb fills the run's process cap.
       expect(result.stdout.match(/could not start/g)?.length ?? 0).toBeLessThan(3);
-      expect(peak).toBeGreaterThan(1);
+      // A shell bomb can burn out between two samples (its shells exit once forks fail), so
+      // only the cap is asserted here; 4a shows a bomb that keeps trying is seen and capped.
       expect(peak).toBeLessThanOrEqual(MAX_PROCESSES);
       expectNoSurvivors(mark);
       await expectHealthy();
