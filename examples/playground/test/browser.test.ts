@@ -1,9 +1,16 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CHROMIUM,
+  ensureBuilt,
+  freePort,
+  launchChromium,
+  startPlayground,
+  startProcess,
+  stopProcesses,
+  waitForOutput,
+} from "./harness";
 
 /**
  * Real Python in the browser when the server is away: the playground pointed at a dead
@@ -14,57 +21,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * a real mecha-server at the end.
  */
 
-const here = fileURLToPath(new URL("..", import.meta.url));
 const root = fileURLToPath(new URL("../../..", import.meta.url));
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) =>
-  existsSync(path),
-);
 if (!CHROMIUM) {
   console.warn(
     "playground browser-Python tests: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium)",
   );
 }
 
-const children: ChildProcess[] = [];
 let browser: Browser;
 let page: Page;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function startProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return child;
-}
-
-function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match) resolve(match);
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`process exited (${code}):\n${text}`)));
-  });
-}
-
-async function startPlayground(env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const playground = startProcess(["server.js"], here, { PORT: "0", ...env });
-  return (await waitForOutput(playground, /playground on (http:\/\/\S+)/))[1]!;
-}
 
 /** Opens the playground pointed at a port where nothing listens. */
 async function openWithDeadBackend(base: string, deadPort: number): Promise<void> {
@@ -106,24 +71,13 @@ async function runAndWait(expected: string, timeout = 60_000): Promise<number> {
 
 beforeAll(async () => {
   if (!CHROMIUM) return;
-  if (!existsSync(`${here}/dist/index.html`)) execFileSync("pnpm", ["build"], { cwd: here });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  ensureBuilt();
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  for (const child of children) child.kill("SIGTERM");
+  stopProcesses();
 });
 
 describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is away", () => {

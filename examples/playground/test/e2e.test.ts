@@ -1,71 +1,37 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CHROMIUM,
+  ensureBuilt,
+  freePort,
+  launchChromium,
+  startPlayground,
+  stopProcesses,
+} from "./harness";
 
 /**
  * The playground as a new user meets it: real Chromium, the real Express app, real Python.
  */
 
-const here = fileURLToPath(new URL("..", import.meta.url));
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) =>
-  existsSync(path),
-);
 if (!CHROMIUM)
   console.warn(
     "playground e2e: SKIPPED — no Chromium at /usr/bin/chromium (apt-get install chromium)",
   );
 
-let server: ChildProcess;
 let base = "";
 let browser: Browser;
 let page: Page;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
   beforeAll(async () => {
-    if (!existsSync(`${here}/dist/index.html`)) execFileSync("pnpm", ["build"], { cwd: here });
-    server = spawn(process.execPath, ["server.js"], {
-      cwd: here,
-      env: { ...process.env, PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    base = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      server.stdout!.on("data", (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = /playground on (http:\/\/\S+)/.exec(text);
-        if (match) resolve(match[1]!);
-      });
-      server.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      server.once("exit", (code) => reject(new Error(`playground exited (${code}):\n${text}`)));
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    ensureBuilt();
+    base = await startPlayground();
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill("SIGTERM");
+    stopProcesses();
   });
 
   beforeEach(async () => {
