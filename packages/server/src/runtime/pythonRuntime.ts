@@ -424,7 +424,6 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         args = [
           ...bwrapArgs(
             {
-              bwrap: env.bwrap,
               pythonPrefix: env.interpreter.prefix,
               bootstrapDir: BOOTSTRAP_DIR,
               etcDir: join(env.stateDir, "etc"),

@@ -9,7 +9,6 @@ export const SANDBOX_WORKDIR = "/workspace";
 export const SANDBOX_BOOTSTRAP_DIR = "/opt/mecha";
 
 export interface SandboxPaths {
-  bwrap: string;
   /** Interpreter installation prefix (sys.base_prefix) to mount read-only. */
   pythonPrefix: string;
   bootstrapDir: string;

@@ -103,7 +103,6 @@ class ZygoteProcess {
     const args = [
       ...bwrapArgs(
         {
-          bwrap: config.bwrap,
           pythonPrefix: config.pythonPrefix,
           bootstrapDir: config.bootstrapDir,
           etcDir: config.etcDir,
