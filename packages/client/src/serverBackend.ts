@@ -19,8 +19,9 @@ import { RateLimitedError } from "./errors/RateLimitedError";
 import { TimeoutError } from "./errors/TimeoutError";
 import { UnavailableError } from "./errors/UnavailableError";
 import { parseNdjson } from "./ndjson";
-import { parseRetryAfter, type RequestSafety, type RetryPolicy, retryDelay } from "./retry";
-import { abortError, sleep, type Timers } from "./timers";
+import type { ResolvedOptions } from "./resolveOptions";
+import { parseRetryAfter, type RequestSafety, retryDelay } from "./retry";
+import { abortError, sleep } from "./timers";
 
 /** A `fetch`-compatible function. */
 export type FetchFunction = (
@@ -31,17 +32,20 @@ export type FetchFunction = (
 /** Headers sent with every request, or a function that returns them (e.g. a fresh token). */
 export type HeadersOption = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
 
-export interface ServerBackendOptions {
-  baseUrl: string;
-  fetch: FetchFunction | undefined;
-  headers: HeadersOption | undefined;
-  timeoutMs: number;
-  defaultRunTimeoutMs: number;
-  runTimeoutMarginMs: number;
-  retry: RetryPolicy;
-  timers: Timers;
-  now: () => number;
-  random: () => number;
+export interface ServerBackendOptions
+  extends Pick<
+    ResolvedOptions,
+    | "baseUrl"
+    | "fetch"
+    | "headers"
+    | "timeoutMs"
+    | "defaultRunTimeoutMs"
+    | "runTimeoutMarginMs"
+    | "retry"
+    | "timers"
+    | "now"
+    | "random"
+  > {
   /** Feeds what happened on the wire into the client's state machine. */
   report: (event: CircuitEvent) => void;
 }
