@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { arch, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -91,6 +91,8 @@ interface Environment {
   bwrap: string | null;
   seccompFile: string | null;
   stateDir: string;
+  /** The bootstrap's files as the runs read them (see `installBootstrap`). */
+  bootstrapDir: string;
   cgroups: CgroupManager | null;
   zygote: Zygote | null;
 }
@@ -98,6 +100,20 @@ interface Environment {
 const here = dirname(fileURLToPath(import.meta.url));
 /** The bootstrap ships in `python/` beside `src/` and `dist/`. */
 const BOOTSTRAP_DIR = join(here, here.endsWith("runtime") ? "../../python" : "../python");
+
+/**
+ * Copies the files a run executes into the server's state directory, which every run uid can
+ * read. The package itself may live where they cannot (under /root, or a 0700 checkout).
+ */
+async function installBootstrap(stateDir: string): Promise<string> {
+  const dir = join(stateDir, "python");
+  await mkdir(dir, { mode: 0o755 });
+  for (const file of ["bootstrap.py", "zygote.py"]) {
+    await copyFile(join(BOOTSTRAP_DIR, file), join(dir, file));
+    await chmod(join(dir, file), 0o644);
+  }
+  return dir;
+}
 
 class CancelledError extends Error {
   override readonly name = "CancelledError";
@@ -195,6 +211,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const stateDir = await mkdtemp(join(tmpdir(), "mecha-"));
     // Run uids must read the sandbox's /etc files and seccomp filter; nothing here is secret.
     await chmod(stateDir, 0o755);
+    const bootstrapDir = await installBootstrap(stateDir);
     const cgroups = options.cgroups === false ? null : await createCgroupManager();
     let bwrap: string | null = null;
     let seccompFile: string | null = null;
@@ -221,6 +238,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       bwrap,
       seccompFile,
       stateDir,
+      bootstrapDir,
       cgroups,
       zygote: null,
     };
@@ -230,7 +248,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         bwrap,
         python: interpreter.executable,
         pythonPrefix: interpreter.prefix,
-        bootstrapDir: BOOTSTRAP_DIR,
+        bootstrapDir,
         etcDir: join(stateDir, "etc"),
         seccompFile,
         diskBytes,
@@ -425,7 +443,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           ...bwrapArgs(
             {
               pythonPrefix: env.interpreter.prefix,
-              bootstrapDir: BOOTSTRAP_DIR,
+              bootstrapDir: env.bootstrapDir,
               etcDir: join(env.stateDir, "etc"),
             },
             { diskBytes },
@@ -443,7 +461,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         ];
       } else {
         command = python;
-        args = [...flags, join(BOOTSTRAP_DIR, "bootstrap.py")];
+        args = [...flags, join(env.bootstrapDir, "bootstrap.py")];
       }
       // Cancelled while the run was being prepared: never start the program.
       if (cancelled?.()) throw new CancelledError();

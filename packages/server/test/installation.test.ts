@@ -1,0 +1,39 @@
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, it } from "vitest";
+import { createHandler } from "../src/createHandler";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+
+it("runs programs from a copy every run uid can read, not from the package's own directory", async () => {
+  // The package may be installed where unprivileged run uids cannot go (under /root, or a
+  // checkout in a 0700 directory): what a run executes must not live there.
+  const handler = createHandler({ sandbox: "none", logger: false });
+  try {
+    const response = await handler(
+      new Request("http://localhost/runs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          language: "python",
+          code: "print(open('/proc/self/cmdline').read().split('\\0')[4])",
+        }),
+      }),
+    );
+    const result = await response.json();
+    expect(result.status).toBe("succeeded");
+    const bootstrap = result.stdout.trim();
+    expect(bootstrap).toMatch(/bootstrap\.py$/);
+    expect(bootstrap.startsWith(packageDir)).toBe(false);
+    for (let dir = dirname(bootstrap); dir !== "/"; dir = dirname(dir)) {
+      // Every directory on the way must be searchable by other users.
+      expect({ dir, searchable: (statSync(dir).mode & 0o001) !== 0 }).toEqual({
+        dir,
+        searchable: true,
+      });
+    }
+  } finally {
+    await handler.close();
+  }
+});
