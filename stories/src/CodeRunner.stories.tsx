@@ -106,8 +106,11 @@ export const Slow: Story = {
     );
     expect(progress).toHaveLength(1);
     expect(progress[0]).toHaveTextContent("[####################] 100%");
-    expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
-      "Finished in 3.81 s",
+    // "done" can be drawn a moment before the exit event is handled.
+    await waitFor(() =>
+      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+        "Finished in 3.81 s",
+      ),
     );
     expect(canvas.getByRole("button", { name: "Run" })).toHaveAttribute("aria-busy", "false");
   },
