@@ -9,7 +9,6 @@ export class Run {
   state: RunState = "queued";
   program: RunningProgram | null = null;
   result: RunResult | null = null;
-  finishedAt = 0;
   readonly done: Promise<RunResult>;
   private resolve!: (result: RunResult) => void;
   private readonly listeners = new Set<(event: RunEvent) => void>();
@@ -85,16 +84,34 @@ export class Run {
     this.announce();
     this.state = "finished";
     this.result = result;
-    this.finishedAt = Date.now();
     this.emit({ type: "exit", result });
     this.listeners.clear();
     this.resolve(result);
   }
 }
 
+/**
+ * What a finished run is remembered as: its id and that it ended, not its program or output
+ * (a busy server finishes thousands of runs a minute).
+ */
+class FinishedRun {
+  constructor(private readonly id: string) {}
+
+  writeStdin(): never {
+    throw new HttpError("run_finished", `Run ${this.id} has already finished.`);
+  }
+
+  cancel(): false {
+    return false;
+  }
+}
+
 /** Admission, concurrency, the queue, and the registry of runs by id. */
 export class RunManager {
+  /** Queued and running runs. */
   private readonly runs = new Map<string, Run>();
+  /** Ids of finished runs and when they finished, oldest first. */
+  private readonly finished = new Map<string, number>();
   private readonly queue: Run[] = [];
   private running = 0;
   private closing = false;
@@ -105,6 +122,7 @@ export class RunManager {
     private readonly maxQueued: number,
     /** How long finished runs are remembered, so late stdin gets 409 rather than 404. */
     private readonly retainMs = 5 * 60_000,
+    private readonly maxRetained = 100_000,
   ) {}
 
   get capacity() {
@@ -140,10 +158,11 @@ export class RunManager {
     return run;
   }
 
-  get(id: string): Run {
+  get(id: string): Pick<Run, "writeStdin" | "cancel"> {
     const run = this.runs.get(id);
-    if (!run) throw new HttpError("not_found", `No run with id ${JSON.stringify(id)}.`);
-    return run;
+    if (run) return run;
+    if (this.finished.has(id)) return new FinishedRun(id);
+    throw new HttpError("not_found", `No run with id ${JSON.stringify(id)}.`);
   }
 
   /** Stops taking runs, cancels queued and running ones, and waits for them to end. */
@@ -159,7 +178,7 @@ export class RunManager {
     while (this.queue.length > 0 && (this.running < this.maxConcurrent || this.closing)) {
       const run = this.queue.shift()!;
       if (run.wasCancelled) {
-        run.finish(cancelledBeforeStart(run.job));
+        this.retire(run, cancelledBeforeStart(run.job));
         continue;
       }
       this.running++;
@@ -171,16 +190,24 @@ export class RunManager {
       run.attach(program);
       void program.done.then((outcome) => {
         this.running--;
-        run.finish({ id: run.job.id, language: "python", ...outcome });
+        this.retire(run, { id: run.job.id, language: "python", ...outcome });
         this.pump();
       });
     }
   }
 
+  private retire(run: Run, result: RunResult): void {
+    this.runs.delete(run.job.id);
+    this.finished.set(run.job.id, Date.now());
+    run.finish(result);
+  }
+
+  /** Forgets finished runs older than `retainMs`, or beyond the newest `maxRetained`. */
   private prune(): void {
     const cutoff = Date.now() - this.retainMs;
-    for (const [id, run] of this.runs) {
-      if (run.state === "finished" && run.finishedAt < cutoff) this.runs.delete(id);
+    for (const [id, finishedAt] of this.finished) {
+      if (finishedAt >= cutoff && this.finished.size <= this.maxRetained) break;
+      this.finished.delete(id);
     }
   }
 }
