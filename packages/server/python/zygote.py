@@ -7,25 +7,26 @@ program itself. It reads the seccomp filter (BPF) from fd 5, then serves request
 as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
 
   {"op": "fork", "id", "disk"}  -> G is forked as pid 1 of a new pid namespace, and the zygote
-      answers {"type": "forked", "id", "pid"} (G's pid in the zygote's pid namespace). G
-      isolates itself and answers {"type": "ready", "id", "fds": {"stdin", "stdout", "stderr",
-      "job", "events"}}, then waits. The server moves G (by its host pid) into the run's cgroup
-      and opens G's ends of the run's pipes through /proc/<pid>/fd, then sends
-  {"op": "go", "id"}            -> G closes the server's ends, drops every privilege and forks U,
-      the program ({"op": "abort", "id"} instead makes G exit).
+      answers {"type": "forked", "id", "pid"} (G's pid in the zygote's pid namespace). G forks
+      U at once (pid 2). U isolates itself and answers {"type": "ready", "id", "pid", "fds":
+      {"stdin", "stdout", "stderr", "job", "events"}} (U's pid in the zygote's pid namespace),
+      then waits. The server moves U (by its host pid) into the run's cgroup and opens U's ends
+      of the run's pipes through /proc/<pid>/fd, then sends
+  {"op": "go", "id"}            -> U closes the server's ends, drops every privilege and runs the
+      bootstrap, and so the program ({"op": "abort", "id"} instead makes U exit).
   {"op": "kill", "id"}          -> the zygote kills G, and the kernel the rest of the run.
   Once G is gone the zygote answers {"type": "exit", "id", "status", "cpu", "maxrss"} (U's wait4
   status and rusage, which G reported over a pipe of the run's own) when G reported them, then
-  {"type": "reaped", "id", "status"} (always last). After the go, G holds nothing that reaches
-  beyond its run: the program runs beside it with the same uid.
+  {"type": "reaped", "id", "status"} (always last).
 
-Per run, G leaves the zygote's namespaces: a private mount namespace with a /proc of its own
-pid namespace, then a user namespace of its own (uid 1000 only, the zygote's uid outside) with
-new mount, net, ipc, uts and cgroup namespaces, fresh size-capped tmpfs on /workspace, /tmp and
-/dev/shm, a devpts instance of its own, and bubblewrap's read-only covers on /proc. Before U starts, G drops every capability
-(bounding and ambient sets too), sets no_new_privs and loads the seccomp filter, which U inherits;
-U then runs the bootstrap (and so the program) in a session of its own, as pid 2. When U ends,
-G reports and exits, and the kernel kills whatever else is left in the run's pid namespace.
+Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
+Nets), a private mount namespace with a /proc of the run's pid namespace, then a user namespace
+of its own (uid 1000 only, the zygote's uid outside) with new mount, ipc, uts and cgroup
+namespaces, fresh size-capped tmpfs on /workspace, /tmp and /dev/shm, a devpts instance of its
+own, and bubblewrap's read-only covers on /proc. Then U drops every capability (bounding and
+ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
+the program) in a session of its own. G only reaps: when U ends, G reports and exits, and the
+kernel kills whatever else is left in the run's pid namespace.
 """
 
 import builtins
@@ -46,6 +47,7 @@ CONTROL_OUT = 4
 SECCOMP_IN = 5
 # The zygote's own descriptors live high so that 0-4 are free for each run's standard streams.
 REPLY_FD = 100
+MAX_FD = 65536
 BOOTSTRAP = "/opt/mecha/bootstrap.py"
 WORKDIR = "/workspace"
 UID = 1000
@@ -129,8 +131,13 @@ def reply(event):
 # --- the run: G (pid 1 of its own pid namespace) and U (the program) ----------------------
 
 
-def isolate(request):
-    """In G: leave the zygote's namespaces (but the pid one, which G already has) for the run's."""
+def isolate(request, net_fd):
+    """In U: leave the zygote's namespaces (but the pid one, G's) for the run's own."""
+    # A network namespace with no interface up: made for this run, or kept from a run that has
+    # wholly ended and left no socket behind (see Nets); held by the zygote's user namespace,
+    # where the run has no capability, so nothing in it can be configured from inside.
+    check(libc.setns(net_fd, CLONE_NEWNET), "setns(net)")
+    os.close(net_fd)
     # In the zygote's user namespace still: a private mount namespace and a /proc of the run's
     # pid namespace (a pid namespace the zygote's user namespace owns, so mounted from here).
     check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
@@ -138,8 +145,8 @@ def isolate(request):
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # The run's own user namespace (uid 1000 only); the mounts above are locked in it.
     outer_uid, outer_gid = os.getuid(), os.getgid()
-    check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-                       | CLONE_NEWCGROUP), "unshare(run)")
+    check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
+          "unshare(run)")
     write_file("/proc/self/setgroups", "deny")
     # uid 1000 of the run is the zygote's own uid (unprivileged on the host); nothing else is
     # mapped, so the run has no root of any kind.
@@ -244,18 +251,23 @@ def run_program(bootstrap_code):
     finalize(status)
 
 
-def run(request, go_r, status_w, bootstrap_code, seccomp_prog):
-    """G: isolates itself, reports, waits for the server's go, forks U and reaps until U ends."""
+def close_all_but(keep):
+    """Closes every descriptor from 3 up but those in `keep` (close_range(2), no /proc walk)."""
+    low = 3
+    for fd in sorted(fd for fd in keep if fd >= 3):
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, MAX_FD)
+
+
+def program(request, go_r, net_fd, bootstrap_code, seccomp_prog):
+    """U: isolates itself, reports, waits for the server's go, drops every privilege, runs."""
     run_id = request["id"]
-    keep = {REPLY_FD, go_r, status_w}
-    for entry in os.listdir("/proc/self/fd"):
-        fd = int(entry)
-        if fd > 2 and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    isolate(request)
+    # Its pid in the zygote's pid namespace, read from the zygote's /proc before the run's own
+    # is mounted: the server finds the run's host pid from it.
+    outer_pid = int(os.readlink("/proc/self"))
+    isolate(request, net_fd)
     # Each pipe: (the run's end, the server's end, the fd the run sees it as).
     pipes = {}
     for name, target, run_reads in (("stdin", 0, True), ("stdout", 1, False),
@@ -263,7 +275,7 @@ def run(request, go_r, status_w, bootstrap_code, seccomp_prog):
                                     ("events", 4, False)):
         r, w = os.pipe()
         pipes[name] = (r, w, target) if run_reads else (w, r, target)
-    reply({"type": "ready", "id": run_id,
+    reply({"type": "ready", "id": run_id, "pid": outer_pid,
            "fds": {name: server for name, (_, server, _) in pipes.items()}})
     if os.read(go_r, 1) != b"1":
         os._exit(1)
@@ -278,18 +290,41 @@ def run(request, go_r, status_w, bootstrap_code, seccomp_prog):
     for (_, _, target), fd in zip(pipes.values(), moved):
         os.dup2(fd, target)
         os.close(fd)
-    # From here on the program's code runs beside G, with G's uid, in G's namespaces: G keeps
-    # nothing that reaches beyond this run (its end report goes to the zygote over a pipe of
-    # the run's own, which the zygote reads once G is gone).
     os.close(REPLY_FD)
     drop_privileges(seccomp_prog)
-    pid = os.fork()
+    run_program(bootstrap_code)
+
+
+def init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog):
+    """G: pid 1 of the run's pid namespace. Forks U at once, then only reaps until U ends.
+
+    G stays in the zygote's other namespaces and runs next to no Python of its own (each page a
+    forked interpreter writes is copied, so U alone does the run's set-up). The program cannot
+    reach G: as the init of its pid namespace G ignores every signal sent from inside it, and
+    G belongs to a user namespace the run has no capability in (no ptrace, no /proc/1/fd).
+    """
+    close_all_but({REPLY_FD, go_r, status_w, net_fd})
+    try:
+        pid = os.fork()
+    except OSError as error:
+        reply({"type": "failed", "id": request.get("id"), "message": "fork: %s" % error})
+        os._exit(126)
     if pid == 0:
         os.close(status_w)
-        run_program(bootstrap_code)
-    # As pid 1, G gets only the signals it handles from inside the run: none.
+        try:
+            program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
+        except BaseException as error:  # noqa: BLE001
+            try:
+                reply({"type": "failed", "id": request.get("id"),
+                       "message": "%s: %s (%s)" % (
+                           type(error).__name__, error,
+                           traceback.format_exc(limit=-1).strip().splitlines()[1])})
+            except OSError:
+                pass
+        os._exit(126)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    for fd in range(5):
+    close_all_but({status_w})
+    for fd in range(3):
         os.close(fd)
     while True:
         try:
@@ -303,6 +338,47 @@ def run(request, go_r, status_w, bootstrap_code, seccomp_prog):
                                            usage.ru_maxrss]).encode())
             # The kernel ends every other process of the run with its pid 1.
             os._exit(0)
+
+
+class Nets:
+    """Network namespaces for runs, each used by one run at a time.
+
+    Making one and tearing it down is most of what a run's isolation costs the kernel, so one
+    whose run has wholly ended (its pid namespace gone, so every process of it) is kept for a
+    later run, if it holds no socket any more: nothing else of a run outlives its processes
+    there, as the run can configure nothing in it (no capability in its user namespace; no
+    interface up, so no connection ever existed). A unix socket can outlive them in flight (sent
+    over another, in a cycle), so a namespace that still lists one is dropped, never reused.
+    """
+
+    KEEP = 16
+
+    def __init__(self):
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        self.free = []
+
+    def take(self):
+        if self.free:
+            return self.free.pop()
+        check(libc.unshare(CLONE_NEWNET), "unshare(net)")
+        try:
+            return os.open("/proc/self/ns/net", os.O_RDONLY)
+        finally:
+            check(libc.setns(self.home, CLONE_NEWNET), "setns(net)")
+
+    def give_back(self, fd):
+        clean = False
+        if len(self.free) < self.KEEP and libc.setns(fd, CLONE_NEWNET) == 0:
+            try:
+                with open("/proc/self/net/unix", "rb") as handle:
+                    clean = len(handle.read().splitlines()) <= 1
+            except OSError:
+                pass
+            check(libc.setns(self.home, CLONE_NEWNET), "setns(net)")
+        if clean:
+            self.free.append(fd)
+        else:
+            os.close(fd)
 
 
 # --- the zygote --------------------------------------------------------------------------
@@ -360,8 +436,10 @@ def serve():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    nets = Nets()
     runs = {}  # pid -> id
     statuses = {}  # pid -> read end of the run's end-report pipe
+    run_nets = {}  # pid -> the run's network namespace
     gos = {}  # id -> write end of the go pipe
     pending = b""
     gc.collect()
@@ -393,6 +471,7 @@ def serve():
                 if report is not None:
                     reply(dict(report, type="exit", id=run_id))
                 reply({"type": "reaped", "id": run_id, "status": status})
+                nets.give_back(run_nets.pop(pid))
         if control not in readable:
             continue
         data = os.read(control, 65536)
@@ -407,6 +486,11 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
+                try:
+                    net_fd = nets.take()
+                except OSError as error:
+                    reply({"type": "failed", "id": request.get("id"), "message": str(error)})
+                    continue
                 go_r, go_w = os.pipe()
                 status_r, status_w = os.pipe()
                 # The child is pid 1 of a pid namespace of its own; the zygote's children after
@@ -418,6 +502,7 @@ def serve():
                     check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
                     for fd in (go_r, go_w, status_r, status_w):
                         os.close(fd)
+                    nets.give_back(net_fd)
                     reply({"type": "failed", "id": request.get("id"),
                            "message": "fork: %s" % error})
                     continue
@@ -427,7 +512,7 @@ def serve():
                     try:
                         signal.set_wakeup_fd(-1)
                         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                        run(request, go_r, status_w, bootstrap_code, seccomp_prog)
+                        init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog)
                     except BaseException as error:  # noqa: BLE001
                         try:
                             reply({"type": "failed", "id": request.get("id"),
@@ -440,6 +525,7 @@ def serve():
                 os.close(go_r)
                 os.close(status_w)
                 statuses[pid] = status_r
+                run_nets[pid] = net_fd
                 runs[pid] = request.get("id")
                 gos[request.get("id")] = go_w
                 reply({"type": "forked", "id": request.get("id"), "pid": pid})
@@ -452,7 +538,7 @@ def serve():
                         except OSError:
                             pass
             elif op in ("go", "abort"):
-                # Closing the go pipe unsent makes C exit before anything of the run starts.
+                # Closing the go pipe unsent makes U exit before anything of the run starts.
                 go = gos.pop(request.get("id"), None)
                 if go is not None:
                     if op == "go":

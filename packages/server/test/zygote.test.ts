@@ -140,6 +140,49 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     }
   });
 
+  it("never lets two runs share a network, nor a later run find a socket an earlier one left", async () => {
+    const name = `mecha-${Math.random().toString(36).slice(2)}`;
+    const probe = [
+      "import os, socket",
+      "print('NETNS', os.readlink('/proc/self/ns/net'))",
+      "client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      "try:",
+      `    client.connect(b'\\0${name}')`,
+      "    print('REACHED', flush=True)",
+      "except OSError as error:",
+      "    print('UNREACHABLE', type(error).__name__, flush=True)",
+    ].join("\n");
+    // A listener kept alive only in flight: sent, with both ends of the pair carrying it, over
+    // that pair, then every descriptor closed; the kernel frees it later, on its own schedule.
+    const leaver = [
+      "import array, os, socket, time",
+      "print('NETNS', os.readlink('/proc/self/ns/net'))",
+      "listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)",
+      `listener.bind(b'\\0${name}')`,
+      "listener.listen(64)",
+      "a, b = socket.socketpair()",
+      "fds = array.array('i', [listener.fileno(), a.fileno(), b.fileno()])",
+      "a.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])",
+      "print('LISTENING', flush=True)",
+      "time.sleep(0.4)",
+      "for sock in (listener, a, b):",
+      "    sock.detach() and None",
+      "os.close(fds[0]); os.close(fds[1]); os.close(fds[2])",
+    ].join("\n");
+    const [left, during] = await Promise.all([
+      run(handler, { code: leaver }),
+      new Promise((resolve) => setTimeout(resolve, 150)).then(() => run(handler, { code: probe })),
+    ]);
+    expect(left.stdout, left.stderr).toContain("LISTENING");
+    expect(during.stdout).toContain("UNREACHABLE");
+    expect(linesWith(during.stdout, "NETNS ")[0]).not.toBe(linesWith(left.stdout, "NETNS ")[0]);
+    for (let i = 0; i < 6; i++) {
+      const after = await run(handler, { code: probe });
+      expect(after.status, after.stderr).toBe("succeeded");
+      expect(after.stdout).toContain("UNREACHABLE");
+    }
+  });
+
   it("shares no random state between runs forked from the same zygote", async () => {
     const code =
       "import random, tempfile\nprint(random.random(), random.getrandbits(64), tempfile.mktemp())";

@@ -348,6 +348,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     dead: boolean;
     /** Releases what `prepare` took when the process is discarded unused. */
     discard(): Promise<void>;
+    /** Lets go of what the run's start-up path holds until the run has answered. */
+    release?(): void;
   }
 
   const warm: Prepared[] = [];
@@ -582,8 +584,10 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           run.kill();
           await cgroup?.killAll();
           for (const stream of streams) stream.destroy();
+          run.release();
           await cgroup?.remove().catch(() => {});
         },
+        release: run.release,
       };
       void prepared.exited.then(() => {
         prepared.dead = true;
@@ -791,6 +795,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       } finally {
         if (prepared) {
           const { cgroup, workdir, uid } = prepared;
+          prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
           await cgroup?.remove().catch(() => {});
           if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});

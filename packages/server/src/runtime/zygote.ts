@@ -1,5 +1,5 @@
 import type { ChildProcess, SpawnOptions } from "node:child_process";
-import { closeSync, constants, openSync, readFileSync } from "node:fs";
+import { close, closeSync, constants, openSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
@@ -42,13 +42,23 @@ export interface ZygoteRun {
   exited: Promise<ZygoteExit>;
   /** Ends the run's whole process tree (its init dies with it, and the pid namespace with that). */
   kill(): void;
+  /** Lets go of the run's mount namespace, once the run has answered (see `fork`). */
+  release(): void;
+}
+
+interface Forked {
+  /** The run's init (G) and its program (U), by their pids in the zygote's pid namespace. */
+  init: number;
+  program: number;
+  /** U's ends of the run's pipes, by name. */
+  fds: Record<string, number>;
 }
 
 interface Pending {
-  /** The run's pid in the zygote's pid namespace ("forked") and its pipes ("ready"). */
-  pid?: number;
-  fds?: Record<string, number>;
-  ready: (value: { pid: number; fds: Record<string, number> }) => void;
+  /** G's pid ("forked"), and U's pid and pipes ("ready"). */
+  init?: number;
+  ready?: { program: number; fds: Record<string, number> };
+  resolve: (value: Forked) => void;
   fail: (error: Error) => void;
   exit: (value: ZygoteExit) => void;
   exited: boolean;
@@ -234,12 +244,12 @@ class ZygoteProcess {
     if (!run) return;
     switch (message.type) {
       case "forked":
-        run.pid = Number(message.pid);
-        if (run.fds) run.ready({ pid: run.pid, fds: run.fds });
+        run.init = Number(message.pid);
+        if (run.ready) run.resolve({ init: run.init, ...run.ready });
         break;
       case "ready":
-        run.fds = message.fds ?? {};
-        if (run.pid !== undefined) run.ready({ pid: run.pid, fds: run.fds });
+        run.ready = { program: Number(message.pid), fds: message.fds ?? {} };
+        if (run.init !== undefined) run.resolve({ init: run.init, ...run.ready });
         break;
       case "failed":
         run.fail(new Error(`the sandbox could not be set up: ${message.message ?? ""}`));
@@ -282,24 +292,22 @@ class ZygoteProcess {
   ): Promise<ZygoteRun> {
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
-    let ready!: Pending["ready"];
+    let resolve!: Pending["resolve"];
     let fail!: Pending["fail"];
     let exit!: Pending["exit"];
-    const readyPromise = new Promise<{ pid: number; fds: Record<string, number> }>(
-      (resolve, reject) => {
-        ready = resolve;
-        fail = reject;
-      },
-    );
+    const readyPromise = new Promise<Forked>((done, reject) => {
+      resolve = done;
+      fail = reject;
+    });
     readyPromise.catch(() => {});
     const exited = new Promise<ZygoteExit>((resolve) => {
       exit = resolve;
     });
-    const entry: Pending = { ready, fail, exit, exited: false };
+    const entry: Pending = { resolve, fail, exit, exited: false };
     this.pending.set(id, entry);
     this.send({ op: "fork", id, disk: diskBytes });
     let timer: NodeJS.Timeout | undefined;
-    const { pid, fds } = await Promise.race([
+    const { init, program, fds } = await Promise.race([
       readyPromise,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the run was not ready within 10 s")), 10_000);
@@ -313,7 +321,8 @@ class ZygoteProcess {
     let hostPid: number | null = null;
     const opened: number[] = [];
     try {
-      hostPid = hostPidOf(zygotePid, pid);
+      const initHostPid = hostPidOf(zygotePid, init);
+      hostPid = initHostPid === null ? null : hostPidOf(initHostPid, program);
       if (hostPid === null) throw new Error("could not find the run's host pid");
       const open = (name: string, flags: number) => {
         const fd = openSync(`/proc/${hostPid}/fd/${fds[name]}`, flags | constants.O_NONBLOCK);
@@ -329,6 +338,17 @@ class ZygoteProcess {
         job: open("job", wr),
         events: open("events", rd),
       };
+      // The server holds the run's mount namespace until the run has answered: whoever lets go
+      // of it last unmounts it, which waits for an RCU grace period (about a millisecond, no
+      // CPU). Without this hold the program's own exit would wait for it before the run's end
+      // is known; with it, a thread-pool thread waits instead (see release).
+      let mounts: number | null = null;
+      try {
+        mounts = openSync(`/proc/${hostPid}/ns/mnt`, constants.O_RDONLY);
+        opened.push(mounts);
+      } catch {
+        // Only slower without it.
+      }
       await place(hostPid);
       const reader = (fd: number) => new Socket({ fd, readable: true, writable: false });
       const writer = (fd: number) => new Socket({ fd, readable: false, writable: true });
@@ -344,6 +364,11 @@ class ZygoteProcess {
         // Once that process has ended, the kernel has ended the rest of the run with it.
         kill: () => {
           if (!entry.exited) this.send({ op: "kill", id });
+        },
+        release: () => {
+          if (mounts === null) return;
+          close(mounts, () => {});
+          mounts = null;
         },
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
