@@ -30,7 +30,10 @@ function fakeRuntime() {
     },
     close: async () => {},
   };
-  return { runtime, endAll: () => ends.splice(0).forEach((end) => end()) };
+  const endAll = () => {
+    for (const end of ends.splice(0)) end();
+  };
+  return { runtime, endAll };
 }
 
 function job(id: string): RunJob {
