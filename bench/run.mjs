@@ -3,7 +3,7 @@
 // of the original Flask service, one target at a time, with autocannon as the load generator.
 //
 //   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20]
-//                            [--targets mecha-sandbox,mecha-none,mecha-zygote,spawn-floor,flask]
+//                            [--targets mecha-sandbox,mecha-none,mecha-spawn,spawn-floor,flask]
 //                            [--rounds 2] [--quick] [--no-profile]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
@@ -174,13 +174,17 @@ function mechaTarget(key, mode, title, extra = []) {
 }
 
 const ALL_TARGETS = [
-  mechaTarget("mecha-sandbox", "required", "Mecha, sandbox on (bwrap + seccomp + cgroups)"),
+  mechaTarget(
+    "mecha-sandbox",
+    "required",
+    "Mecha as shipped, sandbox on (bwrap + seccomp + cgroups; the default zygote start-up: one preloaded interpreter forks and isolates each run)",
+  ),
   mechaTarget("mecha-none", "none", "Mecha, sandbox off (process isolation + cgroups)"),
   mechaTarget(
-    "mecha-zygote",
+    "mecha-spawn",
     "required",
-    "Mecha, sandbox on, zygote start-up (one preloaded interpreter forks each run)",
-    ["--startup", "zygote"],
+    "Mecha, sandbox on, spawn start-up (bubblewrap and a fresh interpreter per run)",
+    ["--startup", "spawn"],
   ),
   {
     key: "spawn-floor",

@@ -72,6 +72,8 @@ export async function profileRuntime(
 
   const runtime = createPythonRuntime({
     sandbox: mode,
+    // The spawn path: its steps are the ones this spawner can see.
+    startup: "spawn",
     spawn: spawner,
     logger: quietLogger,
     ...(warmPool === undefined ? {} : { warmPool }),

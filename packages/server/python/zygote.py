@@ -6,7 +6,7 @@ system read-only; pid 1 of its pid namespace) as `python3 -E -s -u zygote.py`. I
 program itself. It reads the seccomp filter (BPF) from fd 5, then serves requests read from fd 3
 as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
 
-  {"op": "fork", "id", "disk"}  -> G is forked as pid 1 of a new pid namespace, and the zygote
+  {"op": "fork", "id", "disk", "uid"?}  -> G is forked as pid 1 of a new pid namespace, and the zygote
       answers {"type": "forked", "id", "pid"} (G's pid in the zygote's pid namespace). G forks
       U at once (pid 2). U isolates itself and answers {"type": "ready", "id", "pid", "fds":
       {"stdin", "stdout", "stderr", "job", "events"}} (U's pid in the zygote's pid namespace),
@@ -20,8 +20,9 @@ as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never
   {"type": "reaped", "id", "status"} (always last).
 
 Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
-Nets), a private mount namespace with a /proc of the run's pid namespace, then a user namespace
-of its own (uid 1000 only, the zygote's uid outside) with new mount, ipc, uts and cgroup
+Nets), a private mount namespace with a /proc of the run's pid namespace, the run's own uid when
+the server gave one (as root, the server maps a host uid of its own to each run), then a user
+namespace of its own (uid 1000 only, that uid outside) with new mount, ipc, uts and cgroup
 namespaces, fresh size-capped tmpfs on /workspace, /tmp and /dev/shm, a devpts instance of its
 own, and bubblewrap's read-only covers on /proc. Then U drops every capability (bounding and
 ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
@@ -71,6 +72,7 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
 
+PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
@@ -143,13 +145,23 @@ def isolate(request, net_fd):
     check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # The run's own uid in the zygote's user namespace when the server gave it one (as root, the
+    # server maps each to a host uid of its own); else the zygote's.
+    uid = request.get("uid")
+    if isinstance(uid, int) and uid > 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        # A change of uid makes a process undumpable, and its /proc files root's: it could then
+        # not write its own uid map below.
+        check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
     # The run's own user namespace (uid 1000 only); the mounts above are locked in it.
     outer_uid, outer_gid = os.getuid(), os.getgid()
     check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
           "unshare(run)")
     write_file("/proc/self/setgroups", "deny")
-    # uid 1000 of the run is the zygote's own uid (unprivileged on the host); nothing else is
-    # mapped, so the run has no root of any kind.
+    # uid 1000 of the run is its uid outside (unprivileged on the host); nothing else is mapped,
+    # so the run has no root of any kind.
     write_file("/proc/self/uid_map", "%d %d 1\n" % (UID, outer_uid))
     write_file("/proc/self/gid_map", "%d %d 1\n" % (GID, outer_gid))
     try:

@@ -13,7 +13,7 @@ Options:
   --host <host>          Address to listen on (default 127.0.0.1)
   --port <port>          Port (default $PORT or 5000; 0 picks a free port)
   --sandbox <mode>       auto | required | none (default auto)
-  --startup <mode>       spawn | zygote: how sandboxed runs start (default spawn)
+  --startup <mode>       zygote | spawn: how sandboxed runs start (default zygote)
   --python <path>        Python interpreter (default: the system python3)
   --cors-origin <origin> Allow a browser origin (repeatable; "*" for any).
                          Default: localhost, 127.0.0.1 and [::1] on any port
@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
         `--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`,
       );
     }
-    const startup = values.startup ?? "spawn";
+    const startup = values.startup ?? "zygote";
     if (startup !== "spawn" && startup !== "zygote") {
       throw new UsageError(`--startup must be spawn or zygote, got ${JSON.stringify(startup)}`);
     }

@@ -61,10 +61,13 @@ export interface HandlerOptions {
    */
   sandbox?: "auto" | "required" | "none";
   /**
-   * How sandboxed runs start: `"spawn"` (bubblewrap and a fresh interpreter per run) or
-   * `"zygote"` (one interpreter started once in bubblewrap forks each run and isolates it before
-   * the run's code executes; much less CPU per run). Ignored without the sandbox.
-   * @default "spawn"
+   * How sandboxed runs start: `"zygote"` (one interpreter started once in bubblewrap forks each
+   * run and isolates it before the run's code executes: its own user, pid, mount, ipc, uts and
+   * cgroup namespaces, a network namespace no other running run is in, a host uid of its own
+   * when the server is root, no capabilities, the seccomp filter) or `"spawn"` (bubblewrap and a
+   * fresh interpreter per run: about three times the CPU per run). When the zygote cannot start,
+   * runs spawn, and the server says so. Ignored without the sandbox.
+   * @default "zygote"
    */
   startup?: "spawn" | "zygote";
   /**

@@ -1,7 +1,8 @@
 /**
- * The zygote start-up path (`startup: "zygote"`) under the same gates as the spawn path: the
- * whole hostile-program suite and the CPython-equivalence suite run again here with every
- * handler they create forking its runs from the zygote, plus checks of the zygote itself.
+ * The zygote start-up path (`startup: "zygote"`, the default) under the same gates as the spawn
+ * path (test/spawn.test.ts): the whole hostile-program suite and the CPython-equivalence suite
+ * run here with every handler they create forking its runs from the zygote, plus checks of the
+ * zygote itself.
  */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -30,8 +31,8 @@ vi.mock("../src/createHandler", async (importOriginal) => {
   };
 });
 
-await import("./hostile.test");
-await import("./programs.test");
+await import("./hostile.cases");
+await import("./programs.cases");
 
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 
@@ -94,12 +95,45 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     expect(linesWith(a!.stdout, "PIDNS ")[0]).not.toBe(linesWith(b!.stdout, "PIDNS ")[0]);
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    "gives every run a host uid of its own, not the zygote's, when the server is root",
+    async () => {
+      const marks = [sleepMarker(), sleepMarker(), sleepMarker()];
+      const code = (mark: string) =>
+        `${sleeper(mark)}\nimport os, time\nprint(os.getuid(), flush=True)\ntime.sleep(0.6)`;
+      const running = Promise.all(marks.map((mark) => run(handler, { code: code(mark) })));
+      const uidOf = (pid: number) =>
+        Number(/\nUid:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+      let hostUids: number[] = [];
+      await vi.waitFor(
+        () => {
+          hostUids = marks.map((mark) => uidOf(hostProcessesWith(mark)[0]!.pid));
+          expect(hostUids.every(Number.isFinite)).toBe(true);
+        },
+        { timeout: 5_000 },
+      );
+      const results = await running;
+      for (const result of results) expect(result.stdout).toBe("1000\n");
+      const zygoteUids = zygotes().map(uidOf);
+      expect(new Set(hostUids).size).toBe(hostUids.length);
+      for (const uid of hostUids) {
+        expect(uid).toBeGreaterThanOrEqual(200_000);
+        expect(zygoteUids).not.toContain(uid);
+      }
+    },
+  );
+
   it("a program that writes into its pid 1's pipes fools no one but itself", async () => {
     const forged = JSON.stringify([0, 0, 0]).repeat(2000);
     const code = [
       "import os, signal",
       `FORGED = ${JSON.stringify(forged)}.encode()`,
-      "for fd in os.listdir('/proc/1/fd'):",
+      "try:",
+      "    fds = os.listdir('/proc/1/fd')",
+      "except OSError as error:",
+      "    print('REFUSED', 'listing', error.errno, flush=True)",
+      "    fds = []",
+      "for fd in fds:",
       "    try:",
       "        out = os.open('/proc/1/fd/' + fd, os.O_WRONLY | os.O_NONBLOCK)",
       '        os.write(out, b\'\\n{"type": "exit", "id": "x"}\\n\' + FORGED)',
@@ -107,7 +141,10 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
       "    except OSError as error:",
       "        print('REFUSED', fd, error.errno, flush=True)",
       "for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):",
-      "    os.kill(1, sig)",
+      "    try:",
+      "        os.kill(1, sig)",
+      "    except PermissionError:",
+      "        print('REFUSED', 'signal', sig, flush=True)",
       "print('ALIVE', flush=True)",
     ].join("\n");
     const before = zygotes();

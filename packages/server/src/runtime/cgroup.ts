@@ -1,18 +1,23 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 
-// cgroupfs files live in kernel memory: each operation takes microseconds, less than the thread
-// pool round trip of fs/promises, which also queues behind other file work under load. So the
-// helpers below are synchronous inside, with the promise signatures the code awaits.
+// Reading and writing cgroupfs files takes microseconds, less than the thread pool round trip of
+// fs/promises, so those helpers are synchronous inside, with the promise signatures the code
+// awaits. Moving a process between cgroups (cgroup.procs) is the exception: its first write of a
+// burst waits for an RCU grace period (about a millisecond, no CPU), and so do making and
+// removing cgroups under load; those go to the thread pool, leaving the event loop free.
 const { constants } = fs;
 const access = async (path: string, mode?: number) => fs.accessSync(path, mode);
 const mkdir = async (path: string, options?: fs.MakeDirectoryOptions) => {
-  fs.mkdirSync(path, options);
+  await fs.promises.mkdir(path, options);
 };
 const readFile = async (path: string, encoding: BufferEncoding) => fs.readFileSync(path, encoding);
 const readdir = async (path: string) => fs.readdirSync(path);
-const rmdir = async (path: string) => fs.rmdirSync(path);
+const rmdir = (path: string) => fs.promises.rmdir(path);
 const writeFile = async (path: string, data: string) => fs.writeFileSync(path, data);
+/** Moves a process into a cgroup (see above). */
+const attach = (dir: string, pid: number) =>
+  fs.promises.writeFile(join(dir, "cgroup.procs"), String(pid));
 
 const ROOT = "/sys/fs/cgroup";
 
@@ -170,7 +175,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         cpuacct: join(parents.cpuacct, id),
       };
       const all = Object.values(dirs);
-      for (const dir of all) await mkdir(dir);
+      await Promise.all(all.map((dir) => mkdir(dir)));
       await writeFile(join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
       // Without swap accounting the file is absent; the plain limit still holds.
       await writeFile(
@@ -180,7 +185,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
       await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
       return {
         async add(pid) {
-          for (const dir of all) await writeFile(join(dir, "cgroup.procs"), String(pid));
+          await Promise.all(all.map((dir) => attach(dir, pid)));
         },
         async setMemory(bytes) {
           // memory+swap may never be below memory alone: order the writes by direction.
@@ -209,8 +214,18 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         },
         killAll: () => killLoop(all),
         async remove() {
-          await killLoop(all);
-          for (const dir of all) await removeDir(dir);
+          // Usually empty by now: only a cgroup that still holds processes is swept first.
+          const busy: string[] = [];
+          await Promise.all(
+            all.map((dir) =>
+              rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+                if (error.code !== "ENOENT") busy.push(dir);
+              }),
+            ),
+          );
+          if (busy.length === 0) return;
+          await killLoop(busy);
+          for (const dir of busy) await removeDir(dir);
         },
       };
     },
@@ -241,7 +256,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
       await writeFile(join(dir, "pids.max"), String(limits.pids));
       return {
         async add(pid) {
-          await writeFile(join(dir, "cgroup.procs"), String(pid));
+          await attach(dir, pid);
         },
         async setMemory(bytes) {
           await writeFile(join(dir, "memory.max"), String(bytes));
@@ -266,6 +281,12 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
           await killLoop([dir]);
         },
         async remove() {
+          // Usually empty by now: only a cgroup that still holds processes is swept first.
+          const busy = await rmdir(dir).then(
+            () => false,
+            (error: NodeJS.ErrnoException) => error.code !== "ENOENT",
+          );
+          if (!busy) return;
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});
           await killLoop([dir]);
           await removeDir(dir);

@@ -72,11 +72,11 @@ export interface PythonRuntimeOptions {
    */
   warmPool?: number;
   /**
-   * How a sandboxed run starts: `"spawn"` starts bubblewrap and a fresh interpreter per run;
-   * `"zygote"` forks each run from one interpreter started once in bubblewrap and isolates the
-   * child (its own user, pid, mount, net, ipc and uts namespaces, no capabilities, the seccomp
-   * filter) before any of its code runs. Without the sandbox, runs always spawn.
-   * @default "spawn"
+   * How a sandboxed run starts: `"zygote"` forks each run from one interpreter started once in
+   * bubblewrap and isolates the child (see python/zygote.py) before any of its code runs;
+   * `"spawn"` starts bubblewrap and a fresh interpreter per run. Without the sandbox, runs always
+   * spawn.
+   * @default "zygote"
    */
   startup?: "spawn" | "zygote";
   /** Starts processes. @default node:child_process spawn */
@@ -197,12 +197,14 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   const diskBytes = options.diskBytes ?? 64 << 20;
   const mode = options.sandbox ?? "auto";
   const warmPool = Math.max(0, Math.floor(options.warmPool ?? 2));
-  const startup = options.startup ?? "spawn";
+  const startup = options.startup ?? "zygote";
   let zygoteUid: number | null = null;
   const root = isRoot();
-  const uids = root
-    ? new UidPool(options.uidRange?.start ?? 200_000, options.uidRange?.size ?? 4096)
-    : null;
+  const uidRange = {
+    start: options.uidRange?.start ?? 200_000,
+    size: options.uidRange?.size ?? 4096,
+  };
+  const uids = root ? new UidPool(uidRange.start, uidRange.size) : null;
   const running = new Set<{ kill(): void; done: Promise<unknown> }>();
   let closed = false;
 
@@ -254,6 +256,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         diskBytes,
         env: baseEnv(SANDBOX_WORKDIR),
         uid: zygoteUid,
+        runUids: root && zygoteUid !== null ? uidRange : null,
         spawn,
       });
       env.zygote = zygote;
@@ -339,6 +342,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       code: number | null;
       signal: NodeJS.Signals | null;
       usage?: { cpuTimeMs: number | null; memoryKb: number | null };
+      /** No process of the run is left (its pid namespace is gone). */
+      ended?: boolean;
     }>;
     spawnError: Promise<Error>;
     /** Output before a job was bound (only ever an interpreter that failed to start). */
@@ -546,6 +551,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   ): Promise<Prepared> {
     let cgroup: RunCgroup | null = null;
     const id = `${process.pid}-${Math.random().toString(36).slice(2, 12)}`;
+    // A host uid of its own, as on the spawn path (when the server is root).
+    const uid = uids?.acquire() ?? null;
     if (env.cgroups) {
       cgroup = await env.cgroups
         .create(id, { memoryBytes: 256 * 1024 * 1024, pids: maxProcesses })
@@ -557,9 +564,13 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     try {
       if (cancelled?.()) throw new CancelledError();
       // The run's processes exist only once the server says go, after this placement.
-      const run = await zygote.fork(id, async (hostPid) => {
-        if (cgroup) await cgroup.add(hostPid);
-      });
+      const run = await zygote.fork(
+        id,
+        async (hostPid) => {
+          if (cgroup) await cgroup.add(hostPid);
+        },
+        uid,
+      );
       const streams = [run.stdin, run.stdout, run.stderr, run.job, run.events];
       const prepared: Prepared = {
         stdin: run.stdin,
@@ -569,12 +580,13 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         kill: run.kill,
         cgroup,
         workdir: null,
-        uid: null,
+        uid,
         sandboxed: true,
-        exited: run.exited.then(({ code, signal, cpuTimeMs, memoryKb }) => ({
+        exited: run.exited.then(({ code, signal, cpuTimeMs, memoryKb, ended }) => ({
           code,
           signal,
           usage: { cpuTimeMs, memoryKb },
+          ended,
         })),
         spawnError: new Promise<Error>(() => {}),
         early: [],
@@ -586,6 +598,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           for (const stream of streams) stream.destroy();
           run.release();
           await cgroup?.remove().catch(() => {});
+          if (uid !== null) uids?.release(uid);
         },
         release: run.release,
       };
@@ -602,6 +615,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       return prepared;
     } catch (cause) {
       await cgroup?.remove().catch(() => {});
+      if (uid !== null) uids?.release(uid);
       throw cause;
     }
   }
@@ -727,7 +741,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         const durationMs = performance.now() - started;
         // Whatever ended the program, nothing it started may outlive the run.
         prepared.kill();
-        await cgroup?.killAll();
+        if (!ended.ended) await cgroup?.killAll();
         await Promise.race([
           Promise.all(
             prepared.outputs.map(

@@ -72,6 +72,9 @@ export function bwrapArgs(
     "--new-session",
     "--hostname",
     "sandbox",
+    // Directories bubblewrap would otherwise make 0700 for the files bound below them: a
+    // zygote's runs have host uids other than the zygote's, and must be able to enter them.
+    ...["/etc", "/etc/ssl", "/opt"].flatMap((dir) => ["--perms", "0755", "--dir", dir]),
     ...systemArgs(paths.pythonPrefix),
     "--ro-bind",
     join(paths.etcDir, "passwd"),

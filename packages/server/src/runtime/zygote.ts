@@ -1,5 +1,5 @@
 import type { ChildProcess, SpawnOptions } from "node:child_process";
-import { close, closeSync, constants, openSync, readFileSync } from "node:fs";
+import { close, closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
@@ -19,6 +19,12 @@ export interface ZygoteConfig {
   env: Record<string, string>;
   /** Host uid and gid the zygote runs as when the server is root. */
   uid: number | null;
+  /**
+   * Host uids runs may be given, one per run (`uid` outside them): the server, as root, maps
+   * them into the zygote's user namespace, where run k (1-based) is uid k. Null: every run is the
+   * zygote's own uid on the host, as when the server is not root.
+   */
+  runUids: { start: number; size: number } | null;
   spawn: Spawner;
 }
 
@@ -29,6 +35,8 @@ export interface ZygoteExit {
   /** CPU time and peak RSS of the program and the children it waited for (wait4 rusage). */
   cpuTimeMs: number | null;
   memoryKb: number | null;
+  /** The zygote reaped the run's init: no process of the run is left. */
+  ended: boolean;
 }
 
 /** One forked run: isolated, in its cgroup, its program waiting for the job on fd 3. */
@@ -68,7 +76,13 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(osConstants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
 );
 
-const KILLED: ZygoteExit = { code: null, signal: "SIGKILL", cpuTimeMs: null, memoryKb: null };
+const KILLED: ZygoteExit = {
+  code: null,
+  signal: "SIGKILL",
+  cpuTimeMs: null,
+  memoryKb: null,
+  ended: false,
+};
 
 function decodeStatus(status: number): Pick<ZygoteExit, "code" | "signal"> {
   const signal = status & 0x7f;
@@ -97,6 +111,25 @@ function hostPidOf(parent: number, nsPid: number): number | null {
   return null;
 }
 
+const USERNS_BLOCK_FD = 7;
+
+/**
+ * The zygote's uid (and gid) map when the server is root: 0 is the zygote's own host uid, and
+ * k >= 1 is host uid `start + k - 1`, for every uid of the range but the zygote's.
+ */
+export function idMap(zygote: number, range: { start: number; size: number }): string {
+  const lines = [`0 ${zygote} 1`];
+  const end = range.start + range.size;
+  if (zygote < range.start || zygote >= end) {
+    lines.push(`1 ${range.start} ${range.size}`);
+  } else {
+    if (zygote > range.start) lines.push(`1 ${range.start} ${zygote - range.start}`);
+    if (zygote + 1 < end)
+      lines.push(`${zygote - range.start + 2} ${zygote + 1} ${end - zygote - 1}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 /** A live zygote process and the runs it has forked. */
 class ZygoteProcess {
   readonly child: ChildProcess;
@@ -121,6 +154,8 @@ class ZygoteProcess {
         config.env,
         { seccomp: false, block: false, zygote: true },
       ),
+      // bubblewrap waits for the server to write the user namespace's uid and gid maps.
+      ...(config.runUids ? ["--userns-block-fd", String(USERNS_BLOCK_FD)] : []),
       // Root of its own user namespace (mapped to the unprivileged host uid), so that bubblewrap
       // makes one user namespace only, the one owning the zygote's pid namespace: the zygote
       // may then fork each run into a pid namespace of its own. Runs are uid 1000 in theirs.
@@ -141,7 +176,16 @@ class ZygoteProcess {
         env: {},
         // Pipes on 0-2 like every run's: the interpreter's stdio objects, created once here,
         // learn what their descriptors are (not seekable, not a tty) at start-up.
-        stdio: ["pipe", "pipe", "pipe", "pipe", "pipe", seccompFd ?? "ignore", "pipe"],
+        stdio: [
+          "pipe",
+          "pipe",
+          "pipe",
+          "pipe",
+          "pipe",
+          seccompFd ?? "ignore",
+          "pipe",
+          ...(config.runUids ? (["pipe"] as const) : []),
+        ],
         detached: true,
         ...(config.uid !== null ? { uid: config.uid, gid: config.uid } : {}),
       });
@@ -160,12 +204,28 @@ class ZygoteProcess {
     this.child.stderr?.on("data", collect);
     const info = streams[SANDBOX_FDS.info] as Readable;
     const hostPid = new Promise<number | null>((resolve) => {
-      let text = "";
+      let text: string | null = "";
       info.setEncoding("utf8");
       info.on("data", (chunk: string) => {
+        if (text === null) return;
         text += chunk;
         const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
-        if (match) resolve(Number(match[1]));
+        if (!match) return;
+        text = null;
+        const pid = Number(match[1]);
+        if (config.runUids && config.uid !== null) {
+          try {
+            const map = idMap(config.uid, config.runUids);
+            writeFileSync(`/proc/${pid}/uid_map`, map);
+            writeFileSync(`/proc/${pid}/gid_map`, map);
+          } catch (cause) {
+            log += `could not map the zygote's user namespace: ${String(cause)}`;
+            this.kill();
+            return;
+          }
+          (streams[USERNS_BLOCK_FD] as Writable).end("1");
+        }
+        resolve(pid);
       });
       info.on("close", () => resolve(null));
     });
@@ -265,6 +325,7 @@ class ZygoteProcess {
             ...decodeStatus(Number(message.status)),
             cpuTimeMs: typeof message.cpu === "number" ? message.cpu * 1000 : null,
             memoryKb: typeof message.maxrss === "number" ? message.maxrss : null,
+            ended: true,
           });
         }
         break;
@@ -289,6 +350,7 @@ class ZygoteProcess {
     id: string,
     diskBytes: number,
     place: (hostPid: number) => Promise<void>,
+    uid: number | null,
   ): Promise<ZygoteRun> {
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
@@ -305,7 +367,7 @@ class ZygoteProcess {
     });
     const entry: Pending = { resolve, fail, exit, exited: false };
     this.pending.set(id, entry);
-    this.send({ op: "fork", id, disk: diskBytes });
+    this.send({ op: "fork", id, disk: diskBytes, ...(uid !== null ? { uid } : {}) });
     let timer: NodeJS.Timeout | undefined;
     const { init, program, fds } = await Promise.race([
       readyPromise,
@@ -425,8 +487,18 @@ export class Zygote {
     return this.current;
   }
 
-  fork(id: string, place: (hostPid: number) => Promise<void>): Promise<ZygoteRun> {
-    return this.process().fork(id, this.config.diskBytes, place);
+  /** Forks a run; `hostUid` (from `runUids`) is the uid it has on the host. */
+  fork(
+    id: string,
+    place: (hostPid: number) => Promise<void>,
+    hostUid: number | null = null,
+  ): Promise<ZygoteRun> {
+    const range = this.config.runUids;
+    const uid =
+      range && hostUid !== null && hostUid >= range.start && hostUid < range.start + range.size
+        ? hostUid - range.start + 1
+        : null;
+    return this.process().fork(id, this.config.diskBytes, place, uid);
   }
 
   close(): void {

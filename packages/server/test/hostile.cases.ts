@@ -37,7 +37,7 @@ import {
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 if (!hasBwrap) {
   console.warn(
-    "SKIPPED: the hostile-program suite (test/hostile.test.ts) needs bubblewrap (bwrap) on a Linux " +
+    "SKIPPED: the hostile-program suite (test/hostile.cases.ts, run by test/spawn.test.ts and test/zygote.test.ts) needs bubblewrap (bwrap) on a Linux " +
       `host, and ${process.platform === "linux" ? "bwrap is not on PATH" : `this is ${process.platform}`}. ` +
       "Install it (apt-get install bubblewrap) to run these containment checks.",
   );

@@ -122,7 +122,7 @@ function normalise(text: string, dir: string): string {
 
 const modes = findBwrap() ? (["none", "auto"] as const) : (["none"] as const);
 if (!findBwrap())
-  console.warn("programs.test: bubblewrap not installed; comparing without the sandbox only");
+  console.warn("programs: bubblewrap not installed; comparing without the sandbox only");
 
 describe.each(modes)("ordinary programs behave as under CPython (sandbox: %s)", (sandbox) => {
   const handler = createHandler({ sandbox, logger: false });

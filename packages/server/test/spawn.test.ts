@@ -1,0 +1,18 @@
+/**
+ * The spawn start-up path (`startup: "spawn"`: bubblewrap and a fresh interpreter per run) under
+ * the same gates as the default zygote path (test/zygote.test.ts): the whole hostile-program
+ * suite and the CPython-equivalence suite, with every handler they create spawning its runs.
+ */
+import { vi } from "vitest";
+
+vi.mock("../src/createHandler", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("../src/createHandler")>();
+  return {
+    ...actual,
+    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
+      actual.createHandler({ startup: "spawn", ...options }),
+  };
+});
+
+await import("./hostile.cases");
+await import("./programs.cases");
