@@ -49,6 +49,8 @@ SECCOMP_IN = 5
 # The zygote's own descriptors live high so that 0-4 are free for each run's standard streams.
 REPLY_FD = 100
 MAX_FD = 65536
+# Files (and hard links) per tmpfs of a run: /workspace, /tmp and /dev/shm.
+MAX_INODES = 65536
 BOOTSTRAP = "/opt/mecha/bootstrap.py"
 WORKDIR = "/workspace"
 UID = 1000
@@ -130,6 +132,17 @@ def reply(event):
     os.write(REPLY_FD, (json.dumps(event, separators=(",", ":")) + "\n").encode())
 
 
+def report_failure(request, error):
+    """Tells the server why a run could not be set up (its last line of traceback included)."""
+    try:
+        reply({"type": "failed", "id": request.get("id"),
+               "message": "%s: %s (%s)" % (
+                   type(error).__name__, error,
+                   traceback.format_exc(limit=-1).strip().splitlines()[1])})
+    except OSError:
+        pass
+
+
 # --- the run: G (pid 1 of its own pid namespace) and U (the program) ----------------------
 
 
@@ -178,9 +191,12 @@ def isolate(request, net_fd):
         mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     size = int(request.get("disk") or (64 << 20))
     flags = MS_NOSUID | MS_NODEV
-    mount("tmpfs", WORKDIR, "tmpfs", flags, "size=%d,mode=0755,uid=%d,gid=%d" % (size, UID, GID))
-    mount("tmpfs", "/tmp", "tmpfs", flags, "size=%d,mode=1777" % size)
-    mount("tmpfs", "/dev/shm", "tmpfs", flags, "size=%d,mode=1777" % size)
+    # The inode cap (hard links count too) bounds the work of unmounting them, which the server's
+    # hold on the run's mount namespace leaves to a server thread once the run has answered.
+    caps = "size=%d,nr_inodes=%d" % (size, MAX_INODES)
+    mount("tmpfs", WORKDIR, "tmpfs", flags, "%s,mode=0755,uid=%d,gid=%d" % (caps, UID, GID))
+    mount("tmpfs", "/tmp", "tmpfs", flags, "%s,mode=1777" % caps)
+    mount("tmpfs", "/dev/shm", "tmpfs", flags, "%s,mode=1777" % caps)
     # Terminals of its own (/dev/ptmx points into /dev/pts), as bubblewrap's --dev gives a run.
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
     name = (request.get("hostname") or "sandbox").encode()
@@ -311,10 +327,15 @@ def init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog):
     """G: pid 1 of the run's pid namespace. Forks U at once, then only reaps until U ends.
 
     G stays in the zygote's other namespaces and runs next to no Python of its own (each page a
-    forked interpreter writes is copied, so U alone does the run's set-up). The program cannot
-    reach G: as the init of its pid namespace G ignores every signal sent from inside it, and
-    G belongs to a user namespace the run has no capability in (no ptrace, no /proc/1/fd).
+    forked interpreter writes is copied, so U alone does the run's set-up). G belongs to a user
+    namespace the run has no capability in, so the program cannot trace G or open what /proc
+    guards with ptrace rights (/proc/1/root, environ, mem, fd/N, ns/*); as the init of its pid
+    namespace G ignores every signal sent from inside it. When the server is not root, G and the
+    program share a host uid: the program may then list /proc/1/fd or change G's rlimits,
+    oom_score_adj or autogroup niceness, which touches its own run only, as G holds a session
+    (and so an autogroup) of its own.
     """
+    os.setsid()
     close_all_but({REPLY_FD, go_r, status_w, net_fd})
     try:
         pid = os.fork()
@@ -326,13 +347,7 @@ def init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog):
         try:
             program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
         except BaseException as error:  # noqa: BLE001
-            try:
-                reply({"type": "failed", "id": request.get("id"),
-                       "message": "%s: %s (%s)" % (
-                           type(error).__name__, error,
-                           traceback.format_exc(limit=-1).strip().splitlines()[1])})
-            except OSError:
-                pass
+            report_failure(request, error)
         os._exit(126)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     close_all_but({status_w})
@@ -526,13 +541,7 @@ def serve():
                         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                         init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog)
                     except BaseException as error:  # noqa: BLE001
-                        try:
-                            reply({"type": "failed", "id": request.get("id"),
-                                   "message": "%s: %s (%s)" % (
-                                       type(error).__name__, error,
-                                       traceback.format_exc(limit=-1).strip().splitlines()[1])})
-                        except OSError:
-                            pass
+                        report_failure(request, error)
                     os._exit(126)
                 os.close(go_r)
                 os.close(status_w)

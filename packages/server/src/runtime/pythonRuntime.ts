@@ -790,6 +790,11 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         if (prepared) {
           prepared.kill();
           await prepared.cgroup?.killAll();
+          // Its uid is handed to another run only once nothing of this one is left.
+          await Promise.race([
+            prepared.exited,
+            new Promise((resolve) => setTimeout(resolve, 2000)),
+          ]);
         }
         const cancelled = cause instanceof CancelledError || reason !== null;
         if (!cancelled) logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
