@@ -513,16 +513,23 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
+                opened = []
                 try:
                     net_fd = nets.take()
+                    opened.append(net_fd)
+                    go_r, go_w = os.pipe()
+                    opened += [go_r, go_w]
+                    status_r, status_w = os.pipe()
+                    opened += [status_r, status_w]
+                    # The child is pid 1 of a pid namespace of its own; the zygote's children
+                    # after it are again created in the zygote's.
+                    check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
                 except OSError as error:
+                    # Out of descriptors or namespaces, say: this run fails, the zygote goes on.
+                    for fd in opened:
+                        os.close(fd)
                     reply({"type": "failed", "id": request.get("id"), "message": str(error)})
                     continue
-                go_r, go_w = os.pipe()
-                status_r, status_w = os.pipe()
-                # The child is pid 1 of a pid namespace of its own; the zygote's children after
-                # it are again created in the zygote's.
-                check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
                 try:
                     pid = os.fork()
                 except OSError as error:
