@@ -241,6 +241,22 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     }
   });
 
+  it("a program that says it has ended while its processes go on still meets its time limit", async () => {
+    const sleep = sleepMarker();
+    const code = [
+      sleeper(sleep),
+      "import os, time",
+      `os.write(4, b'{"type": "exited", "status": 0}\\n')`,
+      "print('STILL HERE', flush=True)",
+      "time.sleep(30)",
+    ].join("\n");
+    const begun = performance.now();
+    const result = await run(handler, { code, limits: { timeoutMs: 1500 } });
+    expect(result.status).toBe("timed_out");
+    expect(performance.now() - begun).toBeGreaterThan(1400);
+    expect(hostProcessesWith(sleep)).toEqual([]);
+  });
+
   it("caps the files and hard links a run may make in each tmpfs", async () => {
     const code = [
       "import errno, os",

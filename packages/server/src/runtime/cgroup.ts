@@ -42,6 +42,8 @@ export interface RunCgroup {
   usage(): Promise<CgroupUsage>;
   /** Kills every process in the cgroup, however it was started, until none is left. */
   killAll(): Promise<void>;
+  /** The processes in the cgroup now. */
+  processes(): Promise<number[]>;
   remove(): Promise<void>;
 }
 
@@ -213,6 +215,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
           };
         },
         killAll: () => killLoop(all),
+        processes: () => pidsOf([dirs.pids]),
         async remove() {
           // Usually empty by now: only a cgroup that still holds processes is swept first.
           const busy: string[] = [];
@@ -275,6 +278,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
           } catch {}
           return { cpuTimeMs, memoryKb: peak === null ? null : Math.round(peak / 1024), oomKilled };
         },
+        processes: () => pidsOf([dir]),
         async killAll() {
           // cgroup.kill (Linux 5.14+) kills atomically, even processes forking at that moment.
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});

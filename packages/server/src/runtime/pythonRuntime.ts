@@ -355,6 +355,14 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     discard(): Promise<void>;
     /** Lets go of what the run's start-up path holds until the run has answered. */
     release?(): void;
+    /**
+     * The program says when it has ended (an `exited` event, then its streams close) before the
+     * kernel has torn its process down; the run then answers at once, its usage read from its
+     * cgroup, and its uid and cgroup are released once `exited` settles.
+     */
+    reportsExit?: boolean;
+    /** The program's host pid, where the start-up path knows it. */
+    pid?: number;
   }
 
   const warm: Prepared[] = [];
@@ -601,6 +609,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           if (uid !== null) uids?.release(uid);
         },
         release: run.release,
+        reportsExit: cgroup !== null,
+        pid: run.hostPid,
       };
       void prepared.exited.then(() => {
         prepared.dead = true;
@@ -668,6 +678,11 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const tracked = { kill: () => stop("cancelled"), done };
     running.add(tracked);
 
+    let reportExit: (code: number) => void = () => {};
+    const reported = new Promise<{ code: number; signal: null; reported: true }>((resolve) => {
+      reportExit = (code) => resolve({ code, signal: null, reported: true });
+    });
+
     let eventBuffer = "";
     const receive = (stream: "stdout" | "stderr" | "events", chunk: Buffer) => {
       if (stream === "events") {
@@ -731,17 +746,28 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           }
         }
 
-        const ended = await Promise.race([
+        let ended: { code: number | null; signal: string | null } & Partial<
+          Awaited<Prepared["exited"]> & { reported: true }
+        > = await Promise.race([
           prepared.exited,
+          ...(prepared.reportsExit ? [reported] : []),
           prepared.spawnError.then((cause) => {
             throw cause;
           }),
         ]);
-        clearTimeout(timer);
         const durationMs = performance.now() - started;
+        if (ended.reported) {
+          // Answered on the program's word only when nothing else of the run is alive; else
+          // once the run has ended (the program's end ends its init, and that the rest), the
+          // time limit still running.
+          const others = (await cgroup?.processes())?.filter((pid) => pid !== prepared?.pid);
+          if (others === undefined || others.length > 0) ended = await prepared.exited;
+        }
+        clearTimeout(timer);
         // Whatever ended the program, nothing it started may outlive the run.
         prepared.kill();
-        if (!ended.ended) await cgroup?.killAll();
+        // (Reported by the program itself: its init, now being killed, ends the rest.)
+        if (!ended.ended && !ended.reported) await cgroup?.killAll();
         await Promise.race([
           Promise.all(
             prepared.outputs.map(
@@ -762,7 +788,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           oomKilled: false,
         };
         let exitCode = ended.code;
-        let signal: string | null = ended.signal;
+        let signal: string | null = ended.signal ?? null;
         if (reason) {
           exitCode = null;
           signal = "SIGKILL";
@@ -814,6 +840,15 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       } finally {
         if (prepared) {
           const { cgroup, workdir, uid } = prepared;
+          if (prepared.reportsExit) {
+            // Answered on the program's word: its uid and cgroup go to another run only once
+            // the kernel has ended every process of this one.
+            const real = await Promise.race([
+              prepared.exited,
+              new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+            ]);
+            if (!real?.ended) await cgroup?.killAll();
+          }
           prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
           await cgroup?.remove().catch(() => {});
@@ -829,6 +864,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       let event: {
         type?: string;
         prompt?: unknown;
+        status?: unknown;
         name?: unknown;
         message?: unknown;
         line?: unknown;
@@ -839,7 +875,9 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       } catch {
         return;
       }
-      if (event.type === "input" && typeof event.prompt === "string") {
+      if (event.type === "exited" && typeof event.status === "number") {
+        reportExit(event.status & 0xff);
+      } else if (event.type === "input" && typeof event.prompt === "string") {
         const prompt = event.prompt;
         // Output written before the prompt is already in its pipe: let it be read first.
         setImmediate(() => setImmediate(() => sink.input(prompt)));
