@@ -27,7 +27,9 @@ namespaces, fresh size-capped tmpfs on /workspace, /tmp and /dev/shm, a devpts i
 own, and bubblewrap's read-only covers on /proc. Then U drops every capability (bounding and
 ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
 the program) in a session of its own. G only reaps: when U ends, G reports and exits, and the
-kernel kills whatever else is left in the run's pid namespace.
+kernel kills whatever else is left in the run's pid namespace. U's last step writes an
+`exited` event (its status) on the events pipe and closes its streams, so the server can answer
+before the kernel has torn U down.
 """
 
 import builtins
