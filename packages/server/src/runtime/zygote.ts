@@ -376,7 +376,9 @@ class ZygoteProcess {
       }),
     ])
       .catch((cause: unknown) => {
+        // Not ready in time (or failed): nothing of it may go on, whatever it is doing.
         this.send({ op: "abort", id });
+        this.send({ op: "kill", id });
         throw cause;
       })
       .finally(() => clearTimeout(timer));
