@@ -145,7 +145,9 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     await page.getByLabel("Time limit").selectOption({ label: "2 s" });
     await typeCode('print("spinning", flush=True)\nwhile True: pass');
     const ms = await runAndWait("spinning", 20_000);
-    expect(await runStatus().textContent()).toMatch(/^Timed out after 2\.\d\d s$/);
+    // Stopped by the interrupt at the 2 s limit, or, when a busy machine keeps the worker from
+    // seeing it, by ending the worker after the 1 s grace period.
+    expect(await runStatus().textContent()).toMatch(/^Timed out after [23]\.\d\d s$/);
     expect(await ranOn().textContent()).toBe("browser");
     expect(ms).toBeLessThan(10_000);
     await page.getByLabel("Time limit").selectOption({ label: "30 s" });
