@@ -6,7 +6,8 @@ system read-only; pid 1 of its pid namespace) as `python3 -E -s -u zygote.py`. I
 program itself. It reads the seccomp filter (BPF) from fd 5, then serves requests read from fd 3
 as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
 
-  {"op": "fork", "id", "disk", "uid"?}  -> G is forked as pid 1 of a new pid namespace, and the zygote
+  {"op": "fork", "id", "disk", "uid"?}
+                                -> G is forked as pid 1 of a new pid namespace, and the zygote
       answers {"type": "forked", "id", "pid"} (G's pid in the zygote's pid namespace). G forks
       U at once (pid 2). U isolates itself and answers {"type": "ready", "id", "pid", "fds":
       {"stdin", "stdout", "stderr", "job", "events"}} (U's pid in the zygote's pid namespace),
@@ -548,7 +549,7 @@ def serve():
                     pid = os.fork()
                 except OSError as error:
                     check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
-                    for fd in (go_r, go_w, status_r, status_w):
+                    for fd in opened[1:]:
                         os.close(fd)
                     nets.give_back(net_fd)
                     reply({"type": "failed", "id": request.get("id"),

@@ -123,6 +123,22 @@ async function removeDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Removes the cgroups that are empty, as they usually are once their run has ended, and returns
+ * the ones that still hold processes (to be swept first).
+ */
+async function removeIfEmpty(dirs: string[]): Promise<string[]> {
+  const busy: string[] = [];
+  await Promise.all(
+    dirs.map((dir) =>
+      rmdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") busy.push(dir);
+      }),
+    ),
+  );
+  return busy;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -217,15 +233,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         killAll: () => killLoop(all),
         processes: () => pidsOf([dirs.pids]),
         async remove() {
-          // Usually empty by now: only a cgroup that still holds processes is swept first.
-          const busy: string[] = [];
-          await Promise.all(
-            all.map((dir) =>
-              rmdir(dir).catch((error: NodeJS.ErrnoException) => {
-                if (error.code !== "ENOENT") busy.push(dir);
-              }),
-            ),
-          );
+          const busy = await removeIfEmpty(all);
           if (busy.length === 0) return;
           await killLoop(busy);
           for (const dir of busy) await removeDir(dir);
@@ -285,12 +293,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
           await killLoop([dir]);
         },
         async remove() {
-          // Usually empty by now: only a cgroup that still holds processes is swept first.
-          const busy = await rmdir(dir).then(
-            () => false,
-            (error: NodeJS.ErrnoException) => error.code !== "ENOENT",
-          );
-          if (!busy) return;
+          if ((await removeIfEmpty([dir])).length === 0) return;
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});
           await killLoop([dir]);
           await removeDir(dir);

@@ -678,6 +678,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const tracked = { kill: () => stop("cancelled"), done };
     running.add(tracked);
 
+    /** Every process of the run has been killed (or was already gone) once it ended. */
+    let swept = false;
     let reportExit: (code: number) => void = () => {};
     const reported = new Promise<{ code: number; signal: null; reported: true }>((resolve) => {
       reportExit = (code) => resolve({ code, signal: null, reported: true });
@@ -768,6 +770,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         prepared.kill();
         // (Reported by the program itself: its init, now being killed, ends the rest.)
         if (!ended.ended && !ended.reported) await cgroup?.killAll();
+        swept = ended.ended === true || !ended.reported;
         await Promise.race([
           Promise.all(
             prepared.outputs.map(
@@ -816,11 +819,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         if (prepared) {
           prepared.kill();
           await prepared.cgroup?.killAll();
-          // Its uid is handed to another run only once nothing of this one is left.
-          await Promise.race([
-            prepared.exited,
-            new Promise((resolve) => setTimeout(resolve, 2000)),
-          ]);
+          swept = true;
         }
         const cancelled = cause instanceof CancelledError || reason !== null;
         if (!cancelled) logger.error(`Mecha: run ${job.id} could not start: ${String(cause)}`);
@@ -840,15 +839,13 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       } finally {
         if (prepared) {
           const { cgroup, workdir, uid } = prepared;
-          if (prepared.reportsExit) {
-            // Answered on the program's word: its uid and cgroup go to another run only once
-            // the kernel has ended every process of this one.
-            const real = await Promise.race([
-              prepared.exited,
-              new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
-            ]);
-            if (!real?.ended) await cgroup?.killAll();
-          }
+          // Its uid and cgroup go to another run only once its program has ended (answered on
+          // the program's word, or after a failure, it may not have yet) and nothing is left.
+          const real = await Promise.race([
+            prepared.exited,
+            new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+          ]);
+          if (!swept && !real?.ended) await cgroup?.killAll();
           prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
           await cgroup?.remove().catch(() => {});
