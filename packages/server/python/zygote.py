@@ -7,18 +7,19 @@ program itself. It reads the seccomp filter (BPF) from fd 5, then serves request
 as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
 
   {"op": "fork", "id", "disk", "uid"?}
-                                -> G is forked as pid 1 of a new pid namespace, and the zygote
-      answers {"type": "forked", "id", "pid"} (G's pid in the zygote's pid namespace). G forks
-      U at once (pid 2). U isolates itself and answers {"type": "ready", "id", "pid", "fds":
-      {"stdin", "stdout", "stderr", "job", "events"}} (U's pid in the zygote's pid namespace),
-      then waits. The server moves U (by its host pid) into the run's cgroup and opens U's ends
-      of the run's pipes through /proc/<pid>/fd, then sends
+                                -> the run's init is cloned as pid 1 of a new pid namespace (see
+      Inits), and the zygote forks U, the program's process, into it (pid 2). U isolates itself
+      and answers {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job",
+      "events"}} (U's pid in the zygote's pid namespace), then waits. The server moves U (by its
+      host pid) into the run's cgroup and opens U's ends of the run's pipes through
+      /proc/<pid>/fd, then sends
   {"op": "go", "id"}            -> U closes the server's ends, drops every privilege and runs the
       bootstrap, and so the program ({"op": "abort", "id"} instead makes U exit).
-  {"op": "kill", "id"}          -> the zygote kills G, and the kernel the rest of the run.
-  Once G is gone the zygote answers {"type": "exit", "id", "status", "cpu", "maxrss"} (U's wait4
-  status and rusage, which G reported over a pipe of the run's own) when G reported them, then
-  {"type": "reaped", "id", "status"} (always last).
+  {"op": "kill", "id"}          -> the zygote kills the run's init, and the kernel the rest of it.
+  When U is reaped the zygote kills the run's init. Once the init is reaped (the kernel lets it
+  go only when every other process of the run is gone) it answers {"type": "exit", "id",
+  "status", "cpu", "maxrss"} (U's wait4 status and rusage), when U ran, then {"type": "reaped",
+  "id", "status"} (always last). A run that could not be set up is answered {"type": "failed", "id", "message"}.
 
 Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
 Nets), a private mount namespace with a /proc of the run's pid namespace, the run's own uid when
@@ -27,10 +28,8 @@ namespace of its own (uid 1000 only, that uid outside) with new mount, ipc, uts 
 namespaces, fresh size-capped tmpfs on /workspace, /tmp and /dev/shm, a devpts instance of its
 own, and bubblewrap's read-only covers on /proc. Then U drops every capability (bounding and
 ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
-the program) in a session of its own. G only reaps: when U ends, G reports and exits, and the
-kernel kills whatever else is left in the run's pid namespace. U's last step writes an
-`exited` event (its status) on the events pipe and closes its streams, so the server can answer
-before the kernel has torn U down.
+the program) in a session of its own. U's last step writes an `exited` event (its status) on the
+events pipe and closes its streams, so the server can answer before the kernel has torn U down.
 """
 
 import builtins
@@ -59,6 +58,8 @@ WORKDIR = "/workspace"
 UID = 1000
 GID = 1000
 
+CLONE_VM = 0x00000100
+CLONE_FILES = 0x00000400
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
@@ -94,6 +95,9 @@ libc.unshare.argtypes = [ctypes.c_int]
 libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+libc.getcontext.argtypes = [ctypes.c_void_p]
+libc.makecontext.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
 
 class SockFprog(ctypes.Structure):
@@ -146,11 +150,11 @@ def report_failure(request, error):
         pass
 
 
-# --- the run: G (pid 1 of its own pid namespace) and U (the program) ----------------------
+# --- the run: its init (pid 1 of its own pid namespace) and U (the program, pid 2) ---------
 
 
 def isolate(request, net_fd):
-    """In U: leave the zygote's namespaces (but the pid one, G's) for the run's own."""
+    """In U: leave the zygote's namespaces (but the pid one, already the run's) for the run's own."""
     # A network namespace with no interface up: made for this run, or kept from a run that has
     # wholly ended and left no socket behind (see Nets); held by the zygote's user namespace,
     # where the run has no capability, so nothing in it can be configured from inside.
@@ -207,7 +211,7 @@ def isolate(request, net_fd):
 
 
 def drop_privileges(seccomp_prog):
-    """In G: no capabilities at all, no way to gain any, and the seccomp filter."""
+    """In U: no capabilities at all, no way to gain any, and the seccomp filter."""
     last = int(open("/proc/sys/kernel/cap_last_cap").read())
     for cap in range(last + 1):
         check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "capbset drop")
@@ -338,48 +342,70 @@ def program(request, go_r, net_fd, bootstrap_code, seccomp_prog):
     run_program(bootstrap_code)
 
 
-def init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog):
-    """G: pid 1 of the run's pid namespace. Forks U at once, then only reaps until U ends.
+class Inits:
+    """pid 1 of each run's pid namespace: a clone of the zygote that runs no Python at all.
 
-    G stays in the zygote's other namespaces and runs next to no Python of its own (each page a
-    forked interpreter writes is copied, so U alone does the run's set-up). G belongs to a user
-    namespace the run has no capability in, so the program cannot trace G or open what /proc
-    guards with ptrace rights (/proc/1/root, environ, mem, fd/N, ns/*); as the init of its pid
-    namespace G ignores every signal sent from inside it. When the server is not root, G and the
-    program share a host uid: the program may then list /proc/1/fd or change G's rlimits,
-    oom_score_adj or autogroup niceness, which touches its own run only, as G holds a session
-    (and so an autogroup) of its own.
+    The init shares the zygote's memory and descriptor table (so it copies no page and holds no
+    descriptor of its own) and runs three libc calls chained with ucontext, each on a stack of
+    its own: setsid() (a session, and so an autogroup, of its own), signal(SIGCHLD, SIG_IGN)
+    (the kernel reaps every orphan handed to it) and pause(), with every signal blocked, for
+    good. It stays in the zygote's user namespace, where the run has no capability, and its
+    memory is the zygote's, which is not dumpable: the program can neither trace it nor open
+    what /proc guards with ptrace rights (/proc/1/mem, environ, root, fd/N, ns/*). As the init
+    of its pid namespace it receives no signal sent from inside it. The zygote ends a run by
+    killing its init: the kernel then kills everything else in the run's pid namespace.
     """
-    os.setsid()
-    close_all_but({REPLY_FD, go_r, status_w, net_fd})
-    try:
-        pid = os.fork()
-    except OSError as error:
-        reply({"type": "failed", "id": request.get("id"), "message": "fork: %s" % error})
-        os._exit(126)
-    if pid == 0:
-        os.close(status_w)
+
+    CONTEXT = 8192  # more than any ucontext_t
+    STACK = 16384
+    # Offsets in ucontext_t (glibc, 64-bit): uc_link, then uc_stack's ss_sp, ss_flags, ss_size.
+    LINK, STACK_SP, STACK_SIZE = 8, 16, 32
+
+    def __init__(self):
+        self.free = []
+        self.live = {}  # pid -> its memory, kept until it is reaped
+        self.steps = [(ctypes.cast(libc.setsid, ctypes.c_void_p), 0, 0, 0),
+                      (ctypes.cast(libc.signal, ctypes.c_void_p), 2, signal.SIGCHLD, 1),
+                      (ctypes.cast(libc.pause, ctypes.c_void_p), 0, 0, 0)]
+        self.start_fn = ctypes.cast(libc.setcontext, ctypes.c_void_p)
+
+    def start(self):
+        """Clones an init into the pid namespace for the zygote's next children; its pid."""
+        count = len(self.steps)
+        memory = self.free.pop() if self.free else ctypes.create_string_buffer(
+            count * self.CONTEXT + (count + 1) * self.STACK + 64)
+        base = (ctypes.addressof(memory) + 63) & ~63
+        contexts = [base + i * self.CONTEXT for i in range(count)]
+        stacks = [base + count * self.CONTEXT + i * self.STACK for i in range(count + 1)]
+        # The contexts keep the signal mask they are made with: every signal blocked.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
-            program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
-        except BaseException as error:  # noqa: BLE001
-            report_failure(request, error)
-        os._exit(126)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    close_all_but({status_w})
-    for fd in range(3):
-        os.close(fd)
-    while True:
-        try:
-            reaped, status, usage = os.wait4(-1, 0)
-        except ChildProcessError:
-            os._exit(1)
-        except InterruptedError:
-            continue
-        if reaped == pid:
-            os.write(status_w, json.dumps([status, usage.ru_utime + usage.ru_stime,
-                                           usage.ru_maxrss]).encode())
-            # The kernel ends every other process of the run with its pid 1.
-            os._exit(0)
+            for i, (function, argc, first, second) in enumerate(self.steps):
+                context = contexts[i]
+                check(libc.getcontext(context), "getcontext")
+                last = i == count - 1
+                # The last step links to itself: were pause() ever to return, it pauses again.
+                ctypes.c_void_p.from_address(context + self.LINK).value = contexts[i if last else i + 1]
+                ctypes.c_void_p.from_address(context + self.STACK_SP).value = stacks[i]
+                ctypes.c_size_t.from_address(context + self.STACK_SIZE).value = self.STACK
+                libc.makecontext(context, function, argc, first, second)
+            pid = libc.clone(self.start_fn, stacks[count] + self.STACK,
+                             CLONE_VM | CLONE_FILES | signal.SIGCHLD, contexts[0])
+            if pid < 0:
+                code = ctypes.get_errno()
+                raise OSError(code, "clone: %s" % os.strerror(code))
+        except BaseException:
+            self.free.append(memory)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        self.live[pid] = memory
+        return pid
+
+    def reaped(self, pid):
+        memory = self.live.pop(pid, None)
+        if memory is not None and len(self.free) < 64:
+            self.free.append(memory)
 
 
 class Nets:
@@ -426,26 +452,6 @@ class Nets:
 # --- the zygote --------------------------------------------------------------------------
 
 
-def read_report(fd):
-    """G's end report, read (closing fd) once G is gone; None when there is none that parses.
-
-    The program could have written to this pipe too (it runs as G's uid), so it is read with
-    a bound and trusted for this one run only, as anything else the program says of itself.
-    """
-    try:
-        os.set_blocking(fd, False)
-        data = os.read(fd, 4096)
-    except OSError:
-        data = b""
-    finally:
-        os.close(fd)
-    try:
-        status, cpu, maxrss = json.loads(data)
-        return {"status": int(status), "cpu": float(cpu), "maxrss": int(maxrss)}
-    except (ValueError, TypeError):
-        return None
-
-
 def load_seccomp():
     try:
         chunks = []
@@ -465,7 +471,108 @@ def load_seccomp():
     return buffer, len(data) // 8
 
 
+class Run:
+    """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
+
+    __slots__ = ("id", "init", "program", "net_fd", "go", "exit")
+
+    def __init__(self, run_id, init, net_fd):
+        self.id = run_id
+        self.init = init
+        self.program = None
+        self.net_fd = net_fd
+        self.go = None
+        self.exit = None
+
+
+def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
+    """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
+    run_id = request.get("id")
+    try:
+        net_fd = nets.take()
+    except OSError as error:
+        reply({"type": "failed", "id": run_id, "message": str(error)})
+        return
+    opened = []
+    run = None
+    pid = None
+    try:
+        go_r, go_w = os.pipe()
+        opened += [go_r, go_w]
+        # The zygote's next children are created in a new pid namespace: the init first, as its
+        # pid 1, then the program. Its later children are again created in the zygote's.
+        check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
+        try:
+            run = Run(run_id, inits.start(), net_fd)
+            runs[run.init] = run
+            pid = os.fork()
+        finally:
+            if run is None or pid != 0:
+                check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
+    except OSError as error:
+        for fd in opened:
+            os.close(fd)
+        if run is None:
+            nets.give_back(net_fd)
+        else:
+            # Gives the network back once the init is reaped.
+            os.kill(run.init, signal.SIGKILL)
+        reply({"type": "failed", "id": run_id, "message": str(error)})
+        return
+    if pid == 0:
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            close_all_but({REPLY_FD, go_r, net_fd})
+            program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
+        except BaseException as error:  # noqa: BLE001
+            report_failure(request, error)
+        os._exit(126)
+    os.close(go_r)
+    run.program = pid
+    run.go = go_w
+    runs[pid] = run
+
+
+def reap(runs, inits, nets):
+    """Reaps every child that has ended and reports the runs they belong to."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        run = runs.pop(pid, None)
+        if run is None:
+            continue
+        if run.go is not None:
+            os.close(run.go)
+            run.go = None
+        if pid == run.program:
+            run.program = None
+            run.exit = {"type": "exit", "id": run.id, "status": status,
+                        "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss}
+            # Ending the init ends whatever the program left behind in the run.
+            try:
+                os.kill(run.init, signal.SIGKILL)
+            except OSError:
+                pass
+        else:
+            # The kernel lets the init go only once every other process of the run is reaped:
+            # the run has wholly ended.
+            inits.reaped(pid)
+            if run.exit is not None:
+                reply(run.exit)
+            reply({"type": "reaped", "id": run.id, "status": status})
+            nets.give_back(run.net_fd)
+
+
 def serve():
+    # Not dumpable, whatever the host's fs.suid_dumpable: with ptrace rights only over the
+    # zygote's user namespace may anyone read its memory or open its descriptors through /proc,
+    # and each run's init, a clone sharing both, is the pid 1 its program sees.
+    check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
     os.dup2(CONTROL_OUT, REPLY_FD)
     os.close(CONTROL_OUT)
     control = os.dup(CONTROL_IN)
@@ -479,10 +586,8 @@ def serve():
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     nets = Nets()
-    runs = {}  # pid -> id
-    statuses = {}  # pid -> read end of the run's end-report pipe
-    run_nets = {}  # pid -> the run's network namespace
-    gos = {}  # id -> write end of the go pipe
+    inits = Inits()
+    runs = {}  # pid (init or program) -> Run
     pending = b""
     gc.collect()
     gc.freeze()
@@ -497,23 +602,7 @@ def serve():
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            run_id = runs.pop(pid, None)
-            if run_id is not None:
-                go = gos.pop(run_id, None)
-                if go is not None:
-                    os.close(go)
-                report = read_report(statuses.pop(pid))
-                if report is not None:
-                    reply(dict(report, type="exit", id=run_id))
-                reply({"type": "reaped", "id": run_id, "status": status})
-                nets.give_back(run_nets.pop(pid))
+        reap(runs, inits, nets)
         if control not in readable:
             continue
         data = os.read(control, 65536)
@@ -528,68 +617,27 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
-                opened = []
-                try:
-                    net_fd = nets.take()
-                    opened.append(net_fd)
-                    go_r, go_w = os.pipe()
-                    opened += [go_r, go_w]
-                    status_r, status_w = os.pipe()
-                    opened += [status_r, status_w]
-                    # The child is pid 1 of a pid namespace of its own; the zygote's children
-                    # after it are again created in the zygote's.
-                    check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
-                except OSError as error:
-                    # Out of descriptors or namespaces, say: this run fails, the zygote goes on.
-                    for fd in opened:
-                        os.close(fd)
-                    reply({"type": "failed", "id": request.get("id"), "message": str(error)})
-                    continue
-                try:
-                    pid = os.fork()
-                except OSError as error:
-                    check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
-                    for fd in opened[1:]:
-                        os.close(fd)
-                    nets.give_back(net_fd)
-                    reply({"type": "failed", "id": request.get("id"),
-                           "message": "fork: %s" % error})
-                    continue
-                if pid != 0:
-                    check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
-                if pid == 0:
-                    try:
-                        signal.set_wakeup_fd(-1)
-                        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                        init(request, go_r, status_w, net_fd, bootstrap_code, seccomp_prog)
-                    except BaseException as error:  # noqa: BLE001
-                        report_failure(request, error)
-                    os._exit(126)
-                os.close(go_r)
-                os.close(status_w)
-                statuses[pid] = status_r
-                run_nets[pid] = net_fd
-                runs[pid] = request.get("id")
-                gos[request.get("id")] = go_w
-                reply({"type": "forked", "id": request.get("id"), "pid": pid})
+                fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
-                for pid, run_id in runs.items():
-                    if run_id == request.get("id"):
+                for pid, run in list(runs.items()):
+                    if run.id == request.get("id") and pid == run.init:
                         try:
                             os.kill(pid, signal.SIGKILL)
                         except OSError:
                             pass
             elif op in ("go", "abort"):
                 # Closing the go pipe unsent makes U exit before anything of the run starts.
-                go = gos.pop(request.get("id"), None)
-                if go is not None:
-                    if op == "go":
-                        try:
-                            os.write(go, b"1")
-                        except OSError:
-                            pass
-                    os.close(go)
+                for pid, run in runs.items():
+                    if run.id == request.get("id") and run.go is not None:
+                        if op == "go":
+                            try:
+                                os.write(run.go, b"1")
+                            except OSError:
+                                pass
+                        os.close(run.go)
+                        run.go = None
+                        break
 
 
 if __name__ == "__main__":

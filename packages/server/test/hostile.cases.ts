@@ -748,7 +748,9 @@ describe.skipIf(!hasBwrap)(
       const code = [
         "import os, time",
         sleeper(sleep),
-        `for target in (os.getppid(), 1, ${process.pid}, ${process.ppid}, -1):`,
+        // A forked run's parent is outside its pid namespace: getppid() is 0 there, and kill(0)
+        // would only end the program's own process group.
+        `for target in [t for t in (os.getppid(), 1, ${process.pid}, ${process.ppid}, -1) if t]:`,
         "    try:",
         "        os.kill(target, 9)",
         "        print('SENT', target, flush=True)",
@@ -906,7 +908,7 @@ describe.skipIf(!hasBwrap)(
         cases.push({
           name: "killer",
           body: {
-            code: `${sleeper(sleep)}\nimport os\nfor t in (os.getppid(), 1, -1):\n    try: os.kill(t, 9)\n    except OSError: pass\nprint('alive')`,
+            code: `${sleeper(sleep)}\nimport os\nfor t in [t for t in (os.getppid(), 1, -1) if t]:\n    try: os.kill(t, 9)\n    except OSError: pass\nprint('alive')`,
           },
           expect: ["succeeded"],
           markers: [sleep],

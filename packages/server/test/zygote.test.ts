@@ -90,7 +90,9 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     const result = await run(handler, { code });
     expect(result.status, result.stderr).toBe("succeeded");
     expect(linesWith(result.stdout, "ARGV0 ")[0]).toBe("/opt/mecha/zygote.py");
-    expect(linesWith(result.stdout, "IDS ")[0]).toBe("2 1 1000 1000");
+    // pid 2 of its own pid namespace; its parent, the zygote, is outside it (as for a process
+    // entered into a container).
+    expect(linesWith(result.stdout, "IDS ")[0]).toBe("2 0 1000 1000");
     for (const name of ["CapEff", "CapPrm", "CapBnd", "CapAmb"]) {
       expect(result.stdout).toContain(`STATUS ${name}: 0000000000000000`);
     }
@@ -179,6 +181,23 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     const after = await run(handler, { code: "print('after')" });
     expect(after.stdout).toBe("after\n");
     expect(zygotes()).toEqual(before);
+  });
+
+  it("keeps its init's memory, maps and descriptors (the zygote's own) from the program", async () => {
+    const code = [
+      "import os",
+      "for path in ('/proc/1/mem', '/proc/1/maps', '/proc/1/environ', '/proc/1/fd/0', '/proc/1/fd/100'):",
+      "    try:",
+      "        with open(path, 'rb') as handle:",
+      "            handle.read(1)",
+      "        print('OPENED', path, flush=True)",
+      "    except OSError as error:",
+      "        print('REFUSED', path, error.errno, flush=True)",
+    ].join("\n");
+    const result = await run(handler, { code });
+    expect(result.status, result.stderr).toBe("succeeded");
+    expect(result.stdout).not.toContain("OPENED");
+    expect(linesWith(result.stdout, "REFUSED ")).toHaveLength(5);
   });
 
   it("gives every run terminals of its own", async () => {

@@ -28,7 +28,7 @@ export interface ZygoteConfig {
   spawn: Spawner;
 }
 
-/** How a run's process tree ended, as its init process saw the program end. */
+/** How a run ended: its program's wait status and usage, once no process of the run is left. */
 export interface ZygoteExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -48,24 +48,20 @@ export interface ZygoteRun {
   job: Writable;
   events: Readable;
   exited: Promise<ZygoteExit>;
-  /** Ends the run's whole process tree (its init dies with it, and the pid namespace with that). */
+  /** Ends the run's whole process tree (the zygote kills its init, the kernel the rest of it). */
   kill(): void;
   /** Lets go of the run's mount namespace, once the run has answered (see `fork`). */
   release(): void;
 }
 
 interface Forked {
-  /** The run's init (G) and its program (U), by their pids in the zygote's pid namespace. */
-  init: number;
+  /** The run's program (U), by its pid in the zygote's pid namespace. */
   program: number;
   /** U's ends of the run's pipes, by name. */
   fds: Record<string, number>;
 }
 
 interface Pending {
-  /** G's pid ("forked"), and U's pid and pipes ("ready"). */
-  init?: number;
-  ready?: { program: number; fds: Record<string, number> };
   resolve: (value: Forked) => void;
   fail: (error: Error) => void;
   exit: (value: ZygoteExit) => void;
@@ -303,13 +299,8 @@ class ZygoteProcess {
     const run = message.id === undefined ? undefined : this.pending.get(message.id);
     if (!run) return;
     switch (message.type) {
-      case "forked":
-        run.init = Number(message.pid);
-        if (run.ready) run.resolve({ init: run.init, ...run.ready });
-        break;
       case "ready":
-        run.ready = { program: Number(message.pid), fds: message.fds ?? {} };
-        if (run.init !== undefined) run.resolve({ init: run.init, ...run.ready });
+        run.resolve({ program: Number(message.pid), fds: message.fds ?? {} });
         break;
       case "failed":
         run.fail(new Error(`the sandbox could not be set up: ${message.message ?? ""}`));
@@ -369,7 +360,7 @@ class ZygoteProcess {
     this.pending.set(id, entry);
     this.send({ op: "fork", id, disk: diskBytes, ...(uid !== null ? { uid } : {}) });
     let timer: NodeJS.Timeout | undefined;
-    const { init, program, fds } = await Promise.race([
+    const { program, fds } = await Promise.race([
       readyPromise,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the run was not ready within 10 s")), 10_000);
@@ -385,8 +376,7 @@ class ZygoteProcess {
     let hostPid: number | null = null;
     const opened: number[] = [];
     try {
-      const initHostPid = hostPidOf(zygotePid, init);
-      hostPid = initHostPid === null ? null : hostPidOf(initHostPid, program);
+      hostPid = hostPidOf(zygotePid, program);
       if (hostPid === null) throw new Error("could not find the run's host pid");
       const open = (name: string, flags: number) => {
         const fd = openSync(`/proc/${hostPid}/fd/${fds[name]}`, flags | constants.O_NONBLOCK);
