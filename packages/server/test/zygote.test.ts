@@ -339,3 +339,46 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     });
   });
 });
+
+describe.skipIf(!hasBwrap)("cgroups kept for later runs", { timeout: 60_000 }, () => {
+  const handler = createHandler({ sandbox: "required", logger: false });
+  afterAll(() => handler.close());
+
+  it("report none of an earlier run's memory, CPU time or OOM kill", async () => {
+    const heavy = await run(handler, {
+      code: [
+        "import time",
+        "x = bytearray(80 * 1024 * 1024)",
+        "start = time.process_time()",
+        "while time.process_time() - start < 0.3:",
+        "    pass",
+        "print('heavy')",
+      ].join("\n"),
+    });
+    expect(heavy.status, heavy.stderr).toBe("succeeded");
+    // Processes of 30 MiB each, together over the run's 64 MiB: the kernel kills one.
+    const oom = await run(handler, {
+      code: [
+        "import os, time",
+        "for _ in range(4):",
+        "    if os.fork() == 0:",
+        "        x = bytearray(30 * 1024 * 1024)",
+        "        time.sleep(2)",
+        "        os._exit(0)",
+        "for _ in range(4):",
+        "    os.wait()",
+      ].join("\n"),
+      limits: { memoryMb: 64 },
+    });
+    expect(oom.status).toBe("memory_exceeded");
+    if (heavy.memoryKb !== null) expect(heavy.memoryKb).toBeGreaterThan(80 * 1024);
+    if (heavy.cpuTimeMs !== null) expect(heavy.cpuTimeMs).toBeGreaterThan(300);
+    // More runs, one at a time, than cgroups are kept: each has a cgroup an earlier run had.
+    for (let i = 0; i < 40; i++) {
+      const light = await run(handler, { code: "print('light')" });
+      expect(light.status, light.stderr).toBe("succeeded");
+      expect(light.memoryKb ?? 0).toBeLessThan(16 * 1024);
+      expect(light.cpuTimeMs ?? 0).toBeLessThan(150);
+    }
+  });
+});

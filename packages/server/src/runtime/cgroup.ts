@@ -50,6 +50,8 @@ export interface RunCgroup {
 export interface CgroupManager {
   readonly version: 1 | 2;
   create(id: string, limits: CgroupLimits): Promise<RunCgroup>;
+  /** Removes the cgroups kept for later runs; those given back afterwards are removed at once. */
+  close(): Promise<void>;
 }
 
 async function writable(path: string): Promise<boolean> {
@@ -170,6 +172,46 @@ async function sweepStale(parents: string[]): Promise<void> {
   }
 }
 
+/** A run's cgroup v1 directories, one per hierarchy, and the limits last written to them. */
+interface V1Dirs {
+  memory: string;
+  pids: string;
+  cpuacct: string;
+  limits: CgroupLimits;
+}
+
+/**
+ * Empty cgroups kept for later runs (v1). Making a cgroup and removing it costs the kernel more
+ * than a run's own set-up does, so one whose run has wholly ended goes to the next run instead:
+ * its peak memory and CPU time are reset, and it is only kept with nothing left in it (no
+ * process, no OOM kill on record, at most `RESIDUE` bytes still charged, which the next run's
+ * peak does not count).
+ */
+const KEEP = 16;
+const RESIDUE = 1 << 20;
+
+async function writeMemoryLimit(dir: string, bytes: number): Promise<void> {
+  // memory+swap may never be below memory alone: order the writes by direction. Without swap
+  // accounting the memsw file is absent; the plain limit still holds.
+  const limit = join(dir, "memory.limit_in_bytes");
+  const memsw = join(dir, "memory.memsw.limit_in_bytes");
+  const value = String(bytes);
+  await writeFile(limit, value).catch(async () => {
+    await writeFile(memsw, value).catch(() => {});
+    await writeFile(limit, value);
+  });
+  await writeFile(memsw, value).catch(() => {});
+}
+
+async function oomKills(memoryDir: string): Promise<number> {
+  try {
+    const control = await readFile(join(memoryDir, "memory.oom_control"), "utf8");
+    return Number(/oom_kill (\d+)/.exec(control)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** cgroup v1: memory, pids and cpuacct hierarchies, each nested under the server's own cgroup. */
 async function createV1(self: Map<string, string>): Promise<CgroupManager | null> {
   const parents: Record<"memory" | "pids" | "cpuacct", string> = {
@@ -184,61 +226,90 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
   }
   if (!(await writable(join(parents.memory, "cgroup.procs")))) return null;
   await sweepStale(Object.values(parents));
+  const free: V1Dirs[] = [];
+  let closed = false;
+
+  /** Resets a cgroup whose run has wholly ended for the next run; false if it must go. */
+  async function recycle(dirs: V1Dirs): Promise<boolean> {
+    if (closed || free.length >= KEEP) return false;
+    if ((await pidsOf([dirs.memory, dirs.pids, dirs.cpuacct])).length > 0) return false;
+    const charged = await readNumber(join(dirs.memory, "memory.usage_in_bytes"));
+    if (charged === null || charged > RESIDUE || (await oomKills(dirs.memory)) > 0) return false;
+    try {
+      await writeFile(join(dirs.memory, "memory.max_usage_in_bytes"), "0");
+      await writeFile(join(dirs.cpuacct, "cpuacct.usage"), "0");
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
   return {
     version: 1,
     async create(id, limits) {
-      const dirs = {
-        memory: join(parents.memory, id),
-        pids: join(parents.pids, id),
-        cpuacct: join(parents.cpuacct, id),
-      };
-      const all = Object.values(dirs);
-      await Promise.all(all.map((dir) => mkdir(dir)));
-      await writeFile(join(dirs.memory, "memory.limit_in_bytes"), String(limits.memoryBytes));
-      // Without swap accounting the file is absent; the plain limit still holds.
-      await writeFile(
-        join(dirs.memory, "memory.memsw.limit_in_bytes"),
-        String(limits.memoryBytes),
-      ).catch(() => {});
-      await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
+      let dirs = free.shift();
+      // Charges left from an earlier run (kernel objects freed later, say): not this run's.
+      let residue = 0;
+      if (dirs) {
+        if (dirs.limits.memoryBytes !== limits.memoryBytes) {
+          await writeMemoryLimit(dirs.memory, limits.memoryBytes);
+        }
+        if (dirs.limits.pids !== limits.pids) {
+          await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
+        }
+        dirs.limits = { ...limits };
+        residue = (await readNumber(join(dirs.memory, "memory.usage_in_bytes"))) ?? 0;
+      } else {
+        dirs = {
+          memory: join(parents.memory, id),
+          pids: join(parents.pids, id),
+          cpuacct: join(parents.cpuacct, id),
+          limits: { ...limits },
+        };
+        const made = dirs;
+        await Promise.all([made.memory, made.pids, made.cpuacct].map((dir) => mkdir(dir)));
+        await writeMemoryLimit(made.memory, limits.memoryBytes);
+        await writeFile(join(made.pids, "pids.max"), String(limits.pids));
+      }
+      const own = dirs;
+      const all = [own.memory, own.pids, own.cpuacct];
       return {
         async add(pid) {
           await Promise.all(all.map((dir) => attach(dir, pid)));
         },
         async setMemory(bytes) {
-          // memory+swap may never be below memory alone: order the writes by direction.
-          const limit = join(dirs.memory, "memory.limit_in_bytes");
-          const memsw = join(dirs.memory, "memory.memsw.limit_in_bytes");
-          const value = String(bytes);
-          await writeFile(limit, value).catch(async () => {
-            await writeFile(memsw, value).catch(() => {});
-            await writeFile(limit, value);
-          });
-          await writeFile(memsw, value).catch(() => {});
+          await writeMemoryLimit(own.memory, bytes);
+          own.limits = { ...own.limits, memoryBytes: bytes };
         },
         async usage() {
-          const cpuNs = await readNumber(join(dirs.cpuacct, "cpuacct.usage"));
-          const peak = await readNumber(join(dirs.memory, "memory.max_usage_in_bytes"));
-          let oomKilled = false;
-          try {
-            const control = await readFile(join(dirs.memory, "memory.oom_control"), "utf8");
-            oomKilled = /oom_kill [1-9]/.test(control);
-          } catch {}
+          const cpuNs = await readNumber(join(own.cpuacct, "cpuacct.usage"));
+          const peak = await readNumber(join(own.memory, "memory.max_usage_in_bytes"));
           return {
             cpuTimeMs: cpuNs === null ? null : cpuNs / 1e6,
-            memoryKb: peak === null ? null : Math.round(peak / 1024),
-            oomKilled,
+            memoryKb: peak === null ? null : Math.round(Math.max(0, peak - residue) / 1024),
+            oomKilled: (await oomKills(own.memory)) > 0,
           };
         },
         killAll: () => killLoop(all),
-        processes: () => pidsOf([dirs.pids]),
+        processes: () => pidsOf([own.pids]),
         async remove() {
+          if (await recycle(own)) {
+            free.push(own);
+            return;
+          }
           const busy = await removeIfEmpty(all);
           if (busy.length === 0) return;
           await killLoop(busy);
           for (const dir of busy) await removeDir(dir);
         },
       };
+    },
+    async close() {
+      closed = true;
+      const kept = free.splice(0);
+      await Promise.all(
+        kept.map((dirs) => removeIfEmpty([dirs.memory, dirs.pids, dirs.cpuacct])),
+      );
     },
   };
 }
@@ -300,6 +371,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
         },
       };
     },
+    async close() {},
   };
 }
 

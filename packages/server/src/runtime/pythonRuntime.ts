@@ -354,7 +354,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     /** Releases what `prepare` took when the process is discarded unused. */
     discard(): Promise<void>;
     /** Lets go of what the run's start-up path holds until the run has answered. */
-    release?(): void;
+    release?(): Promise<void>;
     /**
      * The program says when it has ended (an `exited` event, then its streams close) before the
      * kernel has torn its process down; the run then answers at once, its usage read from its
@@ -604,7 +604,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           run.kill();
           await cgroup?.killAll();
           for (const stream of streams) stream.destroy();
-          run.release();
+          await run.release();
           await cgroup?.remove().catch(() => {});
           if (uid !== null) uids?.release(uid);
         },
@@ -846,7 +846,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
             new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
           ]);
           if (!swept && !real?.ended) await cgroup?.killAll();
-          prepared.release?.();
+          await prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
           await cgroup?.remove().catch(() => {});
           if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
@@ -946,6 +946,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       ]);
       const env = await environment.catch(() => null);
       env?.zygote?.close();
+      await env?.cgroups?.close();
       if (zygoteUid !== null) uids?.release(zygoteUid);
       if (env) await rm(env.stateDir, { recursive: true, force: true }).catch(() => {});
     },

@@ -50,8 +50,11 @@ export interface ZygoteRun {
   exited: Promise<ZygoteExit>;
   /** Ends the run's whole process tree (the zygote kills its init, the kernel the rest of it). */
   kill(): void;
-  /** Lets go of the run's mount namespace, once the run has answered (see `fork`). */
-  release(): void;
+  /**
+   * Lets go of the run's mount namespace, once the run has answered (see `fork`); settles once
+   * the run's file systems are unmounted, and so no longer charged to its cgroup.
+   */
+  release(): Promise<void>;
 }
 
 interface Forked {
@@ -419,11 +422,12 @@ class ZygoteProcess {
         kill: () => {
           if (!entry.exited) this.send({ op: "kill", id });
         },
-        release: () => {
-          if (mounts === null) return;
-          close(mounts, () => {});
-          mounts = null;
-        },
+        release: () =>
+          new Promise<void>((resolve) => {
+            if (mounts === null) return resolve();
+            close(mounts, () => resolve());
+            mounts = null;
+          }),
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
