@@ -307,9 +307,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
     async close() {
       closed = true;
       const kept = free.splice(0);
-      await Promise.all(
-        kept.map((dirs) => removeIfEmpty([dirs.memory, dirs.pids, dirs.cpuacct])),
-      );
+      await Promise.all(kept.map((dirs) => removeIfEmpty([dirs.memory, dirs.pids, dirs.cpuacct])));
     },
   };
 }
