@@ -81,11 +81,13 @@ async function readNumber(path: string): Promise<number | null> {
   }
 }
 
-async function pidsOf(dirs: string[]): Promise<number[]> {
+const pidsOf = async (dirs: string[]): Promise<number[]> => pidsOfNow(dirs);
+
+function pidsOfNow(dirs: string[]): number[] {
   const pids = new Set<number>();
   for (const dir of dirs) {
     try {
-      for (const line of (await readFile(join(dir, "cgroup.procs"), "utf8")).split("\n")) {
+      for (const line of fs.readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")) {
         const pid = Number(line);
         if (pid > 0) pids.add(pid);
       }
@@ -172,12 +174,84 @@ async function sweepStale(parents: string[]): Promise<void> {
   }
 }
 
+/**
+ * Control files of a cgroup that is kept for later runs, each opened once and read again from
+ * its start (the kernel writes a cgroupfs file anew for a read at offset 0). Not for reading
+ * v1's `cgroup.procs`: an open one keeps listing what it listed for up to a second.
+ */
+class ControlFiles {
+  private readonly fds = new Map<string, number>();
+  private readonly buffer = Buffer.alloc(4096);
+
+  private fd(path: string): number {
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(path, constants.O_RDWR);
+      } catch {
+        // Read-only files refuse a descriptor open for writing, even to root.
+        fd = fs.openSync(path, constants.O_RDONLY);
+      }
+      this.fds.set(path, fd);
+    }
+    return fd;
+  }
+
+  read(path: string): string {
+    const fd = this.fd(path);
+    let text = "";
+    for (let offset = 0; ; ) {
+      const count = fs.readSync(fd, this.buffer, 0, this.buffer.length, offset);
+      if (count === 0) return text;
+      text += this.buffer.toString("utf8", 0, count);
+      offset += count;
+    }
+  }
+
+  number(path: string): number | null {
+    try {
+      const value = Number(this.read(path).trim());
+      return Number.isFinite(value) ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  write(path: string, data: string): void {
+    fs.writeSync(this.fd(path), data);
+  }
+
+  /** A write on the thread pool (moving a process into a cgroup may wait, see above). */
+  writeAsync(path: string, data: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let fd: number;
+      try {
+        fd = this.fd(path);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      fs.write(fd, data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+    }
+    this.fds.clear();
+  }
+}
+
 /** A run's cgroup v1 directories, one per hierarchy, and the limits last written to them. */
 interface V1Dirs {
   memory: string;
   pids: string;
   cpuacct: string;
   limits: CgroupLimits;
+  files: ControlFiles;
 }
 
 /**
@@ -203,15 +277,6 @@ async function writeMemoryLimit(dir: string, bytes: number): Promise<void> {
   await writeFile(memsw, value).catch(() => {});
 }
 
-async function oomKills(memoryDir: string): Promise<number> {
-  try {
-    const control = await readFile(join(memoryDir, "memory.oom_control"), "utf8");
-    return Number(/oom_kill (\d+)/.exec(control)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** cgroup v1: memory, pids and cpuacct hierarchies, each nested under the server's own cgroup. */
 async function createV1(self: Map<string, string>): Promise<CgroupManager | null> {
   const parents: Record<"memory" | "pids" | "cpuacct", string> = {
@@ -230,14 +295,16 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
   let closed = false;
 
   /** Resets a cgroup whose run has wholly ended for the next run; false if it must go. */
-  async function recycle(dirs: V1Dirs): Promise<boolean> {
+  function recycle(dirs: V1Dirs): boolean {
     if (closed || free.length >= KEEP) return false;
-    if ((await pidsOf([dirs.memory, dirs.pids, dirs.cpuacct])).length > 0) return false;
-    const charged = await readNumber(join(dirs.memory, "memory.usage_in_bytes"));
-    if (charged === null || charged > RESIDUE || (await oomKills(dirs.memory)) > 0) return false;
+    const { files } = dirs;
     try {
-      await writeFile(join(dirs.memory, "memory.max_usage_in_bytes"), "0");
-      await writeFile(join(dirs.cpuacct, "cpuacct.usage"), "0");
+      if (pidsOfNow([dirs.memory, dirs.pids, dirs.cpuacct]).length > 0) return false;
+      const charged = files.number(join(dirs.memory, "memory.usage_in_bytes"));
+      const oom = files.read(join(dirs.memory, "memory.oom_control"));
+      if (charged === null || charged > RESIDUE || /oom_kill [1-9]/.test(oom)) return false;
+      files.write(join(dirs.memory, "memory.max_usage_in_bytes"), "0");
+      files.write(join(dirs.cpuacct, "cpuacct.usage"), "0");
     } catch {
       return false;
     }
@@ -258,13 +325,14 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
           await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
         }
         dirs.limits = { ...limits };
-        residue = (await readNumber(join(dirs.memory, "memory.usage_in_bytes"))) ?? 0;
+        residue = dirs.files.number(join(dirs.memory, "memory.usage_in_bytes")) ?? 0;
       } else {
         dirs = {
           memory: join(parents.memory, id),
           pids: join(parents.pids, id),
           cpuacct: join(parents.cpuacct, id),
           limits: { ...limits },
+          files: new ControlFiles(),
         };
         const made = dirs;
         await Promise.all([made.memory, made.pids, made.cpuacct].map((dir) => mkdir(dir)));
@@ -272,31 +340,39 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         await writeFile(join(made.pids, "pids.max"), String(limits.pids));
       }
       const own = dirs;
+      const { files } = own;
       const all = [own.memory, own.pids, own.cpuacct];
       return {
         async add(pid) {
-          await Promise.all(all.map((dir) => attach(dir, pid)));
+          await Promise.all(
+            all.map((dir) => files.writeAsync(join(dir, "cgroup.procs"), String(pid))),
+          );
         },
         async setMemory(bytes) {
           await writeMemoryLimit(own.memory, bytes);
           own.limits = { ...own.limits, memoryBytes: bytes };
         },
         async usage() {
-          const cpuNs = await readNumber(join(own.cpuacct, "cpuacct.usage"));
-          const peak = await readNumber(join(own.memory, "memory.max_usage_in_bytes"));
+          const cpuNs = files.number(join(own.cpuacct, "cpuacct.usage"));
+          const peak = files.number(join(own.memory, "memory.max_usage_in_bytes"));
+          let oomKilled = false;
+          try {
+            oomKilled = /oom_kill [1-9]/.test(files.read(join(own.memory, "memory.oom_control")));
+          } catch {}
           return {
             cpuTimeMs: cpuNs === null ? null : cpuNs / 1e6,
             memoryKb: peak === null ? null : Math.round(Math.max(0, peak - residue) / 1024),
-            oomKilled: (await oomKills(own.memory)) > 0,
+            oomKilled,
           };
         },
         killAll: () => killLoop(all),
         processes: () => pidsOf([own.pids]),
         async remove() {
-          if (await recycle(own)) {
+          if (recycle(own)) {
             free.push(own);
             return;
           }
+          files.close();
           const busy = await removeIfEmpty(all);
           if (busy.length === 0) return;
           await killLoop(busy);
@@ -307,6 +383,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
     async close() {
       closed = true;
       const kept = free.splice(0);
+      for (const dirs of kept) dirs.files.close();
       await Promise.all(kept.map((dirs) => removeIfEmpty([dirs.memory, dirs.pids, dirs.cpuacct])));
     },
   };
