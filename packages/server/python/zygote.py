@@ -100,6 +100,13 @@ libc.getcontext.argtypes = [ctypes.c_void_p]
 libc.makecontext.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
 
+# Read once: the same for every run (the kernel's, and what a fresh /proc of a run shows).
+CAP_LAST = int(open("/proc/sys/kernel/cap_last_cap").read())
+# bubblewrap's read-only covers on /proc.
+PROC_COVERS = [path for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
+               if os.path.exists(path)]
+
+
 class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -190,10 +197,7 @@ def isolate(request, net_fd):
     except OSError:
         pass
     # The same covers bubblewrap puts on its /proc.
-    for name in ("sys", "sysrq-trigger", "irq", "bus"):
-        path = "/proc/" + name
-        if not os.path.exists(path):
-            continue
+    for path in PROC_COVERS:
         mount(path, path, None, MS_BIND | MS_REC)
         mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     size = int(request.get("disk") or (64 << 20))
@@ -212,9 +216,10 @@ def isolate(request, net_fd):
 
 def drop_privileges(seccomp_prog):
     """In U: no capabilities at all, no way to gain any, and the seccomp filter."""
-    last = int(open("/proc/sys/kernel/cap_last_cap").read())
-    for cap in range(last + 1):
-        check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "capbset drop")
+    prctl = libc.prctl
+    for cap in range(CAP_LAST + 1):
+        if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            check(-1, "capbset drop")
     check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient clear")
     header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (CapData * 2)()

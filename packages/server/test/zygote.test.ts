@@ -376,6 +376,22 @@ describe.skipIf(!hasBwrap)("cgroups kept for later runs", { timeout: 60_000 }, (
     expect(oom.status).toBe("memory_exceeded");
     if (heavy.memoryKb !== null) expect(heavy.memoryKb).toBeGreaterThan(80 * 1024);
     if (heavy.cpuTimeMs !== null) expect(heavy.cpuTimeMs).toBeGreaterThan(300);
+    // Each of these needs more memory than the OOM-killed run's limit: a kept cgroup must have
+    // this run's limit (the default, 256 MiB), not an earlier run's.
+    for (let i = 0; i < 20; i++) {
+      const twoProcesses = await run(handler, {
+        code: [
+          "import os",
+          "pid = os.fork()",
+          "x = bytearray(50 * 1024 * 1024)",
+          "if pid == 0:",
+          "    os._exit(0)",
+          "os.waitpid(pid, 0)",
+          "print('two')",
+        ].join("\n"),
+      });
+      expect(twoProcesses.status, twoProcesses.stderr).toBe("succeeded");
+    }
     // More runs, one at a time, than cgroups are kept: each has a cgroup an earlier run had.
     for (let i = 0; i < 40; i++) {
       const light = await run(handler, { code: "print('light')" });

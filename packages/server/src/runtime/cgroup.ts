@@ -318,13 +318,12 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
       // Charges left from an earlier run (kernel objects freed later, say): not this run's.
       let residue = 0;
       if (dirs) {
-        if (dirs.limits.memoryBytes !== limits.memoryBytes) {
-          await writeMemoryLimit(dirs.memory, limits.memoryBytes);
-        }
+        // Its memory limit stays the last run's until `setMemory` sets this run's: a run's
+        // process uses next to nothing before its job arrives, and the limit is usually the same.
         if (dirs.limits.pids !== limits.pids) {
           await writeFile(join(dirs.pids, "pids.max"), String(limits.pids));
+          dirs.limits = { ...dirs.limits, pids: limits.pids };
         }
-        dirs.limits = { ...limits };
         residue = dirs.files.number(join(dirs.memory, "memory.usage_in_bytes")) ?? 0;
       } else {
         dirs = {
@@ -349,6 +348,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
           );
         },
         async setMemory(bytes) {
+          if (own.limits.memoryBytes === bytes) return;
           await writeMemoryLimit(own.memory, bytes);
           own.limits = { ...own.limits, memoryBytes: bytes };
         },
