@@ -32,6 +32,7 @@ the program) in a session of its own. U's last step writes an `exited` event (it
 events pipe and closes its streams, so the server can answer before the kernel has torn U down.
 """
 
+import atexit  # noqa: F401 - preloaded for the program's end
 import builtins
 import ctypes
 import fcntl
@@ -41,6 +42,7 @@ import mmap
 import os
 import select
 import signal
+import _signal
 import sys
 import traceback
 import types  # noqa: F401 - preloaded for the bootstrap
@@ -103,6 +105,7 @@ libc.makecontext.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, cty
 
 # Read once: the same for every run (the kernel's, and what a fresh /proc of a run shows).
 CAP_LAST = int(open("/proc/sys/kernel/cap_last_cap").read())
+ALL_SIGNALS = _signal.valid_signals()
 # bubblewrap's read-only covers on /proc.
 PROC_COVERS = [path for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
                if os.path.exists(path)]
@@ -143,8 +146,8 @@ def write_file(path, text):
         os.close(fd)
 
 
-def reply(event):
-    os.write(REPLY_FD, (json.dumps(event, separators=(",", ":")) + "\n").encode())
+def reply(event, encode=json.JSONEncoder(separators=(",", ":")).encode):
+    os.write(REPLY_FD, (encode(event) + "\n").encode())
 
 
 def report_failure(request, error):
@@ -364,6 +367,7 @@ class Inits:
 
     CONTEXT = 8192  # more than any ucontext_t
     STACK = 8192
+    TOP = 64  # what makecontext writes at the top of a stack (the trampoline, uc_link)
     # Offsets in ucontext_t (glibc, 64-bit): uc_link, then uc_stack's ss_sp, ss_flags, ss_size.
     LINK, STACK_SP, STACK_SIZE = 8, 16, 32
 
@@ -377,18 +381,39 @@ class Inits:
 
     def start(self):
         """Clones an init into the pid namespace for the zygote's next children; its pid."""
-        count = len(self.steps)
         if self.free:
-            memory = self.free.pop()
+            block = self.free.pop()
+            # The tops of its stacks back as made: returning from a step leaves there the return
+            # address of the call to the next context, where makecontext put its trampoline's.
+            for offset, top in block.made:
+                block.memory[offset:offset + len(top)] = top
         else:
-            # Pages of their own that no run inherits: forking copies and tears down less.
-            memory = mmap.mmap(-1, count * self.CONTEXT + (count + 1) * self.STACK)
-            memory.madvise(mmap.MADV_DONTFORK)
+            block = self.make()
+        # Started with every signal blocked, until its first context sets the same mask.
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, ALL_SIGNALS)
+        try:
+            pid = libc.clone(self.start_fn, block.top, CLONE_VM | CLONE_FILES | _signal.SIGCHLD,
+                             block.first)
+            if pid < 0:
+                code = ctypes.get_errno()
+                self.free.append(block)
+                raise OSError(code, "clone: %s" % os.strerror(code))
+        finally:
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+        self.live[pid] = block
+        return pid
+
+    def make(self):
+        """A block of contexts and stacks, made once and kept as made for the inits after."""
+        count = len(self.steps)
+        # Pages of their own that no run inherits: forking copies and tears down less.
+        memory = mmap.mmap(-1, count * self.CONTEXT + (count + 1) * self.STACK)
+        memory.madvise(mmap.MADV_DONTFORK)
         base = ctypes.addressof(ctypes.c_char.from_buffer(memory))
         contexts = [base + i * self.CONTEXT for i in range(count)]
         stacks = [base + count * self.CONTEXT + i * self.STACK for i in range(count + 1)]
         # The contexts keep the signal mask they are made with: every signal blocked.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, ALL_SIGNALS)
         try:
             for i, (function, argc, first, second) in enumerate(self.steps):
                 context = contexts[i]
@@ -399,27 +424,32 @@ class Inits:
                 ctypes.c_void_p.from_address(context + self.STACK_SP).value = stacks[i]
                 ctypes.c_size_t.from_address(context + self.STACK_SIZE).value = self.STACK
                 libc.makecontext(context, function, argc, first, second)
-            pid = libc.clone(self.start_fn, stacks[count] + self.STACK,
-                             CLONE_VM | CLONE_FILES | signal.SIGCHLD, contexts[0])
-            if pid < 0:
-                code = ctypes.get_errno()
-                raise OSError(code, "clone: %s" % os.strerror(code))
-        except BaseException:
-            self.free.append(memory)
-            raise
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
-        self.live[pid] = memory
-        return pid
+            _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
+        offsets = [stack - base + self.STACK - self.TOP for stack in stacks[:count]]
+        made = [(offset, memory[offset:offset + self.TOP]) for offset in offsets]
+        return InitBlock(memory, made, contexts[0], stacks[count] + self.STACK)
 
     def reaped(self, pid):
-        memory = self.live.pop(pid, None)
-        if memory is None:
+        block = self.live.pop(pid, None)
+        if block is None:
             return
         if len(self.free) < 64:
-            self.free.append(memory)
+            self.free.append(block)
         else:
-            memory.close()
+            block.memory.close()
+
+
+class InitBlock:
+    """An init's memory (contexts and stacks), its stacks' tops as made, where it starts."""
+
+    __slots__ = ("memory", "made", "first", "top")
+
+    def __init__(self, memory, made, first, top):
+        self.memory = memory
+        self.made = made
+        self.first = first
+        self.top = top
 
 
 class Nets:
@@ -452,8 +482,12 @@ class Nets:
         clean = False
         if len(self.free) < self.KEEP and libc.setns(fd, CLONE_NEWNET) == 0:
             try:
-                with open("/proc/self/net/unix", "rb") as handle:
-                    clean = len(handle.read().splitlines()) <= 1
+                listing = os.open("/proc/self/net/unix", os.O_RDONLY)
+                try:
+                    # Its header line alone; the first read holds at least one socket more if any.
+                    clean = os.read(listing, 4096).count(b"\n") <= 1
+                finally:
+                    os.close(listing)
             except OSError:
                 pass
             check(libc.setns(self.home, CLONE_NEWNET), "setns(net)")
@@ -536,7 +570,7 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
     if pid == 0:
         try:
             signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
             close_all_but({REPLY_FD, go_r, net_fd})
             program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
         except BaseException as error:  # noqa: BLE001
@@ -605,6 +639,7 @@ def serve():
     pending = b""
     gc.collect()
     gc.freeze()
+    libc.malloc_trim(0)
     reply({"type": "hello", "pid": os.getpid()})
     while True:
         try:
