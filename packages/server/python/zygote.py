@@ -99,6 +99,7 @@ libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+libc.capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 libc.getcontext.argtypes = [ctypes.c_void_p]
 libc.makecontext.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
@@ -131,8 +132,9 @@ def check(result, what):
 
 
 def mount(source, target, fstype, flags, data=None):
-    check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                     flags, data and data.encode()), "mount %s" % target)
+    if libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags,
+                  data and data.encode()) != 0:
+        check(-1, "mount %s" % target)
 
 
 def write_file(path, text):
@@ -218,22 +220,22 @@ def isolate(request, net_fd):
     check(libc.sethostname(name, len(name)), "sethostname")
 
 
+# capset(2)'s arguments for no capability at all, made once: each run only passes them on.
+CAP_HEADER = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+CAP_NONE = (CapData * 2)()
+
+
 def drop_privileges(seccomp_prog):
-    """In U: no capabilities at all, no way to gain any, and the seccomp filter."""
+    """In U: no capabilities at all, no way to gain any, and the seccomp filter (its address)."""
     prctl = libc.prctl
     for cap in range(CAP_LAST + 1):
         if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             check(-1, "capbset drop")
-    check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient clear")
-    header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
-    data = (CapData * 2)()
-    check(libc.capset(ctypes.byref(header), data), "capset")
-    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient clear")
+    check(libc.capset(ctypes.addressof(CAP_HEADER), ctypes.addressof(CAP_NONE)), "capset")
+    check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if seccomp_prog is not None:
-        buffer, count = seccomp_prog
-        prog = SockFprog(count, ctypes.cast(buffer, ctypes.c_void_p))
-        check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0),
-              "seccomp")
+        check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, seccomp_prog, 0, 0), "seccomp")
 
 
 def exit_status(code):
@@ -516,7 +518,10 @@ def load_seccomp():
     if not data or len(data) % 8:
         raise ValueError("the seccomp filter is not BPF")
     buffer = ctypes.create_string_buffer(data, len(data))
-    return buffer, len(data) // 8
+    prog = SockFprog(len(data) // 8, ctypes.addressof(buffer))
+    # Kept for as long as the zygote lives: every run loads the filter from this address.
+    prog.buffer = buffer
+    return prog
 
 
 class Run:
@@ -625,7 +630,8 @@ def serve():
     os.close(CONTROL_OUT)
     control = os.dup(CONTROL_IN)
     os.close(CONTROL_IN)
-    seccomp_prog = load_seccomp()
+    seccomp = load_seccomp()
+    seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
     pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     with open(BOOTSTRAP, "rb") as handle:
         bootstrap_code = compile(handle.read(), BOOTSTRAP, "exec", dont_inherit=True)
