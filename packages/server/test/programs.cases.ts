@@ -1,3 +1,4 @@
+import { AsyncLocalStorage, createHook } from "node:async_hooks";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -227,5 +228,43 @@ describe.each(modes)("ordinary programs behave as under CPython (sandbox: %s)", 
     const result = await run({ code: "x = bytearray(2 * 1024 ** 3)", limits: { memoryMb: 128 } });
     expect(result.status).toBe("memory_exceeded");
     expect(result.error?.type).toBe("MemoryError");
+  });
+
+  it("leaves no timer of a finished run behind once closed, so the process can exit", async () => {
+    // A timer left running keeps the run's whole state alive, and the process awake, until it
+    // fires. Only this handler's timers count: the others in this file may be starting meanwhile.
+    const mine = new AsyncLocalStorage<true>();
+    const created: { timer: NodeJS.Timeout; stack?: string }[] = [];
+    const hook = createHook({
+      init(_id, type, _trigger, resource) {
+        if (type === "Timeout" && mine.getStore()) {
+          created.push({ timer: resource as NodeJS.Timeout, stack: new Error().stack });
+        }
+      },
+    }).enable();
+    try {
+      await mine.run(true, async () => {
+        const own = createHandler({ sandbox, logger: false });
+        for (let i = 0; i < 3; i++) {
+          const response = await own(
+            new Request("http://localhost/runs", {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ language: "python", code: `print(${i})` }),
+            }),
+          );
+          expect(((await response.json()) as RunResult).stdout).toBe(`${i}\n`);
+        }
+        await own.close();
+      });
+    } finally {
+      hook.disable();
+    }
+    // (A timer that has fired or been cleared is marked destroyed at once.)
+    const awake = created.filter(
+      ({ timer }) => !Reflect.get(timer, "_destroyed") && timer.hasRef(),
+    );
+    expect(created.length).toBeGreaterThan(0);
+    expect(awake.map(({ stack }) => stack)).toEqual([]);
   });
 });

@@ -188,6 +188,24 @@ function readChildPid(stream: Readable): Promise<number | null> {
   });
 }
 
+/**
+ * `promise`'s value, or `null` once `ms` have passed. The timer is cleared as soon as the
+ * promise settles: left running, it would keep the run's whole state alive (and the process
+ * awake) until it fired.
+ */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 /** Creates the Python runtime: interpreter discovery, isolation probe, and per-run launches. */
 export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime {
   const logger = options.logger ?? console;
@@ -382,17 +400,15 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       const next = prepare(env, null).then(
         (prepared) => {
           warming--;
-          if (closed || prepared.dead) {
-            void prepared.discard();
-            return;
-          }
+          // (Discarded within `next`, so that close() waits for it.)
+          if (closed || prepared.dead) return prepared.discard();
           warm.push(prepared);
           // A warm process that dies while waiting is dropped, never handed out.
           void prepared.exited.then(() => {
             const index = warm.indexOf(prepared);
             if (index >= 0) {
               warm.splice(index, 1);
-              void prepared.discard();
+              track(prepared.discard());
             }
           });
         },
@@ -401,9 +417,18 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           logger.warn(`Mecha: could not start a warm interpreter: ${String(cause)}`);
         },
       );
-      inFlight.add(next);
-      void next.then(() => inFlight.delete(next));
+      track(next);
     }
+  }
+
+  /** Work that close() waits for. */
+  function track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
   }
 
   function takeWarm(): Prepared | null {
@@ -771,7 +796,8 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         // (Reported by the program itself: its init, now being killed, ends the rest.)
         if (!ended.ended && !ended.reported) await cgroup?.killAll();
         swept = ended.ended === true || !ended.reported;
-        await Promise.race([
+        await within(
+          250,
           Promise.all(
             prepared.outputs.map(
               (stream) =>
@@ -781,8 +807,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
                 }),
             ),
           ),
-          new Promise((resolve) => setTimeout(resolve, 250)),
-        ]);
+        );
         for (const stream of streams) stream?.destroy?.();
         collector.finish();
         const usage = (await cgroup?.usage()) ?? {
@@ -841,10 +866,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           const { cgroup, workdir, uid } = prepared;
           // Its uid and cgroup go to another run only once its program has ended (answered on
           // the program's word, or after a failure, it may not have yet) and nothing is left.
-          const real = await Promise.race([
-            prepared.exited,
-            new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
-          ]);
+          const real = await within(5000, prepared.exited);
           if (!swept && !real?.ended) await cgroup?.killAll();
           await prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
