@@ -227,6 +227,8 @@ export function renderMarkdown(report) {
         "+ descendants",
         "after load: server",
         "+ descendants",
+        "once idle: server",
+        "+ descendants",
         "start-up ms",
         "first request ms",
       ],
@@ -240,6 +242,10 @@ export function renderMarkdown(report) {
           t.memoryAfterLoad
             ? `${mib(t.memoryAfterLoad.descendantsKb)} (${t.memoryAfterLoad.descendants})`
             : "–",
+          t.memorySettled ? mib(t.memorySettled.serverKb) : "–",
+          t.memorySettled
+            ? `${mib(t.memorySettled.descendantsKb)} (${t.memorySettled.descendants})`
+            : "–",
           num(t.startupMs, 0),
           num(t.firstRequestMs),
         ]),
@@ -247,7 +253,7 @@ export function renderMarkdown(report) {
   );
   out.push("");
   out.push(
-    'Descendants are summed from /proc (count in brackets); "after load" is 2 s after the last request. Start-up: from spawn to the `listening on` line. First request: the first `print("hi")` the idle server answers, 1 s after start-up.',
+    `Descendants are summed from /proc (count in brackets); "after load" is 2 s after the last request, "once idle" (Mecha only) ${config.settleS ?? "–"} s after it: V8 keeps a heap grown under load until it has been idle a while, then gives it back. Start-up: from spawn to the \`listening on\` line. First request: the first \`print("hi")\` the idle server answers, 1 s after start-up.`,
   );
   out.push("");
 
