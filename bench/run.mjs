@@ -396,6 +396,51 @@ async function health(port) {
 }
 
 /** The first `print("hi")` a freshly started, idle server answers (nothing warmed up yet). */
+/**
+ * What a program run through `/execute` sees of its isolation: its pid (1 is its namespace's
+ * init), its seccomp mode and capabilities, and whether it can reach the server's own port.
+ */
+async function isolationSeen(port) {
+  const code = [
+    "import os, socket",
+    'status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)',
+    "try:",
+    `    socket.create_connection(("127.0.0.1", ${port}), timeout=1).close()`,
+    "    reach = True",
+    "except OSError:",
+    "    reach = False",
+    'print(os.getpid(), status["Seccomp"].strip(), status["CapEff"].strip(), reach)',
+  ].join("\n");
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+    });
+    const body = await response.json();
+    const [pid, seccomp, capEff, reach] = String(body.output ?? "")
+      .trim()
+      .split(" ");
+    if (!body.success || reach === undefined) return { error: body.error ?? body.output };
+    const seen = {
+      pid: Number(pid),
+      seccomp: Number(seccomp),
+      capabilities: capEff,
+      reachesServer: reach === "True",
+    };
+    return {
+      ...seen,
+      sandboxed:
+        seen.pid <= 3 &&
+        seen.seccomp === 2 &&
+        /^0+$/.test(seen.capabilities) &&
+        !seen.reachesServer,
+    };
+  } catch (error) {
+    return { error: error.message };
+  }
+}
+
 async function firstRequest(port, notes, key) {
   const t0 = performance.now();
   try {
@@ -589,6 +634,15 @@ async function runTargets(targets, notes) {
           };
         }
         if (roundIndex === 0) {
+          if (target.mecha) {
+            out.isolationSeen = await isolationSeen(handle.port);
+            const expected = target.key === "mecha-none" ? null : "sandbox";
+            if (expected && out.isolationSeen?.sandboxed !== true) {
+              notes.push(
+                `${target.key}: the sandbox was NOT seen by a program: ${JSON.stringify(out.isolationSeen)}`,
+              );
+            }
+          }
           await sleep(1000);
           out.memoryIdle = memory(handle.pid);
           out.firstRequestMs = await firstRequest(handle.port, notes, target.key);

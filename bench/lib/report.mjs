@@ -124,6 +124,44 @@ export function renderMarkdown(report) {
   );
   out.push("");
 
+  const checked = list.filter((t) => t.isolationSeen);
+  if (checked.length > 0) {
+    out.push("### Isolation a program sees (checked before measuring)");
+    out.push("");
+    out.push(
+      table(
+        [
+          "target",
+          "server reports",
+          "pid",
+          "seccomp mode",
+          "effective capabilities",
+          "reaches the server's port",
+          "sandboxed",
+        ],
+        checked.map((t) => {
+          const seen = t.isolationSeen;
+          if (seen.error)
+            return [t.key, t.health?.isolation ?? "–", `failed: ${seen.error}`, "", "", "", "no"];
+          return [
+            t.key,
+            t.health?.isolation ?? "–",
+            seen.pid,
+            seen.seccomp,
+            seen.capabilities,
+            seen.reachesServer ? "yes" : "no",
+            seen.sandboxed ? "yes" : "no",
+          ];
+        }),
+      ),
+    );
+    out.push("");
+    out.push(
+      "A program run through `POST /execute` prints its pid (1 is its pid namespace's init), its seccomp mode (2: a filter) and effective capabilities from `/proc/self/status`, and tries to connect to the server's own port on 127.0.0.1. Sandboxed = a pid of 3 or less, a seccomp filter, no capabilities and no way to the server.",
+    );
+    out.push("");
+  }
+
   out.push("### CPU per verified request (10-connection run)");
   out.push("");
   out.push(
