@@ -299,7 +299,11 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
     if (closed || free.length >= KEEP) return false;
     const { files } = dirs;
     try {
-      if (pidsOfNow([dirs.memory, dirs.pids, dirs.cpuacct]).length > 0) return false;
+      // No task at all, not even one exited and not yet reaped (a counter, read from a kept
+      // descriptor: listing cgroup.procs makes the kernel build and sort a pid list, three
+      // times). A run's processes are in all three hierarchies: placed in each together, and
+      // what they start inherits them.
+      if (files.number(join(dirs.pids, "pids.current")) !== 0) return false;
       const charged = files.number(join(dirs.memory, "memory.usage_in_bytes"));
       const oom = files.read(join(dirs.memory, "memory.oom_control"));
       if (charged === null || charged > RESIDUE || /oom_kill [1-9]/.test(oom)) return false;
