@@ -19,7 +19,7 @@ Options:
                          Default: localhost, 127.0.0.1 and [::1] on any port
   --allowed-host <name>  Accept this Host header too (repeatable; "*" disables the check)
   --token <token>        Require "Authorization: Bearer <token>" (or set MECHA_TOKEN)
-  --max-concurrent <n>   Runs at once (default: CPU cores)
+  --max-concurrent <n>   Runs at once (default: 2 × CPU cores, at least 4)
   --max-queued <n>       Runs waiting for a slot (default: 4 × max-concurrent)
   --timeout <ms>         Default wall-clock limit per run (default 10000)
   --quiet                Log only warnings and errors

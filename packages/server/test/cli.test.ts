@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -75,6 +76,8 @@ describe("mecha-server CLI", () => {
     const server = await start(["--port", "0"]);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.output()).toMatch(/isolation: (sandbox|process)/);
+    // The default --help states.
+    expect(server.output()).toContain(`${Math.max(4, 2 * availableParallelism())} concurrent runs`);
     const health = await (await fetch(`${server.url}/health`)).json();
     expect(health).toMatchObject({ status: "ok", protocol: 1 });
     const result = await (
@@ -203,5 +206,8 @@ describe("mecha-server CLI", () => {
     expect(version.output.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const help = await runToEnd(["--help"]);
     expect(help.output).toContain("--sandbox <mode>");
+    expect(help.output).toMatch(
+      /--max-concurrent <n> +Runs at once \(default: 2 × CPU cores, at least 4\)/,
+    );
   });
 });
