@@ -206,6 +206,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T | null> {
     clearTimeout(timer);
   }
 }
+
 /** Creates the Python runtime: interpreter discovery, isolation probe, and per-run launches. */
 export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime {
   const logger = options.logger ?? console;
