@@ -163,6 +163,7 @@ function mechaTarget(key, mode, title, extra = []) {
     key,
     title,
     mecha: true,
+    sandboxed: mode !== "none",
     command: ["mecha-server --sandbox", mode, ...extra, "--max-queued 64 --quiet"].join(" "),
     start: () =>
       startServer(
@@ -395,7 +396,16 @@ async function health(port) {
   }
 }
 
-/** The first `print("hi")` a freshly started, idle server answers (nothing warmed up yet). */
+/** `POST /execute {code}` once; the parsed answer. */
+async function execute(port, code) {
+  const response = await fetch(`http://127.0.0.1:${port}/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code }),
+  });
+  return await response.json();
+}
+
 /**
  * What a program run through `/execute` sees of its isolation: its pid (1 is its namespace's
  * init), its seccomp mode and capabilities, and whether it can reach the server's own port.
@@ -412,12 +422,7 @@ async function isolationSeen(port) {
     'print(os.getpid(), status["Seccomp"].strip(), status["CapEff"].strip(), reach)',
   ].join("\n");
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/execute`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code }),
-    });
-    const body = await response.json();
+    const body = await execute(port, code);
     const [pid, seccomp, capEff, reach] = String(body.output ?? "")
       .trim()
       .split(" ");
@@ -441,15 +446,11 @@ async function isolationSeen(port) {
   }
 }
 
+/** The first `print("hi")` a freshly started, idle server answers (nothing warmed up yet). */
 async function firstRequest(port, notes, key) {
   const t0 = performance.now();
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/execute`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: PROGRAMS.hi.code }),
-    });
-    const body = await response.json();
+    const body = await execute(port, PROGRAMS.hi.code);
     const ms = performance.now() - t0;
     if (!(body.success === true && PROGRAMS.hi.check(body.output))) {
       notes.push(`${key} first request: unexpected answer ${JSON.stringify(body).slice(0, 200)}`);
@@ -636,8 +637,7 @@ async function runTargets(targets, notes) {
         if (roundIndex === 0) {
           if (target.mecha) {
             out.isolationSeen = await isolationSeen(handle.port);
-            const expected = target.key === "mecha-none" ? null : "sandbox";
-            if (expected && out.isolationSeen?.sandboxed !== true) {
+            if (target.sandboxed && out.isolationSeen?.sandboxed !== true) {
               notes.push(
                 `${target.key}: the sandbox was NOT seen by a program: ${JSON.stringify(out.isolationSeen)}`,
               );

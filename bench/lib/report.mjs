@@ -4,6 +4,11 @@ const num = (value, digits = 1) =>
   typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
 const times = (value) => (typeof value === "number" ? `${value.toFixed(2)}×` : "–");
 const mib = (kb) => (typeof kb === "number" ? `${(kb / 1024).toFixed(1)}` : "–");
+/** A memory reading's two cells: the server, and its descendants with their count. */
+const memoryCells = (reading) =>
+  reading
+    ? [mib(reading.serverKb), `${mib(reading.descendantsKb)} (${reading.descendants})`]
+    : ["–", "–"];
 
 function table(header, rows) {
   const lines = [
@@ -274,16 +279,9 @@ export function renderMarkdown(report) {
         .filter((t) => t.memoryIdle)
         .map((t) => [
           t.key,
-          mib(t.memoryIdle.serverKb),
-          `${mib(t.memoryIdle.descendantsKb)} (${t.memoryIdle.descendants})`,
-          mib(t.memoryAfterLoad?.serverKb),
-          t.memoryAfterLoad
-            ? `${mib(t.memoryAfterLoad.descendantsKb)} (${t.memoryAfterLoad.descendants})`
-            : "–",
-          t.memorySettled ? mib(t.memorySettled.serverKb) : "–",
-          t.memorySettled
-            ? `${mib(t.memorySettled.descendantsKb)} (${t.memorySettled.descendants})`
-            : "–",
+          ...memoryCells(t.memoryIdle),
+          ...memoryCells(t.memoryAfterLoad),
+          ...memoryCells(t.memorySettled),
           num(t.startupMs, 0),
           num(t.firstRequestMs),
         ]),
