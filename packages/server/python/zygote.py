@@ -10,11 +10,11 @@ as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never
                                 -> the run's init is cloned as pid 1 of a new pid namespace (see
       Inits), and the zygote forks U, the program's process, into it (pid 2). U isolates itself
       and answers {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job",
-      "events"}} (U's pid in the zygote's pid namespace), then waits. The server moves U (by its
-      host pid) into the run's cgroup and opens U's ends of the run's pipes through
-      /proc/<pid>/fd, then sends
-  {"op": "go", "id"}            -> U closes the server's ends, drops every privilege and runs the
-      bootstrap, and so the program ({"op": "abort", "id"} instead makes U exit).
+      "events"}} (U's pid in the zygote's pid namespace), then waits for the job. The server
+      moves U (by its host pid) into the run's cgroup, opens the server's ends of the run's
+      pipes through /proc/<pid>/fd and, once the run has its job, writes it on the job pipe:
+      U then closes the server's ends, drops every privilege and runs the bootstrap, which
+      reads the job, and so the program.
   {"op": "kill", "id"}          -> the zygote kills the run's init, and the kernel the rest of it.
   When U is reaped the zygote kills the run's init. Once the init is reaped (the kernel lets it
   go only when every other process of the run is gone) it answers {"type": "exit", "id",
@@ -22,11 +22,12 @@ as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never
   "id", "status"} (always last). A run that could not be set up is answered {"type": "failed", "id", "message"}.
 
 Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
-Nets), a private mount namespace with a /proc of the run's pid namespace, the run's own uid when
-the server gave one (as root, the server maps a host uid of its own to each run), then a user
-namespace of its own (uid 1000 only, that uid outside) with new mount, ipc, uts and cgroup
-namespaces, fresh size-capped tmpfs on /workspace, /tmp and /dev/shm, a devpts instance of its
-own, and bubblewrap's read-only covers on /proc. Then U drops every capability (bounding and
+Nets); mount, ipc, uts and cgroup namespaces of its own, owned by the zygote's user namespace,
+with a /proc of the run's pid namespace, fresh size-capped tmpfs on /workspace, /tmp and
+/dev/shm, a devpts instance of its own and bubblewrap's read-only covers on /proc; the run's own
+uid when the server gave one (as root, the server maps a host uid of its own to each run); then
+a user namespace of its own (uid 1000 only, that uid outside), which owns none of the others,
+so nothing mounted can be undone from inside. Then U drops every capability (bounding and
 ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
 the program) in a session of its own. U's last step writes an `exited` event (its status) on the
 events pipe and closes its streams, so the server can answer before the kernel has torn U down.
@@ -173,25 +174,49 @@ def isolate(request, net_fd):
     # where the run has no capability, so nothing in it can be configured from inside.
     check(libc.setns(net_fd, CLONE_NEWNET), "setns(net)")
     os.close(net_fd)
-    # In the zygote's user namespace still: a private mount namespace and a /proc of the run's
-    # pid namespace (a pid namespace the zygote's user namespace owns, so mounted from here).
-    check(libc.unshare(CLONE_NEWNS), "unshare(mount)")
+    # Its mount, ipc, uts and cgroup namespaces, made here in the zygote's user namespace and so
+    # owned by it: the run's own user namespace (below) holds no capability over any of them,
+    # so nothing mounted here can be unmounted, moved or remounted from inside the run.
+    check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
+          "unshare(run)")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # A /proc of the run's pid namespace (a pid namespace the zygote's user namespace owns).
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # The run's own uid in the zygote's user namespace when the server gave it one (as root, the
     # server maps each to a host uid of its own); else the zygote's.
     uid = request.get("uid")
-    if isinstance(uid, int) and uid > 0:
+    own = isinstance(uid, int) and uid > 0
+    outer_uid, outer_gid = (uid, uid) if own else (os.getuid(), os.getgid())
+    size = int(request.get("disk") or (64 << 20))
+    flags = MS_NOSUID | MS_NODEV
+    # The inode cap (hard links count too) bounds the work of unmounting them, which the server's
+    # hold on the run's mount namespace leaves to a server thread once the run has answered.
+    caps = "size=%d,nr_inodes=%d" % (size, MAX_INODES)
+    mount("tmpfs", WORKDIR, "tmpfs", flags,
+          "%s,mode=0755,uid=%d,gid=%d" % (caps, outer_uid, outer_gid))
+    for path in ("/tmp", "/dev/shm"):
+        mount("tmpfs", path, "tmpfs", flags,
+              "%s,mode=1777,uid=%d,gid=%d" % (caps, outer_uid, outer_gid))
+    # Terminals of its own (/dev/ptmx points into /dev/pts), as bubblewrap's --dev gives a run.
+    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    name = (request.get("hostname") or "sandbox").encode()
+    check(libc.sethostname(name, len(name)), "sethostname")
+    # The run's user namespace limits are set from inside it, through /proc/sys as it is before
+    # the covers below make it read-only.
+    sysctl_user = os.open("/proc/sys/user", os.O_PATH | os.O_DIRECTORY)
+    # The same covers bubblewrap puts on its /proc.
+    for path in PROC_COVERS:
+        mount(path, path, None, MS_BIND | MS_REC)
+        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if own:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
         # A change of uid makes a process undumpable, and its /proc files root's: it could then
         # not write its own uid map below.
         check(libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "dumpable")
-    # The run's own user namespace (uid 1000 only); the mounts above are locked in it.
-    outer_uid, outer_gid = os.getuid(), os.getgid()
-    check(libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
-          "unshare(run)")
+    # The run's own user namespace (uid 1000 only), owning none of the namespaces above.
+    check(libc.unshare(CLONE_NEWUSER), "unshare(user)")
     write_file("/proc/self/setgroups", "deny")
     # uid 1000 of the run is its uid outside (unprivileged on the host); nothing else is mapped,
     # so the run has no root of any kind.
@@ -199,25 +224,14 @@ def isolate(request, net_fd):
     write_file("/proc/self/gid_map", "%d %d 1\n" % (GID, outer_gid))
     try:
         # No user namespaces below this one (as bubblewrap's --disable-userns).
-        write_file("/proc/sys/user/max_user_namespaces", "0")
+        fd = os.open("max_user_namespaces", os.O_WRONLY, dir_fd=sysctl_user)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
     except OSError:
         pass
-    # The same covers bubblewrap puts on its /proc.
-    for path in PROC_COVERS:
-        mount(path, path, None, MS_BIND | MS_REC)
-        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    size = int(request.get("disk") or (64 << 20))
-    flags = MS_NOSUID | MS_NODEV
-    # The inode cap (hard links count too) bounds the work of unmounting them, which the server's
-    # hold on the run's mount namespace leaves to a server thread once the run has answered.
-    caps = "size=%d,nr_inodes=%d" % (size, MAX_INODES)
-    mount("tmpfs", WORKDIR, "tmpfs", flags, "%s,mode=0755,uid=%d,gid=%d" % (caps, UID, GID))
-    mount("tmpfs", "/tmp", "tmpfs", flags, "%s,mode=1777" % caps)
-    mount("tmpfs", "/dev/shm", "tmpfs", flags, "%s,mode=1777" % caps)
-    # Terminals of its own (/dev/ptmx points into /dev/pts), as bubblewrap's --dev gives a run.
-    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
-    name = (request.get("hostname") or "sandbox").encode()
-    check(libc.sethostname(name, len(name)), "sethostname")
+    os.close(sysctl_user)
 
 
 # capset(2)'s arguments for no capability at all, made once: each run only passes them on.
@@ -319,8 +333,8 @@ def close_all_but(keep):
     os.closerange(low, MAX_FD)
 
 
-def program(request, go_r, net_fd, bootstrap_code, seccomp_prog):
-    """U: isolates itself, reports, waits for the server's go, drops every privilege, runs."""
+def program(request, net_fd, bootstrap_code, seccomp_prog):
+    """U: isolates itself, reports, waits for its job, drops every privilege, runs."""
     run_id = request["id"]
     # Its pid in the zygote's pid namespace, read from the zygote's /proc before the run's own
     # is mounted: the server finds the run's host pid from it.
@@ -335,9 +349,15 @@ def program(request, go_r, net_fd, bootstrap_code, seccomp_prog):
         pipes[name] = (r, w, target) if run_reads else (w, r, target)
     reply({"type": "ready", "id": run_id, "pid": outer_pid,
            "fds": {name: server for name, (_, server, _) in pipes.items()}})
-    if os.read(go_r, 1) != b"1":
-        os._exit(1)
-    os.close(go_r)
+    # The job comes once the server has placed U in the run's cgroup and opened its pipes
+    # (nothing of the run starts before); a run abandoned before is killed waiting.
+    job = pipes["job"][0]
+    while True:
+        try:
+            select.select([job], [], [])
+            break
+        except InterruptedError:
+            continue
     ends = []
     for run_end, server_end, _ in pipes.values():
         os.close(server_end)
@@ -527,14 +547,13 @@ def load_seccomp():
 class Run:
     """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
 
-    __slots__ = ("id", "init", "program", "net_fd", "go", "exit")
+    __slots__ = ("id", "init", "program", "net_fd", "exit")
 
     def __init__(self, run_id, init, net_fd):
         self.id = run_id
         self.init = init
         self.program = None
         self.net_fd = net_fd
-        self.go = None
         self.exit = None
 
 
@@ -546,12 +565,9 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
     except OSError as error:
         reply({"type": "failed", "id": run_id, "message": str(error)})
         return
-    opened = []
     run = None
     pid = None
     try:
-        go_r, go_w = os.pipe()
-        opened += [go_r, go_w]
         # The zygote's next children are created in a new pid namespace: the init first, as its
         # pid 1, then the program. Its later children are again created in the zygote's.
         check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
@@ -563,8 +579,6 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
             if run is None or pid != 0:
                 check(libc.setns(pid_ns, CLONE_NEWPID), "setns(pid)")
     except OSError as error:
-        for fd in opened:
-            os.close(fd)
         if run is None:
             nets.give_back(net_fd)
         else:
@@ -576,14 +590,12 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
         try:
             signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-            close_all_but({REPLY_FD, go_r, net_fd})
-            program(request, go_r, net_fd, bootstrap_code, seccomp_prog)
+            close_all_but({REPLY_FD, net_fd})
+            program(request, net_fd, bootstrap_code, seccomp_prog)
         except BaseException as error:  # noqa: BLE001
             report_failure(request, error)
         os._exit(126)
-    os.close(go_r)
     run.program = pid
-    run.go = go_w
     runs[pid] = run
 
 
@@ -599,9 +611,6 @@ def reap(runs, inits, nets):
         run = runs.pop(pid, None)
         if run is None:
             continue
-        if run.go is not None:
-            os.close(run.go)
-            run.go = None
         if pid == run.program:
             run.program = None
             run.exit = {"type": "exit", "id": run.id, "status": status,
@@ -681,18 +690,6 @@ def serve():
                             os.kill(pid, signal.SIGKILL)
                         except OSError:
                             pass
-            elif op in ("go", "abort"):
-                # Closing the go pipe unsent makes U exit before anything of the run starts.
-                for pid, run in runs.items():
-                    if run.id == request.get("id") and run.go is not None:
-                        if op == "go":
-                            try:
-                                os.write(run.go, b"1")
-                            except OSError:
-                                pass
-                        os.close(run.go)
-                        run.go = None
-                        break
 
 
 if __name__ == "__main__":

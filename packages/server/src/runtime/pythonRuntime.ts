@@ -597,7 +597,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     }
     try {
       if (cancelled?.()) throw new CancelledError();
-      // The run's processes exist only once the server says go, after this placement.
+      // The run's program starts only once its job arrives, after this placement.
       const run = await zygote.fork(
         id,
         async (hostPid) => {

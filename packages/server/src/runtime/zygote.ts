@@ -371,7 +371,6 @@ class ZygoteProcess {
     ])
       .catch((cause: unknown) => {
         // Not ready in time (or failed): nothing of it may go on, whatever it is doing.
-        this.send({ op: "abort", id });
         this.send({ op: "kill", id });
         throw cause;
       })
@@ -432,7 +431,6 @@ class ZygoteProcess {
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
       }
-      this.send({ op: "go", id });
       return run;
     } catch (cause) {
       for (const fd of opened) {
@@ -440,7 +438,6 @@ class ZygoteProcess {
           closeSync(fd);
         } catch {}
       }
-      this.send({ op: "abort", id });
       this.send({ op: "kill", id });
       throw cause;
     }
