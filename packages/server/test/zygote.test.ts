@@ -105,6 +105,34 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     expect(result.cpuTimeMs).not.toBeNull();
   });
 
+  it("mounts a run's file systems where the run holds no capability, and allows no user namespace below it", async () => {
+    const code = [
+      "import fcntl, os",
+      "NS_GET_USERNS = 0xB701",
+      "own = os.readlink('/proc/self/ns/user')",
+      "for kind in ('mnt', 'uts', 'ipc', 'cgroup'):",
+      "    ns = os.open('/proc/self/ns/' + kind, os.O_RDONLY)",
+      "    try:",
+      "        owner = os.readlink('/proc/self/fd/%d' % fcntl.ioctl(ns, NS_GET_USERNS))",
+      "        print('OWNER', kind, 'run' if owner == own else 'below')",
+      "    except PermissionError:",
+      "        print('OWNER', kind, 'outside')  # an ancestor of the run's user namespace",
+      "print('USERNS', open('/proc/sys/user/max_user_namespaces').read().strip())",
+      "print('OWNERS', [os.stat(path).st_uid for path in ('/workspace', '/tmp', '/dev/shm')])",
+    ].join("\n");
+    const result = await run(handler, { code });
+    expect(result.status, result.stderr).toBe("succeeded");
+    // Owned by the zygote's user namespace: a capability in the run's own reaches none of them.
+    expect(linesWith(result.stdout, "OWNER ")).toEqual([
+      "mnt outside",
+      "uts outside",
+      "ipc outside",
+      "cgroup outside",
+    ]);
+    expect(linesWith(result.stdout, "USERNS ")).toEqual(["0"]);
+    expect(linesWith(result.stdout, "OWNERS ")).toEqual(["[1000, 1000, 1000]"]);
+  });
+
   it("gives every run its own user namespace, so process caps count per run", async () => {
     const code = [
       "import os",
