@@ -90,6 +90,13 @@ const CASES: Case[] = [
   { name: "keyboard interrupt", code: "print('start')\nraise KeyboardInterrupt" },
   { name: "exit via os._exit", code: "import os\nprint('x', flush=True)\nos._exit(7)" },
   {
+    // Each larger than a pipe holds at once: the server must wait for room, keeping the order.
+    name: "inputs larger than a pipe holds",
+    code: `DATA = ${JSON.stringify("0123456789abcdef".repeat(12_000))}\nimport hashlib, sys\nfrom big import TEXT\ndata = sys.stdin.read()\nprint(len(DATA), len(TEXT), len(data), hashlib.sha256(data.encode()).hexdigest())`,
+    files: [{ path: "big.py", content: `TEXT = ${JSON.stringify("é".repeat(100_000))}\n` }],
+    stdin: Array.from({ length: 20_000 }, (_, i) => `line ${i}`).join("\n"),
+  },
+  {
     // More orphans than a run may have processes: each must be reaped as it ends.
     name: "orphaned children",
     sandboxOnly:

@@ -3,6 +3,7 @@ import { close, closeSync, constants, openSync, readFileSync, writeFileSync } fr
 import { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
+import { PipeWriter } from "./pipeWriter";
 import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS } from "./sandbox";
 
 type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
@@ -407,13 +408,12 @@ class ZygoteProcess {
       }
       await place(hostPid);
       const reader = (fd: number) => new Socket({ fd, readable: true, writable: false });
-      const writer = (fd: number) => new Socket({ fd, readable: false, writable: true });
       const run: ZygoteRun = {
         hostPid,
-        stdin: writer(fdOf.stdin),
+        stdin: new PipeWriter(fdOf.stdin),
         stdout: reader(fdOf.stdout),
         stderr: reader(fdOf.stderr),
-        job: writer(fdOf.job),
+        job: new PipeWriter(fdOf.job),
         events: reader(fdOf.events),
         exited,
         // Through the zygote, which reaps the run's pid 1: a pid it has reaped is never signalled.
