@@ -189,8 +189,8 @@ def isolate(request, net_fd):
     outer_uid, outer_gid = (uid, uid) if own else (os.getuid(), os.getgid())
     size = int(request.get("disk") or (64 << 20))
     flags = MS_NOSUID | MS_NODEV
-    # The inode cap (hard links count too) bounds the work of unmounting them, which the server's
-    # hold on the run's mount namespace leaves to a server thread once the run has answered.
+    # The inode cap (hard links count too) bounds the work of unmounting them, which the run's
+    # last process does as it exits, in the run's cgroup.
     caps = "size=%d,nr_inodes=%d" % (size, MAX_INODES)
     mount("tmpfs", WORKDIR, "tmpfs", flags,
           "%s,mode=0755,uid=%d,gid=%d" % (caps, outer_uid, outer_gid))

@@ -372,8 +372,6 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     dead: boolean;
     /** Releases what `prepare` took when the process is discarded unused. */
     discard(): Promise<void>;
-    /** Lets go of what the run's start-up path holds until the run has answered. */
-    release?(): Promise<void>;
     /**
      * The program says when it has ended (an `exited` event, then its streams close) before the
      * kernel has torn its process down; the run then answers at once, its usage read from its
@@ -630,11 +628,9 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           run.kill();
           await cgroup?.killAll();
           for (const stream of streams) stream.destroy();
-          await run.release();
           await cgroup?.remove().catch(() => {});
           if (uid !== null) uids?.release(uid);
         },
-        release: run.release,
         reportsExit: cgroup !== null,
         pid: run.hostPid,
       };
@@ -869,7 +865,6 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
           // the program's word, or after a failure, it may not have yet) and nothing is left.
           const real = await within(5000, prepared.exited);
           if (!swept && !real?.ended) await cgroup?.killAll();
-          await prepared.release?.();
           // Cleanup after the answer: the run's processes are already gone.
           await cgroup?.remove().catch(() => {});
           if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});

@@ -1,5 +1,5 @@
 import type { ChildProcess, SpawnOptions } from "node:child_process";
-import { close, closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
@@ -51,11 +51,6 @@ export interface ZygoteRun {
   exited: Promise<ZygoteExit>;
   /** Ends the run's whole process tree (the zygote kills its init, the kernel the rest of it). */
   kill(): void;
-  /**
-   * Lets go of the run's mount namespace, once the run has answered (see `fork`); settles once
-   * the run's file systems are unmounted, and so no longer charged to its cgroup.
-   */
-  release(): Promise<void>;
 }
 
 interface Forked {
@@ -395,17 +390,6 @@ class ZygoteProcess {
         job: open("job", wr),
         events: open("events", rd),
       };
-      // The server holds the run's mount namespace until the run has answered: whoever lets go
-      // of it last unmounts it, which waits for an RCU grace period (about a millisecond, no
-      // CPU). Without this hold the program's own exit would wait for it before the run's end
-      // is known; with it, a thread-pool thread waits instead (see release).
-      let mounts: number | null = null;
-      try {
-        mounts = openSync(`/proc/${hostPid}/ns/mnt`, constants.O_RDONLY);
-        opened.push(mounts);
-      } catch {
-        // Only slower without it.
-      }
       await place(hostPid);
       const reader = (fd: number) => new Socket({ fd, readable: true, writable: false });
       const run: ZygoteRun = {
@@ -421,12 +405,6 @@ class ZygoteProcess {
         kill: () => {
           if (!entry.exited) this.send({ op: "kill", id });
         },
-        release: () =>
-          new Promise<void>((resolve) => {
-            if (mounts === null) return resolve();
-            close(mounts, () => resolve());
-            mounts = null;
-          }),
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
