@@ -138,8 +138,8 @@ def mount(source, target, fstype, flags, data=None):
         check(-1, "mount %s" % target)
 
 
-def write_file(path, text):
-    fd = os.open(path, os.O_WRONLY)
+def write_file(path, text, dir_fd=None):
+    fd = os.open(path, os.O_WRONLY, dir_fd=dir_fd)
     try:
         try:
             os.write(fd, text.encode())
@@ -224,11 +224,7 @@ def isolate(request, net_fd):
     write_file("/proc/self/gid_map", "%d %d 1\n" % (GID, outer_gid))
     try:
         # No user namespaces below this one (as bubblewrap's --disable-userns).
-        fd = os.open("max_user_namespaces", os.O_WRONLY, dir_fd=sysctl_user)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+        write_file("max_user_namespaces", "0", dir_fd=sysctl_user)
     except OSError:
         pass
     os.close(sysctl_user)
@@ -351,13 +347,7 @@ def program(request, net_fd, bootstrap_code, seccomp_prog):
            "fds": {name: server for name, (_, server, _) in pipes.items()}})
     # The job comes once the server has placed U in the run's cgroup and opened its pipes
     # (nothing of the run starts before); a run abandoned before is killed waiting.
-    job = pipes["job"][0]
-    while True:
-        try:
-            select.select([job], [], [])
-            break
-        except InterruptedError:
-            continue
+    select.select([pipes["job"][0]], [], [])
     ends = []
     for run_end, server_end, _ in pipes.values():
         os.close(server_end)
