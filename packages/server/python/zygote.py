@@ -6,12 +6,13 @@ system read-only; pid 1 of its pid namespace) as `python3 -E -s -u zygote.py`. I
 program itself. It reads the seccomp filter (BPF) from fd 5, then serves requests read from fd 3
 as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
 
-  {"op": "fork", "id", "disk", "uid"?}
+  {"op": "fork", "id", "disk", "uid"?, "cgroup"?}
                                 -> the run's init is cloned as pid 1 of a new pid namespace (see
-      Inits), and the zygote forks U, the program's process, into it (pid 2). U isolates itself
-      and answers {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job",
-      "events"}} (U's pid in the zygote's pid namespace), then waits for the job. The server
-      moves U (by its host pid) into the run's cgroup, opens the server's ends of the run's
+      Inits), and the zygote forks U, the program's process, into it (pid 2). With "cgroup", U
+      first moves itself into the run's cgroups (see Cgroups). U isolates itself and answers
+      {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job", "events"}}
+      (U's pid in the zygote's pid namespace), then waits for the job. The server moves U (by
+      its host pid) into the run's cgroup unless U did, opens the server's ends of the run's
       pipes through /proc/<pid>/fd and, once the run has its job, writes it on the job pipe:
       U then closes the server's ends, drops every privilege and runs the bootstrap, which
       reads the job, and so the program.
@@ -20,6 +21,12 @@ as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never
   go only when every other process of the run is gone) it answers {"type": "exit", "id",
   "status", "cpu", "maxrss"} (U's wait4 status and rusage), when U ran, then {"type": "reaped",
   "id", "status"} (always last). A run that could not be set up is answered {"type": "failed", "id", "message"}.
+
+Cgroups: the server may pass the zygote, on fds 8 on, the directories it makes runs' cgroups in
+(cgroup v1: one per hierarchy), each run's `cgroup.procs` there belonging to the zygote's uid.
+U writes "0" (itself) to `<cgroup>/cgroup.procs` under each, and closes them, before anything
+else: it is in its cgroups before it has allocated anything, and the server need not wait for
+the kernel to move it (the move may wait for an RCU grace period, on a thread of the server's).
 
 Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
 Nets); mount, ipc, uts and cgroup namespaces of its own, owned by the zygote's user namespace,
@@ -52,8 +59,12 @@ import resource  # noqa: F401 - preloaded for the bootstrap
 CONTROL_IN = 3
 CONTROL_OUT = 4
 SECCOMP_IN = 5
+# The directories of runs' cgroups, when the server passes them (see Cgroups): 8, 9, ...
+CGROUP_IN = 8
+CGROUPS_MAX = 3
 # The zygote's own descriptors live high so that 0-4 are free for each run's standard streams.
 REPLY_FD = 100
+CGROUP_FD = 101
 MAX_FD = 65536
 # Files (and hard links) per tmpfs of a run: /workspace, /tmp and /dev/shm.
 MAX_INODES = 65536
@@ -329,8 +340,23 @@ def close_all_but(keep):
     os.closerange(low, MAX_FD)
 
 
-def program(request, net_fd, bootstrap_code, seccomp_prog):
-    """U: isolates itself, reports, waits for its job, drops every privilege, runs."""
+def join_cgroups(request, parents):
+    """In U, first of all: into the run's cgroups (one per hierarchy), then closes their parents."""
+    name = request.get("cgroup")
+    if name is not None:
+        if not parents or not isinstance(name, str) or not name.isascii() \
+                or not name.replace("-", "").isalnum():
+            raise ValueError("no cgroup %r to join" % (name,))
+        for parent in parents:
+            # "0" is the writer: U, and everything it starts later.
+            write_file(name + "/cgroup.procs", "0", dir_fd=parent)
+    for parent in parents:
+        os.close(parent)
+
+
+def program(request, net_fd, bootstrap_code, seccomp_prog, cgroup_parents):
+    """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
+    join_cgroups(request, cgroup_parents)
     run_id = request["id"]
     # Its pid in the zygote's pid namespace, read from the zygote's /proc before the run's own
     # is mounted: the server finds the run's host pid from it.
@@ -534,6 +560,21 @@ def load_seccomp():
     return prog
 
 
+def take_cgroup_parents():
+    """The directories of runs' cgroups the server passed on fds 8 on (see Cgroups), moved high."""
+    parents = []
+    for fd in range(CGROUP_IN, CGROUP_IN + CGROUPS_MAX):
+        try:
+            os.stat("cgroup.procs", dir_fd=fd)
+        except OSError:
+            # None (or no more) passed. A run asked to join a cgroup without one is not started.
+            break
+        os.dup2(fd, CGROUP_FD + len(parents))
+        os.close(fd)
+        parents.append(CGROUP_FD + len(parents))
+    return parents
+
+
 class Run:
     """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
 
@@ -547,7 +588,7 @@ class Run:
         self.exit = None
 
 
-def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
+def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog, cgroup_parents):
     """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
     run_id = request.get("id")
     try:
@@ -580,8 +621,8 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog):
         try:
             signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-            close_all_but({REPLY_FD, net_fd})
-            program(request, net_fd, bootstrap_code, seccomp_prog)
+            close_all_but({REPLY_FD, net_fd, *cgroup_parents})
+            program(request, net_fd, bootstrap_code, seccomp_prog, cgroup_parents)
         except BaseException as error:  # noqa: BLE001
             report_failure(request, error)
         os._exit(126)
@@ -630,6 +671,7 @@ def serve():
     control = os.dup(CONTROL_IN)
     os.close(CONTROL_IN)
     seccomp = load_seccomp()
+    cgroup_parents = take_cgroup_parents()
     seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
     pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     with open(BOOTSTRAP, "rb") as handle:
@@ -671,7 +713,8 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
-                fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog)
+                fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog,
+                         cgroup_parents)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
                 for pid, run in list(runs.items()):

@@ -4,7 +4,8 @@
  * run here with every handler they create forking its runs from the zygote, plus checks of the
  * zygote itself.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../src/createHandler";
 import { findBwrap } from "../src/runtime/sandbox";
@@ -70,6 +71,22 @@ function zygotes(): number[] {
     })
     .map(({ pid }) => pid);
 }
+
+/** A process's cgroup (v1) paths by controller. */
+function cgroupsOf(pid: number | "self"): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+    const [, controllers = "", path = ""] = line.split(":");
+    for (const controller of controllers.split(",")) paths.set(controller, path);
+  }
+  return paths;
+}
+
+const LIMIT_FILES = {
+  memory: "memory.limit_in_bytes",
+  pids: "pids.max",
+  cpuacct: "cpuacct.usage",
+} as const;
 
 describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () => {
   const handler = createHandler({ sandbox: "required", startup: "zygote", logger: false });
@@ -337,6 +354,42 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     const lines = results.map((result) => result.stdout);
     for (const result of results) expect(result.status, result.stderr).toBe("succeeded");
     expect(new Set(lines).size).toBe(lines.length);
+  });
+
+  it("puts each run in cgroups of its own, which the zygote's uid may join and nothing more", async (context) => {
+    // cgroup v1 (one hierarchy per controller): a run moves itself into its cgroups, so the
+    // zygote's uid owns their cgroup.procs files; cgroup v2 moves runs from the server.
+    const own = cgroupsOf("self");
+    if (!own.has("memory") || !existsSync("/sys/fs/cgroup/memory/cgroup.procs") || !isRoot) {
+      console.warn("SKIPPED: runs join their cgroups themselves only under cgroup v1, as root.");
+      context.skip();
+    }
+    const sleep = sleepMarker();
+    const pending = run(handler, {
+      code: `${sleeper(sleep)}\nimport time\ntime.sleep(30)`,
+      limits: { timeoutMs: 3000 },
+    });
+    await vi.waitFor(() => expect(hostProcessesWith(sleep)).toHaveLength(1), { timeout: 5_000 });
+    const pid = hostProcessesWith(sleep)[0]?.pid ?? 0;
+    const paths = cgroupsOf(pid);
+    const zygoteUids = new Set(zygotes().map((zygote) => statSync(`/proc/${zygote}`).uid));
+    const leaves = new Set<string>();
+    for (const controller of ["memory", "pids", "cpuacct"] as const) {
+      const path = paths.get(controller) ?? "";
+      expect(path).toMatch(/\/mecha\/[\w-]+$/);
+      expect(path).not.toBe(own.get(controller));
+      leaves.add(path.split("/").pop() ?? "");
+      const dir = join("/sys/fs/cgroup", controller, path);
+      // The zygote's uid may move its own processes into the run's cgroup, and do nothing else:
+      // not make cgroups below it, change its limits, or move processes anywhere else.
+      expect(zygoteUids.has(statSync(join(dir, "cgroup.procs")).uid)).toBe(true);
+      expect(statSync(dir).uid).toBe(0);
+      expect(statSync(join(dir, LIMIT_FILES[controller])).uid).toBe(0);
+      expect(statSync(join(dir, "..", "cgroup.procs")).uid).toBe(0);
+    }
+    expect(leaves.size).toBe(1);
+    expect((await pending).status).toBe("timed_out");
+    expect(hostProcessesWith(sleep)).toEqual([]);
   });
 
   it("starts a new zygote when the current one dies, and ends runs it held", async () => {

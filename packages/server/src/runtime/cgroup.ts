@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 // Reading and writing cgroupfs files takes microseconds, less than the thread pool round trip of
 // fs/promises, so those helpers are synchronous inside, with the promise signatures the code
@@ -35,6 +35,8 @@ export interface CgroupUsage {
 }
 
 export interface RunCgroup {
+  /** Its directory's name, the same under each of the manager's `parents`. */
+  readonly name: string;
   /** Moves a process (and so all it later starts) into the run's cgroup. */
   add(pid: number): Promise<void>;
   /** Changes the memory limit (a warm process learns its run's limit when the job arrives). */
@@ -44,12 +46,25 @@ export interface RunCgroup {
   killAll(): Promise<void>;
   /** The processes in the cgroup now. */
   processes(): Promise<number[]>;
+  /** Whether any process is in the cgroup now (a counter, cheaper than `processes`). */
+  occupied(): Promise<boolean>;
   remove(): Promise<void>;
 }
 
 export interface CgroupManager {
   readonly version: 1 | 2;
-  create(id: string, limits: CgroupLimits): Promise<RunCgroup>;
+  /**
+   * The directories runs' cgroups are made in (one per hierarchy) when a run's first process may
+   * move itself into them, writing its `cgroup.procs` through a descriptor of each (cgroup v1);
+   * null when only the server may (cgroup v2 asks for write access to the cgroup both have in
+   * common, here the server's own).
+   */
+  readonly joinable: readonly string[] | null;
+  /**
+   * A cgroup for a run. With `joiner`, that host uid may write its `cgroup.procs` files (see
+   * `joinable`): it may move its own processes into this cgroup, and no other.
+   */
+  create(id: string, limits: CgroupLimits, joiner?: number): Promise<RunCgroup>;
   /** Removes the cgroups kept for later runs; those given back afterwards are removed at once. */
   close(): Promise<void>;
 }
@@ -251,6 +266,8 @@ interface V1Dirs {
   pids: string;
   cpuacct: string;
   limits: CgroupLimits;
+  /** The uid its `cgroup.procs` files belong to. */
+  joiner: number;
   files: ControlFiles;
 }
 
@@ -315,9 +332,11 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
     return true;
   }
 
+  const root = process.getuid?.() ?? 0;
   return {
     version: 1,
-    async create(id, limits) {
+    joinable: [parents.memory, parents.pids, parents.cpuacct],
+    async create(id, limits, joiner = root) {
       let dirs = free.shift();
       // Charges left from an earlier run (kernel objects freed later, say): not this run's.
       let residue = 0;
@@ -335,6 +354,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
           pids: join(parents.pids, id),
           cpuacct: join(parents.cpuacct, id),
           limits: { ...limits },
+          joiner: root,
           files: new ControlFiles(),
         };
         const made = dirs;
@@ -345,7 +365,18 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
       const own = dirs;
       const { files } = own;
       const all = [own.memory, own.pids, own.cpuacct];
+      if (own.joiner !== joiner) {
+        try {
+          for (const dir of all) fs.chownSync(join(dir, "cgroup.procs"), joiner, -1);
+        } catch (cause) {
+          files.close();
+          await removeIfEmpty(all);
+          throw cause;
+        }
+        own.joiner = joiner;
+      }
       return {
+        name: basename(own.memory),
         async add(pid) {
           await Promise.all(
             all.map((dir) => files.writeAsync(join(dir, "cgroup.procs"), String(pid))),
@@ -371,6 +402,9 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         },
         killAll: () => killLoop(all),
         processes: () => pidsOf([own.pids]),
+        async occupied() {
+          return (files.number(join(own.pids, "pids.current")) ?? 0) > 0;
+        },
         async remove() {
           if (recycle(own)) {
             free.push(own);
@@ -409,6 +443,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
   await sweepStale([parent]);
   return {
     version: 2,
+    joinable: null,
     async create(id, limits) {
       const dir = join(parent, id);
       await mkdir(dir);
@@ -416,6 +451,7 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
       await writeFile(join(dir, "memory.swap.max"), "0").catch(() => {});
       await writeFile(join(dir, "pids.max"), String(limits.pids));
       return {
+        name: id,
         async add(pid) {
           await attach(dir, pid);
         },
@@ -437,6 +473,9 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
           return { cpuTimeMs, memoryKb: peak === null ? null : Math.round(peak / 1024), oomKilled };
         },
         processes: () => pidsOf([dir]),
+        async occupied() {
+          return ((await readNumber(join(dir, "pids.current"))) ?? 0) > 0;
+        },
         async killAll() {
           // cgroup.kill (Linux 5.14+) kills atomically, even processes forking at that moment.
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});

@@ -276,6 +276,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         env: baseEnv(SANDBOX_WORKDIR),
         uid: zygoteUid,
         runUids: root && zygoteUid !== null ? uidRange : null,
+        cgroupParents: cgroups?.joinable ?? null,
         spawn,
       });
       env.zygote = zygote;
@@ -585,9 +586,16 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
     const id = `${process.pid}-${Math.random().toString(36).slice(2, 12)}`;
     // A host uid of its own, as on the spawn path (when the server is root).
     const uid = uids?.acquire() ?? null;
+    // The run moves itself into its cgroup as its first step, as the zygote's uid, when it may
+    // (cgroup v1): the server then starts no thread-pool write for it.
+    const joins = zygote.joinsCgroups;
     if (env.cgroups) {
       cgroup = await env.cgroups
-        .create(id, { memoryBytes: 256 * 1024 * 1024, pids: maxProcesses })
+        .create(
+          id,
+          { memoryBytes: 256 * 1024 * 1024, pids: maxProcesses },
+          joins ? (zygoteUid ?? process.getuid?.()) : undefined,
+        )
         .catch((cause) => {
           logger.warn(`Mecha: could not create a cgroup for a run: ${String(cause)}`);
           return null;
@@ -599,9 +607,12 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       const run = await zygote.fork(
         id,
         async (hostPid) => {
-          if (cgroup) await cgroup.add(hostPid);
+          if (!cgroup) return;
+          if (!joins) await cgroup.add(hostPid);
+          else if (!(await cgroup.occupied())) throw new Error("the run is not in its cgroup");
         },
         uid,
+        cgroup && joins ? cgroup.name : null,
       );
       const streams = [run.stdin, run.stdout, run.stderr, run.job, run.events];
       const prepared: Prepared = {

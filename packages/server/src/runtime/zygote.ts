@@ -26,6 +26,12 @@ export interface ZygoteConfig {
    * zygote's own uid on the host, as when the server is not root.
    */
   runUids: { start: number; size: number } | null;
+  /**
+   * Directories a run's cgroups are made in (one per hierarchy; see `CgroupManager.joinable`):
+   * each run moves itself into its cgroups, as its first step, through descriptors of these.
+   * Null: the server moves each run.
+   */
+  cgroupParents: readonly string[] | null;
   spawn: Spawner;
 }
 
@@ -107,6 +113,8 @@ function hostPidOf(parent: number, nsPid: number): number | null {
 }
 
 const USERNS_BLOCK_FD = 7;
+/** The zygote finds the directories of `cgroupParents` on fds 8 on (see zygote.py). */
+const CGROUP_PARENTS_MAX = 3;
 
 /**
  * The zygote's uid (and gid) map when the server is root: 0 is the zygote's own host uid, and
@@ -137,6 +145,8 @@ class ZygoteProcess {
 
   constructor(config: ZygoteConfig) {
     let seccompFd: number | null = null;
+    const parents = (config.cgroupParents ?? []).slice(0, CGROUP_PARENTS_MAX);
+    const parentFds: number[] = [];
     if (config.seccompFile) seccompFd = openSync(config.seccompFile, "r");
     const args = [
       ...bwrapArgs(
@@ -166,6 +176,9 @@ class ZygoteProcess {
       `${SANDBOX_BOOTSTRAP_DIR}/zygote.py`,
     ];
     try {
+      for (const dir of parents) {
+        parentFds.push(openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY));
+      }
       this.child = config.spawn(config.bwrap, args, {
         cwd: "/",
         env: {},
@@ -179,13 +192,15 @@ class ZygoteProcess {
           "pipe",
           seccompFd ?? "ignore",
           "pipe",
-          ...(config.runUids ? (["pipe"] as const) : []),
+          config.runUids ? "pipe" : "ignore",
+          ...parentFds,
         ],
         detached: true,
         ...(config.uid !== null ? { uid: config.uid, gid: config.uid } : {}),
       });
     } finally {
       if (seccompFd !== null) closeSync(seccompFd);
+      for (const fd of parentFds) closeSync(fd);
     }
     const streams = this.child.stdio as unknown as (Readable & Writable)[];
     for (const stream of streams) stream?.on?.("error", () => {});
@@ -335,12 +350,17 @@ class ZygoteProcess {
     this.control.write(`${JSON.stringify(message)}\n`);
   }
 
-  /** Forks a run; `place` gets its host pid before anything of the run may execute. */
+  /**
+   * Forks a run; `place` gets its host pid before anything of the run may execute. With
+   * `cgroup` (the name of its cgroups under `cgroupParents`) the run has moved itself into them
+   * before it is ready.
+   */
   async fork(
     id: string,
     diskBytes: number,
     place: (hostPid: number) => Promise<void>,
     uid: number | null,
+    cgroup: string | null,
   ): Promise<ZygoteRun> {
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
@@ -357,7 +377,13 @@ class ZygoteProcess {
     });
     const entry: Pending = { resolve, fail, exit, exited: false };
     this.pending.set(id, entry);
-    this.send({ op: "fork", id, disk: diskBytes, ...(uid !== null ? { uid } : {}) });
+    this.send({
+      op: "fork",
+      id,
+      disk: diskBytes,
+      ...(uid !== null ? { uid } : {}),
+      ...(cgroup !== null ? { cgroup } : {}),
+    });
     let timer: NodeJS.Timeout | undefined;
     const { program, fds } = await Promise.race([
       readyPromise,
@@ -458,18 +484,27 @@ export class Zygote {
     return this.current;
   }
 
-  /** Forks a run; `hostUid` (from `runUids`) is the uid it has on the host. */
+  /** Whether each run moves itself into its cgroups (see `cgroupParents`). */
+  get joinsCgroups(): boolean {
+    return (this.config.cgroupParents?.length ?? 0) > 0;
+  }
+
+  /**
+   * Forks a run; `hostUid` (from `runUids`) is the uid it has on the host; `cgroup` the name of
+   * the cgroups it moves itself into (see `cgroupParents`).
+   */
   fork(
     id: string,
     place: (hostPid: number) => Promise<void>,
     hostUid: number | null = null,
+    cgroup: string | null = null,
   ): Promise<ZygoteRun> {
     const range = this.config.runUids;
     const uid =
       range && hostUid !== null && hostUid >= range.start && hostUid < range.start + range.size
         ? hostUid - range.start + 1
         : null;
-    return this.process().fork(id, this.config.diskBytes, place, uid);
+    return this.process().fork(id, this.config.diskBytes, place, uid, cgroup);
   }
 
   close(): void {
