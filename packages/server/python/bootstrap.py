@@ -152,6 +152,8 @@ def main():
     main_path = os.path.join(root, main_name)
     write_files(root, job.get("files") or [])
     write_files(root, [{"path": main_name, "content": job["code"]}])
+    # What was just written, without reading it back.
+    source = job["code"].encode("utf-8")
     apply_limits(job.get("limits") or {})
 
     builtins.input = make_input(bool(job.get("interactive")))
@@ -176,8 +178,6 @@ def main():
     sys.setrecursionlimit(sys.getrecursionlimit() + depth)
 
     try:
-        with open(main_path, "rb") as handle:
-            source = handle.read()
         code = compile(source, main_path, "exec", dont_inherit=True)
         exec(code, module.__dict__)
     except SystemExit:
@@ -197,4 +197,7 @@ def main():
         sys.exit(1)
 
 
-main()
+# Run as a script (`python3 bootstrap.py`); a zygote loads these definitions once and calls main()
+# in each run it forks.
+if __name__ == "__main__":
+    main()

@@ -307,7 +307,7 @@ def finalize(status):
     os._exit(status)
 
 
-def run_program(bootstrap_code):
+def run_program(bootstrap_main):
     """In U: the bootstrap, exactly as `python3 -E -s -u bootstrap.py` would run it."""
     # Nothing a run draws at random may repeat in another run forked from the same zygote.
     if "random" in sys.modules:
@@ -315,13 +315,8 @@ def run_program(bootstrap_code):
     os.setsid()
     os.chdir(WORKDIR)
     status = 0
-    scope = {"__name__": "__mecha_bootstrap__", "__file__": BOOTSTRAP, "__builtins__": builtins,
-             "__cached__": None}
-    # The bootstrap gives back the depth of the frames below the program; exec() here costs one
-    # more level than the interpreter's own start of a script does.
-    sys.setrecursionlimit(sys.getrecursionlimit() + 1)
     try:
-        exec(bootstrap_code, scope)
+        bootstrap_main()
     except SystemExit as exit_:
         status = exit_status(exit_.code)
     except BaseException:  # noqa: BLE001
@@ -354,7 +349,7 @@ def join_cgroups(request, parents):
         os.close(parent)
 
 
-def program(request, net_fd, bootstrap_code, seccomp_prog, cgroup_parents):
+def program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
     join_cgroups(request, cgroup_parents)
     run_id = request["id"]
@@ -386,7 +381,7 @@ def program(request, net_fd, bootstrap_code, seccomp_prog, cgroup_parents):
         os.close(fd)
     os.close(REPLY_FD)
     drop_privileges(seccomp_prog)
-    run_program(bootstrap_code)
+    run_program(bootstrap_main)
 
 
 class Inits:
@@ -588,7 +583,7 @@ class Run:
         self.exit = None
 
 
-def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog, cgroup_parents):
+def fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog, cgroup_parents):
     """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
     run_id = request.get("id")
     try:
@@ -622,7 +617,7 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog, c
             signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
             close_all_but({REPLY_FD, net_fd, *cgroup_parents})
-            program(request, net_fd, bootstrap_code, seccomp_prog, cgroup_parents)
+            program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents)
         except BaseException as error:  # noqa: BLE001
             report_failure(request, error)
         os._exit(126)
@@ -674,8 +669,12 @@ def serve():
     cgroup_parents = take_cgroup_parents()
     seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
     pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    # The bootstrap's definitions are made once, here: each run only calls its main().
+    bootstrap = {"__name__": "__mecha_bootstrap__", "__file__": BOOTSTRAP,
+                 "__builtins__": builtins, "__cached__": None}
     with open(BOOTSTRAP, "rb") as handle:
-        bootstrap_code = compile(handle.read(), BOOTSTRAP, "exec", dont_inherit=True)
+        exec(compile(handle.read(), BOOTSTRAP, "exec", dont_inherit=True), bootstrap)
+    bootstrap_main = bootstrap["main"]
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -713,7 +712,7 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
-                fork_run(request, runs, inits, nets, pid_ns, bootstrap_code, seccomp_prog,
+                fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
                          cgroup_parents)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
