@@ -46,8 +46,6 @@ export interface RunCgroup {
   killAll(): Promise<void>;
   /** The processes in the cgroup now. */
   processes(): Promise<number[]>;
-  /** Whether any process is in the cgroup now (a counter, cheaper than `processes`). */
-  occupied(): Promise<boolean>;
   remove(): Promise<void>;
 }
 
@@ -217,8 +215,10 @@ class ControlFiles {
     let text = "";
     for (let offset = 0; ; ) {
       const count = fs.readSync(fd, this.buffer, 0, this.buffer.length, offset);
-      if (count === 0) return text;
       text += this.buffer.toString("utf8", 0, count);
+      // The kernel writes a control file out whole when it fits what a read asks for: a
+      // shorter read is its end.
+      if (count < this.buffer.length) return text;
       offset += count;
     }
   }
@@ -402,9 +402,6 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
         },
         killAll: () => killLoop(all),
         processes: () => pidsOf([own.pids]),
-        async occupied() {
-          return (files.number(join(own.pids, "pids.current")) ?? 0) > 0;
-        },
         async remove() {
           if (recycle(own)) {
             free.push(own);
@@ -473,9 +470,6 @@ async function createV2(self: Map<string, string>): Promise<CgroupManager | null
           return { cpuTimeMs, memoryKb: peak === null ? null : Math.round(peak / 1024), oomKilled };
         },
         processes: () => pidsOf([dir]),
-        async occupied() {
-          return ((await readNumber(join(dir, "pids.current"))) ?? 0) > 0;
-        },
         async killAll() {
           // cgroup.kill (Linux 5.14+) kills atomically, even processes forking at that moment.
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});

@@ -607,12 +607,19 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       const run = await zygote.fork(
         id,
         async (hostPid) => {
-          if (!cgroup) return;
-          if (!joins) await cgroup.add(hostPid);
-          else if (!(await cgroup.occupied())) throw new Error("the run is not in its cgroup");
+          if (cgroup && !joins) await cgroup.add(hostPid);
         },
         uid,
         cgroup && joins ? cgroup.name : null,
+        // The run's program, alone in its cgroup until its job arrives: finding it there is
+        // also the proof that it joined.
+        cgroup && joins
+          ? async () => {
+              const pids = await cgroup.processes();
+              if (pids.length !== 1) throw new Error("the run is not alone in its cgroup");
+              return pids[0] ?? null;
+            }
+          : null,
       );
       const streams = [run.stdin, run.stdout, run.stderr, run.job, run.events];
       const prepared: Prepared = {

@@ -353,7 +353,7 @@ class ZygoteProcess {
   /**
    * Forks a run; `place` gets its host pid before anything of the run may execute. With
    * `cgroup` (the name of its cgroups under `cgroupParents`) the run has moved itself into them
-   * before it is ready.
+   * before it is ready, and `locate` gives its host pid (the one process in its cgroup).
    */
   async fork(
     id: string,
@@ -361,6 +361,7 @@ class ZygoteProcess {
     place: (hostPid: number) => Promise<void>,
     uid: number | null,
     cgroup: string | null,
+    locate: (() => Promise<number | null>) | null,
   ): Promise<ZygoteRun> {
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
@@ -400,7 +401,7 @@ class ZygoteProcess {
     let hostPid: number | null = null;
     const opened: number[] = [];
     try {
-      hostPid = hostPidOf(zygotePid, program);
+      hostPid = (await locate?.()) ?? hostPidOf(zygotePid, program);
       if (hostPid === null) throw new Error("could not find the run's host pid");
       const open = (name: string, flags: number) => {
         const fd = openSync(`/proc/${hostPid}/fd/${fds[name]}`, flags | constants.O_NONBLOCK);
@@ -491,20 +492,22 @@ export class Zygote {
 
   /**
    * Forks a run; `hostUid` (from `runUids`) is the uid it has on the host; `cgroup` the name of
-   * the cgroups it moves itself into (see `cgroupParents`).
+   * the cgroups it moves itself into (see `cgroupParents`), and `locate` gives the host pid of
+   * the one process in them.
    */
   fork(
     id: string,
     place: (hostPid: number) => Promise<void>,
     hostUid: number | null = null,
     cgroup: string | null = null,
+    locate: (() => Promise<number | null>) | null = null,
   ): Promise<ZygoteRun> {
     const range = this.config.runUids;
     const uid =
       range && hostUid !== null && hostUid >= range.start && hostUid < range.start + range.size
         ? hostUid - range.start + 1
         : null;
-    return this.process().fork(id, this.config.diskBytes, place, uid, cgroup);
+    return this.process().fork(id, this.config.diskBytes, place, uid, cgroup, locate);
   }
 
   close(): void {
