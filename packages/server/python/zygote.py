@@ -160,8 +160,9 @@ def write_file(path, text, dir_fd=None):
         os.close(fd)
 
 
-def reply(event, encode=json.JSONEncoder(separators=(",", ":")).encode):
-    os.write(REPLY_FD, (encode(event) + "\n").encode())
+def reply(*events, encode=json.JSONEncoder(separators=(",", ":")).encode):
+    """Writes events as JSON lines, in one write(2)."""
+    os.write(REPLY_FD, "".join(encode(event) + "\n" for event in events).encode())
 
 
 def report_failure(request, error):
@@ -583,7 +584,8 @@ class Run:
         self.exit = None
 
 
-def fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog, cgroup_parents):
+def fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
+             cgroup_parents):
     """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
     run_id = request.get("id")
     try:
@@ -600,6 +602,7 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog, c
         try:
             run = Run(run_id, inits.start(), net_fd)
             runs[run.init] = run
+            by_id[run_id] = run
             pid = os.fork()
         finally:
             if run is None or pid != 0:
@@ -625,7 +628,7 @@ def fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog, c
     runs[pid] = run
 
 
-def reap(runs, inits, nets):
+def reap(runs, by_id, inits, nets):
     """Reaps every child that has ended and reports the runs they belong to."""
     while True:
         try:
@@ -650,9 +653,10 @@ def reap(runs, inits, nets):
             # The kernel lets the init go only once every other process of the run is reaped:
             # the run has wholly ended.
             inits.reaped(pid)
-            if run.exit is not None:
-                reply(run.exit)
-            reply({"type": "reaped", "id": run.id, "status": status})
+            if by_id.get(run.id) is run:
+                del by_id[run.id]
+            reaped = {"type": "reaped", "id": run.id, "status": status}
+            reply(*((run.exit, reaped) if run.exit is not None else (reaped,)))
             nets.give_back(run.net_fd)
 
 
@@ -682,6 +686,7 @@ def serve():
     nets = Nets()
     inits = Inits()
     runs = {}  # pid (init or program) -> Run
+    by_id = {}  # run id -> Run, until its init is reaped
     pending = b""
     gc.collect()
     gc.freeze()
@@ -697,7 +702,7 @@ def serve():
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        reap(runs, inits, nets)
+        reap(runs, by_id, inits, nets)
         if control not in readable:
             continue
         data = os.read(control, 65536)
@@ -712,16 +717,16 @@ def serve():
                 continue
             op = request.get("op")
             if op == "fork":
-                fork_run(request, runs, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
+                fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
                          cgroup_parents)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
-                for pid, run in list(runs.items()):
-                    if run.id == request.get("id") and pid == run.init:
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except OSError:
-                            pass
+                run = by_id.get(request.get("id"))
+                if run is not None and runs.get(run.init) is run:
+                    try:
+                        os.kill(run.init, signal.SIGKILL)
+                    except OSError:
+                        pass
 
 
 if __name__ == "__main__":
