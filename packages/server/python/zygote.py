@@ -4,11 +4,14 @@ Started by the server inside bubblewrap (its own user namespace, where it is uid
 capability, mapped to an unprivileged host uid; its own pid, net, ipc and uts namespaces; the
 system read-only; pid 1 of its pid namespace) as `python3 -E -s -u zygote.py`. It never runs a
 program itself. It reads the seccomp filter (BPF) from fd 5, then serves requests read from fd 3
-as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never interleave):
+as lines of words (a run's id and cgroup are letters, digits, "-" and "_"; "-" stands for a
+value not given) and answers on fd 4 as JSON lines, each one write(2), so lines never interleave.
+Both sides are built by formatting, not by the json module: encoding and decoding JSON writes to
+many more of the zygote's pages, each then copied for the zygote after every fork.
 
-  {"op": "fork", "id", "disk", "uid"?, "cgroup"?}
+  fork <id> <disk bytes> <uid>|- <cgroup>|-
                                 -> the run's init is cloned as pid 1 of a new pid namespace (see
-      Inits), and the zygote forks U, the program's process, into it (pid 2). With "cgroup", U
+      Inits), and the zygote forks U, the program's process, into it (pid 2). With a cgroup, U
       first moves itself into the run's cgroups (see Cgroups). U isolates itself and answers
       {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job", "events"}}
       (U's pid in the zygote's pid namespace), then waits for the job. The server moves U (by
@@ -16,11 +19,12 @@ as JSON lines and answers on fd 4 (JSON lines, each one write(2), so lines never
       pipes through /proc/<pid>/fd and, once the run has its job, writes it on the job pipe:
       U then closes the server's ends, drops every privilege and runs the bootstrap, which
       reads the job, and so the program.
-  {"op": "kill", "id"}          -> the zygote kills the run's init, and the kernel the rest of it.
+  kill <id>                     -> the zygote kills the run's init, and the kernel the rest of it.
   When U is reaped the zygote kills the run's init. Once the init is reaped (the kernel lets it
   go only when every other process of the run is gone) it answers {"type": "exit", "id",
   "status", "cpu", "maxrss"} (U's wait4 status and rusage), when U ran, then {"type": "reaped",
-  "id", "status"} (always last). A run that could not be set up is answered {"type": "failed", "id", "message"}.
+  "id", "status"} (always last). A run that could not be set up is answered {"type": "failed",
+  "id", "message"}.
 
 Cgroups: the server may pass the zygote, on fds 8 on, the directories it makes runs' cgroups in
 (cgroup v1: one per hierarchy), each run's `cgroup.procs` there belonging to the zygote's uid.
@@ -160,15 +164,38 @@ def write_file(path, text, dir_fd=None):
         os.close(fd)
 
 
-def reply(*events, encode=json.JSONEncoder(separators=(",", ":")).encode):
-    """Writes events as JSON lines, in one write(2)."""
-    os.write(REPLY_FD, "".join(encode(event) + "\n" for event in events).encode())
+def reply(event, encode=json.JSONEncoder(separators=(",", ":")).encode):
+    """Writes an event as a JSON line (for the rare ones; the others are formatted)."""
+    os.write(REPLY_FD, (encode(event) + "\n").encode())
+
+
+def parse_request(line):
+    """A request line as a dict (`op`, `id`, and for a fork `disk`, `uid`, `cgroup`); None if
+    it is not one."""
+    words = line.split()
+    if len(words) < 2 or not is_name(words[1]):
+        return None
+    if words[0] == b"kill" and len(words) == 2:
+        return {"op": "kill", "id": words[1]}
+    if words[0] != b"fork" or len(words) != 5 or not words[2].isdigit():
+        return None
+    uid, cgroup = words[3], words[4]
+    if (uid != b"-" and not uid.isdigit()) or (cgroup != b"-" and not is_name(cgroup)):
+        return None
+    return {"op": "fork", "id": words[1], "disk": int(words[2]),
+            "uid": None if uid == b"-" else int(uid),
+            "cgroup": None if cgroup == b"-" else cgroup.decode()}
+
+
+def is_name(word):
+    """Letters, digits, "-" and "_" only (bytes): safe in a path and in a JSON string as it is."""
+    return word.replace(b"-", b"").replace(b"_", b"").isalnum()
 
 
 def report_failure(request, error):
     """Tells the server why a run could not be set up (its last line of traceback included)."""
     try:
-        reply({"type": "failed", "id": request.get("id"),
+        reply({"type": "failed", "id": request["id"].decode(),
                "message": "%s: %s (%s)" % (
                    type(error).__name__, error,
                    traceback.format_exc(limit=-1).strip().splitlines()[1])})
@@ -211,7 +238,7 @@ def isolate(request, net_fd):
               "%s,mode=1777,uid=%d,gid=%d" % (caps, outer_uid, outer_gid))
     # Terminals of its own (/dev/ptmx points into /dev/pts), as bubblewrap's --dev gives a run.
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
-    name = (request.get("hostname") or "sandbox").encode()
+    name = b"sandbox"
     check(libc.sethostname(name, len(name)), "sethostname")
     # The run's user namespace limits are set from inside it, through /proc/sys as it is before
     # the covers below make it read-only.
@@ -365,8 +392,9 @@ def program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents):
                                     ("events", 4, False)):
         r, w = os.pipe()
         pipes[name] = (r, w, target) if run_reads else (w, r, target)
-    reply({"type": "ready", "id": run_id, "pid": outer_pid,
-           "fds": {name: server for name, (_, server, _) in pipes.items()}})
+    os.write(REPLY_FD, b'{"type":"ready","id":"%s","pid":%d,"fds":{"stdin":%d,"stdout":%d,'
+             b'"stderr":%d,"job":%d,"events":%d}}\n'
+             % (run_id, outer_pid, *(server for _, server, _ in pipes.values())))
     # The job comes once the server has placed U in the run's cgroup and opened its pipes
     # (nothing of the run starts before); a run abandoned before is killed waiting.
     select.select([pipes["job"][0]], [], [])
@@ -591,7 +619,7 @@ def fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_
     try:
         net_fd = nets.take()
     except OSError as error:
-        reply({"type": "failed", "id": run_id, "message": str(error)})
+        reply({"type": "failed", "id": run_id.decode(), "message": str(error)})
         return
     run = None
     pid = None
@@ -613,7 +641,7 @@ def fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_
         else:
             # Gives the network back once the init is reaped.
             os.kill(run.init, signal.SIGKILL)
-        reply({"type": "failed", "id": run_id, "message": str(error)})
+        reply({"type": "failed", "id": run_id.decode(), "message": str(error)})
         return
     if pid == 0:
         try:
@@ -642,8 +670,8 @@ def reap(runs, by_id, inits, nets):
             continue
         if pid == run.program:
             run.program = None
-            run.exit = {"type": "exit", "id": run.id, "status": status,
-                        "cpu": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss}
+            run.exit = b'{"type":"exit","id":"%s","status":%d,"cpu":%r,"maxrss":%d}\n' % (
+                run.id, status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
             # Ending the init ends whatever the program left behind in the run.
             try:
                 os.kill(run.init, signal.SIGKILL)
@@ -655,8 +683,8 @@ def reap(runs, by_id, inits, nets):
             inits.reaped(pid)
             if by_id.get(run.id) is run:
                 del by_id[run.id]
-            reaped = {"type": "reaped", "id": run.id, "status": status}
-            reply(*((run.exit, reaped) if run.exit is not None else (reaped,)))
+            os.write(REPLY_FD, (run.exit or b"")
+                     + b'{"type":"reaped","id":"%s","status":%d}\n' % (run.id, status))
             nets.give_back(run.net_fd)
 
 
@@ -711,17 +739,16 @@ def serve():
         pending += data
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
-            try:
-                request = json.loads(line)
-            except ValueError:
+            request = parse_request(line)
+            if request is None:
                 continue
-            op = request.get("op")
+            op = request["op"]
             if op == "fork":
                 fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
                          cgroup_parents)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
-                run = by_id.get(request.get("id"))
+                run = by_id.get(request["id"])
                 if run is not None and runs.get(run.init) is run:
                     try:
                         os.kill(run.init, signal.SIGKILL)

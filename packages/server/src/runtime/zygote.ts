@@ -113,6 +113,8 @@ function hostPidOf(parent: number, nsPid: number): number | null {
 }
 
 const USERNS_BLOCK_FD = 7;
+/** What a run's id and cgroup name may be made of (they travel as words, see zygote.py). */
+const NAME = /^[\w-]+$/;
 /** The zygote finds the directories of `cgroupParents` on fds 8 on (see zygote.py). */
 const CGROUP_PARENTS_MAX = 3;
 
@@ -345,9 +347,10 @@ class ZygoteProcess {
     }
   }
 
-  private send(message: object): void {
+  /** A request line: words (see zygote.py), "-" for a value not given. */
+  private send(...words: (string | number | null)[]): void {
     if (this.dead) return;
-    this.control.write(`${JSON.stringify(message)}\n`);
+    this.control.write(`${words.map((word) => word ?? "-").join(" ")}\n`);
   }
 
   /**
@@ -363,6 +366,9 @@ class ZygoteProcess {
     cgroup: string | null,
     locate: (() => Promise<number | null>) | null,
   ): Promise<ZygoteRun> {
+    if (!NAME.test(id) || (cgroup !== null && !NAME.test(cgroup))) {
+      throw new Error(`not a run or cgroup name: ${JSON.stringify([id, cgroup])}`);
+    }
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
     let resolve!: Pending["resolve"];
@@ -378,13 +384,7 @@ class ZygoteProcess {
     });
     const entry: Pending = { resolve, fail, exit, exited: false };
     this.pending.set(id, entry);
-    this.send({
-      op: "fork",
-      id,
-      disk: diskBytes,
-      ...(uid !== null ? { uid } : {}),
-      ...(cgroup !== null ? { cgroup } : {}),
-    });
+    this.send("fork", id, Math.floor(diskBytes), uid, cgroup);
     let timer: NodeJS.Timeout | undefined;
     const { program, fds } = await Promise.race([
       readyPromise,
@@ -394,7 +394,7 @@ class ZygoteProcess {
     ])
       .catch((cause: unknown) => {
         // Not ready in time (or failed): nothing of it may go on, whatever it is doing.
-        this.send({ op: "kill", id });
+        this.send("kill", id);
         throw cause;
       })
       .finally(() => clearTimeout(timer));
@@ -430,7 +430,7 @@ class ZygoteProcess {
         // Through the zygote, which reaps the run's pid 1: a pid it has reaped is never signalled.
         // Once that process has ended, the kernel has ended the rest of the run with it.
         kill: () => {
-          if (!entry.exited) this.send({ op: "kill", id });
+          if (!entry.exited) this.send("kill", id);
         },
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
@@ -443,7 +443,7 @@ class ZygoteProcess {
           closeSync(fd);
         } catch {}
       }
-      this.send({ op: "kill", id });
+      this.send("kill", id);
       throw cause;
     }
   }
