@@ -1,5 +1,7 @@
-import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { createHandler } from "../src/createHandler";
@@ -35,5 +37,24 @@ it("runs programs from a copy every run uid can read, not from the package's own
     }
   } finally {
     await handler.close();
+  }
+});
+
+it("ships the x64 seccomp filter that seccomp_filter.py writes (used where python3-seccomp is missing)", (context) => {
+  const python = "/usr/bin/python3";
+  const probe = spawnSync(python, ["-c", "import seccomp"]);
+  if (process.arch !== "x64" || probe.status !== 0) {
+    console.warn("SKIPPED: comparing the shipped filter needs x64 and Debian's python3-seccomp.");
+    context.skip();
+  }
+  const dir = mkdtempSync(join(tmpdir(), "mecha-seccomp-"));
+  try {
+    const written = join(dir, "filter.bpf");
+    const run = spawnSync(python, [join(packageDir, "python", "seccomp_filter.py"), written]);
+    expect(run.status, run.stderr.toString()).toBe(0);
+    const shipped = readFileSync(join(packageDir, "python", "seccomp-x64.bpf"));
+    expect(readFileSync(written).equals(shipped)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
