@@ -27,10 +27,11 @@ many more of the zygote's pages, each then copied for the zygote after every for
   "id", "message"}.
 
 Cgroups: the server may pass the zygote, on fds 8 on, the directories it makes runs' cgroups in
-(cgroup v1: one per hierarchy), each run's `cgroup.procs` there belonging to the zygote's uid.
-U writes "0" (itself) to `<cgroup>/cgroup.procs` under each, and closes them, before anything
-else: it is in its cgroups before it has allocated anything, and the server need not wait for
-the kernel to move it (the move may wait for an RCU grace period, on a thread of the server's).
+(cgroup v1: one per hierarchy), each run's `tasks` file there belonging to the zygote's uid.
+U writes "0" (itself) to `<cgroup>/tasks` under each, and closes them, before anything else: it
+is in its cgroups before it has allocated anything. `tasks` moves one thread, and U, just forked,
+is one thread; moving a whole process through `cgroup.procs` would take the kernel's global
+thread-group lock, whose first taking in a while waits for an RCU grace period (milliseconds).
 
 Per run, U leaves the zygote's namespaces: a network namespace no other running run is in (see
 Nets); mount, ipc, uts and cgroup namespaces of its own, owned by the zygote's user namespace,
@@ -371,8 +372,8 @@ def join_cgroups(request, parents):
                 or not name.replace("-", "").isalnum():
             raise ValueError("no cgroup %r to join" % (name,))
         for parent in parents:
-            # "0" is the writer: U, and everything it starts later.
-            write_file(name + "/cgroup.procs", "0", dir_fd=parent)
+            # "0" is the writer: U (one thread), and everything it starts later.
+            write_file(name + "/tasks", "0", dir_fd=parent)
     for parent in parents:
         os.close(parent)
 

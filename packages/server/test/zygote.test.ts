@@ -358,7 +358,7 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
 
   it("puts each run in cgroups of its own, which the zygote's uid may join and nothing more", async (context) => {
     // cgroup v1 (one hierarchy per controller): a run moves itself into its cgroups, so the
-    // zygote's uid owns their cgroup.procs files; cgroup v2 moves runs from the server.
+    // zygote's uid owns their tasks files; cgroup v2 moves runs from the server.
     const own = cgroupsOf("self");
     if (!own.has("memory") || !existsSync("/sys/fs/cgroup/memory/cgroup.procs") || !isRoot) {
       console.warn("SKIPPED: runs join their cgroups themselves only under cgroup v1, as root.");
@@ -380,9 +380,10 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
       expect(path).not.toBe(own.get(controller));
       leaves.add(path.split("/").pop() ?? "");
       const dir = join("/sys/fs/cgroup", controller, path);
-      // The zygote's uid may move its own processes into the run's cgroup, and do nothing else:
+      // The zygote's uid may move its own threads into the run's cgroup, and do nothing else:
       // not make cgroups below it, change its limits, or move processes anywhere else.
-      expect(zygoteUids.has(statSync(join(dir, "cgroup.procs")).uid)).toBe(true);
+      expect(zygoteUids.has(statSync(join(dir, "tasks")).uid)).toBe(true);
+      expect(statSync(join(dir, "cgroup.procs")).uid).toBe(0);
       expect(statSync(dir).uid).toBe(0);
       expect(statSync(join(dir, LIMIT_FILES[controller])).uid).toBe(0);
       expect(statSync(join(dir, "..", "cgroup.procs")).uid).toBe(0);

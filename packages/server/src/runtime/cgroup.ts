@@ -53,14 +53,14 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /**
    * The directories runs' cgroups are made in (one per hierarchy) when a run's first process may
-   * move itself into them, writing its `cgroup.procs` through a descriptor of each (cgroup v1);
-   * null when only the server may (cgroup v2 asks for write access to the cgroup both have in
-   * common, here the server's own).
+   * move itself into them, writing its `tasks` through a descriptor of each (cgroup v1); null
+   * when only the server may (cgroup v2 asks for write access to the cgroup both have in common,
+   * here the server's own).
    */
   readonly joinable: readonly string[] | null;
   /**
-   * A cgroup for a run. With `joiner`, that host uid may write its `cgroup.procs` files (see
-   * `joinable`): it may move its own processes into this cgroup, and no other.
+   * A cgroup for a run. With `joiner`, that host uid may write its `tasks` files (see
+   * `joinable`): it may move its own threads into this cgroup, and nothing else.
    */
   create(id: string, limits: CgroupLimits, joiner?: number): Promise<RunCgroup>;
   /** Removes the cgroups kept for later runs; those given back afterwards are removed at once. */
@@ -266,7 +266,7 @@ interface V1Dirs {
   pids: string;
   cpuacct: string;
   limits: CgroupLimits;
-  /** The uid its `cgroup.procs` files belong to. */
+  /** The uid its `tasks` files belong to. */
   joiner: number;
   files: ControlFiles;
 }
@@ -367,7 +367,7 @@ async function createV1(self: Map<string, string>): Promise<CgroupManager | null
       const all = [own.memory, own.pids, own.cpuacct];
       if (own.joiner !== joiner) {
         try {
-          for (const dir of all) fs.chownSync(join(dir, "cgroup.procs"), joiner, -1);
+          for (const dir of all) fs.chownSync(join(dir, "tasks"), joiner, -1);
         } catch (cause) {
           files.close();
           await removeIfEmpty(all);
