@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -39,9 +40,15 @@ function start(args: string[], env: Record<string, string> = {}): Promise<Starte
   });
 }
 
-function runToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
+function runToEnd(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -67,8 +74,19 @@ beforeAll(() => {
     execFileSync("pnpm", ["build"], { cwd: fileURLToPath(new URL("..", import.meta.url)) });
 });
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+afterEach(async () => {
+  // Asked to stop first, so that each server removes what it made (a SIGKILL leaves its state
+  // directory behind); killed if it has not within a few seconds.
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 });
 
 describe("mecha-server CLI", () => {
@@ -197,6 +215,23 @@ describe("mecha-server CLI", () => {
       expect(processesWith(marker)).toEqual([]);
       const result = await pending;
       if (result) expect(result.status).toBe("cancelled");
+    }
+  });
+
+  it("leaves nothing in the temporary directory when it cannot start", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "mecha-cli-"));
+    try {
+      // No bubblewrap on this PATH, and the sandbox required: the start fails after the server
+      // has made its state directory.
+      const result = await runToEnd(["--sandbox", "required", "--port", "0"], {
+        TMPDIR: tmp,
+        PATH: "/nonexistent",
+      });
+      expect(result.code).toBe(1);
+      expect(result.output).toContain("bubblewrap (bwrap) is not available");
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 

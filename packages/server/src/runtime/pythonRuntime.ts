@@ -227,13 +227,17 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
   const running = new Set<{ kill(): void; done: Promise<unknown> }>();
   let closed = false;
 
+  /** What a start that fails must not leave behind. */
+  const made: { stateDir?: string; cgroups?: CgroupManager | null; env?: Environment } = {};
   const environment: Promise<Environment> = (async () => {
     const interpreter = await findPython(options.python);
     const stateDir = await mkdtemp(join(tmpdir(), "mecha-"));
+    made.stateDir = stateDir;
     // Run uids must read the sandbox's /etc files and seccomp filter; nothing here is secret.
     await chmod(stateDir, 0o755);
     const bootstrapDir = await installBootstrap(stateDir);
     const cgroups = options.cgroups === false ? null : await createCgroupManager();
+    made.cgroups = cgroups;
     let bwrap: string | null = null;
     let seccompFile: string | null = null;
     if (mode !== "none" && process.platform === "linux") {
@@ -263,6 +267,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       cgroups,
       zygote: null,
     };
+    made.env = env;
     if (bwrap && startup === "zygote") {
       zygoteUid = uids?.acquire() ?? null;
       const zygote = new Zygote({
@@ -318,7 +323,16 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
       );
     }
     return env;
-  })();
+  })().catch(async (cause: unknown) => {
+    // A start that fails (a required sandbox that does not work, say) leaves nothing behind:
+    // no zygote, no cgroups, no state directory.
+    made.env?.zygote?.close();
+    if (zygoteUid !== null) uids?.release(zygoteUid);
+    zygoteUid = null;
+    await made.cgroups?.close().catch(() => {});
+    if (made.stateDir) await rm(made.stateDir, { recursive: true, force: true }).catch(() => {});
+    throw cause;
+  });
   // Failures surface through info() and start(); keep them from being unhandled meanwhile.
   environment.catch(() => {});
 
