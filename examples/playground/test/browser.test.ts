@@ -77,7 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  stopProcesses();
+  await stopProcesses();
 });
 
 describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is away", () => {

@@ -31,7 +31,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    stopProcesses();
+    await stopProcesses();
   });
 
   beforeEach(async () => {

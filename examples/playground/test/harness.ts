@@ -60,8 +60,21 @@ export function startProcess(
   return child;
 }
 
-export function stopProcesses(): void {
-  for (const child of children.splice(0)) child.kill("SIGTERM");
+/**
+ * Asks every started process to stop and waits until each has (a server removes what it made
+ * as it stops); kills any still running after 5 s.
+ */
+export async function stopProcesses(): Promise<void> {
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 }
 
 /** Waits for `pattern` in a process's output; rejects with that output if it exits first. */
