@@ -65,21 +65,25 @@ def apply_limits(limits):
 
 def write_files(root, files):
     for entry in files:
-        path = os.path.normpath(entry["path"])
-        if os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
-            raise ValueError("file path escapes the working directory: %r" % entry["path"])
-        target = os.path.join(root, path)
-        if os.path.dirname(path):
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-        # Bytes written as they are: as a text file opened with newline="" would write them.
-        data = entry["content"].encode("utf-8")
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        write_file(root, entry["path"], entry["content"].encode("utf-8"))
+
+
+def write_file(root, name, data):
+    """Writes `data` (bytes, as a text file opened with newline="" would write them) to `name`
+    under `root`, which it may not leave."""
+    path = os.path.normpath(name)
+    if os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
+        raise ValueError("file path escapes the working directory: %r" % name)
+    target = os.path.join(root, path)
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def make_input(notify):
@@ -151,9 +155,9 @@ def main():
     main_name = job.get("main", "main.py")
     main_path = os.path.join(root, main_name)
     write_files(root, job.get("files") or [])
-    write_files(root, [{"path": main_name, "content": job["code"]}])
-    # What was just written, without reading it back.
+    # Compiled below from these bytes, as written, without reading the file back.
     source = job["code"].encode("utf-8")
+    write_file(root, main_name, source)
     apply_limits(job.get("limits") or {})
 
     builtins.input = make_input(bool(job.get("interactive")))

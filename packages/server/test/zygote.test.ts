@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../src/createHandler";
+import { parseProcCgroups } from "../src/runtime/cgroup";
 import { findBwrap } from "../src/runtime/sandbox";
 import { hostProcessesWith, linesWith, run, sleepMarker } from "./hostile/helpers";
 import { sleeper } from "./hostile/programs";
@@ -72,15 +73,8 @@ function zygotes(): number[] {
     .map(({ pid }) => pid);
 }
 
-/** A process's cgroup (v1) paths by controller. */
-function cgroupsOf(pid: number | "self"): Map<string, string> {
-  const paths = new Map<string, string>();
-  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
-    const [, controllers = "", path = ""] = line.split(":");
-    for (const controller of controllers.split(",")) paths.set(controller, path);
-  }
-  return paths;
-}
+const cgroupsOf = (pid: number | "self") =>
+  parseProcCgroups(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
 
 const LIMIT_FILES = {
   memory: "memory.limit_in_bytes",

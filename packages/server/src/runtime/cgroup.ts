@@ -76,7 +76,8 @@ async function writable(path: string): Promise<boolean> {
   }
 }
 
-function parseSelfCgroups(text: string): Map<string, string> {
+/** A process's cgroups (`/proc/<pid>/cgroup`) by controller ("" for cgroup v2's). */
+export function parseProcCgroups(text: string): Map<string, string> {
   const map = new Map<string, string>();
   for (const line of text.trim().split("\n")) {
     const [, controllers = "", path = "/"] = line.split(":");
@@ -495,7 +496,7 @@ export async function createCgroupManager(): Promise<CgroupManager | null> {
   if (process.platform !== "linux") return null;
   let self: Map<string, string>;
   try {
-    self = parseSelfCgroups(await readFile("/proc/self/cgroup", "utf8"));
+    self = parseProcCgroups(await readFile("/proc/self/cgroup", "utf8"));
   } catch {
     return null;
   }

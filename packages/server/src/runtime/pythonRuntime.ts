@@ -608,7 +608,7 @@ export function createPythonRuntime(options: PythonRuntimeOptions = {}): Runtime
         .create(
           id,
           { memoryBytes: 256 * 1024 * 1024, pids: maxProcesses },
-          joins ? (zygoteUid ?? process.getuid?.()) : undefined,
+          joins ? (zygoteUid ?? undefined) : undefined,
         )
         .catch((cause) => {
           logger.warn(`Mecha: could not create a cgroup for a run: ${String(cause)}`);
