@@ -1,30 +1,49 @@
-export { createProblem, problemType } from "./problem";
+export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
+export { ExecuteRequest, ExecuteResponse } from "./execute";
+export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
+export { Limits, RunLimits } from "./limits";
 export {
-  Capacity,
+  createProblem,
   ERROR_STATUS,
   ErrorCode,
-  ExecuteRequest,
-  ExecuteResponse,
-  ExitEvent,
-  HealthResponse,
-  HealthStatus,
-  InputEvent,
-  Isolation,
-  Language,
-  MEDIA_TYPES,
-  PROTOCOL_VERSION,
   Problem,
   ProblemIssue,
-  RunError,
+  problemType,
+} from "./problem";
+export { describePathProblem, MAX_PATH_LENGTH, RelativePath } from "./relativePath";
+export {
+  DisplayEvent,
+  ExitEvent,
+  InputEvent,
+  LenientExitEvent,
+  LenientRunEvent,
+  type ParsedRunEvent,
+  parseRunEvent,
+  RUN_EVENT_TYPES,
   RunEvent,
-  RunFile,
-  RunLimits,
-  RunRequest,
-  RunResult,
-  RunStatus,
-  RuntimeInfo,
   StartedEvent,
   StderrEvent,
-  StdinRequest,
   StdoutEvent,
-} from "./schemas";
+  UnknownEvent,
+} from "./runEvent";
+export { ReturnedFile, ReturnFiles, RunFile, RunFiles } from "./runFile";
+export { Language, RunRequest, StdinRequest } from "./runRequest";
+export {
+  Display,
+  DisplayData,
+  isRunStatus,
+  LenientRunResult,
+  RunError,
+  RunPending,
+  RunResult,
+  RunSession,
+  RunStatus,
+  SessionState,
+} from "./runResult";
+export {
+  RuntimeDescription,
+  RuntimeLimits,
+  RuntimePackage,
+  RuntimesResponse,
+} from "./runtimes";
+export { CreateSessionRequest, SessionCreated, SessionRunRequest } from "./sessions";

@@ -1,4 +1,49 @@
-import { ERROR_STATUS, type ErrorCode, type Problem, type ProblemIssue } from "./schemas";
+import * as z from "zod/mini";
+
+/** Machine-readable codes of problem responses. */
+export const ErrorCode = z.enum([
+  "invalid_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "run_finished",
+  "session_busy",
+  "session_lost",
+  "events_expired",
+  "payload_too_large",
+  "stdin_too_large",
+  "unsupported_media_type",
+  "rate_limited",
+  "busy",
+  "unavailable",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** HTTP status of each problem code. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  run_finished: 409,
+  /** A session runs one program at a time. */
+  session_busy: 409,
+  /** The session's process died (out of memory, killed, its runner gone); its state is gone. */
+  session_lost: 410,
+  /** `GET /runs/{id}/events?after=SEQ` asked for events no longer kept. */
+  events_expired: 410,
+  payload_too_large: 413,
+  /** A run's buffered standard input is over its cap. */
+  stdin_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  unavailable: 503,
+  busy: 503,
+  internal: 500,
+};
 
 const TITLES: Readonly<Record<ErrorCode, string>> = {
   invalid_request: "Invalid request",
@@ -7,13 +52,37 @@ const TITLES: Readonly<Record<ErrorCode, string>> = {
   not_found: "Not found",
   method_not_allowed: "Method not allowed",
   run_finished: "Run already finished",
+  session_busy: "Session busy",
+  session_lost: "Session lost",
+  events_expired: "Events expired",
   payload_too_large: "Payload too large",
+  stdin_too_large: "Standard input too large",
   unsupported_media_type: "Unsupported media type",
   rate_limited: "Too many requests",
   busy: "Server busy",
   unavailable: "Service unavailable",
   internal: "Internal server error",
 };
+
+export const ProblemIssue = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+});
+export type ProblemIssue = z.infer<typeof ProblemIssue>;
+
+/** RFC 9457 problem details (`application/problem+json`). */
+export const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  code: ErrorCode,
+  /** Schema issues of an `invalid_request`. */
+  issues: z.optional(z.array(ProblemIssue)),
+  /** Seconds to wait, for `rate_limited` and `busy` (also sent as `Retry-After`). */
+  retryAfter: z.optional(z.number()),
+});
+export type Problem = z.infer<typeof Problem>;
 
 /** The `type` URI of a problem code, e.g. `urn:mecha:problem:busy`. */
 export function problemType(code: ErrorCode): string {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { health, result as wave1Result } from "../test/fixtures";
 import {
   createProblem,
   ExecuteResponse,
   HealthResponse,
-  PROTOCOL_VERSION,
   Problem,
+  parseRunEvent,
   RunEvent,
   RunRequest,
   RunResult,
@@ -12,21 +13,15 @@ import {
 } from "./index";
 
 const result: RunResult = {
-  id: "r1",
-  language: "python",
+  ...wave1Result,
   status: "failed",
   exitCode: 1,
-  signal: null,
   stdout: "hi\n",
   stderr: "Traceback...",
-  truncated: false,
-  durationMs: 12.5,
-  cpuTimeMs: 9,
-  memoryKb: 8120,
   error: { type: "ValueError", message: "bad", line: 3, traceback: "Traceback..." },
 };
 
-describe("protocol v1 schemas", () => {
+describe("protocol v1 schemas, as wave 1 sent them", () => {
   it("round-trips every event through JSON", () => {
     const events: RunEvent[] = [
       { type: "started", id: "r1" },
@@ -82,14 +77,6 @@ describe("protocol v1 schemas", () => {
   });
 
   it("validates health bodies against the protocol version", () => {
-    const health = {
-      status: "ok",
-      version: "0.1.0",
-      protocol: PROTOCOL_VERSION,
-      runtimes: [{ language: "python", version: "3.11.2", isolation: "sandbox" }],
-      capacity: { running: 0, queued: 0, maxConcurrent: 4, maxQueued: 16 },
-      uptimeMs: 10,
-    };
     expect(HealthResponse.parse(health)).toEqual(health);
     expect(HealthResponse.safeParse({ ...health, protocol: 2 }).success).toBe(false);
     expect(HealthResponse.safeParse({ ...health, status: "fine" }).success).toBe(false);
@@ -115,5 +102,23 @@ describe("protocol v1 schemas", () => {
         memory_used: 8000,
       }).success,
     ).toBe(true);
+  });
+
+  it("reads a wave-1 stream, without seq, as known events", () => {
+    const stream = [
+      { type: "started", id: "r1" },
+      { type: "stdout", data: "hi\n" },
+      { type: "exit", result },
+    ];
+    for (const event of stream) {
+      expect(parseRunEvent(event)).toEqual({ kind: "known", event });
+    }
+  });
+
+  it("drops fields it does not know, in requests and answers", () => {
+    const request = { language: "python", code: "", priority: "high", limits: { gpus: 2 } };
+    expect(RunRequest.parse(request)).toEqual({ language: "python", code: "", limits: {} });
+    expect(RunResult.parse({ ...result, costUsd: 0.01 })).toEqual(result);
+    expect(StdinRequest.parse({ data: "", echo: true })).toEqual({ data: "" });
   });
 });

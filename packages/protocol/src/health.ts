@@ -1,0 +1,46 @@
+import * as z from "zod/mini";
+import { PROTOCOL_VERSION } from "./constants";
+import { nonNegativeInt, oneOf } from "./internal/messages";
+import { Language } from "./runRequest";
+
+/** How strongly a runtime isolates programs: a bubblewrap sandbox, or process limits only. */
+export const Isolation = oneOf("isolation", ["sandbox", "process"]);
+export type Isolation = z.infer<typeof Isolation>;
+
+export const RuntimeInfo = z.object({
+  language: Language,
+  version: z.string(),
+  isolation: Isolation,
+});
+export type RuntimeInfo = z.infer<typeof RuntimeInfo>;
+
+export const Capacity = z.object({
+  /** Runs executing now, a session's running run included. */
+  running: nonNegativeInt("running"),
+  queued: nonNegativeInt("queued"),
+  maxConcurrent: z.int().check(z.positive()),
+  maxQueued: nonNegativeInt("maxQueued"),
+  /** Open sessions. */
+  sessions: z.optional(nonNegativeInt("sessions")),
+  /** The most sessions open at once; 0 when sessions are off. */
+  maxSessions: z.optional(nonNegativeInt("maxSessions")),
+  /** Live runner processes, when runs are distributed over Redis. */
+  runners: z.optional(nonNegativeInt("runners")),
+});
+export type Capacity = z.infer<typeof Capacity>;
+
+export const HealthStatus = oneOf("status", ["ok", "degraded", "unavailable"]);
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+/** Body of `GET /health` (HTTP 200, or 503 with `status: "unavailable"`). */
+export const HealthResponse = z.object({
+  status: HealthStatus,
+  version: z.string(),
+  protocol: z.literal(PROTOCOL_VERSION),
+  runtimes: z.array(RuntimeInfo),
+  capacity: Capacity,
+  uptimeMs: z.number().check(z.nonnegative()),
+  /** What is switched on, e.g. `["displays", "sessions"]`; see `FEATURES` for known names. */
+  features: z.optional(z.array(z.string())),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;

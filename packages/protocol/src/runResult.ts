@@ -1,0 +1,124 @@
+import * as z from "zod/mini";
+import { oneOf } from "./internal/messages";
+import { Limits } from "./limits";
+import { ReturnedFile } from "./runFile";
+import { Language } from "./runRequest";
+
+const RUN_STATUSES = [
+  "succeeded",
+  "failed",
+  "timed_out",
+  "memory_exceeded",
+  "output_exceeded",
+  "cancelled",
+  // The runner executing the run disappeared; the run is never executed twice.
+  "lost",
+] as const;
+
+/** How a run ended, as servers of this version report it. */
+export const RunStatus = oneOf("status", RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** Whether a `status` is one this version knows; a client shows any other verbatim. */
+export function isRunStatus(status: string): status is RunStatus {
+  return (RUN_STATUSES as readonly string[]).includes(status);
+}
+
+/** An uncaught exception, with `line` in the user's own code (the innermost frame there). */
+export const RunError = z.object({
+  type: z.string(),
+  message: z.string(),
+  line: z.nullable(z.int().check(z.positive())),
+  traceback: z.string(),
+});
+export type RunError = z.infer<typeof RunError>;
+
+const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
+
+/**
+ * A MIME bundle, as in Jupyter: one representation per type, always with `text/plain`. Binary
+ * types (`image/png`, `image/jpeg`) are base64; text types (`image/svg+xml`, `text/html`,
+ * `text/markdown`, `application/json`) are the text itself.
+ */
+export const DisplayData = z.record(z.string(), z.string()).check(
+  z.superRefine((data, ctx) => {
+    for (const key of Object.keys(data)) {
+      if (!MIME_TYPE.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${JSON.stringify(key)} is not a MIME type such as "image/png"`,
+          input: key,
+          path: [key],
+        });
+      }
+    }
+    if (!Object.hasOwn(data, "text/plain")) {
+      ctx.addIssue({
+        code: "custom",
+        message: 'a display must include "text/plain", the fallback every client can show',
+        input: data,
+      });
+    }
+  }),
+);
+export type DisplayData = z.infer<typeof DisplayData>;
+
+/** Rich output of a run: a plot, a table, an image, in program order. */
+export const Display = z.object({
+  data: DisplayData,
+  /** Per-type details, e.g. `{"image/png": {width: 640, height: 480}}`. */
+  metadata: z.optional(z.record(z.string(), z.unknown())),
+});
+export type Display = z.infer<typeof Display>;
+
+/** What became of the session a run ran in: still there, or gone with its state. */
+export const SessionState = oneOf("session.state", ["kept", "lost"]);
+export type SessionState = z.infer<typeof SessionState>;
+
+/** `RunResult.session`: the session a run ran in. */
+export const RunSession = z.object({ id: z.string(), state: SessionState });
+export type RunSession = z.infer<typeof RunSession>;
+
+/** How a run ended. A program that fails is still a result: the run happened. */
+export const RunResult = z.object({
+  id: z.string(),
+  language: Language,
+  status: RunStatus,
+  /** The process's exit code, or null when a signal ended it. */
+  exitCode: z.nullable(z.int()),
+  /** The signal that ended the process (e.g. `"SIGKILL"`), or null. */
+  signal: z.nullable(z.string()),
+  stdout: z.string(),
+  stderr: z.string(),
+  /** True when output was cut at the output limit. */
+  truncated: z.boolean(),
+  durationMs: z.number().check(z.nonnegative()),
+  /** CPU time from the kernel's accounting, or null where the platform cannot measure it. */
+  cpuTimeMs: z.nullable(z.number().check(z.nonnegative())),
+  /** Peak memory in KiB from the kernel's accounting, or null where it cannot be measured. */
+  memoryKb: z.nullable(z.number().check(z.nonnegative())),
+  error: z.optional(RunError),
+  /** Rich output, in the order the program produced it. */
+  displays: z.optional(z.array(Display)),
+  /** Files the program wrote that matched the request's `returnFiles`. */
+  files: z.optional(z.array(ReturnedFile)),
+  /** The limits the run had, after clamping to the server's maxima. */
+  limits: z.optional(Limits),
+  /** For a run in a session: whether the session is still there. */
+  session: z.optional(RunSession),
+});
+export type RunResult = z.infer<typeof RunResult>;
+
+/**
+ * A `RunResult` as a client reads it: `status` may be one a newer server added. A client treats
+ * a status it does not know ({@link isRunStatus} is false) as a finished run and shows it verbatim.
+ */
+export const LenientRunResult = z.extend(RunResult, { status: z.string() });
+export type LenientRunResult = z.infer<typeof LenientRunResult>;
+
+/** Body of `GET /runs/{id}` (HTTP 202) while the run has not ended; after, a `RunResult` (200). */
+export const RunPending = z.object({
+  id: z.string(),
+  status: oneOf("status", ["queued", "running"]),
+});
+export type RunPending = z.infer<typeof RunPending>;
