@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { PROTOCOL_VERSION } from "./constants";
 import { nonNegativeInt, oneOf } from "./internal/messages";
-import { Language } from "./runRequest";
+import { Language } from "./language";
 
 /** How strongly a runtime isolates programs: a bubblewrap sandbox, or process limits only. */
 export const Isolation = oneOf("isolation", ["sandbox", "process"]);

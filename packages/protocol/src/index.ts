@@ -1,6 +1,7 @@
 export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
 export { ExecuteRequest, ExecuteResponse } from "./execute";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
+export { Language } from "./language";
 export { Limits, RunLimits } from "./limits";
 export {
   createProblem,
@@ -26,13 +27,14 @@ export {
   StdoutEvent,
   UnknownEvent,
 } from "./runEvent";
-export { ReturnedFile, ReturnFiles, RunFile, RunFiles } from "./runFile";
-export { Language, RunRequest, StdinRequest } from "./runRequest";
+export { ReturnFiles, RunFile, RunFiles } from "./runFile";
+export { RunRequest, StdinRequest } from "./runRequest";
 export {
   Display,
   DisplayData,
   isRunStatus,
   LenientRunResult,
+  ReturnedFile,
   RunError,
   RunPending,
   RunResult,

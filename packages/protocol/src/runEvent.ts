@@ -19,6 +19,7 @@ export const DisplayEvent = z.object({
   seq: seq(),
   ...Display.shape,
 });
+/** The last line: how the run ended. */
 export const ExitEvent = z.object({ type: z.literal("exit"), seq: seq(), result: RunResult });
 export const RunEvent = z.discriminatedUnion("type", [
   StartedEvent,
@@ -40,7 +41,11 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export const RUN_EVENT_TYPES = ["started", "stdout", "stderr", "input", "display", "exit"] as const;
 
 /** An `exit` event as a client reads it: its result's `status` may be one it does not know. */
-export const LenientExitEvent = z.extend(ExitEvent, { result: LenientRunResult });
+export const LenientExitEvent = z.object({
+  type: z.literal("exit"),
+  seq: seq(),
+  result: LenientRunResult,
+});
 export type LenientExitEvent = z.infer<typeof LenientExitEvent>;
 
 /** A stream line as a client reads it: a known event, with a lenient `exit`. */

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { expected, nonNegativeInt, quote, text } from "./internal/messages";
+import { expected, quote, text } from "./internal/messages";
 import { relativePath } from "./relativePath";
 
 /** The most files a request may carry. */
@@ -73,18 +73,3 @@ export const ReturnFiles = z
     }),
   );
 export type ReturnFiles = z.infer<typeof ReturnFiles>;
-
-/**
- * A file the program wrote, matched by `returnFiles`. Its bytes count toward the output limit:
- * past it, a file is listed with `content: null` and `truncated: true`.
- */
-export const ReturnedFile = z.object({
-  /** Relative to the working directory. */
-  path: z.string(),
-  /** Size on disk in bytes. */
-  size: nonNegativeInt("size"),
-  /** The bytes, base64-encoded, or null when they were not sent. */
-  content: z.nullable(z.base64()),
-  truncated: z.optional(z.boolean()),
-});
-export type ReturnedFile = z.infer<typeof ReturnedFile>;

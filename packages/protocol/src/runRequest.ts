@@ -1,13 +1,8 @@
 import * as z from "zod/mini";
 import { expected, text } from "./internal/messages";
+import { Language } from "./language";
 import { RunLimits } from "./limits";
 import { ReturnFiles, RunFiles } from "./runFile";
-
-/** Languages a server can run. Protocol v1 knows one. */
-export const Language = z.enum(["python"], {
-  error: expected("language", '"python" (the only language this server runs)'),
-});
-export type Language = z.infer<typeof Language>;
 
 /** The most command-line arguments a request may pass. */
 const MAX_ARGS = 100;

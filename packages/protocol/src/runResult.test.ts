@@ -31,8 +31,8 @@ describe("run results", () => {
   it.each<[string, unknown]>([
     ["a display without text/plain", { displays: [{ data: { "image/png": "AA==" } }] }],
     [
-      "a returned file whose content is not base64",
-      { files: [{ path: "a", size: 1, content: "not base64!" }] },
+      "a returned file whose content is neither text nor null",
+      { files: [{ path: "a", size: 1, content: 5 }] },
     ],
     ["a returned file with a negative size", { files: [{ path: "a", size: -1, content: null }] }],
     ["limits missing one", { limits: { timeoutMs: 1, memoryMb: 1 } }],

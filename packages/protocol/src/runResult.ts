@@ -1,8 +1,7 @@
 import * as z from "zod/mini";
-import { oneOf } from "./internal/messages";
+import { expected, nonNegativeInt, oneOf } from "./internal/messages";
+import { Language } from "./language";
 import { Limits } from "./limits";
-import { ReturnedFile } from "./runFile";
-import { Language } from "./runRequest";
 
 const RUN_STATUSES = [
   "succeeded",
@@ -33,33 +32,18 @@ export const RunError = z.object({
 });
 export type RunError = z.infer<typeof RunError>;
 
-const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
-
 /**
- * A MIME bundle, as in Jupyter: one representation per type, always with `text/plain`. Binary
- * types (`image/png`, `image/jpeg`) are base64; text types (`image/svg+xml`, `text/html`,
+ * A MIME bundle, as in Jupyter: one string per MIME type, always with `text/plain`. Binary types
+ * (`image/png`, `image/jpeg`) are base64; text types (`image/svg+xml`, `text/html`,
  * `text/markdown`, `application/json`) are the text itself.
  */
-export const DisplayData = z.record(z.string(), z.string()).check(
-  z.superRefine((data, ctx) => {
-    for (const key of Object.keys(data)) {
-      if (!MIME_TYPE.test(key)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `${JSON.stringify(key)} is not a MIME type such as "image/png"`,
-          input: key,
-          path: [key],
-        });
-      }
-    }
-    if (!Object.hasOwn(data, "text/plain")) {
-      ctx.addIssue({
-        code: "custom",
-        message: 'a display must include "text/plain", the fallback every client can show',
-        input: data,
-      });
-    }
+export const DisplayData = z.catchall(
+  z.object({
+    "text/plain": z.string({
+      error: expected('"text/plain"', "a string, the fallback every client can show"),
+    }),
   }),
+  z.string({ error: "each representation of a display must be a string" }),
 );
 export type DisplayData = z.infer<typeof DisplayData>;
 
@@ -71,6 +55,21 @@ export const Display = z.object({
 });
 export type Display = z.infer<typeof Display>;
 
+/**
+ * A file the program wrote, matched by `returnFiles`. Its bytes count toward the output limit:
+ * past it, a file is listed with `content: null` and `truncated: true`.
+ */
+export const ReturnedFile = z.object({
+  /** Relative to the working directory. */
+  path: z.string(),
+  /** Size on disk in bytes. */
+  size: nonNegativeInt("size"),
+  /** The bytes, base64-encoded, or null when they were not sent. */
+  content: z.nullable(z.string()),
+  truncated: z.optional(z.boolean()),
+});
+export type ReturnedFile = z.infer<typeof ReturnedFile>;
+
 /** What became of the session a run ran in: still there, or gone with its state. */
 export const SessionState = oneOf("session.state", ["kept", "lost"]);
 export type SessionState = z.infer<typeof SessionState>;
@@ -79,11 +78,10 @@ export type SessionState = z.infer<typeof SessionState>;
 export const RunSession = z.object({ id: z.string(), state: SessionState });
 export type RunSession = z.infer<typeof RunSession>;
 
-/** How a run ended. A program that fails is still a result: the run happened. */
-export const RunResult = z.object({
+/** Every field of a result but `status`, shared by the exact and the lenient schema. */
+const resultFields = {
   id: z.string(),
   language: Language,
-  status: RunStatus,
   /** The process's exit code, or null when a signal ended it. */
   exitCode: z.nullable(z.int()),
   /** The signal that ended the process (e.g. `"SIGKILL"`), or null. */
@@ -106,14 +104,20 @@ export const RunResult = z.object({
   limits: z.optional(Limits),
   /** For a run in a session: whether the session is still there. */
   session: z.optional(RunSession),
-});
+};
+
+/** How a run ended. A program that fails is still a result: the run happened. */
+export const RunResult = z.object({ ...resultFields, status: RunStatus });
 export type RunResult = z.infer<typeof RunResult>;
 
 /**
  * A `RunResult` as a client reads it: `status` may be one a newer server added. A client treats
  * a status it does not know ({@link isRunStatus} is false) as a finished run and shows it verbatim.
  */
-export const LenientRunResult = z.extend(RunResult, { status: z.string() });
+export const LenientRunResult = z.object({
+  ...resultFields,
+  status: z.string({ error: "status must be a string" }),
+});
 export type LenientRunResult = z.infer<typeof LenientRunResult>;
 
 /** Body of `GET /runs/{id}` (HTTP 202) while the run has not ended; after, a `RunResult` (200). */
