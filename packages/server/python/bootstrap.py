@@ -1,21 +1,49 @@
-"""Mecha's Python bootstrap.
+"""Mecha's Python bootstrap: runs one job as `python3 main.py` would run it.
 
-Started as `python3 -E -s -u bootstrap.py` in the run's fresh working directory. The job
-(code, files, args, limits) arrives as one JSON document on fd 3, never on the command line;
-fd 4 carries events back to the server as JSON lines: an `input` event when the program waits
-in input(), and an `error` event describing an uncaught exception. Standard streams belong to
-the program. Nothing here is trusted by the server for accounting: CPU time and memory come
-from the kernel.
+The job (code, files, args, limits) arrives as one JSON document on fd 3, never on the command
+line. fd 4 carries events to the server as JSON lines: `input` when the program calls input(),
+and `error` describing an uncaught exception. Only the program's first process writes events;
+the descriptor is closed in every process it forks and never inherited by what it executes.
+Nothing here is trusted by the server for how the run ended: its exit status comes from the
+kernel (through the zygote, or the reporter below), its accounting from the kernel too.
+
+Two ways in:
+- a zygote (zygote.py) loads these definitions once and, in each run it forks, calls
+  `start()` then `run()` and `finish_forked()`: the forked interpreter skips tearing down what
+  the zygote built, and only finalizes what the program made, as CPython would;
+- `python3 -s -u bootstrap.py` (the spawn start-up path) forks a reporter (see `report`) and
+  runs the program in the child, which then exits through CPython's own finalization.
 """
 
-import builtins
-import json
-import os
 import sys
+
+# The modules a fresh `python3 main.py` has before main.py runs: a program's own file of one of
+# these names is not imported instead (as in CPython); of any other, it is (see `unshadow`).
+STARTUP_MODULES = globals().get("STARTUP_MODULES") or frozenset(sys.modules)
+
+import builtins  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 
 JOB_FD = 3
 EVENTS_FD = 4
+# The spawn path's reporter writes how the program ended here (see `report`).
+STATUS_FD = 8
 BOOTSTRAP_FILE = os.path.abspath(__file__)
+HERE = os.path.dirname(BOOTSTRAP_FILE)
+
+
+def _load(name):
+    """A helper module of ours (run_error.py), loaded into a namespace of its own: a program's
+    module of the same name must never find it in sys.modules."""
+    path = os.path.join(HERE, name)
+    with open(path, "rb") as handle:
+        namespace = {"__name__": "__mecha_" + name[:-3] + "__", "__file__": path}
+        exec(compile(handle.read(), path, "exec", dont_inherit=True), namespace)
+    return namespace
+
+
+RUN_ERROR = _load("run_error.py")
 
 
 def read_job():
@@ -29,11 +57,33 @@ def read_job():
     return json.loads(b"".join(chunks).decode("utf-8"))
 
 
-def emit(event):
-    try:
-        os.write(EVENTS_FD, (json.dumps(event) + "\n").encode("utf-8"))
-    except OSError:
-        pass
+class Events:
+    """The event channel, written by the program's first process only."""
+
+    def __init__(self, fd=EVENTS_FD):
+        self.fd = fd
+        self.pid = os.getpid()
+        # Nothing the program executes inherits it, and a process it forks closes it at once.
+        os.set_inheritable(fd, False)
+        os.register_at_fork(after_in_child=self.forget)
+
+    def forget(self):
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
+
+    def emit(self, event):
+        if self.fd is None or os.getpid() != self.pid:
+            return
+        view = memoryview((json.dumps(event) + "\n").encode("utf-8"))
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError:
+            pass
 
 
 def apply_limits(limits):
@@ -48,7 +98,13 @@ def apply_limits(limits):
         "nofile": "RLIMIT_NOFILE",
         "nproc": "RLIMIT_NPROC",
         "core": "RLIMIT_CORE",
+        "sigpending": "RLIMIT_SIGPENDING",
+        "msgqueue": "RLIMIT_MSGQUEUE",
     }
+    if limits.get("as") is not None:
+        # Under an address-space limit every malloc arena reserves 64 MiB of it: one arena for
+        # all threads, so that a program's threads fit (their stacks are counted too).
+        _one_malloc_arena()
     for key, name in names.items():
         value = limits.get(key)
         which = getattr(resource, name, None)
@@ -63,6 +119,16 @@ def apply_limits(limits):
             pass
 
 
+def _one_malloc_arena():
+    try:
+        import ctypes
+
+        M_ARENA_MAX = -8
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
 def write_files(root, files):
     for entry in files:
         write_file(root, entry["path"], entry["content"].encode("utf-8"))
@@ -72,12 +138,12 @@ def write_file(root, name, data):
     """Writes `data` (bytes, as a text file opened with newline="" would write them) to `name`
     under `root`, which it may not leave."""
     path = os.path.normpath(name)
-    if os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
+    if "\0" in name or os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
         raise ValueError("file path escapes the working directory: %r" % name)
     target = os.path.join(root, path)
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         view = memoryview(data)
         while view:
@@ -86,122 +152,457 @@ def write_file(root, name, data):
         os.close(fd)
 
 
-def make_input(notify):
-    def input(prompt=""):  # noqa: A001 - replaces the builtin, keeping its behaviour
-        sys.stdout.flush()
-        sys.stderr.flush()
-        text = str(prompt)
-        if text:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if notify:
-            emit({"type": "input", "prompt": text})
-        line = sys.stdin.readline()
-        if not line:
-            raise EOFError("EOF when reading a line")
-        if line.endswith("\n"):
-            line = line[:-1]
-        return line
+def unshadow(root):
+    """Forgets the modules loaded before the program (by us, or a zygote's preloads) that a file
+    of the program's in `root` would have replaced had it been imported first, as under CPython."""
+    from importlib.machinery import PathFinder
 
-    return input
+    loaded = {name.partition(".")[0] for name in list(sys.modules)} - STARTUP_MODULES
+    for top in loaded:
+        try:
+            spec = PathFinder.find_spec(top, [root])
+        except (ImportError, ValueError):
+            continue
+        # A directory without __init__.py only adds to a namespace package: a regular one wins.
+        if spec is None or spec.loader is None:
+            continue
+        for name in [name for name in sys.modules if name == top or name.startswith(top + ".")]:
+            del sys.modules[name]
 
 
-def strip_bootstrap(tb):
-    """Drops this file's frames so tracebacks show only the user's code, as CPython would."""
-    head = None
-    tail = None
-    while tb is not None:
-        following = tb.tb_next
-        if tb.tb_frame.f_code.co_filename != BOOTSTRAP_FILE:
-            if tail is None:
-                head = tb
-            else:
-                tail.tb_next = tb
-            tail = tb
-        tb = following
-    if tail is not None:
-        tail.tb_next = None
-    return head
+class RecursionDepth:
+    """Where the interpreter keeps how much recursion a thread has left (in its thread state),
+    found by watching which counter moves by one per Python frame; None when it cannot be
+    found. The program's first frame then starts as deep as main.py's does under CPython,
+    whatever frames of ours are below it, and sys.getrecursionlimit() says what CPython says."""
+
+    def __init__(self):
+        self.counter = None
+        try:
+            import ctypes
+
+            state = ctypes.pythonapi.PyThreadState_Get
+            state.restype = ctypes.c_void_p
+            words = (ctypes.c_int * 64).from_address(state())
+        except (ImportError, AttributeError, OSError, ValueError):
+            return
+
+        def snapshot():
+            return list(words)
+
+        def deeper():
+            return snapshot()
+
+        one = snapshot()
+        two = deeper()
+        three = (lambda: deeper())()  # noqa: PLW0108 - one frame more, on purpose
+        limit = sys.getrecursionlimit()
+        found = [i for i in range(64) if one[i] - two[i] == 1 and two[i] - three[i] == 1
+                 and 0 < one[i] <= limit]
+        if len(found) != 1:
+            return
+        self.counter = ctypes.c_int.from_address(ctypes.addressof(words) + found[0] * 4)
+        # What running a code object with exec() from a frame takes of the counter.
+        probe = compile("RESULT = COUNTER.value", "<depth>", "exec")
+        scope = {"COUNTER": self.counter}
+        before = self.counter.value
+        exec(probe, scope)
+        self.exec_cost = before - scope["RESULT"]
+
+    def top(self):
+        """The counter's value, at an exec() of the program's module code, that starts the
+        program one frame in, as main.py's module frame is under CPython."""
+        return sys.getrecursionlimit() - 1 + self.exec_cost
 
 
-def describe(exc, main_path):
-    import traceback
+def watch_input(events):
+    """Reports each input() call as an `input` event while input() stays the builtin: an audit
+    hook (PEP 578) sees the call before its prompt is written."""
 
-    line = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == main_path:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    if isinstance(exc, SyntaxError) and getattr(exc, "filename", None) == main_path:
-        line = exc.lineno
-    kind = type(exc)
-    name = kind.__qualname__
-    if kind.__module__ not in ("builtins", "__main__"):
-        name = "%s.%s" % (kind.__module__, name)
-    message = str(exc.msg) if isinstance(exc, SyntaxError) else str(exc)
-    return {
-        "type": "error",
-        "name": name,
-        "message": message,
-        "line": line if isinstance(line, int) and line > 0 else None,
-        "traceback": "".join(traceback.format_exception(kind, exc, exc.__traceback__)),
-    }
+    def hook(event, args):
+        if event != "builtins.input" or os.getpid() != events.pid:
+            return
+        # input() fails at once without these: no event then.
+        if getattr(sys, "stdin", None) is None or getattr(sys, "stdout", None) is None:
+            return
+        prompt = args[0] if args else None
+        # str() of anything else could run the program's own code a second time.
+        text = str(prompt) if isinstance(prompt, (str, int, float)) else ""
+        events.emit({"type": "input", "prompt": text})
+
+    sys.addaudithook(hook)
 
 
-def main():
-    job = read_job()
-    root = os.getcwd()
-    main_name = job.get("main", "main.py")
-    main_path = os.path.join(root, main_name)
-    write_files(root, job.get("files") or [])
-    # Compiled below from these bytes, as written, without reading the file back.
-    source = job["code"].encode("utf-8")
-    write_file(root, main_name, source)
-    apply_limits(job.get("limits") or {})
-
-    builtins.input = make_input(bool(job.get("interactive")))
-    sys.argv = [main_name] + list(job.get("args") or [])
-    bootstrap_dir = os.path.dirname(BOOTSTRAP_FILE)
-    sys.path[:] = [root] + [p for p in sys.path if p and p != bootstrap_dir]
-
+def main_module(main_path):
+    """A `__main__` module as CPython makes it for `python3 main.py`, same names in the same order."""
     import types
+    from importlib.machinery import SourceFileLoader
 
     module = types.ModuleType("__main__")
-    module.__file__ = main_path
+    module.__loader__ = SourceFileLoader("__main__", main_path)
+    module.__annotations__ = {}
     module.__builtins__ = builtins
+    module.__file__ = main_path
     module.__cached__ = None
-    sys.modules["__main__"] = module
-    # Give back the stack depth the bootstrap uses (its frames, and exec), so recursion
-    # limits match a plain `python3 main.py`.
-    depth = 1
-    frame = sys._getframe()
-    while frame is not None:
-        depth += 1
-        frame = frame.f_back
-    sys.setrecursionlimit(sys.getrecursionlimit() + depth)
+    return module
 
+
+def flush_io():
+    """CPython's flush after the main module ran: errors ignored."""
+    for name in ("stderr", "stdout"):
+        stream = getattr(sys, name, None)
+        if stream is not None:
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def system_exit_status(code):
+    """The exit status CPython gives an uncaught SystemExit carrying `code` (printing it when it
+    is not a number, as CPython does)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        # CPython reads it as a C long: one that does not fit is -1.
+        return int(code) & 0xFF if -(1 << 63) <= code < (1 << 63) else 0xFF
+    stderr = getattr(sys, "stderr", None)
     try:
-        code = compile(source, main_path, "exec", dont_inherit=True)
-        exec(code, module.__dict__)
-    except SystemExit:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - report exactly what the program raised
-        exc.__traceback__ = strip_bootstrap(exc.__traceback__)
-        emit(describe(exc, main_path))
-        sys.excepthook(type(exc), exc, exc.__traceback__)
-        if isinstance(exc, KeyboardInterrupt):
-            # CPython ends an uncaught KeyboardInterrupt by dying of SIGINT.
-            import signal
-
-            sys.stdout.flush()
-            sys.stderr.flush()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGINT)
-        sys.exit(1)
+        if stderr is not None:
+            stderr.write(str(code))
+            stderr.write("\n")
+        else:
+            os.write(2, (str(code) + "\n").encode("utf-8", "backslashreplace"))
+    except Exception:  # noqa: BLE001
+        pass
+    return 1
 
 
-# Run as a script (`python3 bootstrap.py`); a zygote loads these definitions once and calls main()
-# in each run it forks.
+def print_exception(exc):
+    """What CPython's PyErr_Print does with an uncaught exception: sys.last_*, then sys.excepthook."""
+    kind = type(exc)
+    sys.last_type, sys.last_value, sys.last_traceback = kind, exc, exc.__traceback__
+    hook = getattr(sys, "excepthook", None)
+    if hook is None:
+        try:
+            sys.__stderr__.write("sys.excepthook is missing\n")
+        except Exception:  # noqa: BLE001
+            pass
+        sys.__excepthook__(kind, exc, exc.__traceback__)
+        return
+    try:
+        hook(kind, exc, exc.__traceback__)
+    except BaseException as failure:  # noqa: BLE001
+        if isinstance(failure, SystemExit):
+            return
+        try:
+            sys.stderr.write("Error in sys.excepthook:\n")
+            sys.__excepthook__(type(failure), failure, failure.__traceback__)
+            sys.stderr.write("\nOriginal exception was:\n")
+        except Exception:  # noqa: BLE001
+            pass
+        sys.__excepthook__(kind, exc, exc.__traceback__)
+
+
+class Program:
+    """One job, ready to run: its files written, its limits set, its `__main__` made."""
+
+    def __init__(self, job, events, depth):
+        self.events = events
+        self.depth = depth
+        self.root = os.getcwd()
+        self.main_name = job.get("main", "main.py")
+        self.main_path = os.path.join(self.root, self.main_name)
+        write_files(self.root, job.get("files") or [])
+        # Compiled below from these bytes, as written, without reading the file back.
+        self.source = job["code"].encode("utf-8")
+        write_file(self.root, self.main_name, self.source)
+        apply_limits(job.get("limits") or {})
+        if job.get("interactive"):
+            watch_input(events)
+        args = [str(arg) for arg in job.get("args") or []]
+        sys.argv = [self.main_name] + args
+        sys.orig_argv = ["python3", self.main_name] + args
+        sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
+        unshadow(self.root)
+        self.module = main_module(self.main_path)
+        sys.modules["__main__"] = self.module
+
+    def run(self):
+        """Runs the program; returns how it ended: (exit status, whether an uncaught
+        KeyboardInterrupt ends it, as CPython then dies of SIGINT)."""
+        scope = self.module.__dict__
+        try:
+            try:
+                code = compile(self.source, self.main_path, "exec", dont_inherit=True)
+                counter = self.depth.counter
+                if counter is not None:
+                    counter.value = self.depth.top()
+                exec(code, scope)
+            finally:
+                flush_io()
+        except SystemExit as exit_:
+            return system_exit_status(exit_.code), False
+        except BaseException as exc:  # noqa: BLE001 - report exactly what the program raised
+            exc.__traceback__ = RUN_ERROR["strip_frames"](exc.__traceback__, BOOTSTRAP_FILE)
+            self.events.emit(dict(RUN_ERROR["describe"](exc, self.main_path), type="error",
+                                  name=RUN_ERROR["qualified_name"](type(exc))))
+            try:
+                print_exception(exc)
+            except SystemExit as exit_:
+                return system_exit_status(exit_.code), False
+            return 1, isinstance(exc, KeyboardInterrupt)
+        finally:
+            # CPython forgets these once main.py has run; and only sys.modules keeps `__main__`,
+            # so that it is torn down in its turn.
+            scope.pop("__file__", None)
+            scope.pop("__cached__", None)
+            self.module = None
+        return 0, False
+
+
+def start(job, depth=None):
+    """Prepares a job in this process (the program's first): its events and program. `depth`,
+    found once by a zygote, is good for every process it forks."""
+    return Program(job, Events(), depth or RecursionDepth())
+
+
+# --- the end of a forked run --------------------------------------------------------------
+
+
+def _file_is_closed(stream):
+    try:
+        return bool(stream.closed)
+    except Exception:  # noqa: BLE001 - CPython treats a stream without `closed` as open
+        return False
+
+
+def _write_unraisable(exc, obj):
+    """CPython's PyErr_WriteUnraisable(obj), so that the message is the interpreter's own."""
+    try:
+        import ctypes
+
+        api = ctypes.pythonapi
+        api.PyErr_SetObject.argtypes = [ctypes.py_object, ctypes.py_object]
+        api.PyErr_SetObject.restype = None
+        api.PyErr_WriteUnraisable.argtypes = [ctypes.py_object]
+        api.PyErr_WriteUnraisable.restype = None
+        api.PyErr_SetObject(type(exc), exc)
+        api.PyErr_WriteUnraisable(obj)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def flush_std_files():
+    """CPython's flush of sys.stdout and sys.stderr at exit: False when either failed."""
+    ok = True
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        if stream is None or _file_is_closed(stream):
+            continue
+        try:
+            stream.flush()
+        except Exception as exc:  # noqa: BLE001
+            if name == "stdout":
+                _write_unraisable(exc, stream)
+            ok = False
+    return ok
+
+
+def _clear_module_dict(namespace):
+    """CPython's _PyModule_ClearDict: single-underscore names first, then the rest."""
+    for names in ([k for k in namespace if isinstance(k, str) and k[:1] == "_" and k[1:2] != "_"],
+                  [k for k in namespace if k != "__builtins__"]):
+        for key in names:
+            try:
+                namespace[key] = None
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def finish_forked(status, zygote_modules, builtins_before):
+    """Py_FinalizeEx for an interpreter forked from a zygote, as far as a program can tell:
+    threads joined, atexit, the standard streams flushed, garbage collected, and the modules the
+    program loaded (its `__main__` first, in import order) torn down as CPython tears them down.
+    What the zygote built stays (tearing that down is most of a full finalization's cost, and
+    nothing of the program's sees it). `zygote_modules` is sys.modules as the run began, and
+    `builtins_before` the builtins' namespace. Returns the exit status (120 when a flush failed)."""
+    import gc
+    import weakref
+
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:  # noqa: BLE001
+            pass
+    try:
+        import atexit
+
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001
+        pass
+    if not flush_std_files():
+        status = 120
+    if gc.isenabled():
+        gc.collect()
+    # finalize_modules: the standard streams back to the originals, the program's modules out of
+    # sys.modules (in its order: `__main__` early), builtins as they were, a collection, then
+    # whatever is still alive cleared, last imported first.
+    for name in ("stdin", "stdout", "stderr"):
+        try:
+            setattr(sys, name, getattr(sys, "__%s__" % name))
+        except AttributeError:
+            pass
+    mine = []
+    for name, module in list(sys.modules.items()):
+        if zygote_modules.get(name) is module:
+            continue
+        if isinstance(module, type(sys)):
+            mine.append(weakref.ref(module))
+            sys.modules[name] = None
+        module = None
+    for name in [name for name, value in sys.modules.items() if value is None]:
+        del sys.modules[name]
+    current = builtins.__dict__
+    for key in [key for key in current if key not in builtins_before]:
+        del current[key]
+    for key, value in builtins_before.items():
+        if current.get(key, key) is not value:
+            current[key] = value
+    gc.collect()
+    for ref in reversed(mine):
+        module = ref()
+        if module is not None:
+            _clear_module_dict(module.__dict__)
+        module = None
+    if not flush_std_files():
+        status = 120
+    return status
+
+
+def die_of_sigint():
+    """How CPython ends after an uncaught KeyboardInterrupt: killed by SIGINT."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(130)
+
+
+# --- the spawn start-up path ------------------------------------------------------------------
+
+
+def report(status_fd):
+    """Forks the program's first process and, in this one, reports how the run ended.
+
+    This process runs none of the program. It gives the program standard output and error of
+    its own, relayed to this process's, and so knows when every process of the run has closed
+    them; it waits for the program (wait4: its status, CPU time and peak memory, from the
+    kernel) and, once both have happened, the run has ended (as under `python3 main.py` with its
+    output captured): it writes `exit <status> <cpu seconds> <maxrss KiB>` on `status_fd`, which
+    the program never has, and exits, which ends whatever is left of the run. It reaps every
+    orphan meanwhile, and is not dumpable: the program, under the same uid, cannot open its
+    descriptors through /proc. Returns in the child only.
+    """
+    import select
+    import signal
+
+    relays = [os.pipe(), os.pipe()]
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_fd)
+        for target, (read_end, write_end) in zip((1, 2), relays):
+            os.close(read_end)
+            os.dup2(write_end, target)
+            os.close(write_end)
+        return
+    for fd in (0, EVENTS_FD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    targets = {}
+    for target, (read_end, write_end) in zip((1, 2), relays):
+        os.close(write_end)
+        targets[read_end] = target
+    ended = None
+    while targets or ended is None:
+        try:
+            readable, _, _ = select.select(list(targets) + [wake_r], [], [])
+        except InterruptedError:
+            readable = []
+        for fd in readable:
+            if fd == wake_r:
+                try:
+                    os.read(wake_r, 4096)
+                except BlockingIOError:
+                    pass
+                continue
+            data = os.read(fd, 65536)
+            if not data:
+                os.close(fd)
+                del targets[fd]
+                continue
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(targets[fd], view):]
+            except OSError:
+                pass
+        while True:
+            try:
+                child, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if child == 0:
+                break
+            if child == pid:
+                ended = status, usage
+    status, usage = ended
+    line = "exit %d %r %d\n" % (status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    try:
+        os.write(status_fd, line.encode())
+    except OSError:
+        pass
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def close_other_descriptors(keep):
+    """Closes every descriptor from 5 up but `keep`: nothing the server's process inherited
+    reaches the program."""
+    low = 5
+    for fd in sorted(fd for fd in keep if fd >= low):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
 if __name__ == "__main__":
-    main()
+    job_document = read_job()
+    close_other_descriptors({STATUS_FD} if job_document.get("report") else set())
+    if job_document.get("report"):
+        report(STATUS_FD)
+    ending = start(job_document).run()
+    del job_document
+    if ending[1]:
+        # Printed already: CPython's own end of an uncaught KeyboardInterrupt (finalization, then
+        # death by SIGINT), with nothing printed twice.
+        sys.excepthook = lambda *_: None
+        raise KeyboardInterrupt
+    # CPython's own finalization; 120 if flushing the standard streams fails.
+    raise SystemExit(ending[0])

@@ -2,29 +2,31 @@
 
 Started by the server inside bubblewrap (its own user namespace, where it is uid 0 with every
 capability, mapped to an unprivileged host uid; its own pid, net, ipc and uts namespaces; the
-system read-only; pid 1 of its pid namespace) as `python3 -E -s -u zygote.py`. It never runs a
+system read-only; pid 1 of its pid namespace) as `python3 -s -u zygote.py`. It never runs a
 program itself. It reads the seccomp filter (BPF) from fd 5, then serves requests read from fd 3
 as lines of words (a run's id and cgroup are letters, digits, "-" and "_"; "-" stands for a
 value not given) and answers on fd 4 as JSON lines, each one write(2), so lines never interleave.
 Both sides are built by formatting, not by the json module: encoding and decoding JSON writes to
 many more of the zygote's pages, each then copied for the zygote after every fork.
 
-  fork <id> <disk bytes> <uid>|- <cgroup>|-
+  fork <id> <disk bytes> <uid>|- <cgroup>|- <inotify instances> <inotify watches>
                                 -> the run's init is cloned as pid 1 of a new pid namespace (see
-      Inits), and the zygote forks U, the program's process, into it (pid 2). With a cgroup, U
-      first moves itself into the run's cgroups (see Cgroups). U isolates itself and answers
-      {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job", "events"}}
-      (U's pid in the zygote's pid namespace), then waits for the job. The server moves U (by
-      its host pid) into the run's cgroup unless U did, opens the server's ends of the run's
-      pipes through /proc/<pid>/fd and, once the run has its job, writes it on the job pipe:
-      U then closes the server's ends, drops every privilege and runs the bootstrap, which
-      reads the job, and so the program.
+      Inits), and the zygote forks U, the program's first process, into it (pid 2). With a
+      cgroup, U first moves itself into the run's cgroups (see Cgroups). U isolates itself and
+      answers {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job",
+      "events"}} (U's pid in the zygote's pid namespace), then waits for the job. The server
+      moves U (by its host pid) into the run's cgroup unless U did, opens the server's ends of
+      the run's pipes through /proc/<pid>/fd and, once the run has its job, writes it on the job
+      pipe: U then closes the server's ends, drops every privilege and runs the program through
+      the bootstrap (see bootstrap.py).
   kill <id>                     -> the zygote kills the run's init, and the kernel the rest of it.
-  When U is reaped the zygote kills the run's init. Once the init is reaped (the kernel lets it
-  go only when every other process of the run is gone) it answers {"type": "exit", "id",
-  "status", "cpu", "maxrss"} (U's wait4 status and rusage), when U ran, then {"type": "reaped",
-  "id", "status"} (always last). A run that could not be set up is answered {"type": "failed",
-  "id", "message"}.
+  When U is reaped the zygote answers {"type": "exit", "id", "status", "cpu", "maxrss",
+  "alone"} (U's wait4 status and rusage: how the program ended, from the kernel, never from the
+  program). If U left nothing running (`alone`) the zygote ends the run's init at once; else the
+  run goes on until the server ends it (once every process of the run has closed the program's
+  output, or at its time limit). Once the init is reaped (the kernel lets it go only when every other process of the
+  run is gone) it answers {"type": "reaped", "id", "status"} (always last). A run that could
+  not be set up is answered {"type": "failed", "id", "message"}.
 
 Cgroups: the server may pass the zygote, on fds 8 on, the directories it makes runs' cgroups in
 (cgroup v1: one per hierarchy), each run's `tasks` file there belonging to the zygote's uid.
@@ -39,13 +41,21 @@ with a /proc of the run's pid namespace, fresh size-capped tmpfs on /workspace, 
 /dev/shm, a devpts instance of its own and bubblewrap's read-only covers on /proc; the run's own
 uid when the server gave one (as root, the server maps a host uid of its own to each run); then
 a user namespace of its own (uid 1000 only, that uid outside), which owns none of the others,
-so nothing mounted can be undone from inside. Then U drops every capability (bounding and
-ambient sets too), sets no_new_privs, loads the seccomp filter and runs the bootstrap (and so
-the program) in a session of its own. U's last step writes an `exited` event (its status) on the
-events pipe and closes its streams, so the server can answer before the kernel has torn U down.
+so nothing mounted can be undone from inside, and whose per-user kernel counters (inotify) are
+capped so that runs together cannot exhaust the zygote's. Then U drops every capability
+(bounding and ambient sets too), sets no_new_privs, loads the seccomp filter and runs the
+program in a session of its own.
+
+Nothing of the zygote's bookkeeping reaches a run: U leaves serve() by an exception (see
+Forked), so no frame of the zygote's loop, nor the objects only its frames held, is left in U.
 """
 
-import atexit  # noqa: F401 - preloaded for the program's end
+import sys
+
+# What a fresh `python3 main.py` has loaded: handed to the bootstrap (see STARTUP_MODULES there).
+STARTUP_MODULES = frozenset(sys.modules)
+
+import atexit  # noqa: E402,F401 - preloaded for the program's end
 import builtins
 import ctypes
 import fcntl
@@ -56,7 +66,6 @@ import os
 import select
 import signal
 import _signal
-import sys
 import traceback
 import types  # noqa: F401 - preloaded for the bootstrap
 import resource  # noqa: F401 - preloaded for the bootstrap
@@ -171,21 +180,24 @@ def reply(event, encode=json.JSONEncoder(separators=(",", ":")).encode):
 
 
 def parse_request(line):
-    """A request line as a dict (`op`, `id`, and for a fork `disk`, `uid`, `cgroup`); None if
-    it is not one."""
+    """A request line as a dict (`op`, `id`, and for a fork `disk`, `uid`, `cgroup`, `inotify`);
+    None if it is not one."""
     words = line.split()
     if len(words) < 2 or not is_name(words[1]):
         return None
     if words[0] == b"kill" and len(words) == 2:
         return {"op": "kill", "id": words[1]}
-    if words[0] != b"fork" or len(words) != 5 or not words[2].isdigit():
+    if words[0] != b"fork" or len(words) != 7 or not words[2].isdigit():
         return None
     uid, cgroup = words[3], words[4]
     if (uid != b"-" and not uid.isdigit()) or (cgroup != b"-" and not is_name(cgroup)):
         return None
+    if not (words[5].isdigit() and words[6].isdigit()):
+        return None
     return {"op": "fork", "id": words[1], "disk": int(words[2]),
             "uid": None if uid == b"-" else int(uid),
-            "cgroup": None if cgroup == b"-" else cgroup.decode()}
+            "cgroup": None if cgroup == b"-" else cgroup.decode(),
+            "inotify": (int(words[5]), int(words[6]))}
 
 
 def is_name(word):
@@ -262,11 +274,19 @@ def isolate(request, net_fd):
     # so the run has no root of any kind.
     write_file("/proc/self/uid_map", "%d %d 1\n" % (UID, outer_uid))
     write_file("/proc/self/gid_map", "%d %d 1\n" % (GID, outer_gid))
-    try:
-        # No user namespaces below this one (as bubblewrap's --disable-userns).
-        write_file("max_user_namespaces", "0", dir_fd=sysctl_user)
-    except OSError:
-        pass
+    # Per-user kernel counters are charged to this namespace and every one above it, up to the
+    # zygote's uid on the host: capped here, runs together cannot exhaust them for each other.
+    # No namespaces of any kind below this one (as bubblewrap's --disable-userns, and more).
+    instances, watches = request.get("inotify") or (0, 0)
+    caps = [("max_inotify_instances", instances), ("max_inotify_watches", watches),
+            ("max_fanotify_groups", 0), ("max_fanotify_marks", 0)]
+    caps += [("max_%s_namespaces" % kind, 0)
+             for kind in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")]
+    for name, value in caps:
+        try:
+            write_file(name, str(value), dir_fd=sysctl_user)
+        except OSError:
+            pass
     os.close(sysctl_user)
 
 
@@ -288,70 +308,22 @@ def drop_privileges(seccomp_prog):
         check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, seccomp_prog, 0, 0), "seccomp")
 
 
-def exit_status(code):
-    """The exit status CPython gives an uncaught SystemExit carrying `code`."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    try:
-        sys.stderr.write(str(code) + "\n")
-    except Exception:  # noqa: BLE001
-        pass
-    return 1
-
-
-def finalize(status):
-    """What the interpreter does at exit: join threads, run atexit, flush the streams."""
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        try:
-            threading._shutdown()
-        except BaseException:  # noqa: BLE001
-            pass
-    try:
-        import atexit
-
-        atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001
-        pass
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001
-            if status == 0:
-                status = 120
-    # The program is done: say so, and close its streams, before the kernel tears the process
-    # down (unmapping a forked interpreter's pages takes longer than anything above). The
-    # server then answers at once, and ends the run's init, which ends whatever is left.
-    try:
-        os.write(4, b'{"type": "exited", "status": %d}\n' % (status & 0xFF))
-    except OSError:
-        pass
-    for fd in range(5):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    os._exit(status)
-
-
-def run_program(bootstrap_main):
-    """In U: the bootstrap, exactly as `python3 -E -s -u bootstrap.py` would run it."""
-    # Nothing a run draws at random may repeat in another run forked from the same zygote.
-    if "random" in sys.modules:
-        sys.modules["random"].seed()
+def run_program(bootstrap, depth):
+    """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
+    end of a forked interpreter (see bootstrap.finish_forked)."""
     os.setsid()
     os.chdir(WORKDIR)
-    status = 0
+    zygote_modules = dict(sys.modules)
+    builtins_before = dict(builtins.__dict__)
     try:
-        bootstrap_main()
-    except SystemExit as exit_:
-        status = exit_status(exit_.code)
-    except BaseException:  # noqa: BLE001
+        status, interrupted = bootstrap["start"](bootstrap["read_job"](), depth).run()
+    except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
-        status = 1
-    finalize(status)
+        status, interrupted = 1, False
+    status = bootstrap["finish_forked"](status, zygote_modules, builtins_before)
+    if interrupted:
+        bootstrap["die_of_sigint"]()
+    os._exit(status)
 
 
 def close_all_but(keep):
@@ -377,7 +349,7 @@ def join_cgroups(request, parents):
         os.close(parent)
 
 
-def program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents):
+def program(request, net_fd, bootstrap, depth, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
     join_cgroups(request, cgroup_parents)
     run_id = request["id"]
@@ -410,7 +382,7 @@ def program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents):
         os.close(fd)
     os.close(REPLY_FD)
     drop_privileges(seccomp_prog)
-    run_program(bootstrap_main)
+    run_program(bootstrap, depth)
 
 
 class Inits:
@@ -602,18 +574,28 @@ def take_cgroup_parents():
 class Run:
     """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
 
-    __slots__ = ("id", "init", "program", "net_fd", "exit")
+    __slots__ = ("id", "init", "program", "net_fd", "init_status")
 
     def __init__(self, run_id, init, net_fd):
         self.id = run_id
         self.init = init
         self.program = None
         self.net_fd = net_fd
-        self.exit = None
+        self.init_status = None
 
 
-def fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
-             cgroup_parents):
+class Forked(BaseException):
+    """Raised in U right after the fork: it leaves serve() for main(), which runs the program
+    with none of the zygote's frames (and none of their bookkeeping) below it."""
+
+    def __init__(self, request, net_fd, cgroup_parents):
+        super().__init__()
+        self.request = request
+        self.net_fd = net_fd
+        self.cgroup_parents = cgroup_parents
+
+
+def fork_run(request, runs, by_id, inits, nets, pid_ns, cgroup_parents):
     """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
     run_id = request.get("id")
     try:
@@ -648,16 +630,26 @@ def fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_
             signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
             close_all_but({REPLY_FD, net_fd, *cgroup_parents})
-            program(request, net_fd, bootstrap_main, seccomp_prog, cgroup_parents)
         except BaseException as error:  # noqa: BLE001
             report_failure(request, error)
-        os._exit(126)
+            os._exit(126)
+        raise Forked(request, net_fd, cgroup_parents)
     run.program = pid
     runs[pid] = run
 
 
+def has_children(pid):
+    """Whether a process (a run's init) has a child left: the orphans of a run are its init's."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid), "rb") as listing:
+            return bool(listing.read().strip())
+    except OSError:
+        return False
+
+
 def reap(runs, by_id, inits, nets):
-    """Reaps every child that has ended and reports the runs they belong to."""
+    """Reaps every child that has ended and reports the runs they belong to: a program's end
+    (`exit`) as soon as it is reaped, the run's (`reaped`) once its init is, always last."""
     while True:
         try:
             pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -670,43 +662,44 @@ def reap(runs, by_id, inits, nets):
             continue
         if pid == run.program:
             run.program = None
-            run.exit = b'{"type":"exit","id":"%s","status":%d,"cpu":%r,"maxrss":%d}\n' % (
-                run.id, status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-            # Ending the init ends whatever the program left behind in the run.
-            try:
-                os.kill(run.init, signal.SIGKILL)
-            except OSError:
-                pass
+            alone = run.init_status is not None or not has_children(run.init)
+            os.write(REPLY_FD, b'{"type":"exit","id":"%s","status":%d,"cpu":%r,"maxrss":%d,'
+                     b'"alone":%s}\n' % (run.id, status, usage.ru_utime + usage.ru_stime,
+                                         usage.ru_maxrss, b"true" if alone else b"false"))
+            if run.init_status is not None:
+                ended(run, by_id, inits, nets)
+            elif alone:
+                # Nothing else of the run is left: it has wholly ended.
+                kill_init(run)
         else:
-            # The kernel lets the init go only once every other process of the run is reaped:
-            # the run has wholly ended.
+            # The kernel lets the init go only once every other process of the run is gone.
+            run.init_status = status
             inits.reaped(pid)
-            if by_id.get(run.id) is run:
-                del by_id[run.id]
-            os.write(REPLY_FD, (run.exit or b"")
-                     + b'{"type":"reaped","id":"%s","status":%d}\n' % (run.id, status))
-            nets.give_back(run.net_fd)
+            if run.program is None:
+                ended(run, by_id, inits, nets)
 
 
-def serve():
-    # Not dumpable, whatever the host's fs.suid_dumpable: with ptrace rights only over the
-    # zygote's user namespace may anyone read its memory or open its descriptors through /proc,
-    # and each run's init, a clone sharing both, is the pid 1 its program sees.
-    check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+def kill_init(run):
+    try:
+        os.kill(run.init, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def ended(run, by_id, inits, nets):
+    if by_id.get(run.id) is run:
+        del by_id[run.id]
+    os.write(REPLY_FD, b'{"type":"reaped","id":"%s","status":%d}\n' % (run.id, run.init_status))
+    nets.give_back(run.net_fd)
+
+
+def serve(cgroup_parents):
+    """The zygote's loop. Raises Forked in each run's first process (see main)."""
     os.dup2(CONTROL_OUT, REPLY_FD)
     os.close(CONTROL_OUT)
     control = os.dup(CONTROL_IN)
     os.close(CONTROL_IN)
-    seccomp = load_seccomp()
-    cgroup_parents = take_cgroup_parents()
-    seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
     pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    # The bootstrap's definitions are made once, here: each run only calls its main().
-    bootstrap = {"__name__": "__mecha_bootstrap__", "__file__": BOOTSTRAP,
-                 "__builtins__": builtins, "__cached__": None}
-    with open(BOOTSTRAP, "rb") as handle:
-        exec(compile(handle.read(), BOOTSTRAP, "exec", dont_inherit=True), bootstrap)
-    bootstrap_main = bootstrap["main"]
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -744,17 +737,45 @@ def serve():
                 continue
             op = request["op"]
             if op == "fork":
-                fork_run(request, runs, by_id, inits, nets, pid_ns, bootstrap_main, seccomp_prog,
-                         cgroup_parents)
+                fork_run(request, runs, by_id, inits, nets, pid_ns, cgroup_parents)
             elif op == "kill":
                 # By the zygote, which reaps its children: never a pid already reused.
                 run = by_id.get(request["id"])
                 if run is not None and runs.get(run.init) is run:
-                    try:
-                        os.kill(run.init, signal.SIGKILL)
-                    except OSError:
-                        pass
+                    kill_init(run)
+
+
+def load_bootstrap():
+    """The bootstrap's definitions, made once here: each run only calls them."""
+    bootstrap = {"__name__": "__mecha_bootstrap__", "__file__": BOOTSTRAP,
+                 "__builtins__": builtins, "__cached__": None,
+                 "STARTUP_MODULES": STARTUP_MODULES}
+    with open(BOOTSTRAP, "rb") as handle:
+        exec(compile(handle.read(), BOOTSTRAP, "exec", dont_inherit=True), bootstrap)
+    return bootstrap
+
+
+def main():
+    # Not dumpable, whatever the host's fs.suid_dumpable: with ptrace rights only over the
+    # zygote's user namespace may anyone read its memory or open its descriptors through /proc,
+    # and each run's init, a clone sharing both, is the pid 1 its program sees.
+    check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+    seccomp = load_seccomp()
+    seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
+    cgroup_parents = take_cgroup_parents()
+    bootstrap = load_bootstrap()
+    depth = bootstrap["RecursionDepth"]()
+    try:
+        serve(cgroup_parents)
+    except Forked as forked:
+        request, net_fd = forked.request, forked.net_fd
+    # In U, with serve()'s frames gone (with the exception that held them).
+    try:
+        program(request, net_fd, bootstrap, depth, seccomp_prog, cgroup_parents)
+    except BaseException as error:  # noqa: BLE001
+        report_failure(request, error)
+    os._exit(126)
 
 
 if __name__ == "__main__":
-    serve()
+    main()

@@ -16,6 +16,7 @@ import { problemResponse } from "./problemResponse";
 import { RateLimiter } from "./rateLimiter";
 import { readJson } from "./readBody";
 import { type Run, RunManager } from "./runManager";
+import type { RuntimeOptions } from "./runtime/options";
 import { createPythonRuntime } from "./runtime/pythonRuntime";
 import type { RunJob, Runtime } from "./runtime/types";
 import { VERSION } from "./version";
@@ -27,12 +28,37 @@ export interface MechaHandler {
   close(): Promise<void>;
   /** The health body, as `GET /health` returns it. */
   health(): Promise<HealthResponse>;
+  /**
+   * Starts the runtime now instead of on the first request (the interpreter, the sandbox, warm
+   * interpreters); rejects when no program can run here, saying why.
+   */
+  ready(): Promise<void>;
   /** The runtime the handler runs programs with. */
   readonly runtime: Runtime;
 }
 
 const encoder = new TextEncoder();
 const utf8Length = (text: string) => encoder.encode(text).byteLength;
+
+/** The runtime's options among a handler's: every one of them reaches the runtime. */
+function runtimeOptions(options: HandlerOptions): Omit<RuntimeOptions, "logger" | "concurrency"> {
+  const { python, sandbox, startup, maxProcesses, maxFileBytes, maxOpenFiles } = options;
+  const { diskBytes, cgroups, uidRange, warmPool, spawn } = options;
+  const picked = {
+    python,
+    sandbox,
+    startup,
+    maxProcesses,
+    maxFileBytes,
+    maxOpenFiles,
+    diskBytes,
+    cgroups,
+    uidRange,
+    warmPool,
+    spawn,
+  };
+  return Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined));
+}
 
 function newId(): string {
   return `run_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
@@ -53,17 +79,19 @@ function json(body: unknown, status = 200, headers = new Headers()): Response {
  */
 export function createHandler(options: HandlerOptions = {}): MechaHandler {
   const opts = normalizeOptions(options, availableParallelism());
+  // Created now, started on first use: creating a handler starts no process.
   const runtime =
     options.runtime ??
     createPythonRuntime({
-      ...(options.python ? { python: options.python } : {}),
-      sandbox: options.sandbox ?? "auto",
-      ...(options.startup ? { startup: options.startup } : {}),
-      ...(options.maxProcesses ? { maxProcesses: options.maxProcesses } : {}),
-      ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
+      ...runtimeOptions(options),
       logger: opts.logger,
+      concurrency: opts.maxConcurrent,
     });
-  const manager = new RunManager(runtime, opts.maxConcurrent, opts.maxQueued);
+  const manager = new RunManager(runtime, {
+    maxConcurrent: opts.maxConcurrent,
+    maxQueued: opts.maxQueued,
+    maxStdinBuffer: opts.maxStdinBuffer,
+  });
   const limiter = opts.rateLimit
     ? new RateLimiter(opts.rateLimit.limit, opts.rateLimit.windowMs)
     : null;
@@ -391,6 +419,11 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
 
   handler.close = () => manager.close();
   handler.health = health;
+  handler.ready = async () => {
+    await ("ready" in runtime && typeof runtime.ready === "function"
+      ? (runtime.ready as () => Promise<void>)()
+      : runtime.info());
+  };
   Object.defineProperty(handler, "runtime", { value: runtime });
   return handler;
 }

@@ -12,7 +12,8 @@ export type {
 export { DEFAULT_LIMITS, MAX_LIMITS } from "./options";
 export type { PythonInterpreter } from "./runtime/findPython";
 export { findPython } from "./runtime/findPython";
-export type { PythonRuntimeOptions, Spawner } from "./runtime/pythonRuntime";
+export type { RuntimeOptions, Spawner } from "./runtime/options";
+export type { PythonRuntime } from "./runtime/pythonRuntime";
 export { createPythonRuntime } from "./runtime/pythonRuntime";
 export type {
   RunJob,

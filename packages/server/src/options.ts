@@ -1,22 +1,7 @@
-import type { Runtime } from "./runtime/types";
+import type { RuntimeOptions } from "./runtime/options";
+import type { Limits, Logger, Runtime } from "./runtime/types";
 
-/** Hard limits of one run. */
-export interface Limits {
-  /** Wall-clock limit in milliseconds. */
-  timeoutMs: number;
-  /** Memory limit in MiB (address space, and the cgroup where there is one). */
-  memoryMb: number;
-  /** stdout + stderr cap in bytes; reaching it ends the run as `output_exceeded`. */
-  outputBytes: number;
-}
-
-/** Logger with the shape of `console`; `false` silences the handler. */
-export interface Logger {
-  debug?(message: string, ...args: unknown[]): void;
-  info(message: string, ...args: unknown[]): void;
-  warn(message: string, ...args: unknown[]): void;
-  error(message: string, ...args: unknown[]): void;
-}
+export type { Limits, Logger };
 
 export interface RateLimitOptions {
   /**
@@ -39,37 +24,18 @@ export interface RateLimitOptions {
 /** What `authorize` may return: `true` to allow, `false` for 403, or a status and message. */
 export type AuthorizeResult = boolean | { status: 401 | 403; detail?: string } | undefined;
 
-export interface HandlerOptions {
+/** Options of `createHandler`: the HTTP layer's own, and every option of the Python runtime. */
+export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurrency"> {
   /**
    * A prefix stripped from request paths, e.g. `"/api/mecha"` when the handler sees full URLs.
    * @default ""
    */
   basePath?: string;
   /**
-   * The runtime that runs programs. Defaults to the Python runtime built from `python` and `sandbox`.
+   * The runtime that runs programs. Defaults to the Python runtime built from this object's
+   * runtime options (`python`, `sandbox`, `startup`, `maxProcesses`, …), started on first use.
    */
   runtime?: Runtime;
-  /**
-   * The Python interpreter. Defaults to the distribution's own `python3`, else the first working
-   * one on PATH (`python3`, `python`, `py -3`).
-   */
-  python?: string;
-  /**
-   * `"auto"` uses bubblewrap when it works and falls back to process isolation with a warning;
-   * `"required"` refuses to run without it; `"none"` never uses it.
-   * @default "auto"
-   */
-  sandbox?: "auto" | "required" | "none";
-  /**
-   * How sandboxed runs start: `"zygote"` (one interpreter started once in bubblewrap forks each
-   * run and isolates it before the run's code executes: its own user, pid, mount, ipc, uts and
-   * cgroup namespaces, a network namespace no other running run is in, a host uid of its own
-   * when the server is root, no capabilities, the seccomp filter) or `"spawn"` (bubblewrap and a
-   * fresh interpreter per run: about three times the CPU per run). When the zygote cannot start,
-   * runs spawn, and the server says so. Ignored without the sandbox.
-   * @default "zygote"
-   */
-  startup?: "spawn" | "zygote";
   /**
    * Limits applied when a request names none.
    * @default { timeoutMs: 10000, memoryMb: 256, outputBytes: 1048576 }
@@ -91,15 +57,12 @@ export interface HandlerOptions {
    */
   maxBodyBytes?: number;
   /**
-   * Processes (and threads) one run may have at once.
-   * @default 64
+   * Standard input a run may hold that its program has not read yet, in bytes (sent with
+   * `POST /runs/{id}/stdin`, also while it waits in the queue). A write beyond it is refused
+   * whole with 413 `stdin_too_large`; the program reading its input makes room again.
+   * @default 2097152
    */
-  maxProcesses?: number;
-  /**
-   * Largest file a program may write, in bytes.
-   * @default 10485760
-   */
-  maxFileBytes?: number;
+  maxStdinBuffer?: number;
   /**
    * Runs executing at once.
    * @default twice the CPU cores, at least 4 (a program waiting for input holds a slot)
@@ -141,6 +104,7 @@ export interface NormalizedOptions {
   maxLimits: Limits;
   maxCodeBytes: number;
   maxBodyBytes: number;
+  maxStdinBuffer: number;
   maxConcurrent: number;
   maxQueued: number;
   rateLimit: Required<RateLimitOptions> | null;
@@ -218,6 +182,7 @@ export function normalizeOptions(options: HandlerOptions, cores: number): Normal
     maxLimits,
     maxCodeBytes: positive("maxCodeBytes", options.maxCodeBytes, 256 * 1024),
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, 2 * 1024 * 1024),
+    maxStdinBuffer: positive("maxStdinBuffer", options.maxStdinBuffer, 2 * 1024 * 1024),
     maxConcurrent,
     maxQueued,
     rateLimit,

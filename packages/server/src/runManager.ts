@@ -14,9 +14,14 @@ export class Run {
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private cancelled = false;
   private readonly pendingStdin: { data: string; eof: boolean }[] = [];
+  private pendingBytes = 0;
   private stdinClosed: boolean;
 
-  constructor(readonly job: RunJob) {
+  constructor(
+    readonly job: RunJob,
+    /** Standard input the run may hold that its program has not taken yet, in bytes. */
+    private readonly maxStdinBuffer = Number.POSITIVE_INFINITY,
+  ) {
     this.done = new Promise((resolve) => {
       this.resolve = resolve;
     });
@@ -50,6 +55,7 @@ export class Run {
     this.state = "running";
     this.announce();
     for (const { data, eof } of this.pendingStdin.splice(0)) program.writeStdin(data, eof);
+    this.pendingBytes = 0;
     if (this.cancelled) program.cancel();
   }
 
@@ -63,9 +69,22 @@ export class Run {
         `The standard input of run ${this.job.id} is closed (it was sent with eof, or the run was started without streaming).`,
       );
     }
+    const size = Buffer.byteLength(data);
+    const held = this.program ? this.program.stdinBuffered : this.pendingBytes;
+    if (held + size > this.maxStdinBuffer) {
+      throw new HttpError(
+        "stdin_too_large",
+        `Run ${this.job.id} holds ${held} bytes of standard input its program has not read; ` +
+          `${size} more would pass the ${this.maxStdinBuffer}-byte limit. Nothing was written: ` +
+          "send it again once the program has read some, or in smaller parts.",
+      );
+    }
     if (eof) this.stdinClosed = true;
     if (this.program) this.program.writeStdin(data, eof);
-    else this.pendingStdin.push({ data, eof });
+    else {
+      this.pendingStdin.push({ data, eof });
+      this.pendingBytes += size;
+    }
   }
 
   /** Returns false when the run had already finished. */
@@ -116,14 +135,21 @@ export class RunManager {
   private running = 0;
   private closing = false;
 
+  private readonly maxConcurrent: number;
+  private readonly maxQueued: number;
+  private readonly maxStdinBuffer: number;
+
   constructor(
     private readonly runtime: Runtime,
-    private readonly maxConcurrent: number,
-    private readonly maxQueued: number,
+    limits: { maxConcurrent: number; maxQueued: number; maxStdinBuffer?: number },
     /** How long finished runs are remembered, so late stdin gets 409 rather than 404. */
     private readonly retainMs = 5 * 60_000,
     private readonly maxRetained = 100_000,
-  ) {}
+  ) {
+    this.maxConcurrent = limits.maxConcurrent;
+    this.maxQueued = limits.maxQueued;
+    this.maxStdinBuffer = limits.maxStdinBuffer ?? Number.POSITIVE_INFINITY;
+  }
 
   get capacity() {
     return {
@@ -151,7 +177,7 @@ export class RunManager {
       );
     }
     this.prune();
-    const run = new Run(job);
+    const run = new Run(job, this.maxStdinBuffer);
     this.runs.set(job.id, run);
     this.queue.push(run);
     this.pump();

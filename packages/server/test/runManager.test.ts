@@ -26,7 +26,12 @@ function fakeRuntime() {
         end = resolve;
       });
       ends.push(() => end(OUTCOME));
-      return { writeStdin() {}, cancel: () => end({ ...OUTCOME, status: "cancelled" }), done };
+      return {
+        writeStdin() {},
+        stdinBuffered: 0,
+        cancel: () => end({ ...OUTCOME, status: "cancelled" }),
+        done,
+      };
     },
     close: async () => {},
   };
@@ -65,7 +70,7 @@ describe("RunManager", () => {
   it("answers stdin for a finished run with run_finished until it is forgotten", async () => {
     vi.useFakeTimers();
     const { runtime, endAll } = fakeRuntime();
-    const manager = new RunManager(runtime, 4, 4, 60_000);
+    const manager = new RunManager(runtime, { maxConcurrent: 4, maxQueued: 4 }, 60_000);
     const run = manager.submit(job("a"));
     expect(codeOf(() => manager.get("a").writeStdin("hi", false))).toBeUndefined();
     endAll();
@@ -80,7 +85,7 @@ describe("RunManager", () => {
 
   it("keeps no more than maxRetained finished runs, forgetting the oldest first", async () => {
     const { runtime, endAll } = fakeRuntime();
-    const manager = new RunManager(runtime, 4, 4, 60_000, 3);
+    const manager = new RunManager(runtime, { maxConcurrent: 4, maxQueued: 4 }, 60_000, 3);
     for (const id of ["a", "b", "c", "d"]) {
       const run = manager.submit(job(id));
       endAll();
@@ -95,7 +100,7 @@ describe("RunManager", () => {
 
   it("holds no finished run's program or output", async () => {
     const { runtime, endAll } = fakeRuntime();
-    const manager = new RunManager(runtime, 20, 0, 60_000);
+    const manager = new RunManager(runtime, { maxConcurrent: 20, maxQueued: 0 }, 60_000);
     const runs = [];
     for (let i = 0; i < 20; i++) runs.push(manager.submit(job(`r${i}`)));
     endAll();

@@ -89,7 +89,7 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
   it("forks runs from the zygote, isolated as the spawn path isolates them", async () => {
     const code = [
       "import os, sys",
-      "print('ARGV0', sys.orig_argv[-1])",
+      "print('ARGV0', [a for a in open('/proc/self/cmdline').read().split('\\0') if a][-1])",
       "print('IDS', os.getpid(), os.getppid(), os.getuid(), os.getgid())",
       "with open('/proc/self/status') as handle:",
       "    for line in handle:",
@@ -409,7 +409,9 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
 
   it("close() ends the zygote", async () => {
     const own = createHandler({ sandbox: "required", startup: "zygote", logger: false });
-    const result = await run(own, { code: "import sys\nprint(sys.orig_argv[-1])" });
+    const result = await run(own, {
+      code: "print([a for a in open('/proc/self/cmdline').read().split('\\0') if a][-1])",
+    });
     expect(result.stdout).toBe("/opt/mecha/zygote.py\n");
     const before = zygotes();
     await own.close();

@@ -12,8 +12,10 @@ export interface SandboxPaths {
   /** Interpreter installation prefix (sys.base_prefix) to mount read-only. */
   pythonPrefix: string;
   bootstrapDir: string;
-  /** A directory of the server's with a synthetic `/etc/passwd` and `/etc/group`. */
+  /** A directory of the server's with the sandbox's own /etc files (see `writeSandboxEtc`). */
   etcDir: string;
+  /** More read-only binds, source and target (what an interpreter's packages need). */
+  binds?: readonly (readonly [string, string])[];
 }
 
 export interface SandboxLimits {
@@ -25,7 +27,12 @@ export interface SandboxLimits {
 export const SANDBOX_FDS = { seccomp: 5, info: 6, block: 7 } as const;
 
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-const ETC_FILES = ["/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl/certs"];
+const HOST_ETC_FILES = [
+  "/etc/ld.so.cache",
+  "/etc/localtime",
+  "/etc/alternatives",
+  "/etc/ssl/certs",
+];
 
 /** Read-only binds of the system: merged-/usr symlinks are recreated as symlinks. */
 function systemArgs(prefix: string): string[] {
@@ -39,7 +46,7 @@ function systemArgs(prefix: string): string[] {
   if (!SYSTEM_DIRS.some((dir) => prefix === dir || prefix.startsWith(`${dir}/`))) {
     args.push("--ro-bind", prefix, prefix);
   }
-  for (const file of ETC_FILES) if (existsSync(file)) args.push("--ro-bind", file, file);
+  for (const file of HOST_ETC_FILES) if (existsSync(file)) args.push("--ro-bind", file, file);
   return args;
 }
 
@@ -65,9 +72,10 @@ export function bwrapArgs(
     // A zygote (trusted, see zygote.py) keeps its capabilities inside its own user namespace
     // to isolate each run it forks, and so may create the runs' nested user namespaces; the
     // runs themselves drop every capability and get the seccomp filter.
-    ...(options.zygote
-      ? ["--as-pid-1", "--cap-add", "ALL"]
-      : ["--disable-userns", "--cap-drop", "ALL"]),
+    // The bootstrap (or the zygote) is pid 1 of its pid namespace: signals from inside it never
+    // reach it, and its end ends everything else there.
+    "--as-pid-1",
+    ...(options.zygote ? ["--cap-add", "ALL"] : ["--disable-userns", "--cap-drop", "ALL"]),
     "--die-with-parent",
     "--new-session",
     "--hostname",
@@ -76,12 +84,8 @@ export function bwrapArgs(
     // zygote's runs have host uids other than the zygote's, and must be able to enter them.
     ...["/etc", "/etc/ssl", "/opt"].flatMap((dir) => ["--perms", "0755", "--dir", dir]),
     ...systemArgs(paths.pythonPrefix),
-    "--ro-bind",
-    join(paths.etcDir, "passwd"),
-    "/etc/passwd",
-    "--ro-bind",
-    join(paths.etcDir, "group"),
-    "/etc/group",
+    ...SANDBOX_ETC_FILES.flatMap((name) => ["--ro-bind", join(paths.etcDir, name), `/etc/${name}`]),
+    ...(paths.binds ?? []).flatMap(([source, target]) => ["--ro-bind", source, target]),
     "--proc",
     "/proc",
     "--dev",
@@ -118,14 +122,29 @@ export function bwrapArgs(
   return args;
 }
 
-/** Writes the sandbox's /etc/passwd and /etc/group: one unprivileged user and nothing else. */
+/** The sandbox's own /etc files, written by `writeSandboxEtc`: nothing of the host's. */
+export const SANDBOX_ETC_FILES = ["passwd", "group", "hosts", "nsswitch.conf"] as const;
+
+/**
+ * Writes the sandbox's /etc: the run's user, root and nobody (as every system has: owner
+ * lookups in tar or zip code work), localhost (resolvable without any network), and name
+ * services from these files only.
+ */
 export async function writeSandboxEtc(dir: string, uid: number, gid: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(
-    join(dir, "passwd"),
-    `sandbox:x:${uid}:${gid}:sandbox:${SANDBOX_WORKDIR}:/usr/sbin/nologin\n`,
-  );
-  await writeFile(join(dir, "group"), `sandbox:x:${gid}:\n`);
+  const files: Record<(typeof SANDBOX_ETC_FILES)[number], string> = {
+    passwd: [
+      "root:x:0:0:root:/root:/usr/sbin/nologin",
+      `sandbox:x:${uid}:${gid}:sandbox:${SANDBOX_WORKDIR}:/usr/sbin/nologin`,
+      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+    ].join("\n"),
+    group: ["root:x:0:", `sandbox:x:${gid}:`, "nogroup:x:65534:"].join("\n"),
+    hosts: ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"].join("\n"),
+    "nsswitch.conf": ["passwd: files", "group: files", "shadow: files", "hosts: files"].join("\n"),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    await writeFile(join(dir, name), `${text}\n`, { mode: 0o644 });
+  }
 }
 
 /** Finds bubblewrap on PATH. */

@@ -1,5 +1,22 @@
 import type { RunError, RunFile, RunStatus, RuntimeInfo } from "@mecha/protocol";
-import type { Limits } from "../options";
+
+/** Hard limits of one run. */
+export interface Limits {
+  /** Wall-clock limit in milliseconds. */
+  timeoutMs: number;
+  /** Memory limit in MiB: the run's cgroup where there is one, else its address space. */
+  memoryMb: number;
+  /** stdout + stderr cap in bytes; reaching it ends the run as `output_exceeded`. */
+  outputBytes: number;
+}
+
+/** Logger with the shape of `console`. */
+export interface Logger {
+  debug?(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+}
 
 /** A validated run, ready for a runtime. */
 export interface RunJob {
@@ -38,6 +55,8 @@ export interface RunOutcome {
 export interface RunningProgram {
   /** Feeds the program's stdin; `eof` closes it. */
   writeStdin(data: string, eof: boolean): void;
+  /** Bytes given to `writeStdin` that the program has not taken yet (held by the server). */
+  readonly stdinBuffered: number;
   /** Ends the program and every process it started; the outcome is `cancelled`. */
   cancel(): void;
   readonly done: Promise<RunOutcome>;

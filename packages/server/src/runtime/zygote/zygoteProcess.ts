@@ -1,12 +1,13 @@
-import type { ChildProcess, SpawnOptions } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs";
 import { Socket } from "node:net";
-import { constants as osConstants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import { PipeWriter } from "./pipeWriter";
-import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS } from "./sandbox";
-
-type Spawner = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+import { withInheritedClosed } from "../inheritedDescriptors";
+import type { Spawner } from "../options";
+import { PipeWriter } from "../pipeWriter";
+import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS } from "../sandbox";
+import { decodeWaitStatus } from "../signals";
+import { type ForkRequest, formatRequest, parseReply, type ZygoteReply } from "./zygoteProtocol";
 
 export interface ZygoteConfig {
   bwrap: string;
@@ -14,6 +15,8 @@ export interface ZygoteConfig {
   pythonPrefix: string;
   bootstrapDir: string;
   etcDir: string;
+  /** Extra read-only binds (source, target) the sandbox needs (see `sandboxBinds`). */
+  binds: readonly (readonly [string, string])[];
   seccompFile: string | null;
   diskBytes: number;
   /** Environment of the zygote and so of every run (allow-listed by the caller). */
@@ -35,15 +38,15 @@ export interface ZygoteConfig {
   spawn: Spawner;
 }
 
-/** How a run ended: its program's wait status and usage, once no process of the run is left. */
-export interface ZygoteExit {
+/** How a forked run's program ended: its wait status and usage, from the kernel. */
+export interface ForkedExit {
   code: number | null;
-  signal: NodeJS.Signals | null;
+  signal: string | null;
   /** CPU time and peak RSS of the program and the children it waited for (wait4 rusage). */
   cpuTimeMs: number | null;
   memoryKb: number | null;
-  /** The zygote reaped the run's init: no process of the run is left. */
-  ended: boolean;
+  /** Nothing else of the run was left running. */
+  alone: boolean;
 }
 
 /** One forked run: isolated, in its cgroup, its program waiting for the job on fd 3. */
@@ -54,41 +57,19 @@ export interface ZygoteRun {
   stderr: Readable;
   job: Writable;
   events: Readable;
-  exited: Promise<ZygoteExit>;
+  /** The program ended (null: it was killed before it could, or never started). */
+  exited: Promise<ForkedExit | null>;
+  /** No process of the run is left. */
+  gone: Promise<void>;
   /** Ends the run's whole process tree (the zygote kills its init, the kernel the rest of it). */
   kill(): void;
 }
 
-interface Forked {
-  /** The run's program (U), by its pid in the zygote's pid namespace. */
-  program: number;
-  /** U's ends of the run's pipes, by name. */
-  fds: Record<string, number>;
-}
-
 interface Pending {
-  resolve: (value: Forked) => void;
+  ready: (message: Extract<ZygoteReply, { type: "ready" }>) => void;
   fail: (error: Error) => void;
-  exit: (value: ZygoteExit) => void;
-  exited: boolean;
-}
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
-);
-
-const KILLED: ZygoteExit = {
-  code: null,
-  signal: "SIGKILL",
-  cpuTimeMs: null,
-  memoryKb: null,
-  ended: false,
-};
-
-function decodeStatus(status: number): Pick<ZygoteExit, "code" | "signal"> {
-  const signal = status & 0x7f;
-  if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
-  return { code: null, signal: SIGNAL_NAMES.get(signal) ?? "SIGKILL" };
+  exit: (value: ForkedExit | null) => void;
+  gone: () => void;
 }
 
 /** The host pid of a child of `parent` whose pid in the zygote's pid namespace is `nsPid`. */
@@ -113,10 +94,10 @@ function hostPidOf(parent: number, nsPid: number): number | null {
 }
 
 const USERNS_BLOCK_FD = 7;
-/** What a run's id and cgroup name may be made of (they travel as words, see zygote.py). */
-const NAME = /^[\w-]+$/;
 /** The zygote finds the directories of `cgroupParents` on fds 8 on (see zygote.py). */
 const CGROUP_PARENTS_MAX = 3;
+/** The zygote's replies are short lines: more than this unread means it cannot be trusted. */
+const MAX_REPLY_BUFFER = 1 << 20;
 
 /**
  * The zygote's uid (and gid) map when the server is root: 0 is the zygote's own host uid, and
@@ -136,7 +117,7 @@ export function idMap(zygote: number, range: { start: number; size: number }): s
 }
 
 /** A live zygote process and the runs it has forked. */
-class ZygoteProcess {
+export class ZygoteProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<number>;
   private control: Writable;
@@ -156,6 +137,7 @@ class ZygoteProcess {
           pythonPrefix: config.pythonPrefix,
           bootstrapDir: config.bootstrapDir,
           etcDir: config.etcDir,
+          binds: config.binds,
         },
         { diskBytes: 1 << 20 },
         config.env,
@@ -172,7 +154,9 @@ class ZygoteProcess {
       "0",
       "--",
       config.python,
-      "-E",
+      // Not -E: the environment is allow-listed already, and a program's own PYTHON* settings
+      // (PYTHONBREAKPOINT, say) must work as under CPython. -s: no user site; -u: output as it
+      // is written.
       "-s",
       "-u",
       `${SANDBOX_BOOTSTRAP_DIR}/zygote.py`,
@@ -186,7 +170,7 @@ class ZygoteProcess {
         env: {},
         // Pipes on 0-2 like every run's: the interpreter's stdio objects, created once here,
         // learn what their descriptors are (not seekable, not a tty) at start-up.
-        stdio: [
+        stdio: withInheritedClosed<"pipe" | "ignore">([
           "pipe",
           "pipe",
           "pipe",
@@ -196,7 +180,7 @@ class ZygoteProcess {
           "pipe",
           config.runUids ? "pipe" : "ignore",
           ...parentFds,
-        ],
+        ]),
         detached: true,
         ...(config.uid !== null ? { uid: config.uid, gid: config.uid } : {}),
       });
@@ -247,19 +231,17 @@ class ZygoteProcess {
     });
     replies.setEncoding("utf8");
     replies.on("data", (chunk: string) => {
-      this.buffer += chunk;
-      // Its lines are short: anything else means the zygote can no longer be trusted.
-      if (this.buffer.length > 1 << 20) {
-        this.kill();
-        return;
+      let start = 0;
+      for (let newline = chunk.indexOf("\n"); newline >= 0; newline = chunk.indexOf("\n", start)) {
+        const line = this.buffer + chunk.slice(start, newline);
+        this.buffer = "";
+        start = newline + 1;
+        const reply = parseReply(line);
+        if (reply?.type === "hello") hello();
+        else if (reply) this.handle(reply);
       }
-      let newline = this.buffer.indexOf("\n");
-      while (newline >= 0) {
-        const line = this.buffer.slice(0, newline);
-        this.buffer = this.buffer.slice(newline + 1);
-        newline = this.buffer.indexOf("\n");
-        this.handle(line, hello);
-      }
+      this.buffer += chunk.slice(start);
+      if (this.buffer.length > MAX_REPLY_BUFFER) this.kill();
     });
     const exited = new Promise<void>((resolve) => {
       this.child.once("exit", () => resolve());
@@ -269,10 +251,8 @@ class ZygoteProcess {
       this.dead = true;
       for (const [, run] of this.pending) {
         run.fail(new Error(`the zygote exited: ${log.trim().slice(-500)}`));
-        if (!run.exited) {
-          run.exited = true;
-          run.exit(KILLED);
-        }
+        run.exit(null);
+        run.gone();
       }
       this.pending.clear();
     });
@@ -292,109 +272,84 @@ class ZygoteProcess {
     this.ready.catch(() => this.kill());
   }
 
-  private handle(line: string, hello: () => void): void {
-    let message: {
-      type?: string;
-      id?: string;
-      pid?: number;
-      fds?: Record<string, number>;
-      status?: number;
-      cpu?: number;
-      maxrss?: number;
-      message?: string;
-    };
-    try {
-      message = JSON.parse(line);
-    } catch {
-      return;
-    }
-    if (message.type === "hello") {
-      hello();
-      return;
-    }
-    const run = message.id === undefined ? undefined : this.pending.get(message.id);
+  private handle(reply: Exclude<ZygoteReply, { type: "hello" }>): void {
+    const run = this.pending.get(reply.id);
     if (!run) return;
-    switch (message.type) {
+    switch (reply.type) {
       case "ready":
-        run.resolve({ program: Number(message.pid), fds: message.fds ?? {} });
+        run.ready(reply);
         break;
       case "failed":
-        run.fail(new Error(`the sandbox could not be set up: ${message.message ?? ""}`));
-        if (!run.exited) {
-          run.exited = true;
-          run.exit(KILLED);
-        }
+        run.fail(new Error(`the sandbox could not be set up: ${reply.message}`));
+        run.exit(null);
         break;
       case "exit":
-        if (!run.exited) {
-          run.exited = true;
-          run.exit({
-            ...decodeStatus(Number(message.status)),
-            cpuTimeMs: typeof message.cpu === "number" ? message.cpu * 1000 : null,
-            memoryKb: typeof message.maxrss === "number" ? message.maxrss : null,
-            ended: true,
-          });
-        }
+        run.exit({
+          ...decodeWaitStatus(reply.status),
+          cpuTimeMs: reply.cpu * 1000,
+          memoryKb: reply.maxrss,
+          alone: reply.alone,
+        });
         break;
       case "reaped":
         run.fail(new Error("the run's process ended before it was ready"));
-        if (!run.exited) {
-          run.exited = true;
-          run.exit(KILLED);
-        }
-        this.pending.delete(message.id!);
+        run.exit(null);
+        run.gone();
+        this.pending.delete(reply.id);
         break;
     }
   }
 
-  /** A request line: words (see zygote.py), "-" for a value not given. */
-  private send(...words: (string | number | null)[]): void {
-    if (this.dead) return;
-    this.control.write(`${words.map((word) => word ?? "-").join(" ")}\n`);
+  private send(line: string): void {
+    if (!this.dead) this.control.write(line);
   }
 
   /**
    * Forks a run; `place` gets its host pid before anything of the run may execute. With
-   * `cgroup` (the name of its cgroups under `cgroupParents`) the run has moved itself into them
-   * before it is ready, and `locate` gives its host pid (the one process in its cgroup).
+   * `request.cgroup` (the name of its cgroups under `cgroupParents`) the run has moved itself
+   * into them before it is ready, and `locate` gives its host pid (the one process in its cgroup).
    */
   async fork(
-    id: string,
-    diskBytes: number,
+    request: ForkRequest,
     place: (hostPid: number) => Promise<void>,
-    uid: number | null,
-    cgroup: string | null,
     locate: (() => Promise<number | null>) | null,
   ): Promise<ZygoteRun> {
-    if (!NAME.test(id) || (cgroup !== null && !NAME.test(cgroup))) {
-      throw new Error(`not a run or cgroup name: ${JSON.stringify([id, cgroup])}`);
-    }
+    const forkLine = formatRequest({ op: "fork", ...request });
     const zygotePid = await this.ready;
     if (this.dead) throw new Error("the zygote exited");
-    let resolve!: Pending["resolve"];
+    const { id } = request;
+    let ready!: Pending["ready"];
     let fail!: Pending["fail"];
     let exit!: Pending["exit"];
-    const readyPromise = new Promise<Forked>((done, reject) => {
-      resolve = done;
+    let gone!: Pending["gone"];
+    const readied = new Promise<Extract<ZygoteReply, { type: "ready" }>>((resolve, reject) => {
+      ready = resolve;
       fail = reject;
     });
-    readyPromise.catch(() => {});
-    const exited = new Promise<ZygoteExit>((resolve) => {
-      exit = resolve;
+    readied.catch(() => {});
+    let exitedOnce = false;
+    const exited = new Promise<ForkedExit | null>((resolve) => {
+      exit = (value) => {
+        if (exitedOnce) return;
+        exitedOnce = true;
+        resolve(value);
+      };
     });
-    const entry: Pending = { resolve, fail, exit, exited: false };
-    this.pending.set(id, entry);
-    this.send("fork", id, Math.floor(diskBytes), uid, cgroup);
+    const ended = new Promise<void>((resolve) => {
+      gone = resolve;
+    });
+    this.pending.set(id, { ready, fail, exit, gone });
+    this.send(forkLine);
     let timer: NodeJS.Timeout | undefined;
-    const { program, fds } = await Promise.race([
-      readyPromise,
+    const { pid: program, fds } = await Promise.race([
+      readied,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the run was not ready within 10 s")), 10_000);
       }),
     ])
       .catch((cause: unknown) => {
         // Not ready in time (or failed): nothing of it may go on, whatever it is doing.
-        this.send("kill", id);
+        this.send(formatRequest({ op: "kill", id }));
         throw cause;
       })
       .finally(() => clearTimeout(timer));
@@ -403,19 +358,18 @@ class ZygoteProcess {
     try {
       hostPid = (await locate?.()) ?? hostPidOf(zygotePid, program);
       if (hostPid === null) throw new Error("could not find the run's host pid");
-      const open = (name: string, flags: number) => {
-        const fd = openSync(`/proc/${hostPid}/fd/${fds[name]}`, flags | constants.O_NONBLOCK);
-        opened.push(fd);
-        return fd;
+      const open = (fd: number, flags: number) => {
+        const opening = openSync(`/proc/${hostPid}/fd/${fd}`, flags | constants.O_NONBLOCK);
+        opened.push(opening);
+        return opening;
       };
-      const rd = constants.O_RDONLY;
-      const wr = constants.O_WRONLY;
+      const { O_RDONLY: rd, O_WRONLY: wr } = constants;
       const fdOf = {
-        stdin: open("stdin", wr),
-        stdout: open("stdout", rd),
-        stderr: open("stderr", rd),
-        job: open("job", wr),
-        events: open("events", rd),
+        stdin: open(fds.stdin, wr),
+        stdout: open(fds.stdout, rd),
+        stderr: open(fds.stderr, rd),
+        job: open(fds.job, wr),
+        events: open(fds.events, rd),
       };
       await place(hostPid);
       const reader = (fd: number) => new Socket({ fd, readable: true, writable: false });
@@ -427,11 +381,10 @@ class ZygoteProcess {
         job: new PipeWriter(fdOf.job),
         events: reader(fdOf.events),
         exited,
+        gone: ended,
         // Through the zygote, which reaps the run's pid 1: a pid it has reaped is never signalled.
         // Once that process has ended, the kernel has ended the rest of the run with it.
-        kill: () => {
-          if (!entry.exited) this.send("kill", id);
-        },
+        kill: () => this.send(formatRequest({ op: "kill", id })),
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
@@ -443,7 +396,7 @@ class ZygoteProcess {
           closeSync(fd);
         } catch {}
       }
-      this.send("kill", id);
+      this.send(formatRequest({ op: "kill", id }));
       throw cause;
     }
   }
@@ -464,55 +417,5 @@ class ZygoteProcess {
         process.kill(this.hostPid, "SIGKILL");
       } catch {}
     }
-  }
-}
-
-/**
- * A zygote: one interpreter started once in bubblewrap that forks each run and isolates it
- * before any of the run's code executes (see python/zygote.py). Restarted when it dies.
- */
-export class Zygote {
-  private current: ZygoteProcess | null = null;
-  private closed = false;
-
-  constructor(private readonly config: ZygoteConfig) {}
-
-  private process(): ZygoteProcess {
-    if (this.closed) throw new Error("the zygote is closed");
-    if (!this.current || this.current.dead) {
-      this.current = new ZygoteProcess(this.config);
-    }
-    return this.current;
-  }
-
-  /** Whether each run moves itself into its cgroups (see `cgroupParents`). */
-  get joinsCgroups(): boolean {
-    return (this.config.cgroupParents?.length ?? 0) > 0;
-  }
-
-  /**
-   * Forks a run; `hostUid` (from `runUids`) is the uid it has on the host; `cgroup` the name of
-   * the cgroups it moves itself into (see `cgroupParents`), and `locate` gives the host pid of
-   * the one process in them.
-   */
-  fork(
-    id: string,
-    place: (hostPid: number) => Promise<void>,
-    hostUid: number | null = null,
-    cgroup: string | null = null,
-    locate: (() => Promise<number | null>) | null = null,
-  ): Promise<ZygoteRun> {
-    const range = this.config.runUids;
-    const uid =
-      range && hostUid !== null && hostUid >= range.start && hostUid < range.start + range.size
-        ? hostUid - range.start + 1
-        : null;
-    return this.process().fork(id, this.config.diskBytes, place, uid, cgroup, locate);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.current?.kill();
-    this.current = null;
   }
 }

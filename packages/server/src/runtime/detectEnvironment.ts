@@ -1,0 +1,209 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { arch, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type CgroupManager, createCgroupManager } from "./cgroup";
+import { type Environment, runEnvironment } from "./environment";
+import { findPython } from "./findPython";
+import { kernelShares, readHostLimits } from "./kernelShares";
+import type { Launcher } from "./launcher";
+import type { RuntimeSettings } from "./options";
+import { RunExecution } from "./runExecution";
+import { findBwrap, generateSeccomp, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
+import { createSpawnLauncher } from "./spawnLauncher";
+import { claimUids, type UidClaim, UidPool } from "./uidPool";
+import { Zygote } from "./zygote/zygote";
+import { createZygoteLauncher } from "./zygoteLauncher";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The bootstrap ships in `python/` beside `src/` and `dist/`. */
+export const PYTHON_DIR = join(here, here.endsWith("runtime") ? "../../python" : "../python");
+
+/** The description of a run's uncaught exception, shared with the in-browser runner. */
+function runErrorModule(): string {
+  return createRequire(import.meta.url).resolve("@mecha/protocol/python/run_error.py");
+}
+
+/**
+ * Copies the files a run executes into the server's state directory, which every run uid can
+ * read. The package itself may live where they cannot (under /root, or a 0700 checkout).
+ */
+async function installBootstrap(stateDir: string): Promise<string> {
+  const dir = join(stateDir, "python");
+  await mkdir(dir, { mode: 0o755 });
+  const files: [string, string][] = [
+    [join(PYTHON_DIR, "bootstrap.py"), "bootstrap.py"],
+    [join(PYTHON_DIR, "zygote.py"), "zygote.py"],
+    [runErrorModule(), "run_error.py"],
+  ];
+  for (const [source, name] of files) {
+    await copyFile(source, join(dir, name));
+    await chmod(join(dir, name), 0o644);
+  }
+  return dir;
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/** What a runtime runs programs with, and what to release when it closes. */
+export interface Detected {
+  env: Environment;
+  launcher: Launcher;
+  close(): Promise<void>;
+}
+
+/** Runs one small program through a launcher: null when it behaves, else what went wrong. */
+async function probe(launcher: Launcher, env: Environment, settings: RuntimeSettings) {
+  const execution = new RunExecution(
+    {
+      id: `probe-${Math.random().toString(36).slice(2, 10)}`,
+      code: "import os\nprint(os.getcwd())",
+      files: [],
+      args: [],
+      stdin: "",
+      interactive: false,
+      limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 4096 },
+    },
+    { stdout() {}, stderr() {}, input() {} },
+    {
+      settings,
+      acquire: async () => ({ prepared: await launcher.prepare(), shares: env.shares }),
+      finished() {},
+    },
+  );
+  const outcome = await execution.done;
+  await execution.settled;
+  const expected = env.bwrap ? SANDBOX_WORKDIR : null;
+  if (outcome.status === "succeeded" && (!expected || outcome.stdout.trim() === expected)) {
+    return null;
+  }
+  return (outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}`).trim().slice(0, 500);
+}
+
+/**
+ * Finds what isolation this host gives (once): the interpreter, cgroups, bubblewrap and its
+ * seccomp filter, uids for runs when root, then the start-up path, each tried with a real
+ * program. The policy: the zygote when it works, else bubblewrap per run, else (unless the
+ * sandbox is required) process isolation with a loud warning.
+ */
+export async function detectEnvironment(settings: RuntimeSettings): Promise<Detected> {
+  const { logger } = settings;
+  let stateDir: string | undefined;
+  let cgroups: CgroupManager | null = null;
+  let claim: UidClaim | null = null;
+  let launcher: Launcher | null = null;
+  const close = async () => {
+    launcher?.close();
+    await cgroups?.close().catch(() => {});
+    claim?.release();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+  };
+  try {
+    const interpreter = await findPython(settings.python);
+    stateDir = await mkdtemp(join(tmpdir(), "mecha-"));
+    // Run uids must read the sandbox's /etc files and seccomp filter; nothing here is secret.
+    await chmod(stateDir, 0o755);
+    const bootstrapDir = await installBootstrap(stateDir);
+    cgroups = settings.cgroups ? await createCgroupManager() : null;
+    claim = isRoot() && process.platform === "linux" ? await claimUids(settings.uidRange) : null;
+    const env: Environment = {
+      interpreter,
+      isolation: "process",
+      bwrap: null,
+      seccompFile: null,
+      stateDir,
+      bootstrapDir,
+      etcDir: join(stateDir, "etc"),
+      binds: [],
+      cgroups,
+      uids: claim ? new UidPool(claim.start, claim.size) : null,
+      shares: kernelShares(readHostLimits(), settings.concurrency),
+    };
+    await writeSandboxEtc(env.etcDir, 1000, 1000);
+    const bwrap = settings.sandbox !== "none" && process.platform === "linux" ? findBwrap() : null;
+    if (bwrap) {
+      env.bwrap = bwrap;
+      env.isolation = "sandbox";
+      env.seccompFile = await generateSeccomp(
+        interpreter.executable,
+        join(PYTHON_DIR, "seccomp_filter.py"),
+        join(stateDir, "seccomp.bpf"),
+      );
+      if (!env.seccompFile && arch() === "x64")
+        env.seccompFile = join(PYTHON_DIR, "seccomp-x64.bpf");
+      if (!env.seccompFile) {
+        logger.warn(
+          "Mecha: no seccomp filter (install python3-seccomp); the sandbox runs without one.",
+        );
+      }
+      let problem: string | null = "not tried";
+      if (settings.startup === "zygote") {
+        const zygoteUid = env.uids?.acquire() ?? null;
+        const zygote = new Zygote({
+          bwrap,
+          python: interpreter.executable,
+          pythonPrefix: interpreter.prefix,
+          bootstrapDir,
+          etcDir: env.etcDir,
+          binds: env.binds,
+          seccompFile: env.seccompFile,
+          diskBytes: settings.diskBytes,
+          env: runEnvironment(SANDBOX_WORKDIR),
+          uid: zygoteUid,
+          runUids:
+            env.uids && zygoteUid !== null ? { start: env.uids.start, size: env.uids.size } : null,
+          cgroupParents: cgroups?.joinable ?? null,
+          spawn: settings.spawn ?? (await import("node:child_process")).spawn,
+        });
+        launcher = createZygoteLauncher(env, settings, zygote, zygoteUid);
+        problem = await probe(launcher, env, settings);
+        if (problem) {
+          launcher.close();
+          launcher = null;
+          if (zygoteUid !== null) env.uids?.release(zygoteUid);
+          logger.warn(
+            `Mecha: the zygote start-up path failed (${problem}); starting each run with bubblewrap instead.`,
+          );
+        }
+      }
+      if (!launcher) {
+        launcher = createSpawnLauncher(env, settings);
+        problem = await probe(launcher, env, settings);
+      }
+      if (problem) {
+        launcher = null;
+        env.isolation = "process";
+        env.bwrap = null;
+        if (settings.sandbox === "required") {
+          throw new Error(
+            `Mecha: the bubblewrap sandbox is required but does not work here: ${problem}. ` +
+              "On Ubuntu 24.04+, allow unprivileged user namespaces for bwrap (see the security docs).",
+          );
+        }
+        logger.warn(
+          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem}); ` +
+            "running programs with process isolation only. Do not run untrusted code like this.",
+        );
+      }
+    } else if (settings.sandbox === "required") {
+      throw new Error(
+        "Mecha: the sandbox is required but bubblewrap (bwrap) is not available on this " +
+          `${process.platform} host. Install it (apt-get install bubblewrap) or use --sandbox none.`,
+      );
+    } else if (settings.sandbox === "auto") {
+      logger.warn(
+        "Mecha: WARNING: bubblewrap (bwrap) not found; running programs with process isolation only " +
+          "(limits, a separate process group, an allow-listed environment). Do not run untrusted code like this.",
+      );
+    }
+    launcher ??= createSpawnLauncher(env, settings);
+    return { env, launcher, close };
+  } catch (cause) {
+    // A start that fails (a required sandbox that does not work, say) leaves nothing behind.
+    await close();
+    throw cause;
+  }
+}

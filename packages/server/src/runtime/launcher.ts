@@ -1,0 +1,64 @@
+import type { Readable, Writable } from "node:stream";
+import type { RunCgroup } from "./cgroup";
+
+/** How a run's first process ended, from the kernel: never from anything the program wrote. */
+export interface KernelExit {
+  code: number | null;
+  signal: string | null;
+  /** wait4 accounting of the process and the children it waited for, where the path has it. */
+  cpuTimeMs: number | null;
+  memoryKb: number | null;
+  /** Nothing else of the run was left when it ended (where the start-up path knows it). */
+  alone: boolean;
+}
+
+/** The job as the bootstrap reads it on fd 3 (see python/bootstrap.py). */
+export interface JobDocument {
+  code: string;
+  files: { path: string; content: string }[];
+  args: string[];
+  interactive: boolean;
+  main: string;
+  limits: Record<string, number | undefined>;
+}
+
+/**
+ * A started interpreter, isolated and in its cgroup, waiting for its job on fd 3: what every
+ * start-up path (a `Launcher`) hands to a run.
+ */
+export interface PreparedRun {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly events: Readable;
+  readonly cgroup: RunCgroup | null;
+  /** The run has a user (host uid or user namespace) of its own: per-user limits are its own. */
+  readonly ownUser: boolean;
+  /** The program ended; null when it was killed before it could say, or never started. */
+  readonly exited: Promise<KernelExit | null>;
+  /** No process of the run is left. */
+  readonly gone: Promise<void>;
+  /** It has ended (a warm interpreter that died waiting is never handed out). */
+  readonly dead: boolean;
+  /** Gives the program its job: nothing of it runs before. */
+  sendJob(job: JobDocument): void;
+  /** Ends the run's whole process tree. */
+  kill(): void;
+  /** Frees what the run held (its cgroup, uid, directories), killing what is left first. */
+  release(): Promise<void>;
+}
+
+/** A start-up path: how a run's interpreter is started and isolated. */
+export interface Launcher {
+  readonly name: "zygote" | "spawn";
+  /** Starts an interpreter for a future job; `cancelled` is asked before anything runs. */
+  prepare(cancelled?: () => boolean): Promise<PreparedRun>;
+  close(): void;
+}
+
+export class CancelledError extends Error {
+  override readonly name = "CancelledError";
+  constructor() {
+    super("cancelled before start");
+  }
+}

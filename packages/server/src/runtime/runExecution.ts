@@ -1,0 +1,343 @@
+import type { RunError } from "@mecha/protocol";
+import { classifyOutcome, type StopReason } from "./classifyOutcome";
+import { EventReader, type ProgramEvent } from "./eventReader";
+import type { KernelShares } from "./kernelShares";
+import { CancelledError, type JobDocument, type KernelExit, type PreparedRun } from "./launcher";
+import type { RuntimeSettings } from "./options";
+import { OutputCollector } from "./outputCollector";
+import type { RunJob, RunningProgram, RunOutcome, RunSink } from "./types";
+
+/** How long a run's output may still arrive once its processes are gone. */
+const DRAIN_MS = 250;
+/** How long a run's answer waits for what it left running to be gone once it has been killed. */
+const GONE_MS = 2000;
+/** How long an `input` event waits for its prompt to arrive on stdout (see `InputRelay`). */
+const PROMPT_WAIT_MS = 50;
+/** Address space on top of `memoryMb` where an rlimit stands in for a cgroup (stacks, maps). */
+const ADDRESS_SPACE_HEADROOM = 256 * 1024 * 1024;
+
+/** Where a run is. Each state holds what only it has. */
+type RunState =
+  | { kind: "starting"; stop: StopReason | null }
+  | { kind: "running"; prepared: PreparedRun; startedAt: number; stop: StopReason | null }
+  | { kind: "finished" };
+
+/** An interpreter for a run, and the run's share of per-user kernel counters. */
+export interface Acquired {
+  prepared: PreparedRun;
+  shares: KernelShares;
+}
+
+/** What a run needs from its runtime. */
+export interface ExecutionContext {
+  settings: RuntimeSettings;
+  /** An interpreter for the run: a warm one, or one started now. */
+  acquire(cancelled: () => boolean): Promise<Acquired>;
+  /** Called once the run has answered and what it held is released. */
+  finished(): void;
+}
+
+/** `promise`'s value, or `null` once `ms` have passed (the timer cleared as soon as it settles). */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function closed(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) {
+  return new Promise<void>((resolve) => {
+    if (stream.readableEnded || stream.destroyed) resolve();
+    else stream.once("close", () => resolve());
+  });
+}
+
+/**
+ * Holds an `input` event back until its prompt has come out on stdout (input() writes it just
+ * after the event is sent), so that a client shows the prompt before the field that answers it.
+ */
+class InputRelay {
+  private pending: { prompt: string; seen: string; timer: NodeJS.Timeout } | null = null;
+
+  constructor(private readonly deliver: (prompt: string) => void) {}
+
+  event(prompt: string): void {
+    this.release();
+    if (!prompt) {
+      this.deliver(prompt);
+      return;
+    }
+    const timer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
+    this.pending = { prompt, seen: "", timer };
+  }
+
+  stdout(text: string): void {
+    if (!this.pending) return;
+    this.pending.seen += text;
+    if (this.pending.seen.includes(this.pending.prompt)) this.release();
+  }
+
+  release(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    clearTimeout(pending.timer);
+    this.deliver(pending.prompt);
+  }
+
+  drop(): void {
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = null;
+  }
+}
+
+/**
+ * One run, from its job to its outcome: takes an interpreter, gives it the job and the run's
+ * limits, routes its output, ends it at a limit or on cancel, and classifies how it ended.
+ */
+export class RunExecution implements RunningProgram {
+  private state: RunState = { kind: "starting", stop: null };
+  private readonly stdinQueue: { data: string; eof: boolean }[] = [];
+  private stdinClosed = false;
+  private queuedBytes = 0;
+  private error: RunError | undefined;
+  private readonly collector: OutputCollector;
+  private readonly events: EventReader;
+  private readonly input: InputRelay;
+  readonly done: Promise<RunOutcome>;
+  /** Resolves once what the run held (uid, cgroup, directories) is released. */
+  readonly settled: Promise<void>;
+  private settle!: () => void;
+
+  constructor(
+    private readonly job: RunJob,
+    sink: RunSink,
+    private readonly context: ExecutionContext,
+    stopped: StopReason | null = null,
+  ) {
+    if (job.stdin) this.queue(job.stdin, false);
+    if (!job.interactive) this.queue("", true);
+    if (stopped) this.state = { kind: "starting", stop: stopped };
+    this.input = new InputRelay((prompt) => sink.input(prompt));
+    this.collector = new OutputCollector(job.limits.outputBytes, (stream, data) => {
+      if (stream === "stdout") {
+        sink.stdout(data);
+        this.input.stdout(data);
+      } else sink.stderr(data);
+    });
+    // Everything the program can write is bounded: the event channel by the output limit too.
+    this.events = new EventReader(job.limits.outputBytes, (event) => this.onEvent(event));
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    this.done = this.run();
+  }
+
+  get stdinBuffered(): number {
+    const pipe = this.state.kind === "running" ? this.state.prepared.stdin.writableLength : 0;
+    return this.queuedBytes + pipe;
+  }
+
+  writeStdin(data: string, eof: boolean): void {
+    if (this.stdinClosed) return;
+    if (this.state.kind === "running" && this.stdinQueue.length === 0) {
+      this.write(this.state.prepared, data, eof);
+    } else {
+      this.queue(data, eof);
+    }
+  }
+
+  cancel(): void {
+    this.stop("cancelled");
+  }
+
+  private queue(data: string, eof: boolean): void {
+    this.stdinQueue.push({ data, eof });
+    this.queuedBytes += Buffer.byteLength(data);
+    if (eof) this.stdinClosed = true;
+  }
+
+  private write(prepared: PreparedRun, data: string, eof: boolean): void {
+    if (data) prepared.stdin.write(data);
+    if (eof) {
+      this.stdinClosed = true;
+      prepared.stdin.end();
+    }
+  }
+
+  private stop(reason: StopReason): void {
+    const state = this.state;
+    if (state.kind === "finished" || state.stop) return;
+    state.stop = reason;
+    if (state.kind === "running") state.prepared.kill();
+    this.wake?.();
+  }
+
+  /** Wakes the run's wait when it is stopped. */
+  private wake: (() => void) | null = null;
+
+  private onEvent(event: ProgramEvent): void {
+    if (event.type === "input") {
+      this.input.event(event.prompt);
+    } else {
+      const { name, message, line, traceback } = event;
+      this.error = { type: name, message, line, traceback };
+    }
+  }
+
+  private jobDocument(prepared: PreparedRun, shares: KernelShares): JobDocument {
+    const { settings } = this.context;
+    const { limits } = this.job;
+    return {
+      code: this.job.code,
+      files: this.job.files,
+      args: this.job.args,
+      interactive: this.job.interactive,
+      main: "main.py",
+      limits: {
+        // Memory is the cgroup's to limit; an address-space limit only stands in without one.
+        as:
+          prepared.cgroup || process.platform === "darwin"
+            ? undefined
+            : limits.memoryMb * 1024 * 1024 + ADDRESS_SPACE_HEADROOM,
+        cpu: Math.ceil(limits.timeoutMs / 1000) + 1,
+        fsize: settings.maxFileBytes,
+        nofile: settings.maxOpenFiles,
+        // Counted per user: only meaningful when the run has a user of its own.
+        nproc: prepared.ownUser ? settings.maxProcesses : undefined,
+        core: 0,
+        sigpending: prepared.ownUser ? shares.sigpending : undefined,
+        msgqueue: prepared.ownUser ? shares.msgqueue : undefined,
+      },
+    };
+  }
+
+  private async run(): Promise<RunOutcome> {
+    let prepared: PreparedRun | null = null;
+    let startedAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const starting = this.state;
+      if (starting.kind !== "starting" || starting.stop) throw new CancelledError();
+      const acquired = await this.context.acquire(
+        () => this.state.kind !== "starting" || !!this.state.stop,
+      );
+      prepared = acquired.prepared;
+      if (this.state.kind !== "starting" || this.state.stop) {
+        prepared.kill();
+        throw new CancelledError();
+      }
+      await prepared.cgroup?.setMemory(this.job.limits.memoryMb * 1024 * 1024).catch(() => {});
+      const current = prepared;
+      current.stdout.on("data", (chunk: Buffer) => {
+        if (!this.collector.push("stdout", chunk)) this.stop("output_exceeded");
+      });
+      current.stderr.on("data", (chunk: Buffer) => {
+        if (!this.collector.push("stderr", chunk)) this.stop("output_exceeded");
+      });
+      current.events.on("data", (chunk: Buffer) => {
+        if (!this.events.push(chunk)) this.stop("output_exceeded");
+      });
+      const stopped = new Promise<null>((resolve) => {
+        this.wake = () => resolve(null);
+      });
+      startedAt = performance.now();
+      this.state = { kind: "running", prepared: current, startedAt, stop: null };
+      timer = setTimeout(() => this.stop("timed_out"), this.job.limits.timeoutMs);
+      current.sendJob(this.jobDocument(current, acquired.shares));
+      for (const { data, eof } of this.stdinQueue.splice(0)) this.write(current, data, eof);
+      this.queuedBytes = 0;
+
+      // The run is its first process and everything it started: it has ended once that process
+      // has and every process has closed its output (what a caller of `python3 main.py` that
+      // captures the output waits for), or when the server stops it. What is left is ended.
+      const ended = Promise.all([
+        current.exited,
+        closed(current.stdout),
+        closed(current.stderr),
+      ]).then(([value]) => value);
+      let exit: KernelExit | null = await Promise.race([ended, stopped]);
+      const endedAt = performance.now();
+      clearTimeout(timer);
+      if (this.stopReason) {
+        current.kill();
+        exit = await within(1000, current.exited);
+      }
+      if (!exit?.alone) {
+        // Nothing of the run outlives its answer.
+        current.kill();
+        await within(GONE_MS, current.gone);
+        await current.cgroup?.killAll();
+      }
+      await within(
+        DRAIN_MS,
+        Promise.all([closed(current.stdout), closed(current.stderr), closed(current.events)]),
+      );
+      this.input.drop();
+      this.collector.finish();
+      const usage = (await current.cgroup?.usage()) ?? {
+        cpuTimeMs: exit?.cpuTimeMs ?? null,
+        memoryKb: exit?.memoryKb ?? null,
+        oomKilled: false,
+      };
+      const classified = classifyOutcome({
+        exit,
+        reason: this.stopReason,
+        oomKilled: usage.oomKilled,
+        error: this.error,
+      });
+      return {
+        ...classified,
+        stdout: this.collector.stdout,
+        stderr: this.collector.stderr,
+        truncated: this.collector.truncated,
+        durationMs: Math.round((endedAt - startedAt) * 100) / 100,
+        cpuTimeMs: usage.cpuTimeMs === null ? null : Math.round(usage.cpuTimeMs * 100) / 100,
+        memoryKb: usage.memoryKb,
+      };
+    } catch (cause) {
+      clearTimeout(timer);
+      prepared?.kill();
+      this.input.drop();
+      const cancelled = cause instanceof CancelledError || this.stopReason !== null;
+      if (!cancelled) {
+        this.context.settings.logger.error(
+          `Mecha: run ${this.job.id} could not start: ${String(cause)}`,
+        );
+      }
+      return {
+        status: this.stopReason ?? "failed",
+        exitCode: null,
+        signal: null,
+        stdout: this.collector.stdout,
+        stderr: cancelled
+          ? this.collector.stderr
+          : `${this.collector.stderr}Mecha could not start the program: ${String(cause)}\n`,
+        truncated: this.collector.truncated,
+        durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
+        cpuTimeMs: null,
+        memoryKb: null,
+      };
+    } finally {
+      this.state = { kind: "finished" };
+      this.wake = null;
+      // Its uid and cgroup go to another run only once nothing of it is left.
+      const released = prepared ? prepared.release().catch(() => {}) : Promise.resolve();
+      void released.then(() => {
+        this.settle();
+        this.context.finished();
+      });
+    }
+  }
+
+  private get stopReason(): StopReason | null {
+    return this.state.kind === "finished" ? null : this.state.stop;
+  }
+}

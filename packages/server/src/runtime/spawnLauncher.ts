@@ -1,0 +1,231 @@
+import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { chown, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import type { RunCgroup } from "./cgroup";
+import { type Environment, runEnvironment } from "./environment";
+import { withInheritedClosed } from "./inheritedDescriptors";
+import { CancelledError, type KernelExit, type Launcher, type PreparedRun } from "./launcher";
+import type { RuntimeSettings } from "./options";
+import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS, SANDBOX_WORKDIR } from "./sandbox";
+import { decodeWaitStatus, standardSignal } from "./signals";
+
+/** Where the bootstrap's reporter writes how the program ended (see python/bootstrap.py). */
+const STATUS_FD = 8;
+/** A memory limit for the time before a job says its own (see `RunExecution`). */
+export const IDLE_MEMORY_BYTES = 256 * 1024 * 1024;
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    if (process.platform === "win32") child.kill("SIGKILL");
+    else process.kill(-child.pid, "SIGKILL");
+  } catch {
+    try {
+      child.kill("SIGKILL");
+    } catch {}
+  }
+}
+
+/** Reads bubblewrap's --info-fd document; it holds the sandbox's pid as the host sees it. */
+function readChildPid(stream: Readable): Promise<number | null> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.setEncoding("utf8");
+    const done = (value: number | null) => {
+      stream.removeAllListeners("data");
+      resolve(value);
+    };
+    stream.on("data", (chunk: string) => {
+      text += chunk;
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      if (match) done(Number(match[1]));
+    });
+    stream.on("end", () => done(null));
+    stream.on("error", () => done(null));
+  });
+}
+
+/** The reporter's line (see `report` in python/bootstrap.py): `exit <wait status> <cpu s> <maxrss KiB>`. */
+export function parseStatusLine(text: string): KernelExit | null {
+  const match = /^exit (\d+) ([\d.e+-]+) (\d+)\n/.exec(text);
+  if (!match) return null;
+  const cpu = Number(match[2]);
+  return {
+    ...decodeWaitStatus(Number(match[1])),
+    cpuTimeMs: Number.isFinite(cpu) ? cpu * 1000 : null,
+    memoryKb: Number(match[3]),
+    // Its reporter ends what is left as it exits, just after.
+    alone: false,
+  };
+}
+
+/**
+ * The spawn start-up path: a fresh interpreter per run, in bubblewrap when the sandbox works
+ * here, else with process isolation only. The bootstrap forks the program and reports its end
+ * (see `report` in python/bootstrap.py).
+ */
+export function createSpawnLauncher(env: Environment, settings: RuntimeSettings): Launcher {
+  const spawn = settings.spawn ?? nodeSpawn;
+
+  async function prepare(cancelled?: () => boolean): Promise<PreparedRun> {
+    const sandboxed = env.bwrap !== null;
+    const uid = env.uids?.acquire() ?? null;
+    let workdir: string | null = null;
+    let cgroup: RunCgroup | null = null;
+    const release = async () => {
+      await cgroup?.remove().catch(() => {});
+      if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
+      if (uid !== null) env.uids?.release(uid);
+    };
+    try {
+      const home = sandboxed ? SANDBOX_WORKDIR : await mkdtemp(join(tmpdir(), "mecha-run-"));
+      if (!sandboxed) {
+        workdir = home;
+        if (uid !== null) await chown(home, uid, uid);
+      }
+      if (env.cgroups) {
+        cgroup = await env.cgroups
+          .create(`${process.pid}-${Math.random().toString(36).slice(2, 12)}`, {
+            memoryBytes: IDLE_MEMORY_BYTES,
+            pids: settings.maxProcesses,
+          })
+          .catch((cause) => {
+            settings.logger.warn(`Mecha: could not create a cgroup for a run: ${String(cause)}`);
+            return null;
+          });
+      }
+      const python = env.interpreter.executable;
+      // Not -E: the environment is allow-listed already (see zygote/zygoteProcess.ts).
+      const flags = ["-s", "-u"];
+      const envVars = runEnvironment(home);
+      let seccompFd: number | null = null;
+      const stdio: ("pipe" | "ignore" | number)[] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
+      let command: string;
+      let args: string[];
+      if (sandboxed && env.bwrap) {
+        if (env.seccompFile) seccompFd = openSync(env.seccompFile, "r");
+        stdio.push(seccompFd ?? "ignore", "pipe", "pipe", "pipe");
+        command = env.bwrap;
+        args = [
+          ...bwrapArgs(
+            {
+              pythonPrefix: env.interpreter.prefix,
+              bootstrapDir: env.bootstrapDir,
+              etcDir: env.etcDir,
+              binds: env.binds,
+            },
+            { diskBytes: settings.diskBytes },
+            envVars,
+            { seccomp: seccompFd !== null, block: true },
+          ),
+          "--uid",
+          "1000",
+          "--gid",
+          "1000",
+          "--",
+          python,
+          ...flags,
+          `${SANDBOX_BOOTSTRAP_DIR}/bootstrap.py`,
+        ];
+      } else {
+        stdio.push("ignore", "ignore", "ignore", "pipe");
+        command = python;
+        args = [...flags, join(env.bootstrapDir, "bootstrap.py")];
+      }
+      // Cancelled while the run was being prepared: never start the program.
+      if (cancelled?.()) throw new CancelledError();
+      let child: ChildProcess;
+      try {
+        child = spawn(command, args, {
+          cwd: sandboxed ? "/" : home,
+          // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
+          env: sandboxed ? {} : envVars,
+          stdio: withInheritedClosed(stdio) as SpawnOptions["stdio"],
+          detached: process.platform !== "win32",
+          windowsHide: true,
+          ...(uid !== null ? { uid, gid: uid } : {}),
+        });
+      } finally {
+        if (seccompFd !== null) closeSync(seccompFd);
+      }
+      const proc = child;
+      const streams = proc.stdio as unknown as (Readable & Writable)[];
+      for (const stream of streams) stream?.on?.("error", () => {});
+      const processExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        proc.once("exit", (code, signal) =>
+          resolve({ code, signal: signal ? standardSignal(signal) : null }),
+        );
+        proc.once("error", () => resolve({ code: null, signal: null }));
+      });
+      const status = streams[STATUS_FD] as Readable;
+      const exited = new Promise<KernelExit | null>((resolve) => {
+        let text = "";
+        status.setEncoding("utf8");
+        status.on("data", (chunk: string) => {
+          text += chunk;
+          const line = parseStatusLine(text);
+          if (line) resolve(line);
+          else if (text.length > 256) resolve(null);
+        });
+        // No line: the bootstrap never forked the program (an interpreter that failed to start,
+        // or a run killed first). How its own process ended is all there is.
+        status.once("close", async () => {
+          const end = await processExit;
+          const killed = end.code === null && end.signal === "SIGKILL";
+          resolve(killed ? null : { ...end, cpuTimeMs: null, memoryKb: null, alone: false });
+        });
+      });
+      let dead = false;
+      const gone = processExit.then(() => {
+        dead = true;
+      });
+      const kill = () => {
+        killGroup(proc);
+        void cgroup?.killAll();
+      };
+      const prepared: PreparedRun = {
+        stdin: streams[0] as Writable,
+        stdout: streams[1] as Readable,
+        stderr: streams[2] as Readable,
+        events: streams[4] as Readable,
+        cgroup,
+        ownUser: sandboxed || uid !== null,
+        exited,
+        gone,
+        get dead() {
+          return dead;
+        },
+        sendJob(job) {
+          (streams[3] as Writable).end(JSON.stringify({ ...job, report: true }));
+        },
+        kill,
+        async release() {
+          kill();
+          await gone;
+          await cgroup?.killAll();
+          for (const stream of streams) stream?.destroy?.();
+          await release();
+        },
+      };
+      if (sandboxed) {
+        const info = streams[SANDBOX_FDS.info] as Readable;
+        const block = streams[SANDBOX_FDS.block] as Writable;
+        const childPid = await Promise.race([readChildPid(info), gone.then(() => null)]);
+        if (childPid !== null && cgroup) await cgroup.add(childPid).catch(() => {});
+        block.end("go");
+      } else if (cgroup && proc.pid !== undefined) {
+        // The bootstrap waits for its job before any user code runs, so nothing has forked yet.
+        await cgroup.add(proc.pid).catch(() => {});
+      }
+      return prepared;
+    } catch (cause) {
+      await release();
+      throw cause;
+    }
+  }
+
+  return { name: "spawn", prepare, close() {} };
+}
