@@ -152,6 +152,15 @@ function corsPredicate(cors: CorsOptions | undefined): {
 export function normalizeOptions(options: HandlerOptions, cores: number): NormalizedOptions {
   const maxLimits = limits("maxLimits", options.maxLimits, MAX_LIMITS);
   const requested = limits("defaultLimits", options.defaultLimits, DEFAULT_LIMITS);
+  for (const key of ["timeoutMs", "memoryMb", "outputBytes"] as const) {
+    const given = options.defaultLimits?.[key];
+    if (given !== undefined && given > maxLimits[key]) {
+      throw new TypeError(
+        `Mecha: defaultLimits.${key} (${given}) is above maxLimits.${key} (${maxLimits[key]}); raise maxLimits.${key} too`,
+      );
+    }
+  }
+  // A built-in default above a maximum the host lowered follows it down.
   const defaultLimits: Limits = {
     timeoutMs: Math.min(requested.timeoutMs, maxLimits.timeoutMs),
     memoryMb: Math.min(requested.memoryMb, maxLimits.memoryMb),

@@ -216,7 +216,12 @@ export class RunManager {
       run.attach(program);
       void program.done.then((outcome) => {
         this.running--;
-        this.retire(run, { id: run.job.id, language: "python", ...outcome });
+        this.retire(run, {
+          id: run.job.id,
+          language: "python",
+          ...outcome,
+          limits: { ...run.job.limits },
+        });
         this.pump();
       });
     }
@@ -251,5 +256,6 @@ function cancelledBeforeStart(job: RunJob): RunResult {
     durationMs: 0,
     cpuTimeMs: null,
     memoryKb: null,
+    limits: { ...job.limits },
   };
 }

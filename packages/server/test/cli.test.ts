@@ -1,5 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -187,6 +194,64 @@ describe("mecha-server CLI", () => {
       (await fetch(`${server.url}/health`, { headers: { authorization: "Bearer letmein" } }))
         .status,
     ).toBe(200);
+  });
+
+  it("reads the token from --token-file, compares it whole, and takes it once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mecha-token-"));
+    try {
+      const file = join(dir, "token");
+      writeFileSync(file, "s3cret-token\n");
+      const server = await start(["--port", "0", "--token-file", file]);
+      const health = (token?: string) =>
+        fetch(`${server.url}/health`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        });
+      expect((await health()).status).toBe(401);
+      expect((await health("s3cret-token-and-more")).status).toBe(401);
+      expect((await health("s3cret")).status).toBe(401);
+      expect((await health("s3cret-token")).status).toBe(200);
+      const both = await runToEnd(["--token-file", file, "--token", "x"]);
+      expect(both.code).toBe(2);
+      expect(both.output).toContain("--token-file or --token, not both");
+      const missing = await runToEnd(["--token-file", join(dir, "absent")]);
+      expect(missing.code).toBe(2);
+      expect(missing.output).toContain("cannot read --token-file");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes limits and their maxima, refusing a default above its maximum", async () => {
+    const above = await runToEnd(["--timeout", "90000"]);
+    expect(above.code).toBe(2);
+    expect(above.output).toContain("--timeout 90000 is above --max-timeout 60000");
+    const size = await runToEnd(["--max-file-size", "lots"]);
+    expect(size.code).toBe(2);
+    expect(size.output).toContain("--max-file-size must be a size in bytes");
+    const server = await start([
+      "--port",
+      "0",
+      "--max-timeout",
+      "300000",
+      "--timeout",
+      "120000",
+      "--max-output-limit",
+      "64M",
+      "--memory",
+      "300",
+    ]);
+    const response = await fetch(`${server.url}/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        language: "python",
+        code: "print('ok')",
+        limits: { timeoutMs: 250_000, outputBytes: 50 << 20 },
+      }),
+    });
+    const result = await response.json();
+    expect(result.stdout).toBe("ok\n");
+    expect(result.limits).toEqual({ timeoutMs: 250_000, memoryMb: 300, outputBytes: 50 << 20 });
   });
 
   it("shuts down cleanly on SIGTERM and SIGINT, leaving no program running", async () => {
