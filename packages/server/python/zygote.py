@@ -136,6 +136,10 @@ ALL_SIGNALS = _signal.valid_signals()
 # bubblewrap's read-only covers on /proc.
 PROC_COVERS = [path for path in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus")
                if os.path.exists(path)]
+# What a run may not read of the host's /proc (as HIDDEN_PROC_FILES in sandbox.ts): an empty
+# file is mounted over each.
+PROC_HIDDEN = [path for path in ("/proc/cmdline", "/proc/config.gz") if os.path.exists(path)]
+EMPTY = "/opt/mecha/empty"
 
 
 class SockFprog(ctypes.Structure):
@@ -259,6 +263,9 @@ def isolate(request, net_fd):
     # The same covers bubblewrap puts on its /proc.
     for path in PROC_COVERS:
         mount(path, path, None, MS_BIND | MS_REC)
+        mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for path in PROC_HIDDEN:
+        mount(EMPTY, path, None, MS_BIND)
         mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     if own:
         os.setgroups([])

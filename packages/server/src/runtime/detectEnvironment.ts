@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { arch, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -41,6 +41,8 @@ async function installBootstrap(stateDir: string): Promise<string> {
     await copyFile(source, join(dir, name));
     await chmod(join(dir, name), 0o644);
   }
+  // Mounted over what a run may not read of the host's /proc (see HIDDEN_PROC_FILES).
+  await writeFile(join(dir, "empty"), "", { mode: 0o644 });
   return dir;
 }
 

@@ -27,6 +27,12 @@ export interface SandboxLimits {
 export const SANDBOX_FDS = { seccomp: 5, info: 6, block: 7 } as const;
 
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/**
+ * What a run may not read of the host's /proc: the kernel's command line (which may carry boot
+ * secrets) and its build configuration. An empty file is mounted over each.
+ */
+export const HIDDEN_PROC_FILES = ["/proc/cmdline", "/proc/config.gz"];
+
 const HOST_ETC_FILES = [
   "/etc/ld.so.cache",
   "/etc/localtime",
@@ -88,6 +94,11 @@ export function bwrapArgs(
     ...(paths.binds ?? []).flatMap(([source, target]) => ["--ro-bind", source, target]),
     "--proc",
     "/proc",
+    ...HIDDEN_PROC_FILES.filter((path) => existsSync(path)).flatMap((path) => [
+      "--ro-bind",
+      join(paths.bootstrapDir, "empty"),
+      path,
+    ]),
     "--dev",
     "/dev",
     "--size",
