@@ -172,7 +172,9 @@ export function parseCommand(argv: string[]): Command {
   if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   const sandbox = values.sandbox ?? "auto";
   if (sandbox !== "auto" && sandbox !== "required" && sandbox !== "none") {
-    throw new UsageError(`--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`);
+    throw new UsageError(
+      `--sandbox must be auto, required or none, got ${JSON.stringify(sandbox)}`,
+    );
   }
   const startup = values.startup ?? "zygote";
   if (startup !== "spawn" && startup !== "zygote") {

@@ -34,7 +34,9 @@ async function installBootstrap(stateDir: string): Promise<string> {
   await mkdir(dir, { mode: 0o755 });
   const files: [string, string][] = [
     [join(PYTHON_DIR, "bootstrap.py"), "bootstrap.py"],
-    [join(PYTHON_DIR, "zygote.py"), "zygote.py"],
+    ...["zygote.py", "mecha_linux.py", "mecha_inits.py", "mecha_isolation.py"].map(
+      (name): [string, string] => [join(PYTHON_DIR, name), name],
+    ),
     [runErrorModule(), "run_error.py"],
   ];
   for (const [source, name] of files) {
