@@ -48,13 +48,18 @@ const inlineWorker: Plugin = {
 };
 
 export default defineConfig({
-  entry: { index: "src/index.ts", browser: "src/browser/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    browser: "src/browser/index.ts",
+    "run-store": "src/runStore/index.ts",
+  },
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
   sourcemap: true,
   clean: true,
   target: "es2022",
   esbuildPlugins: [inlineWorker],
-  // No shared chunks: the main entry stays exactly as it is without the browser backend.
+  // No shared chunks: each entry is whole, and the main entry stays exactly as it is without the
+  // others. The run store imports only types from the rest.
   splitting: false,
 });

@@ -1,3 +1,12 @@
+// Types of the framework-free state this package renders (it lives in @mecha/client/run-store).
+export type {
+  RunSnapshot,
+  RunState,
+  TerminalBuffer,
+  TerminalLine,
+  TerminalLineInput,
+  TerminalStream,
+} from "@mecha/client/run-store";
 export {
   CodeRunner,
   type CodeRunnerEditorProps,
@@ -9,25 +18,8 @@ export {
   type CodeRunnerStatusProps,
   useCodeRunner,
 } from "./codeRunner/CodeRunner";
-export {
-  createRunSession,
-  isActiveRunState,
-  type RunSession,
-  type RunSessionOptions,
-  type RunSnapshot,
-  type RunState,
-} from "./createRunSession";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
-export { type AnsiSegment, parseAnsi, stripAnsi } from "./terminal/ansi";
-export {
-  createTerminalBuffer,
-  type TerminalBuffer,
-  type TerminalBufferOptions,
-  type TerminalLine,
-  type TerminalLineInput,
-  type TerminalStream,
-} from "./terminal/createTerminalBuffer";
 export {
   Terminal,
   type TerminalButtonProps,

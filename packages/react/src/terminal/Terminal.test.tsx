@@ -1,8 +1,8 @@
+import { createTerminalBuffer } from "@mecha/client/run-store";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { expectNoAxeViolations } from "../test/axe";
-import { createTerminalBuffer } from "./createTerminalBuffer";
 import { Terminal, type TerminalRun } from "./Terminal";
 
 const log = () => screen.getByRole("log", { name: "Terminal output" });

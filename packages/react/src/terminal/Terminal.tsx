@@ -1,6 +1,13 @@
 "use client";
 
 import {
+  createTerminalBuffer,
+  type RunState,
+  type TerminalBuffer,
+  type TerminalLine,
+  type TerminalLineInput,
+} from "@mecha/client/run-store";
+import {
   measureElement as measureDomElement,
   observeElementRect,
   useVirtualizer,
@@ -25,7 +32,6 @@ import {
   useState,
   type WheelEvent,
 } from "react";
-import type { RunState } from "../createRunSession";
 import {
   composeEventHandlers,
   cx,
@@ -34,13 +40,7 @@ import {
 } from "../internal/dom";
 import { Slot } from "../internal/Slot";
 import { MechaReactError } from "../MechaReactError";
-import { parseAnsi } from "./ansi";
-import {
-  createTerminalBuffer,
-  type TerminalBuffer,
-  type TerminalLine,
-  type TerminalLineInput,
-} from "./createTerminalBuffer";
+import { parseAnsi } from "./parseAnsi";
 import { useBufferVersion } from "./useBufferVersion";
 
 /** What `<Terminal run>` needs from `useRun`'s result. */
@@ -108,7 +108,11 @@ export interface TerminalRootProps extends HTMLAttributes<HTMLDivElement> {
    * @default "Terminal output"
    */
   label?: string;
-  /** With `lines`: oldest lines are dropped beyond this many (read once). */
+  /**
+   * With `lines` (not `run` or `buffer`, which have their own): caps the transcript; once it holds
+   * a tenth more lines than this, the oldest are dropped down to `maxLines`. Read on mount.
+   * @default Infinity
+   */
   maxLines?: number;
 }
 

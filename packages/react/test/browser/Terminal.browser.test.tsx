@@ -1,7 +1,8 @@
+import { createTerminalBuffer, type TerminalBuffer } from "@mecha/client/run-store";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { userEvent } from "vitest/browser";
-import { createTerminalBuffer, Terminal, type TerminalBuffer } from "../../src/index";
+import { Terminal } from "../../src/index";
 import "../../src/styles.css";
 
 afterEach(() => cleanup());
