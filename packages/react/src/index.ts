@@ -20,16 +20,12 @@ export {
 } from "./codeRunner/CodeRunner";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
-export {
-  Terminal,
-  type TerminalButtonProps,
-  type TerminalInputProps,
-  type TerminalProps,
-  type TerminalRootProps,
-  type TerminalRun,
-  type TerminalState,
-  type TerminalViewportProps,
-} from "./terminal/Terminal";
+export { Terminal, type TerminalProps } from "./terminal/Terminal";
+export type { TerminalState } from "./terminal/TerminalContext";
+export type { TerminalButtonProps } from "./terminal/TerminalCopy";
+export type { TerminalInputProps } from "./terminal/TerminalInput";
+export type { TerminalRootProps, TerminalRun } from "./terminal/TerminalRoot";
+export type { TerminalViewportProps } from "./terminal/TerminalViewport";
 export { type BackendStatus, type RunLocation, useBackendStatus } from "./useBackendStatus";
 export { useMechaClient } from "./useMechaClient";
 export { type RunInput, type UseRunOptions, type UseRunResult, useRun } from "./useRun";
