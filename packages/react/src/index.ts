@@ -7,17 +7,14 @@ export type {
   TerminalLineInput,
   TerminalStream,
 } from "@mecha/client/run-store";
-export {
-  CodeRunner,
-  type CodeRunnerEditorProps,
-  type CodeRunnerOutputProps,
-  type CodeRunnerProps,
-  type CodeRunnerRootProps,
-  type CodeRunnerRunButtonProps,
-  type CodeRunnerStatsProps,
-  type CodeRunnerStatusProps,
-  useCodeRunner,
-} from "./codeRunner/CodeRunner";
+export { CodeRunner, type CodeRunnerProps } from "./codeRunner/CodeRunner";
+export { useCodeRunner } from "./codeRunner/CodeRunnerContext";
+export type { CodeRunnerEditorProps } from "./codeRunner/CodeRunnerEditor";
+export type { CodeRunnerOutputProps } from "./codeRunner/CodeRunnerOutput";
+export type { CodeRunnerRootProps } from "./codeRunner/CodeRunnerRoot";
+export type { CodeRunnerRunButtonProps } from "./codeRunner/CodeRunnerRunButton";
+export type { CodeRunnerStatsProps } from "./codeRunner/CodeRunnerStats";
+export type { CodeRunnerStatusProps } from "./codeRunner/CodeRunnerStatus";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
 export { Terminal, type TerminalProps } from "./terminal/Terminal";
