@@ -109,7 +109,8 @@ describe("createBrowserBackend", () => {
       shared: null,
       packages: [],
     });
-    expect(worker.init.runner).toContain("def run(job_json, host)");
+    expect(worker.init.runner.source).toContain("def run(job_json, host)");
+    expect(worker.init.runner.runError).toContain("def describe(exc, main_path)");
 
     worker.ready();
     await flush();

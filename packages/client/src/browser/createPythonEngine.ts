@@ -1,5 +1,6 @@
 import { createOutputChannel, type OutputChannel } from "./outputChannel";
 import { parseTraceback } from "./parseTraceback";
+import type { PythonRunnerSource } from "./pythonRunner";
 import {
   CONTROL,
   type RunJob,
@@ -15,6 +16,11 @@ import {
 interface PyCallable {
   (...args: unknown[]): unknown;
   destroy?(): void;
+}
+
+/** A Python `dict` as Pyodide hands it to JavaScript. */
+interface PyDict {
+  set(key: string, value: unknown): void;
 }
 
 /** The part of the Pyodide API the engine uses. */
@@ -43,8 +49,8 @@ export interface SharedViews {
 
 export interface PythonEngineOptions {
   pyodide: PyodideLike;
-  /** The runner source (`PYTHON_RUNNER`). */
-  runner: string;
+  /** The runner's Python (`PYTHON_RUNNER`). */
+  runner: PythonRunnerSource;
   /** Sends a message to the page. */
   post(message: WorkerMessage): void;
   shared?: SharedViews | undefined;
@@ -92,8 +98,10 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
   pyodide.setStderr(writer("stderr"));
   if (shared) pyodide.setInterruptBuffer(shared.interrupt);
 
-  const namespace = (pyodide.globals.get("dict") as PyCallable)();
-  const runner = pyodide.runPython(options.runner, {
+  const namespace = (pyodide.globals.get("dict") as PyCallable)() as PyDict;
+  // The runner loads this into a namespace of its own (never into sys.modules).
+  namespace.set("RUN_ERROR_SOURCE", options.runner.runError);
+  const runner = pyodide.runPython(options.runner.source, {
     globals: namespace,
     filename: "<mecha>",
   }) as PyCallable;

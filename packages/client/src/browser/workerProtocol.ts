@@ -1,4 +1,5 @@
 import type { RunError, RunFile } from "@mecha/protocol";
+import type { PythonRunnerSource } from "./pythonRunner";
 
 /** Slots of the shared control array (an `Int32Array` over a `SharedArrayBuffer`). */
 export const CONTROL = {
@@ -69,7 +70,7 @@ export type PageMessage =
   | {
       type: "init";
       indexURL: string;
-      runner: string;
+      runner: PythonRunnerSource;
       packages: string[];
       shared: SharedBuffers | null;
     }
