@@ -1,11 +1,8 @@
 import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient, isMechaError } from "../src";
-import {
-  type BrowserBackendOptions,
-  createBrowserBackend,
-  type WorkerLike,
-} from "../src/browser/createBrowserBackend";
+import type { BrowserBackendOptions, WorkerLike } from "../src/browser/browserBackendOptions";
+import { createBrowserBackend } from "../src/browser/createBrowserBackend";
 import {
   CONTROL,
   type PageMessage,

@@ -2,11 +2,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  createPythonEngine,
-  type PythonEngine,
-  type SharedViews,
-} from "../src/browser/createPythonEngine";
+import { createPythonEngine, type PythonEngine } from "../src/browser/createPythonEngine";
 import { PYTHON_RUNNER } from "../src/browser/pythonRunner";
 import { EOF_MESSAGE, NOT_ISOLATED_EOF_MESSAGE } from "../src/browser/toRunJob";
 import { toRunResult } from "../src/browser/toRunResult";
@@ -15,6 +11,7 @@ import {
   CONTROL_SLOTS,
   type RunJob,
   type RunOutcome,
+  type SharedViews,
   STDIN_CAPACITY,
   type WorkerMessage,
 } from "../src/browser/workerProtocol";

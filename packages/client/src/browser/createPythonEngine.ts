@@ -5,6 +5,7 @@ import {
   CONTROL,
   type RunJob,
   type RunOutcome,
+  type SharedViews,
   STDIN_EOF,
   STDIN_IDLE,
   STDIN_READY,
@@ -40,19 +41,13 @@ export interface PyodideLike {
   globals: { get(name: string): unknown };
 }
 
-/** The shared memory views the worker uses when the page is cross-origin isolated. */
-export interface SharedViews {
-  control: Int32Array;
-  interrupt: Uint8Array;
-  stdin: Uint8Array;
-}
-
 export interface PythonEngineOptions {
   pyodide: PyodideLike;
   /** The runner's Python (`PYTHON_RUNNER`). */
   runner: PythonRunnerSource;
   /** Sends a message to the page. */
   post(message: WorkerMessage): void;
+  /** The shared memory views, when the page is cross-origin isolated. */
   shared?: SharedViews | undefined;
   /** @default performance.now */
   now?: () => number;

@@ -30,6 +30,21 @@ export interface SharedBuffers {
   stdin: SharedArrayBuffer;
 }
 
+/** Views of the shared buffers, as page and worker read and write them. */
+export interface SharedViews {
+  control: Int32Array;
+  interrupt: Uint8Array;
+  stdin: Uint8Array;
+}
+
+export function viewsOf(buffers: SharedBuffers): SharedViews {
+  return {
+    control: new Int32Array(buffers.control),
+    interrupt: new Uint8Array(buffers.interrupt),
+    stdin: new Uint8Array(buffers.stdin),
+  };
+}
+
 /** One program for the worker to run. */
 export interface RunJob {
   id: string;
