@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 
 const run = promisify(execFile);
-const root = new URL("..", import.meta.url).pathname;
-const reactDir = join(root, "packages/react");
+const reactDir = new URL("..", import.meta.url).pathname;
+const root = join(reactDir, "../..");
 const work = mkdtempSync(join(tmpdir(), "mecha-bundle-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
