@@ -5,7 +5,7 @@ import { ActionButton, type ActionButtonProps } from "../internal/ActionButton";
 import { useTerminalContext } from "./TerminalContext";
 
 /** Props of the terminal's buttons (Copy, Clear, Jump to latest output). */
-export type TerminalButtonProps = ActionButtonProps;
+export interface TerminalButtonProps extends ActionButtonProps {}
 
 /** Copies the transcript as plain text. Says "Copied" for a moment afterwards. */
 export const TerminalCopy = forwardRef<HTMLButtonElement, TerminalButtonProps>(
