@@ -12,7 +12,10 @@ import { CodeRunner, type CodeRunnerProps } from "./CodeRunner";
 
 /** Waits until CodeMirror, which loads when the editor mounts, has replaced the plain text area. */
 async function editorLoaded(container: HTMLElement) {
-  await waitFor(() => expect(container.querySelector(".mecha-editor .cm-content")).not.toBeNull());
+  await waitFor(() => {
+    expect(container.querySelector(".mecha-editor .cm-content")).not.toBeNull();
+    expect(container.querySelector(".mecha-editor-fallback")).toBeNull();
+  });
 }
 
 async function setup(

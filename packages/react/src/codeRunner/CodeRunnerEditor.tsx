@@ -1,6 +1,7 @@
 "use client";
 
 import { forwardRef, type HTMLAttributes, useEffect, useRef, useState } from "react";
+import { flushSync } from "react-dom";
 import { cx } from "../internal/dom";
 import { useCodeRunnerPart } from "./CodeRunnerContext";
 import type { MountedEditor } from "./codeMirrorEditor";
@@ -57,9 +58,10 @@ export const CodeRunnerEditor = forwardRef<HTMLDivElement, CodeRunnerEditorProps
               if (next !== latest.current.code) latest.current.setCode(next);
             },
           });
+          // Swap at once, so the text area and the editor are never on screen together.
+          flushSync(() => setEditor(mounted));
           // Someone was typing in the plain text area: carry on in the editor, at the same place.
           if (typing) mounted.focus(plain.selectionStart);
-          setEditor(mounted);
         },
         () => {
           if (!cancelled) setFailed(true);

@@ -9,7 +9,10 @@ afterEach(() => cleanup());
 
 /** CodeMirror loads when the editor mounts; until then the code is in a plain text area. */
 async function loadedEditor() {
-  await waitFor(() => expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull());
+  await waitFor(() => {
+    expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull();
+    expect(document.querySelector(".mecha-editor-fallback")).toBeNull();
+  });
   return screen.getByRole("textbox", { name: "Python code" });
 }
 
