@@ -1,4 +1,6 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
@@ -47,14 +49,44 @@ const inlineWorker: Plugin = {
   },
 };
 
+/**
+ * Imports ending in `?raw` are the file's text, as Vite (and so Vitest, on the source) reads them:
+ * the browser runner ships as real `.py` files (src/browser/runner.py, and @mecha/protocol's
+ * python/run_error.py).
+ */
+const rawText: Plugin = {
+  name: "mecha-raw-text",
+  setup(build) {
+    build.onResolve({ filter: /\?raw$/ }, (args) => {
+      const specifier = args.path.slice(0, -"?raw".length);
+      const file = specifier.startsWith(".")
+        ? resolve(args.resolveDir, specifier)
+        : createRequire(args.importer).resolve(specifier);
+      // Named relative to the package, so no build machine's paths end up in dist.
+      return { path: relative(process.cwd(), file), namespace: "raw-text", pluginData: file };
+    });
+    build.onLoad({ filter: /.*/, namespace: "raw-text" }, async (args) => ({
+      contents: await readFile(args.pluginData as string, "utf8"),
+      loader: "text",
+    }));
+  },
+};
+
 export default defineConfig({
-  entry: { index: "src/index.ts", browser: "src/browser/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    browser: "src/browser/index.ts",
+    "run-store": "src/runStore/index.ts",
+  },
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
   sourcemap: true,
   clean: true,
   target: "es2022",
-  esbuildPlugins: [inlineWorker],
-  // No shared chunks: the main entry stays exactly as it is without the browser backend.
+  esbuildPlugins: [inlineWorker, rawText],
+  // `@mecha/protocol/python/run_error.py?raw` is text to inline, not a dependency to import.
+  noExternal: [/\?raw$/],
+  // No shared chunks: each entry is whole, and the main entry stays exactly as it is without the
+  // others. The run store imports only types from the rest.
   splitting: false,
 });

@@ -1,4 +1,5 @@
-import { createTerminalBuffer, Terminal, type TerminalLineInput } from "@mecha/react";
+import { createTerminalBuffer } from "@mecha/client/run-store";
+import { Terminal, type TerminalLineInput } from "@mecha/react";
 import type { Meta, StoryObj } from "@storybook/react-vite";
 import { useEffect, useState } from "react";
 import { expect, userEvent, waitFor, within } from "storybook/test";

@@ -1,5 +1,6 @@
 import type { HealthResponse, RunEvent, RunRequest, RunResult } from "@mecha/protocol";
 import type { Backend, BackendKind, BackendRun, StdinOptions } from "./backend";
+import { callSafely } from "./callSafely";
 import {
   type CircuitEvent,
   type ClientState,
@@ -14,6 +15,7 @@ import type { MechaError } from "./errors/MechaError";
 import { UnavailableError } from "./errors/UnavailableError";
 import { createEventChannel } from "./eventChannel";
 import { createHealthMonitor } from "./healthMonitor";
+import { linkSignal } from "./linkSignal";
 import { createMockBackend } from "./mockBackend";
 import { canFallBack, type FallbackKind, mayHaveRun, planBackends } from "./planBackends";
 import { type ClientOptions, resolveOptions } from "./resolveOptions";
@@ -97,32 +99,6 @@ export interface MechaClient {
 }
 
 const ignore = () => {};
-
-/**
- * Calls a host callback. Its errors are reported like an event listener's (`reportError`, or
- * thrown from a microtask) rather than mistaken for a failure of the request that called it.
- */
-function callSafely<T>(callback: ((value: T) => void) | undefined, value: T): void {
-  try {
-    callback?.(value);
-  } catch (error) {
-    const reportError = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-    if (reportError) reportError(error);
-    else {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  }
-}
-
-function link(signal: AbortSignal | undefined, controller: AbortController): () => void {
-  if (!signal) return ignore;
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
-}
 
 function toMechaError(error: unknown, kind: BackendKind): MechaError {
   if (isMechaError(error)) return error;
@@ -225,8 +201,8 @@ export function createClient(options: ClientOptions): MechaClient {
     use();
     const channel = createEventChannel<RunEvent>();
     const controller = new AbortController();
-    const unlinkCaller = link(signal, controller);
-    const unlinkDisposal = link(disposal.signal, controller);
+    const unlinkCaller = linkSignal(signal, controller);
+    const unlinkDisposal = linkSignal(disposal.signal, controller);
     let current: BackendRun | undefined;
     let cancelled = false;
     let markStarted: (run: BackendRun | undefined) => void = ignore;

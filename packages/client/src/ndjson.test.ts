@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { isMechaError } from "./errors/isMechaError";
 import { parseNdjson } from "./ndjson";
 
@@ -106,7 +106,8 @@ describe("parseNdjson with a signal", () => {
     const done = (async () => {
       for await (const value of parseNdjson(stream, controller.signal)) values.push(value);
     })();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Abort once the first line is through and the parser waits for more.
+    await vi.waitFor(() => expect(values).toHaveLength(1));
     controller.abort("stop");
     await done;
     expect(values).toEqual([{ a: 1 }]);

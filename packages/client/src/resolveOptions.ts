@@ -9,19 +9,22 @@ import { defaultTimers, type Timers } from "./timers";
 
 export interface RetryOptions {
   /**
-   * Retries after the first attempt, for failures where the run cannot have executed
-   * (no response, 429, 503 `busy`).
+   * Retries after the first attempt. Runs and `sendStdin` are retried only where the server
+   * cannot have acted on them: no response at all (connection refused or reset), 429, and 503
+   * `busy`. Health checks and `cancel` are also retried after a timeout and a 502, 503 or 504.
    * @default 2
    */
   limit?: number;
   /**
-   * Backoff before the first retry in milliseconds, doubled for each further retry, with jitter.
+   * The backoff step before the first retry, in milliseconds, doubled for each further retry
+   * and capped at `maxMs`. Each wait is a random point between half the step and all of it. A
+   * `Retry-After` from the server (header, or the problem's `retryAfter`) is waited instead.
    * @default 300
    */
   baseMs?: number;
   /**
-   * Longest wait between attempts. A `Retry-After` longer than this is not waited for: the
-   * request fails at once with `retryAfterMs` set.
+   * Longest wait between attempts: the cap on the backoff step. A `Retry-After` longer than this
+   * is not waited for: the request fails at once with `retryAfterMs` set.
    * @default 10000
    */
   maxMs?: number;
@@ -103,7 +106,7 @@ export interface ClientOptions {
    */
   runTimeoutMarginMs?: number;
   /**
-   * Retry policy for requests the server cannot have acted on.
+   * When and how often a failed request is sent again (see {@link RetryOptions}).
    * @default { limit: 2, baseMs: 300, maxMs: 10000 }
    */
   retry?: RetryOptions;

@@ -4,16 +4,16 @@ import type { MechaError } from "./errors/MechaError";
 export interface RetryPolicy {
   /** Retries after the first attempt. */
   readonly limit: number;
-  /** Backoff before the first retry, doubled for each further one. */
+  /** The backoff step before the first retry, doubled for each further one (with jitter). */
   readonly baseMs: number;
-  /** Longest wait between attempts; a longer `Retry-After` is not waited for. */
+  /** The cap on the backoff step; a longer `Retry-After` is not waited for. */
   readonly maxMs: number;
 }
 
 /**
- * Whether a request may be sent again. `"run"` and `"stdin"` must not happen twice, so they
- * retry only where the server cannot have acted; `"idempotent"` requests (health, cancel) may
- * also retry timeouts and gateway errors.
+ * Whether a request may be sent again. `"unsafe"` ones (a run, stdin) must not happen twice, so
+ * they are retried only where the server cannot have acted; `"idempotent"` ones (health,
+ * cancel) may also be retried after a timeout or a gateway error.
  */
 export type RequestSafety = "unsafe" | "idempotent";
 
@@ -28,9 +28,12 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 /**
  * The one retry decision: the delay before sending again after `attempt` attempts failed with
- * `error`, or `null` to give up. Retries only failures where the run cannot have executed
- * (no response at all, 429, 503 `busy`) and honours `Retry-After`. A 502/504 on `POST /runs`
- * is never retried: a proxy may have let the run through.
+ * `error`, or `null` to give up (after `policy.limit` retries, or on a failure it does not
+ * retry). Every request is retried where it cannot have executed: no response at all
+ * (`network`), 429 and 503 `busy`; `"idempotent"` ones also after a timeout and a 502, 503 or
+ * 504. A 502/504 on `POST /runs` is never retried: a proxy may have let the run through. The
+ * delay is the server's `Retry-After` when it sent one (giving up if it exceeds `maxMs`), else
+ * {@link backoffDelay}.
  */
 export function retryDelay(
   error: MechaError,

@@ -18,6 +18,7 @@ import { NetworkError } from "./errors/NetworkError";
 import { RateLimitedError } from "./errors/RateLimitedError";
 import { TimeoutError } from "./errors/TimeoutError";
 import { UnavailableError } from "./errors/UnavailableError";
+import { linkSignal } from "./linkSignal";
 import { parseNdjson } from "./ndjson";
 import type { ResolvedOptions } from "./resolveOptions";
 import { parseRetryAfter, type RequestSafety, retryDelay } from "./retry";
@@ -101,15 +102,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Links `signal` into `controller`; returns the function that unlinks it. */
-function link(signal: AbortSignal | undefined, controller: AbortController): () => void {
-  if (!signal) return () => {};
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
-}
-
 function deferred<T>() {
   let resolve!: (value: T) => void;
   let reject!: (reason: unknown) => void;
@@ -178,7 +170,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
       headers.set("accept", call.accept);
       if (call.json !== undefined) headers.set("content-type", MEDIA_TYPES.json);
       const controller = new AbortController();
-      const unlink = link(call.signal, controller);
+      const unlink = linkSignal(call.signal, controller);
       let timedOut = false;
       const timer = timers.setTimeout(() => {
         timedOut = true;
@@ -299,7 +291,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
     { signal, onEvent, interactive }: BackendStartOptions,
   ): BackendRun {
     const controller = new AbortController();
-    const unlink = link(signal, controller);
+    const unlink = linkSignal(signal, controller);
     const wallMs =
       (request.limits?.timeoutMs ?? options.defaultRunTimeoutMs) + options.runTimeoutMarginMs;
     const runRequest: MechaRequest = { method: "POST", url: `${base}/runs` };

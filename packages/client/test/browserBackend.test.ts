@@ -1,11 +1,8 @@
 import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient, isMechaError } from "../src";
-import {
-  type BrowserBackendOptions,
-  createBrowserBackend,
-  type WorkerLike,
-} from "../src/browser/createBrowserBackend";
+import type { BrowserBackendOptions, WorkerLike } from "../src/browser/browserBackendOptions";
+import { createBrowserBackend } from "../src/browser/createBrowserBackend";
 import {
   CONTROL,
   type PageMessage,
@@ -59,7 +56,11 @@ class FakeWorker implements WorkerLike {
 }
 
 const request: RunRequest = { language: "python", code: "print(1)" };
-const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** Waits until `worker` has been given its `count`th job, and returns it. */
+async function jobPosted(worker: FakeWorker, count = 1): Promise<RunJob> {
+  await vi.waitFor(() => expect(worker.jobs).toHaveLength(count));
+  return worker.jobs[count - 1]!;
+}
 
 function setup(options: Partial<BrowserBackendOptions> = {}) {
   const clock = createFakeClock();
@@ -109,13 +110,13 @@ describe("createBrowserBackend", () => {
       shared: null,
       packages: [],
     });
-    expect(worker.init.runner).toContain("def run(job_json, host)");
+    expect(worker.init.runner.source).toContain("def run(job_json, host)");
+    expect(worker.init.runner.runError).toContain("def describe(exc, main_path)");
 
     worker.ready();
-    await flush();
+    const job = await jobPosted(worker);
     expect(backend.state).toBe("ready");
     expect(backend.runtime).toEqual({ pyodide: "314.0.7", python: "3.14.2", loadMs: 1234 });
-    const job = worker.jobs[0]!;
     expect(job).toMatchObject({ code: "print(1)", stdin: "x\n", stdinMode: "closed" });
 
     worker.send({ type: "running", id: job.id });
@@ -144,8 +145,7 @@ describe("createBrowserBackend", () => {
     const { workers, start, clock, backend } = setup();
     const { run } = start({ ...request, limits: { timeoutMs: 2_000 } });
     workers[0]!.ready();
-    await flush();
-    const job = workers[0]!.jobs[0]!;
+    const job = await jobPosted(workers[0]!);
     workers[0]!.send({ type: "running", id: job.id });
     workers[0]!.send({ type: "output", id: job.id, stream: "stdout", data: "partial" });
     clock.advance(1_999);
@@ -168,8 +168,7 @@ describe("createBrowserBackend", () => {
     const worker = workers[0]!;
     expect(worker.init.shared).not.toBeNull();
     worker.ready();
-    await flush();
-    const job = worker.jobs[0]!;
+    const job = await jobPosted(worker);
     worker.send({ type: "running", id: job.id });
     await run.cancel();
     const control = new Int32Array(worker.init.shared!.control);
@@ -185,8 +184,7 @@ describe("createBrowserBackend", () => {
     const { workers, start, clock } = setup({ isolated: true, stopGraceMs: 500 });
     const { run } = start();
     workers[0]!.ready();
-    await flush();
-    workers[0]!.send({ type: "running", id: workers[0]!.jobs[0]!.id });
+    workers[0]!.send({ type: "running", id: (await jobPosted(workers[0]!)).id });
     await run.cancel();
     clock.advance(499);
     expect(workers[0]!.terminated).toBe(false);
@@ -200,8 +198,7 @@ describe("createBrowserBackend", () => {
     const { run, events } = start(request, { interactive: true });
     const worker = workers[0]!;
     worker.ready();
-    await flush();
-    const job = worker.jobs[0]!;
+    const job = await jobPosted(worker);
     expect(job).toMatchObject({ stdinMode: "wait", notify: true });
     const control = new Int32Array(worker.init.shared!.control);
     const buffer = new Uint8Array(worker.init.shared!.stdin);
@@ -227,8 +224,7 @@ describe("createBrowserBackend", () => {
     const { run } = start(request, { interactive: true });
     await run.sendStdin("Ada\n");
     workers[0]!.ready();
-    await flush();
-    expect(workers[0]!.jobs[0]).toMatchObject({ stdin: "Ada\n", stdinMode: "closed" });
+    expect(await jobPosted(workers[0]!)).toMatchObject({ stdin: "Ada\n", stdinMode: "closed" });
     expect(workers[0]!.jobs[0]!.eofMessage).toMatch(/cross-origin isolated/);
   });
 
@@ -236,8 +232,7 @@ describe("createBrowserBackend", () => {
     const { workers, start } = setup();
     const { run } = start();
     workers[0]!.ready();
-    await flush();
-    const job = workers[0]!.jobs[0]!;
+    const job = await jobPosted(workers[0]!);
     workers[0]!.send({ type: "running", id: job.id });
     workers[0]!.send({ type: "output", id: job.id, stream: "stdout", data: "xxxx" });
     workers[0]!.send({ type: "limit", id: job.id });
@@ -254,13 +249,12 @@ describe("createBrowserBackend", () => {
     const second = start();
     const worker = workers[0]!;
     worker.ready();
-    await flush();
+    const firstJob = await jobPosted(worker);
+    // The second waits for the first.
     expect(worker.jobs).toHaveLength(1);
-    worker.finish(worker.jobs[0]!);
+    worker.finish(firstJob);
     await first.run.result;
-    await flush();
-    expect(worker.jobs).toHaveLength(2);
-    worker.finish(worker.jobs[1]!, { exitCode: 1 });
+    worker.finish(await jobPosted(worker, 2), { exitCode: 1 });
     expect((await second.run.result).status).toBe("failed");
   });
 
@@ -275,8 +269,9 @@ describe("createBrowserBackend", () => {
     );
     expect(events).toEqual([]);
     workers[0]!.ready();
-    await flush();
-    expect(workers[0]!.jobs).toHaveLength(0);
+    // The next run is the worker's first job: the cancelled one never reached it.
+    start();
+    expect((await jobPosted(workers[0]!)).id).toBe("browser_2");
   });
 
   it("rejects with AbortedError when the caller's signal aborts", async () => {
@@ -284,8 +279,7 @@ describe("createBrowserBackend", () => {
     const controller = new AbortController();
     const { run } = start(request, { signal: controller.signal });
     workers[0]!.ready();
-    await flush();
-    workers[0]!.send({ type: "running", id: workers[0]!.jobs[0]!.id });
+    workers[0]!.send({ type: "running", id: (await jobPosted(workers[0]!)).id });
     controller.abort();
     await expect(run.result).rejects.toSatisfy((error) => isMechaError(error, "aborted"));
   });
@@ -316,8 +310,7 @@ describe("createBrowserBackend", () => {
     const { workers, start } = setup();
     const { run, events } = start();
     workers[0]!.ready();
-    await flush();
-    const job = workers[0]!.jobs[0]!;
+    const job = await jobPosted(workers[0]!);
     workers[0]!.send({ type: "running", id: job.id });
     workers[0]!.finish(job, { exitCode: null, crashed: "RuntimeError: unreachable" });
     const result = await run.result;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { resolveIndexURL } from "../src/browser/createBrowserBackend";
 import { createOutputChannel, type OutputStream } from "../src/browser/outputChannel";
 import { parseTraceback } from "../src/browser/parseTraceback";
+import { resolveIndexURL } from "../src/browser/startWorker";
 import {
   EOF_MESSAGE,
   NOT_ISOLATED_EOF_MESSAGE,

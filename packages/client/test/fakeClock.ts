@@ -6,19 +6,30 @@ export interface FakeClock {
   now(): number;
   /** Delays of the pending timers from now, shortest first. */
   pending(): number[];
+  /** The pending timers, soonest first: the delay each was set with, and what is left of it. */
+  scheduled(): Array<{ delay: number; remaining: number }>;
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void;
+  /** Drops every timer and goes back to the start time. */
+  reset(): void;
 }
 
-export function createFakeClock(start = Date.parse("2025-01-01T00:00:00Z")): FakeClock {
+const START = Date.parse("2025-01-01T00:00:00Z");
+
+export function createFakeClock(start = START): FakeClock {
   let now = start;
   let sequence = 0;
-  const queue = new Map<number, { at: number; callback: () => void }>();
+  const queue = new Map<number, { at: number; delay: number; callback: () => void }>();
+  const scheduled = () =>
+    [...queue.values()]
+      .map((timer) => ({ delay: timer.delay, remaining: timer.at - now }))
+      .sort((a, b) => a.remaining - b.remaining);
   return {
     timers: {
       setTimeout(callback, ms) {
         const id = ++sequence;
-        queue.set(id, { at: now + Math.max(0, ms), callback });
+        const delay = Math.max(0, ms);
+        queue.set(id, { at: now + delay, delay, callback });
         return id;
       },
       clearTimeout(id) {
@@ -26,7 +37,8 @@ export function createFakeClock(start = Date.parse("2025-01-01T00:00:00Z")): Fak
       },
     },
     now: () => now,
-    pending: () => [...queue.values()].map((timer) => timer.at - now).sort((a, b) => a - b),
+    pending: () => scheduled().map((timer) => timer.remaining),
+    scheduled,
     advance(ms) {
       const target = now + ms;
       for (;;) {
@@ -40,6 +52,10 @@ export function createFakeClock(start = Date.parse("2025-01-01T00:00:00Z")): Fak
         next[1].callback();
       }
       now = target;
+    },
+    reset() {
+      queue.clear();
+      now = start;
     },
   };
 }

@@ -31,10 +31,10 @@ export interface MechaProviderProps {
    */
   healthChecks?: boolean;
   /**
-   * Where code runs while the server is offline, for labels only. Needed only when the `client`
-   * has no `fallbacks` list (an older `@mecha/client`, or a client of your own): when it has
-   * one, that list decides and this prop is ignored.
-   * @example <MechaProvider client={legacyClient} fallback="mock">
+   * Where code runs while the server is offline, for labels only. Every client from
+   * `createClient` says so itself (`client.fallbacks`), and then this prop is ignored: it is for a
+   * `client` object of your own that has no `fallbacks` list (a wrapper or a test double).
+   * @example <MechaProvider client={clientDouble} fallback="mock">
    */
   fallback?: BackendKind | "none";
   children?: ReactNode;

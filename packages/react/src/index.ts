@@ -1,43 +1,28 @@
-export {
-  CodeRunner,
-  type CodeRunnerEditorProps,
-  type CodeRunnerOutputProps,
-  type CodeRunnerProps,
-  type CodeRunnerRootProps,
-  type CodeRunnerRunButtonProps,
-  type CodeRunnerStatsProps,
-  type CodeRunnerStatusProps,
-  useCodeRunner,
-} from "./codeRunner/CodeRunner";
-export {
-  createRunSession,
-  isActiveRunState,
-  type RunSession,
-  type RunSessionOptions,
-  type RunSnapshot,
-  type RunState,
-} from "./createRunSession";
+// Types of the framework-free state this package renders (it lives in @mecha/client/run-store).
+export type {
+  RunSnapshot,
+  RunState,
+  TerminalBuffer,
+  TerminalLine,
+  TerminalLineInput,
+  TerminalStream,
+} from "@mecha/client/run-store";
+export { CodeRunner, type CodeRunnerProps } from "./codeRunner/CodeRunner";
+export { useCodeRunner } from "./codeRunner/CodeRunnerContext";
+export type { CodeRunnerEditorProps } from "./codeRunner/CodeRunnerEditor";
+export type { CodeRunnerOutputProps } from "./codeRunner/CodeRunnerOutput";
+export type { CodeRunnerRootProps } from "./codeRunner/CodeRunnerRoot";
+export type { CodeRunnerRunButtonProps } from "./codeRunner/CodeRunnerRunButton";
+export type { CodeRunnerStatsProps } from "./codeRunner/CodeRunnerStats";
+export type { CodeRunnerStatusProps } from "./codeRunner/CodeRunnerStatus";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
-export { type AnsiSegment, parseAnsi, stripAnsi } from "./terminal/ansi";
-export {
-  createTerminalBuffer,
-  type TerminalBuffer,
-  type TerminalBufferOptions,
-  type TerminalLine,
-  type TerminalLineInput,
-  type TerminalStream,
-} from "./terminal/createTerminalBuffer";
-export {
-  Terminal,
-  type TerminalButtonProps,
-  type TerminalInputProps,
-  type TerminalProps,
-  type TerminalRootProps,
-  type TerminalRun,
-  type TerminalState,
-  type TerminalViewportProps,
-} from "./terminal/Terminal";
+export { Terminal, type TerminalProps } from "./terminal/Terminal";
+export type { TerminalState } from "./terminal/TerminalContext";
+export type { TerminalButtonProps } from "./terminal/TerminalCopy";
+export type { TerminalInputProps } from "./terminal/TerminalInput";
+export type { TerminalRootProps, TerminalRun } from "./terminal/TerminalRoot";
+export type { TerminalViewportProps } from "./terminal/TerminalViewport";
 export { type BackendStatus, type RunLocation, useBackendStatus } from "./useBackendStatus";
 export { useMechaClient } from "./useMechaClient";
 export { type RunInput, type UseRunOptions, type UseRunResult, useRun } from "./useRun";

@@ -19,6 +19,9 @@ describe("server rendering", () => {
       </MechaProvider>,
     );
     expect(html).toContain("print(&quot;&lt;hello&gt;&quot;)");
+    // The editor is a plain labelled text area until CodeMirror loads in the browser.
+    expect(html).toMatch(/<textarea[^>]*aria-label="Python code"/);
+    expect(html).not.toContain("cm-editor");
     expect(html).toContain('role="log"');
     expect(html).toContain('aria-busy="false"');
     expect(html).toContain("Runs on the server");

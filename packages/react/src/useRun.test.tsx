@@ -8,11 +8,14 @@ import { createFakeClient, deferred, type FakeClient } from "./test/fakeClient";
 import { useBackendStatus } from "./useBackendStatus";
 import { useRun } from "./useRun";
 
-function Runner({ onResult }: { onResult: (outcome: RunOutcome) => void }) {
+/** Every `start()` the runner made, in order: each settles once its run is over in every way. */
+type Starts = Promise<unknown>[];
+
+function Runner({ onResult, starts }: { onResult: (outcome: RunOutcome) => void; starts: Starts }) {
   const run = useRun({ onResult });
   return (
     <>
-      <button type="button" onClick={() => run.start("print(1)")}>
+      <button type="button" onClick={() => starts.push(run.start("print(1)"))}>
         Run
       </button>
       <p role="status" aria-label="Run state">
@@ -34,26 +37,29 @@ function LastBackend() {
 function App({
   client,
   onResult,
+  starts,
   runner = true,
 }: {
   client: FakeClient;
   onResult: () => void;
+  starts: Starts;
   runner?: boolean;
 }) {
   return (
     <MechaProvider client={client} healthChecks={false}>
       <CodeRunner.Status />
       <LastBackend />
-      {runner && <Runner onResult={onResult} />}
+      {runner && <Runner onResult={onResult} starts={starts} />}
     </MechaProvider>
   );
 }
 
 const status = (name: string) => screen.getByRole("status", { name });
 
-/** Lets a settled run's promise callbacks (and any React updates they cause) run. */
-async function settle() {
-  await act(() => new Promise((resolve) => setTimeout(resolve, 20)));
+/** Waits until a run is over in every way (its result handled), with React's updates done. */
+async function over(start: Promise<unknown> | undefined) {
+  expect(start).toBeDefined();
+  await act(() => start);
 }
 
 describe("useRun reports only the run it follows", () => {
@@ -70,8 +76,9 @@ describe("useRun reports only the run it follows", () => {
     client.backend = "mock";
     client.honoursCancel = false;
     const onResult = vi.fn();
+    const starts: Starts = [];
     const user = userEvent.setup();
-    render(<App client={client} onResult={onResult} />);
+    render(<App client={client} onResult={onResult} starts={starts} />);
 
     await user.click(screen.getByRole("button", { name: "Run" }));
     await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
@@ -83,7 +90,7 @@ describe("useRun reports only the run it follows", () => {
     expect(status("Last backend")).toHaveTextContent("server");
 
     lateA.resolve();
-    await settle();
+    await over(starts[0]);
     expect(onResult).toHaveBeenCalledOnce();
     expect(status("Last backend")).toHaveTextContent("server");
     expect(status("Backend")).toHaveTextContent("Runs on the server");
@@ -101,15 +108,16 @@ describe("useRun reports only the run it follows", () => {
     });
     client.backend = "mock";
     const onResult = vi.fn();
+    const starts: Starts = [];
     const user = userEvent.setup();
-    render(<App client={client} onResult={onResult} />);
+    render(<App client={client} onResult={onResult} starts={starts} />);
 
     await user.click(screen.getByRole("button", { name: "Run" }));
     await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
     client.backend = "server";
     // Starting B cancels A, whose (cancelled, mock) result then arrives first.
     await user.click(screen.getByRole("button", { name: "Run" }));
-    await settle();
+    await over(starts[0]);
     expect(onResult).not.toHaveBeenCalled();
     expect(status("Last backend")).toHaveTextContent("none");
 
@@ -125,14 +133,15 @@ describe("useRun reports only the run it follows", () => {
     client.backend = "mock";
     client.honoursCancel = false;
     const onResult = vi.fn();
+    const starts: Starts = [];
     const user = userEvent.setup();
-    const { rerender } = render(<App client={client} onResult={onResult} />);
+    const { rerender } = render(<App client={client} onResult={onResult} starts={starts} />);
     await user.click(screen.getByRole("button", { name: "Run" }));
     await waitFor(() => expect(status("Run state")).toHaveTextContent("running"));
 
-    rerender(<App client={client} onResult={onResult} runner={false} />);
+    rerender(<App client={client} onResult={onResult} starts={starts} runner={false} />);
     gate.resolve();
-    await settle();
+    await over(starts[0]);
     expect(onResult).not.toHaveBeenCalled();
     expect(status("Last backend")).toHaveTextContent("none");
     expect(status("Backend")).toHaveTextContent("Runs on the server");

@@ -1,18 +1,18 @@
 "use client";
 
+import {
+  createRunStore,
+  isActiveRunState,
+  type RunSnapshot,
+  type RunStore,
+  type TerminalBuffer,
+} from "@mecha/client/run-store";
 import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { useMutation } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
-import {
-  createRunSession,
-  isActiveRunState,
-  type RunSession,
-  type RunSnapshot,
-} from "./createRunSession";
 import type { RunOutcome } from "./internal/clientTypes";
 import { QUERY_KEY_ROOT } from "./internal/healthQuery";
 import { useMechaContext } from "./internal/MechaContext";
-import type { TerminalBuffer } from "./terminal/createTerminalBuffer";
 
 /** What to run: the code alone, or a request (language defaults to Python). */
 export type RunInput = string | (Partial<RunRequest> & { code: string });
@@ -34,7 +34,11 @@ export interface UseRunOptions {
    * @default true
    */
   clearOnStart?: boolean;
-  /** Oldest transcript lines are dropped beyond this many (read once). */
+  /**
+   * Caps the transcript: once it holds a tenth more lines than this, the oldest are dropped down
+   * to `maxLines`. Read on mount.
+   * @default Infinity
+   */
   maxLines?: number;
 }
 
@@ -86,14 +90,14 @@ function toRequest(input: RunInput, defaults: Partial<RunRequest> | undefined): 
 export function useRun(options: UseRunOptions = {}): UseRunResult {
   const context = useMechaContext("useRun");
   const { client, clientKey, queryClient, lastRun } = context;
-  const [session] = useState<RunSession>(() =>
-    createRunSession({ clearOnStart: options.clearOnStart, maxLines: options.maxLines }),
+  const [store] = useState<RunStore>(() =>
+    createRunStore({ clearOnStart: options.clearOnStart, maxLines: options.maxLines }),
   );
   const latest = useRef(options);
   latest.current = options;
-  // The session calls these only for the run it follows, so a run that a newer one replaced,
+  // The store calls these only for the run it follows, so a run that a newer one replaced,
   // or that outlived this component, reports nothing.
-  session.setOptions({
+  store.setOptions({
     clearOnStart: options.clearOnStart,
     onEvent: (event) => latest.current.onEvent?.(event),
     onResult: (outcome) => {
@@ -103,16 +107,12 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
     onError: (error) => latest.current.onError?.(error),
   });
 
-  const snapshot = useSyncExternalStore(
-    session.subscribe,
-    session.getSnapshot,
-    session.getSnapshot,
-  );
+  const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
 
   const mutation = useMutation(
     {
       mutationKey: [QUERY_KEY_ROOT, "run", clientKey],
-      mutationFn: (req: RunRequest) => session.execute(client, req),
+      mutationFn: (req: RunRequest) => store.execute(client, req),
       retry: false,
       // Fallback backends run code with no network at all.
       networkMode: "always",
@@ -124,7 +124,7 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
   const { mutateAsync } = mutation;
 
   // A run must not outlive the component that follows it.
-  useEffect(() => () => session.reset(), [session]);
+  useEffect(() => () => store.reset(), [store]);
 
   const start = useCallback(
     (input: RunInput) =>
@@ -134,16 +134,16 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
       ),
     [mutateAsync],
   );
-  const stop = useCallback(() => session.stop(), [session]);
-  const sendInput = useCallback((text: string) => session.sendInput(text), [session]);
-  const sendEof = useCallback(() => session.sendEof(), [session]);
-  const reset = useCallback(() => session.reset(), [session]);
-  const clear = useCallback(() => session.output.clear(), [session]);
+  const stop = useCallback(() => store.stop(), [store]);
+  const sendInput = useCallback((text: string) => store.sendInput(text), [store]);
+  const sendEof = useCallback(() => store.sendEof(), [store]);
+  const reset = useCallback(() => store.reset(), [store]);
+  const clear = useCallback(() => store.output.clear(), [store]);
 
   return {
     ...snapshot,
     isRunning: isActiveRunState(snapshot.state),
-    output: session.output,
+    output: store.output,
     start,
     stop,
     sendInput,

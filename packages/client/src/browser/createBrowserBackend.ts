@@ -1,9 +1,17 @@
-import type { RunEvent, RunRequest, RunResult } from "@mecha/protocol";
-import type { Backend, BackendRun, StdinOptions } from "../backend";
+import type { RunEvent } from "@mecha/protocol";
+import type { BackendRun, StdinOptions } from "../backend";
 import { AbortedError } from "../errors/AbortedError";
-import { UnavailableError } from "../errors/UnavailableError";
-import { defaultTimers, type Timers } from "../timers";
-import { PYTHON_RUNNER } from "./pythonRunner";
+import { defaultTimers } from "../timers";
+import type { BrowserBackend, BrowserBackendOptions } from "./browserBackendOptions";
+import {
+  type BrowserRun,
+  createBrowserRun,
+  deliverStdin,
+  interruptProgram,
+  takeQueuedStdin,
+} from "./browserRun";
+import { createPythonLoader } from "./createPythonLoader";
+import { detectIsolation, resolveIndexURL, startWorker } from "./startWorker";
 import {
   type BrowserLimits,
   DEFAULT_LIMITS,
@@ -12,199 +20,8 @@ import {
   toRunJob,
 } from "./toRunJob";
 import { type StopReason, toRunResult } from "./toRunResult";
-import {
-  CONTROL,
-  CONTROL_SLOTS,
-  type PageMessage,
-  type RunOutcome,
-  type RuntimeInfo,
-  type SharedBuffers,
-  STDIN_CAPACITY,
-  STDIN_EOF,
-  STDIN_READY,
-  type WorkerMessage,
-} from "./workerProtocol";
-import { WORKER_SOURCE } from "./workerSource";
-
-/** The part of the `Worker` API the backend uses: a Web Worker, or a test double. */
-export interface WorkerLike {
-  postMessage(message: PageMessage): void;
-  terminate(): void;
-  onmessage: ((event: { data: WorkerMessage }) => void) | null;
-  onerror: ((event: { message?: string; preventDefault?(): void }) => void) | null;
-}
-
-/** `idle` (nothing loaded), `loading`, `ready`, or `failed` (the last load did not work). */
-export type BrowserBackendState = "idle" | "loading" | "ready" | "failed";
-
-export interface BrowserBackendOptions {
-  /**
-   * Where the Pyodide files are served: the folder holding `pyodide.mjs`, `pyodide.asm.mjs`,
-   * `pyodide.asm.wasm`, `python_stdlib.zip` and `pyodide-lock.json` (the `pyodide` npm
-   * package's files, same version). Relative URLs resolve against the page.
-   * @example "/pyodide/"
-   */
-  indexURL: string;
-  /**
-   * Load Python before the first run: `true` at once, `"idle"` when the page is idle, `false`
-   * on the first run. Also applies after a stopped program's worker had to be replaced.
-   * @default false
-   */
-  warmUp?: boolean | "idle";
-  /**
-   * The worker script to start instead of the built-in one (which starts from a `blob:` URL):
-   * serve `@mecha/client/browser/worker.js` yourself, e.g. under a Content-Security-Policy
-   * without `worker-src blob:`.
-   * @default undefined
-   */
-  workerUrl?: string | URL;
-  /**
-   * Limits for a request that sets none. Memory cannot be limited in a browser.
-   * @default { timeoutMs: 10000, outputBytes: 1048576 }
-   */
-  defaultLimits?: Partial<BrowserLimits>;
-  /**
-   * The highest limits a request may ask for; larger ones are clamped.
-   * @default { timeoutMs: 60000, outputBytes: 10485760 }
-   */
-  maxLimits?: Partial<BrowserLimits>;
-  /**
-   * Packages to load with the interpreter, from `indexURL` (a self-hosted full Pyodide
-   * distribution; the npm package holds none).
-   * @default []
-   */
-  packages?: string[];
-  /**
-   * Before each run, load the packages its code imports from `indexURL`.
-   * @default false
-   */
-  autoLoadPackages?: boolean;
-  /**
-   * How long a program that was asked to stop (cancel, time or output limit) may take to end
-   * before its worker is terminated (and Python reloaded for the next run).
-   * @default 1000
-   */
-  stopGraceMs?: number;
-  /**
-   * How long loading Python may take before the backend gives up (runs then fall back).
-   * @default 120000
-   */
-  loadTimeoutMs?: number;
-  /**
-   * Whether the page is cross-origin isolated (shared memory: interactive `input()`, and
-   * stopping a program without reloading Python).
-   * @default globalThis.crossOriginIsolated
-   */
-  isolated?: boolean;
-  /**
-   * Starts the worker; for tests or unusual hosts.
-   * @default a Web Worker from the built-in script, or from `workerUrl`
-   */
-  createWorker?: () => WorkerLike;
-  /**
-   * Timers for the time limit, the stop grace period and the load timeout.
-   * @default globalThis.setTimeout / globalThis.clearTimeout
-   */
-  timers?: Timers;
-}
-
-/** Real Python in the page: a `Backend` for `createClient({ browser })`. */
-export interface BrowserBackend extends Backend {
-  /** `idle`, `loading`, `ready` or `failed`. */
-  readonly state: BrowserBackendState;
-  /** The Pyodide and Python versions and how long loading took, once loaded. */
-  readonly runtime: RuntimeInfo | null;
-  /** True when the page is cross-origin isolated (see `isolated`). */
-  readonly isolated: boolean;
-  /** Loads Python now (or joins the load in progress). */
-  warmUp(): Promise<RuntimeInfo>;
-  /** Calls `listener` whenever `state` changes; returns the function that unsubscribes. */
-  subscribe(listener: () => void): () => void;
-  /** Ends the worker; runs still waiting reject with an `AbortedError`. */
-  dispose(): void;
-}
-
-interface SharedViews {
-  control: Int32Array;
-  interrupt: Uint8Array;
-  stdin: Uint8Array;
-}
-
-interface Runtime {
-  worker: WorkerLike;
-  buffers: SharedBuffers | null;
-  views: SharedViews | null;
-  ready: Promise<RuntimeInfo>;
-  settle(info: RuntimeInfo | Error): void;
-  loaded: boolean;
-  dead: boolean;
-}
-
-interface Run {
-  id: string;
-  request: RunRequest;
-  interactive: boolean;
-  onEvent(event: RunEvent): void;
-  signal: AbortSignal;
-  phase: "queued" | "loading" | "running" | "done";
-  runtime?: Runtime;
-  limits: BrowserLimits;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  stdin: Uint8Array[];
-  stdinEof: boolean;
-  wantsStdin: boolean;
-  startedAt?: number;
-  stopReason?: StopReason;
-  /** Set when the run ends without a result: the caller's signal aborted, or nothing ran. */
-  aborted?: string;
-  timers: unknown[];
-  resolve(result: RunResult): void;
-  reject(error: unknown): void;
-}
-
-/** `indexURL` as an absolute folder URL (the worker runs from a `blob:` URL, with no base). */
-export function resolveIndexURL(indexURL: string, base: string | undefined): string {
-  let href = indexURL;
-  try {
-    href = new URL(indexURL, base).href;
-  } catch {
-    // Relative with no base (outside a page): leave as given.
-  }
-  return href.endsWith("/") ? href : `${href}/`;
-}
-
-function detectIsolation(): boolean {
-  return (
-    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true &&
-    typeof SharedArrayBuffer === "function"
-  );
-}
-
-function startWorker(workerUrl: string | URL | undefined): WorkerLike {
-  const WorkerClass = (
-    globalThis as { Worker?: new (url: string | URL, options?: object) => WorkerLike }
-  ).Worker;
-  if (typeof WorkerClass !== "function") {
-    throw new UnavailableError(
-      "Python in the browser needs Web Workers, which this environment does not have.",
-    );
-  }
-  if (workerUrl) return new WorkerClass(workerUrl, { name: "mecha-python", type: "module" });
-  if (!WORKER_SOURCE) {
-    throw new UnavailableError(
-      "This copy of @mecha/client/browser has no built-in worker (it runs from source); pass createBrowserBackend({ workerUrl }).",
-    );
-  }
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-  try {
-    return new WorkerClass(url, { name: "mecha-python", type: "module" });
-  } finally {
-    // The worker holds on to the script once constructed; the URL is no longer needed.
-    URL.revokeObjectURL(url);
-  }
-}
+import type { RunOutcome, WorkerMessage } from "./workerProtocol";
+import { spawnWorkerRuntime, type WorkerRuntime } from "./workerRuntime";
 
 const encoder = new TextEncoder();
 
@@ -241,154 +58,33 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
   const graceMs = options.stopGraceMs ?? 1000;
   const loadTimeoutMs = options.loadTimeoutMs ?? 120_000;
   const createWorker = options.createWorker ?? (() => startWorker(options.workerUrl));
-  const listeners = new Set<() => void>();
-  const queue: Run[] = [];
-  let state: BrowserBackendState = "idle";
-  let runtimeInfo: RuntimeInfo | null = null;
-  let current: Runtime | undefined;
-  let active: Run | undefined;
+  const queue: BrowserRun[] = [];
+  let active: BrowserRun | undefined;
   let runs = 0;
   let disposed = false;
+  const python = createPythonLoader({
+    indexURL,
+    warmUp: options.warmUp,
+    timers,
+    spawn: () =>
+      spawnWorkerRuntime({
+        createWorker,
+        isolated,
+        indexURL,
+        packages: options.packages ?? [],
+        loadTimeoutMs,
+        timers,
+        onMessage: receive,
+        onCrash: crash,
+      }),
+  });
+  const kill = (runtime: WorkerRuntime) => python.kill(runtime);
 
-  function setState(next: BrowserBackendState): void {
-    if (state === next) return;
-    state = next;
-    for (const listener of [...listeners]) listener();
-  }
-
-  function spawn(): Runtime {
-    const buffers: SharedBuffers | null = isolated
-      ? {
-          control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
-          interrupt: new SharedArrayBuffer(1),
-          stdin: new SharedArrayBuffer(STDIN_CAPACITY),
-        }
-      : null;
-    let settle: (info: RuntimeInfo | Error) => void = () => {};
-    const ready = new Promise<RuntimeInfo>((resolve, reject) => {
-      settle = (info) => (info instanceof Error ? reject(info) : resolve(info));
-    });
-    const worker = createWorker();
-    const runtime: Runtime = {
-      worker,
-      buffers,
-      views: buffers && {
-        control: new Int32Array(buffers.control),
-        interrupt: new Uint8Array(buffers.interrupt),
-        stdin: new Uint8Array(buffers.stdin),
-      },
-      ready,
-      settle,
-      loaded: false,
-      dead: false,
-    };
-    const timeout = timers.setTimeout(
-      () => settle(new Error(`it did not finish loading within ${loadTimeoutMs} ms`)),
-      loadTimeoutMs,
-    );
-    ready.then(
-      () => timers.clearTimeout(timeout),
-      () => timers.clearTimeout(timeout),
-    );
-    worker.onmessage = (event) => receive(runtime, event.data);
-    worker.onerror = (event) => {
-      event?.preventDefault?.();
-      crash(
-        runtime,
-        event?.message ||
-          "the worker script failed (if a Content-Security-Policy forbids blob: workers, pass workerUrl)",
-      );
-    };
-    worker.postMessage({
-      type: "init",
-      indexURL,
-      runner: PYTHON_RUNNER,
-      packages: options.packages ?? [],
-      shared: buffers,
-    });
-    return runtime;
-  }
-
-  function kill(runtime: Runtime): void {
-    if (runtime.dead) return;
-    runtime.dead = true;
-    runtime.worker.onmessage = null;
-    runtime.worker.onerror = null;
-    runtime.worker.terminate();
-    runtime.settle(new Error("its worker was stopped"));
-    if (current === runtime) {
-      const wasReady = state === "ready";
-      current = undefined;
-      runtimeInfo = null;
-      if (state !== "failed") setState("idle");
-      // A program had to be stopped the hard way: have Python ready again for the next one.
-      if (wasReady) scheduleWarmUp();
-    }
-  }
-
-  function ensureRuntime(): Promise<Runtime> {
-    if (disposed) {
-      return Promise.reject(new UnavailableError("This browser backend was disposed."));
-    }
-    if (!current) {
-      let spawned: Runtime;
-      try {
-        spawned = spawn();
-      } catch (error) {
-        setState("failed");
-        return Promise.reject(error);
-      }
-      current = spawned;
-      setState("loading");
-      spawned.ready.then(
-        (info) => {
-          if (current !== spawned) return;
-          runtimeInfo = info;
-          setState("ready");
-        },
-        () => {
-          if (current !== spawned) return;
-          setState("failed");
-          kill(spawned);
-        },
-      );
-    }
-    const runtime = current;
-    return runtime.ready.then(
-      () => runtime,
-      (cause: Error) => {
-        throw new UnavailableError(
-          `Python could not be loaded in the browser from ${indexURL}: ${cause.message}. Serve the files of the pyodide npm package (the same version) at that URL.`,
-          { cause },
-        );
-      },
-    );
-  }
-
-  const warm = () => {
-    if (!disposed && !current) ensureRuntime().catch(() => {});
-  };
-
-  function scheduleWarmUp(): void {
-    if (!options.warmUp || disposed) return;
-    if (options.warmUp === true) {
-      warm();
-      return;
-    }
-    const idle = (
-      globalThis as {
-        requestIdleCallback?: (callback: () => void, options?: { timeout: number }) => unknown;
-      }
-    ).requestIdleCallback;
-    if (idle) idle(warm, { timeout: 10_000 });
-    else timers.setTimeout(warm, 1_000);
-  }
-
-  function emit(run: Run, event: RunEvent): void {
+  function emit(run: BrowserRun, event: RunEvent): void {
     run.onEvent(event);
   }
 
-  function receive(runtime: Runtime, message: WorkerMessage): void {
+  function receive(runtime: WorkerRuntime, message: WorkerMessage): void {
     switch (message.type) {
       case "ready": {
         const { type: _type, ...info } = message;
@@ -432,7 +128,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     }
   }
 
-  function crash(runtime: Runtime, message: string): void {
+  function crash(runtime: WorkerRuntime, message: string): void {
     runtime.settle(new Error(message));
     // While loading, the load's own failure handling ends the worker.
     if (!runtime.loaded) return;
@@ -449,45 +145,13 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     }
   }
 
-  function deliverStdin(run: Run): void {
-    const views = run.runtime?.views;
-    if (!views || !run.wantsStdin || run.phase !== "running") return;
-    const { control } = views;
-    if (run.stdin.length > 0) {
-      let length = 0;
-      while (run.stdin.length > 0 && length < STDIN_CAPACITY) {
-        const chunk = run.stdin[0]!;
-        const taken = chunk.subarray(0, STDIN_CAPACITY - length);
-        views.stdin.set(taken, length);
-        length += taken.length;
-        if (taken.length === chunk.length) run.stdin.shift();
-        else run.stdin[0] = chunk.subarray(taken.length);
-      }
-      Atomics.store(control, CONTROL.LENGTH, length);
-      Atomics.store(control, CONTROL.STDIN, STDIN_READY);
-    } else if (run.stdinEof) {
-      Atomics.store(control, CONTROL.STDIN, STDIN_EOF);
-    } else {
-      return;
-    }
-    run.wantsStdin = false;
-    Atomics.notify(control, CONTROL.STDIN);
-  }
-
-  function takeQueuedStdin(run: Run): string {
-    const decoder = new TextDecoder();
-    const text = run.stdin.map((chunk) => decoder.decode(chunk, { stream: true })).join("");
-    run.stdin = [];
-    return text + decoder.decode();
-  }
-
   function pump(): void {
     if (active || disposed) return;
     const run = queue.shift();
     if (!run) return;
     active = run;
     run.phase = "loading";
-    ensureRuntime().then(
+    python.ensure().then(
       (runtime) => begin(run, runtime),
       (error: unknown) => {
         if (run.phase === "done") return;
@@ -499,7 +163,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     );
   }
 
-  function begin(run: Run, runtime: Runtime): void {
+  function begin(run: BrowserRun, runtime: WorkerRuntime): void {
     if (run.phase !== "loading") return;
     if (runtime.dead) {
       // Replaced between loading and now: load again.
@@ -523,7 +187,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     runtime.worker.postMessage({ type: "run", job });
   }
 
-  function finish(run: Run, outcome: RunOutcome | undefined): void {
+  function finish(run: BrowserRun, outcome: RunOutcome | undefined): void {
     if (run.phase === "done") return;
     run.phase = "done";
     for (const timer of run.timers) timers.clearTimeout(timer);
@@ -551,7 +215,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     pump();
   }
 
-  function stop(run: Run, reason: StopReason): void {
+  function stop(run: BrowserRun, reason: StopReason): void {
     if (run.phase === "done" || run.stopReason) return;
     run.stopReason = reason;
     if (run.phase === "queued" || run.phase === "loading") {
@@ -569,11 +233,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       finish(run, undefined);
       return;
     }
-    Atomics.store(views.control, CONTROL.STOP, 1);
-    Atomics.notify(views.control, CONTROL.STOP);
-    Atomics.notify(views.control, CONTROL.STDIN);
-    // SIGINT: Pyodide raises KeyboardInterrupt in the program.
-    Atomics.store(views.interrupt, 0, 2);
+    interruptProgram(views);
     run.timers.push(
       timers.setTimeout(() => {
         if (run.phase === "done") return;
@@ -584,31 +244,17 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     );
   }
 
-  scheduleWarmUp();
+  python.scheduleWarmUp();
 
   return {
     start(request, { signal, onEvent, interactive }): BackendRun {
-      const run: Run = {
+      const { run, result } = createBrowserRun({
         id: `browser_${++runs}`,
         request,
         interactive,
         onEvent,
         signal,
-        phase: "queued",
         limits: resolveLimits(request.limits, defaults, maxima),
-        stdout: "",
-        stderr: "",
-        truncated: false,
-        stdin: [],
-        stdinEof: false,
-        wantsStdin: false,
-        timers: [],
-        resolve: () => {},
-        reject: () => {},
-      };
-      const result = new Promise<RunResult>((resolve, reject) => {
-        run.resolve = resolve;
-        run.reject = reject;
       });
       const abort = () => {
         run.aborted = "The run was aborted.";
@@ -640,25 +286,20 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       };
     },
     get state() {
-      return state;
+      return python.state;
     },
     get runtime() {
-      return runtimeInfo;
+      return python.info;
     },
     isolated,
     warmUp() {
-      return ensureRuntime().then((runtime) => runtime.ready);
+      return python.ensure().then((runtime) => runtime.ready);
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    subscribe: python.subscribe,
     dispose() {
       if (disposed) return;
       disposed = true;
-      if (current) kill(current);
+      python.dispose();
       for (const run of [active, ...queue.splice(0)]) {
         if (!run || run.phase === "done") continue;
         run.phase = "done";
@@ -666,8 +307,6 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
         run.reject(new AbortedError("The browser backend was disposed."));
       }
       active = undefined;
-      setState("idle");
-      listeners.clear();
     },
   };
 }

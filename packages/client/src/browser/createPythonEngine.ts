@@ -1,9 +1,11 @@
 import { createOutputChannel, type OutputChannel } from "./outputChannel";
 import { parseTraceback } from "./parseTraceback";
+import type { PythonRunnerSource } from "./pythonRunner";
 import {
   CONTROL,
   type RunJob,
   type RunOutcome,
+  type SharedViews,
   STDIN_EOF,
   STDIN_IDLE,
   STDIN_READY,
@@ -15,6 +17,11 @@ import {
 interface PyCallable {
   (...args: unknown[]): unknown;
   destroy?(): void;
+}
+
+/** A Python `dict` as Pyodide hands it to JavaScript. */
+interface PyDict {
+  set(key: string, value: unknown): void;
 }
 
 /** The part of the Pyodide API the engine uses. */
@@ -34,19 +41,13 @@ export interface PyodideLike {
   globals: { get(name: string): unknown };
 }
 
-/** The shared memory views the worker uses when the page is cross-origin isolated. */
-export interface SharedViews {
-  control: Int32Array;
-  interrupt: Uint8Array;
-  stdin: Uint8Array;
-}
-
 export interface PythonEngineOptions {
   pyodide: PyodideLike;
-  /** The runner source (`PYTHON_RUNNER`). */
-  runner: string;
+  /** The runner's Python (`PYTHON_RUNNER`). */
+  runner: PythonRunnerSource;
   /** Sends a message to the page. */
   post(message: WorkerMessage): void;
+  /** The shared memory views, when the page is cross-origin isolated. */
   shared?: SharedViews | undefined;
   /** @default performance.now */
   now?: () => number;
@@ -92,8 +93,10 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
   pyodide.setStderr(writer("stderr"));
   if (shared) pyodide.setInterruptBuffer(shared.interrupt);
 
-  const namespace = (pyodide.globals.get("dict") as PyCallable)();
-  const runner = pyodide.runPython(options.runner, {
+  const namespace = (pyodide.globals.get("dict") as PyCallable)() as PyDict;
+  // The runner loads this into a namespace of its own (never into sys.modules).
+  namespace.set("RUN_ERROR_SOURCE", options.runner.runError);
+  const runner = pyodide.runPython(options.runner.source, {
     globals: namespace,
     filename: "<mecha>",
   }) as PyCallable;

@@ -3,7 +3,7 @@ export type {
   BrowserBackendOptions,
   BrowserBackendState,
   WorkerLike,
-} from "./createBrowserBackend";
+} from "./browserBackendOptions";
 export { createBrowserBackend } from "./createBrowserBackend";
 export type { BrowserLimits } from "./toRunJob";
 export type { RuntimeInfo } from "./workerProtocol";

@@ -1,5 +1,5 @@
 import { createPythonEngine, type PyodideLike, type PythonEngine } from "./createPythonEngine";
-import type { PageMessage, WorkerMessage } from "./workerProtocol";
+import { type PageMessage, viewsOf, type WorkerMessage } from "./workerProtocol";
 
 /**
  * The dedicated worker that owns the Pyodide interpreter. Built on its own (a module worker
@@ -37,13 +37,7 @@ function serve(scope: WorkerScope): void {
         pyodide,
         runner: message.runner,
         post,
-        shared: shared
-          ? {
-              control: new Int32Array(shared.control),
-              interrupt: new Uint8Array(shared.interrupt),
-              stdin: new Uint8Array(shared.stdin),
-            }
-          : undefined,
+        shared: shared ? viewsOf(shared) : undefined,
       });
       post({
         type: "ready",

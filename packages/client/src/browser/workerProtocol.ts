@@ -1,4 +1,5 @@
 import type { RunError, RunFile } from "@mecha/protocol";
+import type { PythonRunnerSource } from "./pythonRunner";
 
 /** Slots of the shared control array (an `Int32Array` over a `SharedArrayBuffer`). */
 export const CONTROL = {
@@ -27,6 +28,21 @@ export interface SharedBuffers {
   /** Pyodide's interrupt buffer: writing 2 (SIGINT) raises `KeyboardInterrupt`. */
   interrupt: SharedArrayBuffer;
   stdin: SharedArrayBuffer;
+}
+
+/** Views of the shared buffers, as page and worker read and write them. */
+export interface SharedViews {
+  control: Int32Array;
+  interrupt: Uint8Array;
+  stdin: Uint8Array;
+}
+
+export function viewsOf(buffers: SharedBuffers): SharedViews {
+  return {
+    control: new Int32Array(buffers.control),
+    interrupt: new Uint8Array(buffers.interrupt),
+    stdin: new Uint8Array(buffers.stdin),
+  };
 }
 
 /** One program for the worker to run. */
@@ -69,7 +85,7 @@ export type PageMessage =
   | {
       type: "init";
       indexURL: string;
-      runner: string;
+      runner: PythonRunnerSource;
       packages: string[];
       shared: SharedBuffers | null;
     }

@@ -1,5 +1,6 @@
+import { undo } from "@codemirror/commands";
 import { EditorView } from "@codemirror/view";
-import { act, render, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { StrictMode } from "react";
 import { describe, expect, it, vi } from "vitest";
@@ -9,7 +10,15 @@ import { expectNoAxeViolations } from "../test/axe";
 import { createFakeClient, deferred, type FakeClient, type FakeScript } from "../test/fakeClient";
 import { CodeRunner, type CodeRunnerProps } from "./CodeRunner";
 
-function setup(
+/** Waits until CodeMirror, which loads when the editor mounts, has replaced the plain text area. */
+async function editorLoaded(container: HTMLElement) {
+  await waitFor(() => {
+    expect(container.querySelector(".mecha-editor .cm-content")).not.toBeNull();
+    expect(container.querySelector(".mecha-editor-fallback")).toBeNull();
+  });
+}
+
+async function setup(
   props: CodeRunnerProps = {},
   options: { script?: FakeScript; status?: ClientStatus; client?: FakeClient } = {},
 ) {
@@ -20,6 +29,7 @@ function setup(
       <CodeRunner defaultCode={'print("hello")'} {...props} />
     </MechaProvider>,
   );
+  await editorLoaded(view.container);
   return {
     client,
     user,
@@ -33,8 +43,8 @@ function setup(
 }
 
 describe("<CodeRunner>", () => {
-  it("shows the code in an editor, a Run button, where code runs, and an empty output", () => {
-    const { editor, runButton, backend, output, runStatus } = setup();
+  it("shows the code in an editor, a Run button, where code runs, and an empty output", async () => {
+    const { editor, runButton, backend, output, runStatus } = await setup();
     expect(editor()).toHaveTextContent('print("hello")');
     expect(runButton()).toHaveAccessibleName("Run");
     expect(runButton()).toHaveAttribute("aria-busy", "false");
@@ -47,7 +57,7 @@ describe("<CodeRunner>", () => {
   it("runs the code: busy Stop button while running, then output and figures", async () => {
     const gate = deferred();
     const onResult = vi.fn();
-    const { user, client, runButton, output, runStatus, container } = setup(
+    const { user, client, runButton, output, runStatus, container } = await setup(
       { limits: { timeoutMs: 3000 }, onResult },
       {
         script: async (run) => {
@@ -85,7 +95,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("runs with Ctrl+Enter from the editor, and stops with it", async () => {
-    const { user, editor, runButton, runStatus } = setup(
+    const { user, editor, runButton, runStatus } = await setup(
       {},
       { script: (run) => run.cancelled.then(() => ({})) },
     );
@@ -98,7 +108,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("stops a running program", async () => {
-    const { user, runButton, runStatus, container } = setup(
+    const { user, runButton, runStatus, container } = await setup(
       {},
       { script: (run) => new Promise(() => run.stdout("forever\n")) },
     );
@@ -110,7 +120,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("marks the failing line in the editor and says what failed", async () => {
-    const { user, runButton, runStatus, editor, output } = setup(
+    const { user, runButton, runStatus, editor, output } = await setup(
       { defaultCode: "x = 1\nprint(y)\n" },
       {
         script: async (run) => {
@@ -145,7 +155,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("answers input() from the terminal", async () => {
-    const { user, runButton, output } = setup(
+    const { user, runButton, output } = await setup(
       {},
       {
         script: async (run) => {
@@ -167,7 +177,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("says when an answer to input() could not be sent, and lets the user send it again", async () => {
-    const { user, client, runButton, output } = setup(
+    const { user, client, runButton, output } = await setup(
       {},
       {
         script: async (run) => {
@@ -202,7 +212,7 @@ describe("<CodeRunner>", () => {
   it("says when output is simulated because the server is offline", async () => {
     const client = createFakeClient({ status: "offline" });
     client.backend = "mock";
-    const { user, runButton, backend, runStatus } = setup({}, { client });
+    const { user, runButton, backend, runStatus } = await setup({}, { client });
     expect(backend()).toHaveTextContent("Offline");
     await user.click(runButton());
     await waitFor(() =>
@@ -217,7 +227,7 @@ describe("<CodeRunner>", () => {
   it("says when no backend could run the code", async () => {
     const client = createFakeClient({ status: "offline" });
     client.failWith = new Error("The server is unreachable and no fallback is configured.");
-    const { user, runButton, runStatus } = setup({}, { client });
+    const { user, runButton, runStatus } = await setup({}, { client });
     await user.click(runButton());
     await waitFor(() =>
       expect(runStatus()).toHaveTextContent(
@@ -231,7 +241,7 @@ describe("<CodeRunner>", () => {
     ["memory_exceeded", "Stopped: memory limit exceeded"],
     ["output_exceeded", "Stopped: output limit exceeded"],
   ] as const)("reports %s in words", async (status, words) => {
-    const { user, runButton, runStatus } = setup(
+    const { user, runButton, runStatus } = await setup(
       {},
       { script: async () => ({ status, exitCode: null, signal: "SIGKILL", durationMs: 2000 }) },
     );
@@ -243,7 +253,7 @@ describe("<CodeRunner>", () => {
   it("follows a controlled code prop, and reports edits", async () => {
     const onCodeChange = vi.fn();
     const client = createFakeClient();
-    const { rerender, user } = setup({ code: "a = 1", onCodeChange }, { client });
+    const { rerender, user } = await setup({ code: "a = 1", onCodeChange }, { client });
     const editor = screen.getByRole("textbox", { name: "Python code" });
     expect(editor).toHaveTextContent("a = 1");
     rerender(
@@ -261,12 +271,85 @@ describe("<CodeRunner>", () => {
     // jsdom has no text input for contenteditable; edit through the editor's own view instead
     // (real typing is covered by the browser tests).
     const onCodeChange = vi.fn();
-    const { user, editor, client, runButton } = setup({ defaultCode: "", onCodeChange });
+    const { user, editor, client, runButton } = await setup({ defaultCode: "", onCodeChange });
     const view = EditorView.findFromDOM(editor())!;
     act(() => view.dispatch({ changes: { from: 0, insert: "x = 1" }, userEvent: "input.type" }));
     expect(onCodeChange).toHaveBeenLastCalledWith("x = 1");
     await user.click(runButton());
     await waitFor(() => expect(client.requests[0]?.code).toBe("x = 1"));
+  });
+
+  it("shows the code in a plain, labelled, editable text area until CodeMirror has loaded", async () => {
+    const onCodeChange = vi.fn();
+    const { container } = render(
+      <MechaProvider client={createFakeClient()} healthChecks={false}>
+        <CodeRunner defaultCode="x = 1" onCodeChange={onCodeChange} />
+      </MechaProvider>,
+    );
+    const plain = screen.getByRole("textbox", { name: "Python code" });
+    expect(plain.tagName).toBe("TEXTAREA");
+    expect(plain).toHaveValue("x = 1");
+    expect(container.querySelector(".mecha-editor")).toHaveAttribute("data-state", "loading");
+    fireEvent.change(plain, { target: { value: "x = 2" } });
+    expect(onCodeChange).toHaveBeenLastCalledWith("x = 2");
+
+    await editorLoaded(container);
+    const editor = screen.getByRole("textbox", { name: "Python code" });
+    expect(editor).toHaveTextContent("x = 2");
+    expect(screen.queryByDisplayValue("x = 2")).not.toBeInTheDocument();
+    expect(container.querySelector(".mecha-editor")).toHaveAttribute("data-state", "ready");
+  });
+
+  it("keeps the editor and its undo history when label or readOnly changes", async () => {
+    const client = createFakeClient();
+    const onCodeChange = vi.fn();
+    const ui = (editorProps: CodeRunnerProps["editorProps"]) => (
+      <MechaProvider client={client} healthChecks={false}>
+        <CodeRunner defaultCode="a = 1" onCodeChange={onCodeChange} editorProps={editorProps} />
+      </MechaProvider>
+    );
+    const { rerender, container } = render(ui({}));
+    await editorLoaded(container);
+    const view = EditorView.findFromDOM(screen.getByRole("textbox", { name: "Python code" }))!;
+    act(() => view.dispatch({ changes: { from: 5, insert: "0" }, userEvent: "input.type" }));
+    expect(onCodeChange).toHaveBeenLastCalledWith("a = 10");
+
+    rerender(ui({ label: "Exercise 1", readOnly: true }));
+    const renamed = screen.getByRole("textbox", { name: "Exercise 1" });
+    expect(renamed).toHaveAttribute("contenteditable", "false");
+    expect(EditorView.findFromDOM(renamed)).toBe(view);
+    rerender(ui({ label: "Exercise 1", readOnly: false }));
+    expect(renamed).toHaveAttribute("contenteditable", "true");
+
+    act(() => {
+      undo(view);
+    });
+    expect(view.state.doc.toString()).toBe("a = 1");
+    expect(onCodeChange).toHaveBeenLastCalledWith("a = 1");
+  });
+
+  it("keeps each part's data-state, whatever props say", async () => {
+    const { container } = render(
+      <MechaProvider client={createFakeClient()} healthChecks={false}>
+        <CodeRunner.Root defaultCode="print(1)" data-state="bogus">
+          <CodeRunner.Status data-state="bogus" />
+          <CodeRunner.RunButton data-state="bogus" />
+          <CodeRunner.Editor data-state="bogus" data-run-state="bogus" />
+          <CodeRunner.Stats data-state="bogus" />
+        </CodeRunner.Root>
+      </MechaProvider>,
+    );
+    await editorLoaded(container);
+    expect(container.querySelector(".mecha-codeRunner")).toHaveAttribute("data-state", "idle");
+    expect(screen.getByRole("status", { name: "Backend" })).toHaveAttribute("data-state", "server");
+    expect(screen.getByRole("button", { name: "Run" })).toHaveAttribute("data-state", "idle");
+    const editor = container.querySelector(".mecha-editor");
+    expect(editor).toHaveAttribute("data-state", "ready");
+    expect(editor).toHaveAttribute("data-run-state", "idle");
+    expect(container.querySelector(".mecha-codeRunner-stats")).toHaveAttribute(
+      "data-state",
+      "idle",
+    );
   });
 
   it("mounts one editor under StrictMode and still runs", async () => {
@@ -278,7 +361,9 @@ describe("<CodeRunner>", () => {
         </MechaProvider>
       </StrictMode>,
     );
+    await editorLoaded(document.body);
     expect(screen.getAllByRole("textbox", { name: "Python code" })).toHaveLength(1);
+    expect(document.querySelectorAll(".cm-editor")).toHaveLength(1);
     await userEvent.setup().click(screen.getByRole("button", { name: "Run" }));
     await waitFor(() =>
       expect(screen.getByRole("status", { name: "Run status" })).toHaveTextContent("Finished"),
@@ -302,7 +387,7 @@ describe("<CodeRunner>", () => {
   });
 
   it("has no accessibility violations, before and after a run", async () => {
-    const { container, user, runButton, runStatus } = setup();
+    const { container, user, runButton, runStatus } = await setup();
     await expectNoAxeViolations(container);
     await user.click(runButton());
     await waitFor(() => expect(runStatus()).toHaveTextContent("Finished"));

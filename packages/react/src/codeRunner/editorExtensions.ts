@@ -20,12 +20,7 @@ import {
   WidgetType,
 } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
-
-/** The line an uncaught exception points at, with its message. */
-export interface ErrorMark {
-  line: number;
-  message: string;
-}
+import type { ErrorMark } from "./CodeRunnerContext";
 
 /** Sets (or with null clears) the marked error line. */
 export const setErrorMark = StateEffect.define<ErrorMark | null>();
@@ -102,13 +97,25 @@ const highlightStyle = HighlightStyle.define([
 ]);
 
 export interface EditorSetup {
-  /** Accessible name of the editing area. */
-  label: string;
   /** Runs or stops the code (Ctrl/Cmd+Enter). */
   onToggleRun: () => void;
   /** Called with the new text after every edit. */
   onChange: (code: string) => void;
+}
+
+/** What the host may change on a live editor (in a compartment, so its history stays). */
+export interface EditorSettings {
+  /** Accessible name of the editing area. */
+  label: string;
   readOnly: boolean;
+}
+
+/** The extensions for `settings`, for their compartment. */
+export function settingsExtensions(settings: EditorSettings): Extension[] {
+  return [
+    EditorView.contentAttributes.of({ "aria-label": settings.label }),
+    EditorView.editable.of(!settings.readOnly),
+  ];
 }
 
 /** The editor's behaviour: Python highlighting and indentation, Tab to indent, history. */
@@ -138,8 +145,6 @@ export function editorExtensions(setup: EditorSetup): Extension[] {
     // Tab indents; Escape then Tab (or Ctrl+M) moves focus on, so the keyboard is never trapped.
     keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
     errorMarkField,
-    EditorView.contentAttributes.of({ "aria-label": setup.label }),
-    EditorView.editable.of(!setup.readOnly),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) setup.onChange(update.state.doc.toString());
     }),

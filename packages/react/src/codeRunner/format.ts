@@ -1,4 +1,4 @@
-import type { RunSnapshot } from "../createRunSession";
+import type { RunSnapshot } from "@mecha/client/run-store";
 import type { RunLocation } from "../useBackendStatus";
 
 /** "850 ms", "1.25 s". */

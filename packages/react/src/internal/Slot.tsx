@@ -13,7 +13,8 @@ type AnyProps = Record<string, unknown>;
 
 /**
  * Renders its only child instead of an element of its own, merging props onto it: handlers are
- * chained (the child's first), classes joined, styles merged, refs combined. Backs `asChild`.
+ * chained (the child's first), classes joined, styles merged, refs combined; `data-state` is the
+ * part's. Backs `asChild`.
  */
 export const Slot = forwardRef<HTMLElement, HTMLAttributes<HTMLElement>>(function Slot(
   { children, ...slotProps },
@@ -38,6 +39,8 @@ export const Slot = forwardRef<HTMLElement, HTMLAttributes<HTMLElement>>(functio
       merged.style = { ...(ours as object), ...(theirs as object) };
     }
   }
+  // The part's state is the part's to say, whatever the child element carries.
+  if ("data-state" in slotProps) merged["data-state"] = (slotProps as AnyProps)["data-state"];
   const childRef = (childProps.ref ?? (element as { ref?: Ref<HTMLElement> }).ref) as
     | Ref<HTMLElement>
     | undefined;

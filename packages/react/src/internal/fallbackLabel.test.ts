@@ -6,7 +6,7 @@ import { fallbackLabel } from "./fallbackLabel";
 import type { FallbackLabel } from "./MechaContext";
 
 const browser = { run: async () => ({}) } as unknown as NonNullable<ClientOptions["browser"]>;
-const legacy = () => createFakeClient({ fallbacks: null });
+const withoutFallbacks = () => createFakeClient({ fallbacks: null });
 
 describe("fallbackLabel", () => {
   it.each([
@@ -25,8 +25,10 @@ describe("fallbackLabel", () => {
   });
 
   it("takes the prop for a client without fallbacks", () => {
-    expect(fallbackLabel(legacy(), "mock", undefined)).toBe("mock");
-    expect(fallbackLabel(legacy(), "none", { baseUrl: "/x", fallback: "mock" })).toBe("none");
+    expect(fallbackLabel(withoutFallbacks(), "mock", undefined)).toBe("mock");
+    expect(fallbackLabel(withoutFallbacks(), "none", { baseUrl: "/x", fallback: "mock" })).toBe(
+      "none",
+    );
   });
 
   it.each<[ClientOptions["fallback"], boolean, FallbackLabel]>([
@@ -46,11 +48,11 @@ describe("fallbackLabel", () => {
         fallback,
         ...(hasBrowser ? { browser } : {}),
       };
-      expect(fallbackLabel(legacy(), undefined, options)).toBe(label);
+      expect(fallbackLabel(withoutFallbacks(), undefined, options)).toBe(label);
     },
   );
 
   it("does not know without fallbacks, prop or options", () => {
-    expect(fallbackLabel(legacy(), undefined, undefined)).toBeNull();
+    expect(fallbackLabel(withoutFallbacks(), undefined, undefined)).toBeNull();
   });
 });

@@ -11,9 +11,9 @@ function firstUsable(list: readonly unknown[], hasBrowser: boolean): FallbackLab
 
 /**
  * The backend a client falls back to first while the server is offline, for labels; null when
- * unknown. Read from the client's own `fallbacks` (the kinds it can actually use, in order) when
- * it has them; clients without that field need the provider's `fallback` prop, or the options
- * the provider created the client from.
+ * unknown. Read from the client's own `fallbacks` (the kinds it can actually use, in order), which
+ * every client from `createClient` has; a client object of the host's own without that field
+ * needs the provider's `fallback` prop, or the options the provider created the client from.
  */
 export function fallbackLabel(
   client: MechaClient,

@@ -1,5 +1,5 @@
+import type { TerminalBuffer } from "@mecha/client/run-store";
 import { useCallback, useSyncExternalStore } from "react";
-import type { TerminalBuffer } from "./createTerminalBuffer";
 
 type Frame = (callback: () => void) => () => void;
 

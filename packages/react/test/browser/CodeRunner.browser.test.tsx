@@ -7,6 +7,15 @@ import "../../src/styles.css";
 
 afterEach(() => cleanup());
 
+/** CodeMirror loads when the editor mounts; until then the code is in a plain text area. */
+async function loadedEditor() {
+  await waitFor(() => {
+    expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull();
+    expect(document.querySelector(".mecha-editor-fallback")).toBeNull();
+  });
+  return screen.getByRole("textbox", { name: "Python code" });
+}
+
 describe("CodeRunner in a real browser", () => {
   it("takes typed code, indents Python, and runs it with Ctrl+Enter", async () => {
     const client = createFakeClient();
@@ -16,7 +25,7 @@ describe("CodeRunner in a real browser", () => {
         <CodeRunner defaultCode="" onCodeChange={onCodeChange} />
       </MechaProvider>,
     );
-    const editor = screen.getByRole("textbox", { name: "Python code" });
+    const editor = await loadedEditor();
     await userEvent.click(editor);
     await userEvent.keyboard("for i in range(3):{Enter}print(i)");
     await waitFor(() =>
@@ -36,7 +45,7 @@ describe("CodeRunner in a real browser", () => {
         <CodeRunner defaultCode="x = 1" onCodeChange={onCodeChange} />
       </MechaProvider>,
     );
-    await userEvent.click(screen.getByRole("textbox", { name: "Python code" }));
+    await userEvent.click(await loadedEditor());
     await userEvent.keyboard("{Home}{Tab}");
     await waitFor(() => expect(onCodeChange).toHaveBeenLastCalledWith("    x = 1"));
   });

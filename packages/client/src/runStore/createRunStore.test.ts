@@ -1,11 +1,10 @@
-// @vitest-environment node
 import { describe, expect, it, vi } from "vitest";
-import { createRunSession } from "./createRunSession";
-import { createFakeClient, deferred } from "./test/fakeClient";
+import { createFakeClient, deferred } from "../../test/fakeClient";
+import { createRunStore } from "./createRunStore";
 
 const req = { language: "python" as const, code: "print(1)" };
 
-describe("createRunSession", () => {
+describe("createRunStore", () => {
   it("goes from queued to running to the result's status, streaming output", async () => {
     const gate = deferred();
     const client = createFakeClient({
@@ -16,22 +15,22 @@ describe("createRunSession", () => {
         return { status: "failed", exitCode: 1 };
       },
     });
-    const session = createRunSession();
+    const store = createRunStore();
     const states: string[] = [];
-    session.subscribe(() => states.push(session.getSnapshot().state));
-    const done = session.execute(client, req);
-    expect(session.getSnapshot().state).toBe("queued");
-    await vi.waitFor(() => expect(session.output.lines).toHaveLength(1));
-    expect(session.getSnapshot().state).toBe("running");
+    store.subscribe(() => states.push(store.getSnapshot().state));
+    const done = store.execute(client, req);
+    expect(store.getSnapshot().state).toBe("queued");
+    await vi.waitFor(() => expect(store.output.lines).toHaveLength(1));
+    expect(store.getSnapshot().state).toBe("running");
     gate.resolve();
     const outcome = await done;
     expect(outcome.status).toBe("failed");
-    expect(session.getSnapshot()).toMatchObject({
+    expect(store.getSnapshot()).toMatchObject({
       state: "failed",
       backend: "server",
       prompt: null,
     });
-    expect(session.output.lines.map((l) => [l.stream, l.text])).toEqual([
+    expect(store.output.lines.map((l) => [l.stream, l.text])).toEqual([
       ["stdout", "one"],
       ["stderr", "two"],
     ]);
@@ -46,40 +45,40 @@ describe("createRunSession", () => {
         run.stdout(`Hi ${name}\n`);
       },
     });
-    const session = createRunSession();
-    const done = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("Name? "));
-    await session.sendInput("Ada");
+    const store = createRunStore();
+    const done = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().prompt).toBe("Name? "));
+    await store.sendInput("Ada");
     await done;
-    expect(session.output.toString()).toBe("Name? Ada\nHi Ada");
+    expect(store.output.toString()).toBe("Name? Ada\nHi Ada");
   });
 
   it("stops a run: it ends as cancelled", async () => {
     const client = createFakeClient({ script: () => new Promise(() => {}) });
-    const session = createRunSession();
-    const done = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
-    await session.stop();
+    const store = createRunStore();
+    const done = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().state).toBe("running"));
+    await store.stop();
     await expect(done).resolves.toMatchObject({ status: "cancelled" });
-    expect(session.getSnapshot().state).toBe("cancelled");
+    expect(store.getSnapshot().state).toBe("cancelled");
   });
 
   it("is in state error when no backend could run the code", async () => {
     const client = createFakeClient();
     client.failWith = new Error("server offline and no fallback");
-    const session = createRunSession();
-    await expect(session.execute(client, req)).rejects.toThrow("no fallback");
-    expect(session.getSnapshot()).toMatchObject({ state: "error" });
-    expect(session.getSnapshot().error?.message).toMatch("no fallback");
+    const store = createRunStore();
+    await expect(store.execute(client, req)).rejects.toThrow("no fallback");
+    expect(store.getSnapshot()).toMatchObject({ state: "error" });
+    expect(store.getSnapshot().error?.message).toMatch("no fallback");
   });
 
   it("writes the result's output when the backend did not stream it", async () => {
     const client = createFakeClient({
       script: async () => ({ stdout: "from result\n", stderr: "" }),
     });
-    const session = createRunSession();
-    await session.execute(client, req);
-    expect(session.output.toString()).toBe("from result");
+    const store = createRunStore();
+    await store.execute(client, req);
+    expect(store.output.toString()).toBe("from result");
   });
 
   it("ignores what an earlier run reports once a new one started", async () => {
@@ -96,14 +95,14 @@ describe("createRunSession", () => {
         }
       },
     });
-    const session = createRunSession();
-    const a = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
-    const b = session.execute(client, req);
+    const store = createRunStore();
+    const a = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().state).toBe("running"));
+    const b = store.execute(client, req);
     first.resolve();
     await Promise.all([a, b]);
-    expect(session.output.toString()).toBe("fresh");
-    expect(session.getSnapshot().state).toBe("succeeded");
+    expect(store.output.toString()).toBe("fresh");
+    expect(store.getSnapshot().state).toBe("succeeded");
   });
 
   it("says why input could not be sent, and asks again", async () => {
@@ -113,21 +112,21 @@ describe("createRunSession", () => {
         run.stdout(`Hi ${name}\n`);
       },
     });
-    const session = createRunSession();
-    const done = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("Name? "));
+    const store = createRunStore();
+    const done = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().prompt).toBe("Name? "));
     client.stdinFailure = new Error("The run is not waiting for input (409).");
-    await expect(session.sendInput("Ada")).rejects.toThrow("409");
-    expect(session.getSnapshot()).toMatchObject({ state: "running", prompt: "Name? " });
-    expect(session.output.lines.map((l) => [l.stream, l.text + (l.input ?? "")])).toEqual([
+    await expect(store.sendInput("Ada")).rejects.toThrow("409");
+    expect(store.getSnapshot()).toMatchObject({ state: "running", prompt: "Name? " });
+    expect(store.output.lines.map((l) => [l.stream, l.text + (l.input ?? "")])).toEqual([
       ["stdout", "Name? Ada"],
       ["info", "Your input could not be sent: The run is not waiting for input (409)."],
     ]);
 
     client.stdinFailure = null;
-    await session.sendInput("Ada");
+    await store.sendInput("Ada");
     await expect(done).resolves.toMatchObject({ status: "succeeded" });
-    expect(session.output.toString()).toMatch(/Ada\nHi Ada$/);
+    expect(store.output.toString()).toMatch(/Ada\nHi Ada$/);
   });
 
   it("says why stdin could not be closed, and asks again", async () => {
@@ -136,17 +135,17 @@ describe("createRunSession", () => {
         await run.input("> ");
       },
     });
-    const session = createRunSession();
-    void session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("> "));
+    const store = createRunStore();
+    void store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().prompt).toBe("> "));
     client.stdinFailure = new Error("Network error: the server did not answer.");
-    await expect(session.sendEof()).rejects.toThrow("Network error");
-    expect(session.getSnapshot().prompt).toBe("> ");
-    expect(session.output.lines.at(-1)).toMatchObject({
+    await expect(store.sendEof()).rejects.toThrow("Network error");
+    expect(store.getSnapshot().prompt).toBe("> ");
+    expect(store.output.lines.at(-1)).toMatchObject({
       stream: "info",
       text: "The program's input could not be closed: Network error: the server did not answer.",
     });
-    session.reset();
+    store.reset();
   });
 
   it("does not bring back the prompt of a run that ended meanwhile", async () => {
@@ -157,19 +156,19 @@ describe("createRunSession", () => {
         await answered.promise;
       },
     });
-    const session = createRunSession();
-    const done = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().prompt).toBe("? "));
+    const store = createRunStore();
+    const done = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().prompt).toBe("? "));
     const reply = deferred();
     client.stdinGate = reply.promise;
     client.stdinFailure = new Error("The run has ended (409).");
-    const sent = session.sendInput("x");
+    const sent = store.sendInput("x");
     answered.resolve();
     await done;
     reply.resolve();
     await expect(sent).rejects.toThrow("409");
-    expect(session.getSnapshot()).toMatchObject({ state: "succeeded", prompt: null });
-    expect(session.output.lines.at(-1)?.text).toBe(
+    expect(store.getSnapshot()).toMatchObject({ state: "succeeded", prompt: null });
+    expect(store.output.lines.at(-1)?.text).toBe(
       "Your input could not be sent: The run has ended (409).",
     );
   });
@@ -188,11 +187,11 @@ describe("createRunSession", () => {
     client.honoursCancel = false;
     const onResult = vi.fn();
     const onError = vi.fn();
-    const session = createRunSession();
-    session.setOptions({ onResult, onError });
-    const a = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
-    const b = session.execute(client, req);
+    const store = createRunStore();
+    store.setOptions({ onResult, onError });
+    const a = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().state).toBe("running"));
+    const b = store.execute(client, req);
     await expect(b).resolves.toMatchObject({ id: "run-2" });
     lateA.resolve();
     await expect(a).resolves.toMatchObject({ id: "run-1" });
@@ -200,9 +199,9 @@ describe("createRunSession", () => {
     expect(onResult).toHaveBeenCalledWith(expect.objectContaining({ id: "run-2" }));
 
     client.failWith = new Error("no backend");
-    const c = session.execute(client, req);
+    const c = store.execute(client, req);
     client.failWith = null;
-    const d = session.execute(client, req);
+    const d = store.execute(client, req);
     await expect(c).rejects.toThrow("no backend");
     await d;
     expect(onError).not.toHaveBeenCalled();
@@ -214,24 +213,24 @@ describe("createRunSession", () => {
     const client = createFakeClient({ script: () => gate.promise });
     client.honoursCancel = false;
     const onResult = vi.fn();
-    const session = createRunSession();
-    session.setOptions({ onResult });
-    const done = session.execute(client, req);
-    await vi.waitFor(() => expect(session.getSnapshot().state).toBe("running"));
-    session.reset();
+    const store = createRunStore();
+    store.setOptions({ onResult });
+    const done = store.execute(client, req);
+    await vi.waitFor(() => expect(store.getSnapshot().state).toBe("running"));
+    store.reset();
     gate.resolve();
     await done;
     expect(onResult).not.toHaveBeenCalled();
-    expect(session.getSnapshot().state).toBe("idle");
+    expect(store.getSnapshot().state).toBe("idle");
   });
 
   it("reports an error when no backend could run the current run", async () => {
     const client = createFakeClient();
     client.failWith = new Error("no backend");
     const onError = vi.fn();
-    const session = createRunSession();
-    session.setOptions({ onError });
-    await expect(session.execute(client, req)).rejects.toThrow();
+    const store = createRunStore();
+    store.setOptions({ onError });
+    await expect(store.execute(client, req)).rejects.toThrow();
     expect(onError).toHaveBeenCalledWith(client.failWith);
   });
 });

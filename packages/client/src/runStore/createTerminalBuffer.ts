@@ -21,7 +21,9 @@ export type TerminalLineInput = string | { text: string; stream?: TerminalStream
 
 export interface TerminalBufferOptions {
   /**
-   * Oldest lines are dropped beyond this many.
+   * Caps the transcript. Lines are dropped in batches, oldest first: once it holds a tenth more
+   * than this (at least one more), it goes back to `maxLines`, so it never holds more than
+   * `maxLines + maxLines / 10` lines.
    * @default Infinity
    */
   maxLines?: number;
@@ -30,7 +32,7 @@ export interface TerminalBufferOptions {
 /**
  * A terminal transcript: output written in chunks becomes lines, `\r` rewrites the current line
  * in place (progress bars), and colours carry across lines. Framework-free and observable; the
- * React layer renders it.
+ * `<Terminal>` of `@mecha/react` renders it.
  */
 export interface TerminalBuffer {
   /** All lines, oldest first. Do not mutate. */

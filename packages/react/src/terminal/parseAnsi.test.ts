@@ -1,14 +1,8 @@
 // @vitest-environment node
+
+import { createTerminalBuffer } from "@mecha/client/run-store";
 import { describe, expect, it } from "vitest";
-import {
-  overwrite,
-  paletteColor,
-  parseAnsi,
-  sanitizeAnsi,
-  sgrStateAfter,
-  stripAnsi,
-  visibleLength,
-} from "./ansi";
+import { paletteColor, parseAnsi } from "./parseAnsi";
 
 describe("parseAnsi", () => {
   it("leaves plain text alone", () => {
@@ -61,30 +55,19 @@ describe("control sequences other than colours", () => {
     parseAnsi(line)
       .map((s) => s.text)
       .join("");
-  const link = "\x1b]8;;https://example.com\x1b\\example\x1b]8;;\x1b\\";
 
   it.each([
-    ["a window title ended by BEL", "\x1b]0;my title\x07done", "done"],
-    ["a window title ended by ST", "\x1b]2;my title\x1b\\done", "done"],
-    ["an OSC 8 hyperlink, keeping its text", `see ${link} now`, "see example now"],
+    [
+      "an OSC 8 hyperlink, keeping its text",
+      "see \x1b]8;;https://example.com\x1b\\example\x1b]8;;\x1b\\ now",
+      "see example now",
+    ],
     ["an OSC cut short by the next escape", "\x1b]0;title\x1b[31mred", "red"],
-    ["an OSC cut short by the end of the line", "shown\x1b]0;unfinished", "shown"],
     ["a hidden cursor and private modes", "\x1b[?25lbusy\x1b[?25h\x1b[?2004h", "busy"],
-    ["cursor moves and erases", "\x1b[2K\x1b[1G\x1b[3Aup", "up"],
-    ["a charset designation and keypad mode", "\x1b(Bplain\x1b=\x1b>", "plain"],
-    ["a DCS string", "\x1bPq#0;2;0;0;0\x1b\\after", "after"],
     ["bell, NUL, form feed, DEL and a stray ESC", "a\x07b\x00c\x0cd\x7fe\x1b", "abcde"],
     ["backspaces, as a spinner writes them", "|\b/\b-\b\\", "\\"],
-    ["backspaces that overwrite the middle of a line", "abc\b\bX", "aXc"],
-    ["a trailing backspace, which only moves the cursor", "abc\b", "abc"],
   ])("drops %s", (_, input, shown) => {
     expect(text(input)).toBe(shown);
-    expect(stripAnsi(input)).toBe(shown);
-    expect(visibleLength(input)).toBe(shown.length);
-  });
-
-  it("keeps tabs", () => {
-    expect(stripAnsi("a\tb")).toBe("a\tb");
   });
 
   it("keeps colours around what it drops", () => {
@@ -95,7 +78,6 @@ describe("control sequences other than colours", () => {
       { text: "link", style: { color: "var(--mecha-ansi-green, #00a000)" } },
       { text: " plain", style: undefined },
     ]);
-    expect(sanitizeAnsi("\x1b]0;t\x07\x1b[1mbold")).toBe("\x1b[1mbold");
   });
 
   it("keeps each character's colour when backspaces overwrite it", () => {
@@ -106,9 +88,20 @@ describe("control sequences other than colours", () => {
     ]);
   });
 
-  it("counts columns without hidden sequences when a carriage return overwrites", () => {
-    expect(stripAnsi(overwrite("\x1b]0;title\x07abcdef", "XY"))).toBe("XYcdef");
-    expect(stripAnsi(overwrite("abc\bdef", "X"))).toBe("Xbdef");
+  it("shows the kept tail of an overwritten line in the colours in force there", () => {
+    const buffer = createTerminalBuffer();
+    buffer.write("stdout", "\x1b[31mabcdef\rXY");
+    const line = buffer.lines[0]!;
+    const segments = parseAnsi(line.text, line.style);
+    expect(segments.at(-1)).toEqual({
+      text: "cdef",
+      style: { color: "var(--mecha-ansi-red, #bb0000)" },
+    });
+  });
+
+  it("gives an empty line as one empty segment, and a line of escapes only as none", () => {
+    expect(parseAnsi("")).toEqual([{ text: "", style: undefined }]);
+    expect(parseAnsi("\x1b]0;only a title\x07")).toEqual([]);
   });
 });
 
@@ -117,43 +110,5 @@ describe("paletteColor", () => {
     expect(paletteColor(16)).toBe("rgb(0, 0, 0)");
     expect(paletteColor(231)).toBe("rgb(255, 255, 255)");
     expect(paletteColor(232)).toBe("rgb(8, 8, 8)");
-  });
-});
-
-describe("sgrStateAfter", () => {
-  it.each([
-    ["", "plain", ""],
-    ["", "\x1b[31mred", "\x1b[31m"],
-    ["\x1b[31m", "\x1b[1mbold", "\x1b[31m\x1b[1m"],
-    ["\x1b[31m", "\x1b[0m", ""],
-    ["\x1b[31m", "\x1b[m", ""],
-    ["\x1b[31m", "\x1b[0;32m", "\x1b[0;32m"],
-  ])("after %j + %j is %j", (state, text, expected) => {
-    expect(sgrStateAfter(state, text)).toBe(expected);
-  });
-
-  it("stays bounded when a program never resets", () => {
-    const noisy = "\x1b[31mx".repeat(1000);
-    expect(sgrStateAfter("", noisy).length).toBeLessThan(100);
-  });
-});
-
-describe("overwrite", () => {
-  it("replaces a line with a longer or equal one", () => {
-    expect(overwrite(" 10%", " 20%")).toBe(" 20%");
-  });
-
-  it("keeps the tail of a longer line, as a terminal does", () => {
-    expect(stripAnsi(overwrite("abcdef", "XY"))).toBe("XYcdef");
-  });
-
-  it("keeps the styles in force in the kept tail", () => {
-    const result = overwrite("\x1b[31mabcdef", "XY");
-    expect(visibleLength(result)).toBe(6);
-    const segments = parseAnsi(result);
-    expect(segments.at(-1)).toEqual({
-      text: "cdef",
-      style: { color: "var(--mecha-ansi-red, #bb0000)" },
-    });
   });
 });

@@ -1,6 +1,8 @@
 import type { RunEvent, RunRequest } from "@mecha/protocol";
-import type { BackendKind, MechaClient, RunHandle, RunOutcome } from "./internal/clientTypes";
-import { createTerminalBuffer, type TerminalBuffer } from "./terminal/createTerminalBuffer";
+import type { BackendKind } from "../backend";
+import { callSafely } from "../callSafely";
+import type { ClientRunResult, MechaClient, RunHandle } from "../createClient";
+import { createTerminalBuffer, type TerminalBuffer } from "./createTerminalBuffer";
 
 /**
  * Where a run is: not started, waiting for a backend, running, one of the protocol's end
@@ -27,7 +29,7 @@ export interface RunSnapshot {
   readonly state: RunState;
   /** The prompt of a pending `input()` call, or null when the program is not waiting. */
   readonly prompt: string | null;
-  readonly result: RunOutcome | null;
+  readonly result: ClientRunResult | null;
   /** Why no backend could run the code (state `error`). */
   readonly error: Error | null;
   /** The backend running or that ran the program, once known. */
@@ -36,14 +38,14 @@ export interface RunSnapshot {
   readonly runId: string | null;
 }
 
-export interface RunSessionOptions {
+export interface RunStoreOptions {
   /** Called for every event of the run's stream. */
   onEvent?: ((event: RunEvent) => void) | undefined;
   /**
    * Called when the current run ends, whatever its status; never for a run that a newer one
    * replaced or that `reset` abandoned.
    */
-  onResult?: ((outcome: RunOutcome) => void) | undefined;
+  onResult?: ((outcome: ClientRunResult) => void) | undefined;
   /** Called when no backend could run the current run's code (state `error`). */
   onError?: ((error: Error) => void) | undefined;
   /**
@@ -51,20 +53,26 @@ export interface RunSessionOptions {
    * @default true
    */
   clearOnStart?: boolean | undefined;
-  /** Oldest transcript lines are dropped beyond this many. */
+  /**
+   * The transcript's line cap (see `TerminalBufferOptions.maxLines`). Read once, when the store
+   * is created; `setOptions` does not change it.
+   * @default Infinity
+   */
   maxLines?: number | undefined;
 }
 
 /**
- * One run at a time, as observable state plus a terminal transcript. Starting a new run stops the
- * previous one. Framework-free: `useRun` binds it to React.
+ * One run's UI state: where the run is, its prompt and outcome, as an observable snapshot, plus
+ * its terminal transcript. One run at a time: starting a new run stops the previous one.
+ * Framework-free; `useRun` in `@mecha/react` binds it to React. Not a session of the server: it
+ * keeps no interpreter state between runs.
  */
-export interface RunSession {
+export interface RunStore {
   readonly output: TerminalBuffer;
   getSnapshot(): RunSnapshot;
   subscribe(listener: () => void): () => void;
   /** Runs `req` on `client`, streaming into `output`; resolves with the outcome, rejects with the client's error. */
-  execute(client: MechaClient, req: RunRequest): Promise<RunOutcome>;
+  execute(client: MechaClient, req: RunRequest): Promise<ClientRunResult>;
   /** Asks the backend to end the current run; it then ends as `cancelled`. */
   stop(): Promise<void>;
   /**
@@ -79,7 +87,7 @@ export interface RunSession {
   sendEof(): Promise<void>;
   /** Stops any run, clears the transcript and returns to `idle`. */
   reset(): void;
-  setOptions(options: RunSessionOptions): void;
+  setOptions(options: RunStoreOptions): void;
 }
 
 const IDLE: RunSnapshot = {
@@ -97,16 +105,16 @@ interface ActiveRun {
   stopping: boolean;
 }
 
-class Session implements RunSession {
+class Store implements RunStore {
   readonly output: TerminalBuffer;
   private snapshot: RunSnapshot = IDLE;
   private listeners = new Set<() => void>();
   private active: ActiveRun | null = null;
   /** The run the transcript and snapshot belong to, also after it ended; null after `reset`. */
   private shown: ActiveRun | null = null;
-  private options: RunSessionOptions;
+  private options: RunStoreOptions;
 
-  constructor(options: RunSessionOptions = {}) {
+  constructor(options: RunStoreOptions = {}) {
     this.options = options;
     this.output = createTerminalBuffer({ maxLines: options.maxLines });
   }
@@ -120,11 +128,11 @@ class Session implements RunSession {
     };
   };
 
-  setOptions(options: RunSessionOptions): void {
+  setOptions(options: RunStoreOptions): void {
     this.options = options;
   }
 
-  async execute(client: MechaClient, req: RunRequest): Promise<RunOutcome> {
+  async execute(client: MechaClient, req: RunRequest): Promise<ClientRunResult> {
     this.abandon();
     const run: ActiveRun = { controller: new AbortController(), handle: null, stopping: false };
     this.active = run;
@@ -164,7 +172,7 @@ class Session implements RunSession {
           backend: result.backend,
           runId: result.id,
         });
-        notify(this.options.onResult, result);
+        callSafely(this.options.onResult, result);
       }
       return result;
     } catch (cause) {
@@ -177,7 +185,7 @@ class Session implements RunSession {
           prompt: null,
           error,
         });
-        if (!run.stopping) notify(this.options.onError, error);
+        if (!run.stopping) callSafely(this.options.onError, error);
       }
       throw error;
     }
@@ -278,24 +286,12 @@ class Session implements RunSession {
 }
 
 /**
- * Calls a host callback. Its errors are reported like an event listener's rather than mistaken
- * for a failure of the run.
+ * Creates the UI state of one run at a time (see {@link RunStore}); React apps use `useRun`.
+ * @example
+ * const store = createRunStore();
+ * store.subscribe(() => render(store.getSnapshot(), store.output.lines));
+ * await store.execute(client, { language: "python", code: 'print("hi")' });
  */
-function notify<T>(callback: ((value: T) => void) | undefined, value: T): void {
-  try {
-    callback?.(value);
-  } catch (error) {
-    const reportError = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-    if (reportError) reportError(error);
-    else {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  }
-}
-
-/** Creates a run session (see {@link RunSession}); most apps use `useRun` instead. */
-export function createRunSession(options?: RunSessionOptions): RunSession {
-  return new Session(options);
+export function createRunStore(options?: RunStoreOptions): RunStore {
+  return new Store(options);
 }
