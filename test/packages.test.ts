@@ -42,7 +42,8 @@ describe.each(PUBLIC)("@mecha/%s is ready to publish", (name) => {
       { cwd: root, maxBuffer: 32 << 20 },
     ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }));
     const report = JSON.parse(result.stdout);
-    // Node 10 resolution predates `exports` (subpaths cannot work there); stylesheets have no types.
+    // Node 10 resolution predates `exports` (subpaths cannot work there); stylesheets and the
+    // Python a runner loads (`@mecha/protocol/python/…`) have no types.
     const problems = (
       (report.analysis?.problems ?? []) as {
         kind: string;
@@ -50,7 +51,8 @@ describe.each(PUBLIC)("@mecha/%s is ready to publish", (name) => {
         resolutionKind?: string;
       }[]
     ).filter(
-      (problem) => problem.resolutionKind !== "node10" && !problem.entrypoint?.endsWith(".css"),
+      (problem) =>
+        problem.resolutionKind !== "node10" && !/\.(css|py)$/.test(problem.entrypoint ?? ""),
     );
     const packed = readFileSync(join(destination, tarball));
     expect(packed.length).toBeGreaterThan(0);

@@ -18,6 +18,7 @@ export type RunState =
   | "memory_exceeded"
   | "output_exceeded"
   | "cancelled"
+  | "lost"
   | "error";
 
 /** The run states in which a program is still going. */

@@ -52,6 +52,8 @@ export function describeRun(run: RunSnapshot): string {
       return `Stopped: output limit exceeded`;
     case "cancelled":
       return "Stopped";
+    case "lost":
+      return "Lost: the runner that held it went away";
     case "error":
       return `Could not run the code: ${error?.message ?? "no backend is available"}`;
   }
