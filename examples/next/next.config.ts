@@ -1,10 +1,8 @@
 import type { NextConfig } from "next";
 
 const config: NextConfig = {
-  // Never bundle the server package: it finds its Python bootstrap (python/bootstrap.py) next to
-  // its own files. This covers any static import of it from node_modules; the route here imports
-  // it at run time instead, which also works when the package is a workspace link (Next.js
-  // externalizes only files whose real path is inside node_modules).
+  // Loaded by Node from node_modules rather than bundled (a workspace link is bundled anyway:
+  // Next.js externalizes only files whose real path is inside node_modules; both work).
   serverExternalPackages: ["@mecha/server"],
   poweredByHeader: false,
 };

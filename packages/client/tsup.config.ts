@@ -1,9 +1,8 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { relative, resolve } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
+import { rawText } from "../../scripts/rawTextPlugin";
 
 const WORKER_ENTRY = fileURLToPath(new URL("./src/browser/worker.ts", import.meta.url));
 const WORKER_OUT = fileURLToPath(new URL("./dist/browser/", import.meta.url));
@@ -46,29 +45,6 @@ const inlineWorker: Plugin = {
         loader: "ts",
       };
     });
-  },
-};
-
-/**
- * Imports ending in `?raw` are the file's text, as Vite (and so Vitest, on the source) reads them:
- * the browser runner ships as real `.py` files (src/browser/runner.py, and @mecha/protocol's
- * python/run_error.py).
- */
-const rawText: Plugin = {
-  name: "mecha-raw-text",
-  setup(build) {
-    build.onResolve({ filter: /\?raw$/ }, (args) => {
-      const specifier = args.path.slice(0, -"?raw".length);
-      const file = specifier.startsWith(".")
-        ? resolve(args.resolveDir, specifier)
-        : createRequire(args.importer).resolve(specifier);
-      // Named relative to the package, so no build machine's paths end up in dist.
-      return { path: relative(process.cwd(), file), namespace: "raw-text", pluginData: file };
-    });
-    build.onLoad({ filter: /.*/, namespace: "raw-text" }, async (args) => ({
-      contents: await readFile(args.pluginData as string, "utf8"),
-      loader: "text",
-    }));
   },
 };
 

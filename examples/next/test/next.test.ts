@@ -48,6 +48,7 @@ function inputsHash(): string {
     join(here, "node_modules/next/package.json"),
     ...filesUnder(join(realpathSync(join(here, "node_modules/@mecha/react")), "dist")),
     ...filesUnder(join(client, "dist")),
+    ...filesUnder(join(realpathSync(join(here, "node_modules/@mecha/server")), "dist")),
     ...filesUnder(join(realpathSync(join(client, "node_modules/@mecha/protocol")), "dist")),
   ];
   const hash = createHash("sha256");
@@ -198,6 +199,13 @@ describe("Next.js example (next build + next start)", () => {
     server.kill("SIGTERM");
     if (!(await waitForExit(server, 10_000))) server.kill("SIGKILL");
     for (const pid of left) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+
+  it("mounts Mecha in a route of a few lines, as the server's README shows", () => {
+    const route = readFileSync(join(here, "app/api/mecha/[...path]/route.ts"), "utf8");
+    const code = route.split("\n").filter((line) => line.trim() && !line.trim().startsWith("//"));
+    expect(code.length).toBeLessThanOrEqual(8);
+    expect(route).toContain("createRouteHandlers");
   });
 
   it("answers GET /api/mecha/health with protocol 1 and a Python runtime", async () => {

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { createHandler } from "../src/createHandler";
+import { SECCOMP_X64_BASE64 } from "../src/runtime/seccompX64";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -52,7 +53,7 @@ it("ships the x64 seccomp filter that seccomp_filter.py writes (used where pytho
     const written = join(dir, "filter.bpf");
     const run = spawnSync(python, [join(packageDir, "python", "seccomp_filter.py"), written]);
     expect(run.status, run.stderr.toString()).toBe(0);
-    const shipped = readFileSync(join(packageDir, "python", "seccomp-x64.bpf"));
+    const shipped = Buffer.from(SECCOMP_X64_BASE64, "base64");
     expect(readFileSync(written).equals(shipped)).toBe(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -134,7 +134,7 @@ function runCPython(testCase: Case): {
 /** Tracebacks name the script by its absolute path, which differs between the two runs. */
 function normalise(text: string, dir: string): string {
   const replaced = dir ? text.split(`${dir}/`).join("<dir>/") : text;
-  return replaced.replace(/"\/(?:workspace|tmp\/mecha-run-\w+)\//g, '"<dir>/');
+  return replaced.replace(/"\/(?:workspace|tmp\/mecha-run-[\w-]+)\//g, '"<dir>/');
 }
 
 const modes = findBwrap() ? (["none", "auto"] as const) : (["none"] as const);

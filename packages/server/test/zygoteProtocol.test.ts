@@ -6,13 +6,15 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { PYTHON_DIR } from "../src/runtime/detectEnvironment";
 import {
   formatRequest,
   parseReply,
   type ZygoteRequest,
 } from "../src/runtime/zygote/zygoteProtocol";
+
+const PYTHON_DIR = fileURLToPath(new URL("../python", import.meta.url));
 
 interface Fixture {
   requests: { line: string; request: ZygoteRequest }[];

@@ -1,51 +1,46 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { arch, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { arch } from "node:os";
+import { join } from "node:path";
 import { type CgroupManager, createCgroupManager } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
 import { findPython } from "./findPython";
 import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
+import { PYTHON_FILES, SECCOMP_FILTER_SCRIPT } from "./pythonFiles";
 import { RunExecution } from "./runExecution";
 import { findBwrap, generateSeccomp, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
+import { SECCOMP_X64_BASE64 } from "./seccompX64";
 import { createSpawnLauncher } from "./spawnLauncher";
+import { makeTempDirectory, sweepStaleDirectories } from "./stateDirectory";
 import { claimUids, type UidClaim, UidPool } from "./uidPool";
 import { Zygote } from "./zygote/zygote";
 import { createZygoteLauncher } from "./zygoteLauncher";
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The bootstrap ships in `python/` beside `src/` and `dist/`. */
-export const PYTHON_DIR = join(here, here.endsWith("runtime") ? "../../python" : "../python");
-
-/** The description of a run's uncaught exception, shared with the in-browser runner. */
-function runErrorModule(): string {
-  return createRequire(import.meta.url).resolve("@mecha/protocol/python/run_error.py");
-}
-
 /**
- * Copies the files a run executes into the server's state directory, which every run uid can
- * read. The package itself may live where they cannot (under /root, or a 0700 checkout).
+ * Writes the files a run executes into the server's state directory, which every run uid can
+ * read (the package itself may live where they cannot: under /root, or a 0700 checkout).
  */
 async function installBootstrap(stateDir: string): Promise<string> {
   const dir = join(stateDir, "python");
   await mkdir(dir, { mode: 0o755 });
-  const files: [string, string][] = [
-    [join(PYTHON_DIR, "bootstrap.py"), "bootstrap.py"],
-    ...["zygote.py", "mecha_linux.py", "mecha_inits.py", "mecha_isolation.py"].map(
-      (name): [string, string] => [join(PYTHON_DIR, name), name],
-    ),
-    [runErrorModule(), "run_error.py"],
-  ];
-  for (const [source, name] of files) {
-    await copyFile(source, join(dir, name));
-    await chmod(join(dir, name), 0o644);
+  for (const [name, text] of Object.entries(PYTHON_FILES)) {
+    await writeFile(join(dir, name), text, { mode: 0o644 });
   }
   // Mounted over what a run may not read of the host's /proc (see HIDDEN_PROC_FILES).
   await writeFile(join(dir, "empty"), "", { mode: 0o644 });
   return dir;
+}
+
+/** The seccomp filter: written for this host by python3-seccomp, else the one shipped for x86-64. */
+async function seccompFilter(python: string, stateDir: string): Promise<string | null> {
+  const script = join(stateDir, "seccomp_filter.py");
+  await writeFile(script, SECCOMP_FILTER_SCRIPT, { mode: 0o644 });
+  const out = join(stateDir, "seccomp.bpf");
+  if (await generateSeccomp(python, script, out)) return out;
+  if (arch() !== "x64") return null;
+  await writeFile(out, Buffer.from(SECCOMP_X64_BASE64, "base64"), { mode: 0o644 });
+  return out;
 }
 
 function isRoot(): boolean {
@@ -107,7 +102,8 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
   };
   try {
     const interpreter = await findPython(settings.python);
-    stateDir = await mkdtemp(join(tmpdir(), "mecha-"));
+    sweepStaleDirectories();
+    stateDir = await makeTempDirectory("mecha");
     // Run uids must read the sandbox's /etc files and seccomp filter; nothing here is secret.
     await chmod(stateDir, 0o755);
     const bootstrapDir = await installBootstrap(stateDir);
@@ -131,13 +127,7 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     if (bwrap) {
       env.bwrap = bwrap;
       env.isolation = "sandbox";
-      env.seccompFile = await generateSeccomp(
-        interpreter.executable,
-        join(PYTHON_DIR, "seccomp_filter.py"),
-        join(stateDir, "seccomp.bpf"),
-      );
-      if (!env.seccompFile && arch() === "x64")
-        env.seccompFile = join(PYTHON_DIR, "seccomp-x64.bpf");
+      env.seccompFile = await seccompFilter(interpreter.executable, stateDir);
       if (!env.seccompFile) {
         logger.warn(
           "Mecha: no seccomp filter (install python3-seccomp); the sandbox runs without one.",

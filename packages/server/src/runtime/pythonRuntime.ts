@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import type { RuntimeInfo } from "@mecha/protocol";
 import { type Detected, detectEnvironment } from "./detectEnvironment";
 import { type RuntimeOptions, resolveRuntimeOptions } from "./options";
@@ -22,8 +23,21 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
   let closed = false;
   const running = new Set<RunExecution>();
 
+  /**
+   * When the process exits without close() (a host with no SIGTERM handler of its own, say):
+   * what can be done at once, is. Sandboxed runs end with the server regardless (bubblewrap's
+   * --die-with-parent); the state directory would be swept by the next server otherwise.
+   */
+  let stateDir: string | null = null;
+  const onExit = () => {
+    for (const run of running) run.cancel();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  };
+
   function start(): Promise<{ detected: Detected; pool: WarmPool }> {
     started ??= detectEnvironment(settings).then((detected) => {
+      stateDir = detected.env.stateDir;
+      process.once("exit", onExit);
       const pool = new WarmPool(detected.launcher, settings.warmPool, settings.logger);
       // Filled as soon as the runtime is ready, so the first run does not wait either.
       pool.refill();
@@ -87,6 +101,7 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       if (!ready) return;
       await ready.pool.close();
       await ready.detected.close();
+      process.removeListener("exit", onExit);
     },
   };
 }

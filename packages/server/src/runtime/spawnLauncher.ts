@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { chown, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { RunCgroup } from "./cgroup";
@@ -11,6 +10,7 @@ import { CancelledError, type KernelExit, type Launcher, type PreparedRun } from
 import type { RuntimeSettings } from "./options";
 import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS, SANDBOX_WORKDIR } from "./sandbox";
 import { decodeWaitStatus, standardSignal } from "./signals";
+import { makeTempDirectory } from "./stateDirectory";
 
 /** Where the bootstrap's reporter writes how the program ended (see python/bootstrap.py). */
 const STATUS_FD = 8;
@@ -81,7 +81,7 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
       if (uid !== null) env.uids?.release(uid);
     };
     try {
-      const home = sandboxed ? SANDBOX_WORKDIR : await mkdtemp(join(tmpdir(), "mecha-run-"));
+      const home = sandboxed ? SANDBOX_WORKDIR : await makeTempDirectory("mecha-run");
       if (!sandboxed) {
         workdir = home;
         if (uid !== null) await chown(home, uid, uid);

@@ -1,0 +1,23 @@
+/// <reference path="../rawText.d.ts" />
+// The Python a run executes, bundled as text: the package finds no file of its own at run time,
+// so it works wherever a host's bundler puts it (a Next.js server bundle, say).
+import runError from "@mecha/protocol/python/run_error.py?raw";
+import bootstrap from "../../python/bootstrap.py?raw";
+import inits from "../../python/mecha_inits.py?raw";
+import isolation from "../../python/mecha_isolation.py?raw";
+import linux from "../../python/mecha_linux.py?raw";
+import seccompFilter from "../../python/seccomp_filter.py?raw";
+import zygote from "../../python/zygote.py?raw";
+
+/** What the runtime writes into its state directory, by file name. */
+export const PYTHON_FILES: Readonly<Record<string, string>> = {
+  "bootstrap.py": bootstrap,
+  "run_error.py": runError,
+  "zygote.py": zygote,
+  "mecha_linux.py": linux,
+  "mecha_inits.py": inits,
+  "mecha_isolation.py": isolation,
+};
+
+/** Writes the seccomp filter for this host with python3-seccomp (see `generateSeccomp`). */
+export const SECCOMP_FILTER_SCRIPT = seccompFilter;
