@@ -16,3 +16,4 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 
 await import("./hostile.cases");
 await import("./programs.cases");
+await import("./accounting.cases");

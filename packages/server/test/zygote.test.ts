@@ -35,6 +35,7 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 
 await import("./hostile.cases");
 await import("./programs.cases");
+await import("./accounting.cases");
 
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 const isRoot = process.getuid?.() === 0;

@@ -26,6 +26,12 @@ export interface RunCgroup {
   /** Changes the memory limit (a warm process learns its run's limit when the job arrives). */
   setMemory(bytes: number): Promise<void>;
   usage(): Promise<CgroupUsage>;
+  /**
+   * CPU time used in the cgroup so far, read now (synchronously): a run reads it when its clock
+   * starts and when it ends, so that what an interpreter spent getting ready before its job, or
+   * its processes being torn down after, is not counted as the run's.
+   */
+  cpuTimeMs(): number | null;
   /** Kills every process in the cgroup, however it was started, until none is left. */
   killAll(): Promise<void>;
   /** The processes in the cgroup now. */

@@ -141,6 +141,10 @@ export async function createV1(self: Map<string, string>): Promise<CgroupManager
           await writeMemoryLimit(own.memory, bytes);
           own.limits = { ...own.limits, memoryBytes: bytes };
         },
+        cpuTimeMs() {
+          const cpuNs = files.number(join(own.cpuacct, "cpuacct.usage"));
+          return cpuNs === null ? null : cpuNs / 1e6;
+        },
         async usage() {
           const cpuNs = files.number(join(own.cpuacct, "cpuacct.usage"));
           const peak = files.number(join(own.memory, "memory.max_usage_in_bytes"));

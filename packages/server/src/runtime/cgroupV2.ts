@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CgroupManager } from "./cgroup";
 import {
@@ -45,6 +46,14 @@ export async function createV2(self: Map<string, string>): Promise<CgroupManager
         },
         async setMemory(bytes) {
           await writeFile(join(dir, "memory.max"), String(bytes));
+        },
+        cpuTimeMs() {
+          try {
+            const usec = /usage_usec (\d+)/.exec(readFileSync(join(dir, "cpu.stat"), "utf8"))?.[1];
+            return usec ? Number(usec) / 1000 : null;
+          } catch {
+            return null;
+          }
         },
         async usage() {
           let cpuTimeMs: number | null = null;

@@ -251,6 +251,8 @@ export class RunExecution implements RunningProgram {
       startedAt = performance.now();
       this.state = { kind: "running", prepared: current, startedAt, stop: null };
       timer = setTimeout(() => this.stop("timed_out"), this.job.limits.timeoutMs);
+      // The run's own CPU time is what its cgroup counts from here to its end.
+      const cpuAtStart = current.cgroup?.cpuTimeMs() ?? null;
       current.sendJob(this.jobDocument(current, acquired.shares));
       for (const { data, eof } of this.stdinQueue.splice(0)) this.write(current, data, eof);
       this.queuedBytes = 0;
@@ -265,6 +267,7 @@ export class RunExecution implements RunningProgram {
       ]).then(([value]) => value);
       let exit: KernelExit | null = await Promise.race([ended, stopped]);
       const endedAt = performance.now();
+      const cpuAtEnd = current.cgroup?.cpuTimeMs() ?? null;
       clearTimeout(timer);
       if (this.stopReason) {
         current.kill();
@@ -287,6 +290,7 @@ export class RunExecution implements RunningProgram {
         memoryKb: exit?.memoryKb ?? null,
         oomKilled: false,
       };
+      if (cpuAtStart !== null && cpuAtEnd !== null) usage.cpuTimeMs = cpuAtEnd - cpuAtStart;
       const classified = classifyOutcome({
         exit,
         reason: this.stopReason,
