@@ -1,7 +1,8 @@
 /**
  * The spawn start-up path (`startup: "spawn"`: bubblewrap and a fresh interpreter per run) under
  * the same gates as the default zygote path (test/zygote.test.ts): the whole hostile-program
- * suite and the CPython-equivalence suite, with every handler they create spawning its runs.
+ * suite (with the plumbing around a run: the cases in test/hostile/) and the CPython-equivalence
+ * suite, with every handler they create spawning its runs.
  */
 import { vi } from "vitest";
 
@@ -17,3 +18,6 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 await import("./hostile.cases");
 await import("./programs.cases");
 await import("./accounting.cases");
+(await import("./hostile/plumbing.cases")).plumbingCases("spawn");
+(await import("./hostile/kernelShares.cases")).kernelShareCases("spawn");
+(await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("spawn");

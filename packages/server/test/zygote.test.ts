@@ -1,8 +1,8 @@
 /**
  * The zygote start-up path (`startup: "zygote"`, the default) under the same gates as the spawn
- * path (test/spawn.test.ts): the whole hostile-program suite and the CPython-equivalence suite
- * run here with every handler they create forking its runs from the zygote, plus checks of the
- * zygote itself.
+ * path (test/spawn.test.ts): the whole hostile-program suite (with the plumbing around a run:
+ * the cases in test/hostile/) and the CPython-equivalence suite run here with every handler they
+ * create forking its runs from the zygote, plus checks of the zygote itself.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +36,10 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 await import("./hostile.cases");
 await import("./programs.cases");
 await import("./accounting.cases");
+(await import("./hostile/plumbing.cases")).plumbingCases("zygote");
+(await import("./hostile/kernelShares.cases")).kernelShareCases("zygote");
+(await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("zygote");
+(await import("./hostile/zygoteState.cases")).zygoteStateCases();
 
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 const isRoot = process.getuid?.() === 0;

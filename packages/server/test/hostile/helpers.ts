@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import type { RunResult } from "@mecha/protocol";
-import type { MechaHandler } from "../../src/createHandler";
+
+/** A Fetch handler: a `MechaHandler`, or one that forwards to a server elsewhere. */
+export type Fetcher = (request: Request) => Promise<Response>;
 
 export interface RunBody {
   code: string;
@@ -30,7 +32,7 @@ export function runRequest(body: RunBody, accept?: string): Request {
 }
 
 /** POSTs a run and returns its RunResult; fails the test on any other response. */
-export async function run(handler: MechaHandler, body: RunBody): Promise<RunResult> {
+export async function run(handler: Fetcher, body: RunBody): Promise<RunResult> {
   const response = await handler(runRequest(body));
   const text = await response.text();
   if (response.status !== 200) {
@@ -100,4 +102,21 @@ export function linesWith(text: string, prefix: string): string[] {
     .split("\n")
     .filter((line) => line.startsWith(prefix))
     .map((line) => line.slice(prefix.length));
+}
+
+/** Field `name` of /proc/<pid>/status as the host sees it (its first value, for Uid and Gid). */
+export function procStatus(pid: number, name: string): number {
+  const match = new RegExp(`\\n${name}:\\s+(\\d+)`).exec(
+    readFileSync(`/proc/${pid}/status`, "utf8"),
+  );
+  return Number(match?.[1]);
+}
+
+/** The host uid of the process carrying `needle`, and of its parent (a zygote's run: the zygote). */
+export function hostUids(needle: string): { uid: number; parentUid: number; parent: number } {
+  const found = hostProcessesWith(needle);
+  if (found.length !== 1) throw new Error(`${found.length} processes carry ${needle}`);
+  const pid = found[0]!.pid;
+  const parent = procStatus(pid, "PPid");
+  return { uid: procStatus(pid, "Uid"), parent, parentUid: procStatus(parent, "Uid") };
 }
