@@ -6,8 +6,9 @@ export const MAX_PATH_LENGTH = 255;
 
 /**
  * Why `path` can never name a file inside a run's working directory, or null when it can: it
- * must be non-empty, at most 255 characters, free of NUL bytes, relative (no leading `/`, `\` or
- * Windows drive such as `C:`), and made of non-empty segments other than `.` and `..`. Whether
+ * must be non-empty, at most 255 characters, free of NUL bytes and backslashes (folders are
+ * separated by `/`, on every server), relative (no leading `/` or Windows drive such as `C:`),
+ * and made of non-empty segments other than `.` and `..`. Whether
  * the file exists, or clashes with another, is for the caller to say.
  */
 export function describePathProblem(path: string): string | null {
@@ -20,6 +21,7 @@ export function describePathProblem(path: string): string | null {
   if (path.startsWith("\\") || /^[A-Za-z]:/.test(path)) {
     return "is a Windows absolute path: give it relative to the working directory, with / between folders";
   }
+  if (path.includes("\\")) return "contains a backslash: separate folders with /";
   for (const segment of path.split("/")) {
     if (segment === "") return 'has an empty segment (a doubled, leading or trailing "/")';
     if (segment === ".") return 'has a "." segment: write the path without it';

@@ -182,6 +182,8 @@ def close_all_but(keep):
 def program(request, net_fd, bootstrap, depth, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
     join_cgroups(request, cgroup_parents)
+    # Its cgroup may be kept from an earlier run, and named after it: nothing of that stays.
+    request.pop("cgroup", None)
     run_id = request["id"]
     # Its pid in the zygote's pid namespace, read from the zygote's /proc before the run's own
     # is mounted: the server finds the run's host pid from it.

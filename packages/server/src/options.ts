@@ -21,8 +21,18 @@ export interface RateLimitOptions {
   key?: (request: Request) => string | Promise<string>;
 }
 
-/** What `authorize` may return: `true` to allow, `false` for 403, or a status and message. */
-export type AuthorizeResult = boolean | { status: 401 | 403; detail?: string } | undefined;
+/**
+ * What `authorize` may return: `true` (or nothing) to allow, `false` for 403, a status and
+ * message to refuse, or a principal — a string (a user, a tenant, an API key) — to allow the
+ * request as that principal: runs and sessions then belong to it, and another principal gets 404
+ * for their ids.
+ */
+export type AuthorizeResult =
+  | boolean
+  | string
+  | { principal: string }
+  | { status: 401 | 403; detail?: string }
+  | undefined;
 
 /** Options of `createHandler`: the HTTP layer's own, and every option of the Python runtime. */
 export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurrency"> {
@@ -80,8 +90,36 @@ export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurr
    * @default undefined
    */
   cors?: CorsOptions;
-  /** Called for every request before anything else; return `false` (403) or `{ status: 401 }`. */
+  /**
+   * Called for every request before anything else: return `false` (403) or `{ status: 401 }` to
+   * refuse it, or a principal (a string) to allow it as that principal (see `AuthorizeResult`).
+   */
   authorize?: (request: Request) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * Serve `GET /metrics` (Prometheus text: runs by status, durations, running and queued runs,
+   * and the process's own figures), behind the same `authorize` as every route.
+   * @default true
+   */
+  metrics?: boolean;
+  /**
+   * A client that goes away while its run goes on (a dropped stream, an abandoned JSON request)
+   * may come back for it (`GET /runs/{id}/events?after=`, `GET /runs/{id}`) within this many
+   * milliseconds; after it, a run nobody follows is cancelled.
+   * @default 2000
+   */
+  resumeWindowMs?: number;
+  /**
+   * How long an ended run stays readable (`GET /runs/{id}`, its events, a repeated
+   * `Idempotency-Key`), at least, in milliseconds.
+   * @default 300000
+   */
+  retainMs?: number;
+  /**
+   * Bytes the ended runs kept readable may hold together (their events); beyond it the oldest
+   * are forgotten first (then 404).
+   * @default 67108864
+   */
+  retainBytes?: number;
   /**
    * Where the handler logs. `false` for silence.
    * @default console
@@ -105,6 +143,10 @@ export interface NormalizedOptions {
   maxCodeBytes: number;
   maxBodyBytes: number;
   maxStdinBuffer: number;
+  metrics: boolean;
+  resumeWindowMs: number;
+  retainMs: number;
+  retainBytes: number;
   maxConcurrent: number;
   maxQueued: number;
   rateLimit: Required<RateLimitOptions> | null;
@@ -192,6 +234,10 @@ export function normalizeOptions(options: HandlerOptions, cores: number): Normal
     maxCodeBytes: positive("maxCodeBytes", options.maxCodeBytes, 256 * 1024),
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, 2 * 1024 * 1024),
     maxStdinBuffer: positive("maxStdinBuffer", options.maxStdinBuffer, 2 * 1024 * 1024),
+    metrics: options.metrics ?? true,
+    resumeWindowMs: positive("resumeWindowMs", options.resumeWindowMs, 2000),
+    retainMs: positive("retainMs", options.retainMs, 5 * 60_000),
+    retainBytes: positive("retainBytes", options.retainBytes, 64 << 20),
     maxConcurrent,
     maxQueued,
     rateLimit,

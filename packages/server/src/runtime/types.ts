@@ -1,4 +1,4 @@
-import type { RunError, RunFile, RunStatus, RuntimeInfo } from "@mecha/protocol";
+import type { RunError, RunFile, RunStatus, RuntimeInfo, RuntimePackage } from "@mecha/protocol";
 
 /** Hard limits of one run. */
 export interface Limits {
@@ -67,6 +67,10 @@ export interface Runtime {
   /** What `/health` reports; rejects when no program can run (no interpreter, say). */
   info(): Promise<RuntimeInfo>;
   start(job: RunJob, sink: RunSink): RunningProgram;
+  /** The distributions a program can import (`GET /runtimes`), where the runtime knows them. */
+  packages?(): Promise<RuntimePackage[]>;
+  /** What the runtime adds to `/health`'s `features` (e.g. "displays", "files"). */
+  readonly features?: readonly string[];
   /** Ends every running program and releases what the runtime holds. */
   close(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "tsup";
+import { rawText } from "../../../../scripts/rawTextPlugin";
 
 const PACKAGE = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -31,6 +32,7 @@ async function buildCli(): Promise<{ bin: string; remove(): void }> {
     silent: true,
     // The workspace's sources rather than its (possibly stale or missing) builds.
     noExternal: [/.*/],
+    esbuildPlugins: [rawText],
     esbuildOptions(options) {
       options.conditions = ["@mecha/source"];
       options.banner = {

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { HEADERS, MEDIA_TYPES, RunRequest, StdinRequest } from "@mecha/protocol";
+import { HttpError } from "../httpError";
+import { readJson } from "../readBody";
+import type { Run } from "../runs/run";
+import { rateLimit } from "./access";
+import type { HandlerContext, RequestScope } from "./context";
+import { json } from "./respond";
+import { streamRun } from "./streamRun";
+import { toJob } from "./toJob";
+
+/** When the client goes away before the run ends, the run is abandoned (see Run.abandoned). */
+export function abandonOnAbort(request: Request, run: Run, windowMs: number): void {
+  const signal = request.signal;
+  if (!signal) return;
+  const onAbort = () => run.abandoned(windowMs);
+  if (signal.aborted) onAbort();
+  else {
+    signal.addEventListener("abort", onAbort, { once: true });
+    void run.done.then(() => signal.removeEventListener("abort", onAbort));
+  }
+}
+
+function wantsStream(request: Request): boolean {
+  return (request.headers.get("accept") ?? "").includes(MEDIA_TYPES.ndjson);
+}
+
+/** `POST /runs`: a run, answered as JSON once it ends or as a live NDJSON stream. */
+export async function postRuns(context: HandlerContext, scope: RequestScope): Promise<Response> {
+  const { request, cors, principal } = scope;
+  await rateLimit(request, context.opts, context.limiter);
+  const body = await readJson(request, RunRequest, context.opts.maxBodyBytes);
+  const streaming = wantsStream(request);
+  const key = request.headers.get(HEADERS.idempotencyKey) ?? undefined;
+  if (key !== undefined && (key.length === 0 || key.length > 255)) {
+    throw new HttpError("invalid_request", "Idempotency-Key must be 1 to 255 characters.");
+  }
+  const { run, existing } = context.manager.submit(toJob(context, body, streaming), {
+    principal,
+    ...(key !== undefined
+      ? {
+          idempotencyKey: key,
+          fingerprint: createHash("sha256")
+            .update(JSON.stringify([body, streaming]))
+            .digest("hex"),
+        }
+      : {}),
+  });
+  const window = context.opts.resumeWindowMs;
+  abandonOnAbort(request, run, window);
+  if (streaming) return streamRun(run, cors, -1, () => run.abandoned(window));
+  run.touch();
+  return json(await run.done, 200, cors);
+}
+
+/** `GET /runs/{id}`: the result once ended, else 202 with where it is. */
+export function getRun(context: HandlerContext, { cors, principal }: RequestScope, id: string) {
+  const run = context.manager.get(id, principal);
+  run.touch();
+  if (run.result) return json(run.result, 200, cors);
+  return json({ id: run.id, status: run.state === "queued" ? "queued" : "running" }, 202, cors);
+}
+
+/** `GET /runs/{id}/events?after=SEQ`: its events from after SEQ, then live until `exit`. */
+export function getEvents(
+  context: HandlerContext,
+  { request, cors, principal }: RequestScope,
+  id: string,
+): Response {
+  const run = context.manager.get(id, principal);
+  const param = new URL(request.url).searchParams.get("after");
+  let after = -1;
+  if (param !== null) {
+    after = Number(param);
+    if (!Number.isInteger(after) || after < -1) {
+      throw new HttpError(
+        "invalid_request",
+        `after must be the seq of an event already received (a whole number ≥ 0), got ${JSON.stringify(param)}.`,
+      );
+    }
+  }
+  run.checkKept(after);
+  return streamRun(run, cors, after, () => run.abandoned(context.opts.resumeWindowMs));
+}
+
+/** `POST /runs/{id}/stdin` and `POST /runs/{id}/cancel`. */
+export async function controlRun(
+  context: HandlerContext,
+  { request, cors, principal }: RequestScope,
+  id: string,
+  action: "stdin" | "cancel",
+): Promise<Response> {
+  if (action === "stdin") {
+    const body = await readJson(request, StdinRequest, context.opts.maxBodyBytes);
+    context.manager.get(id, principal).writeStdin(body.data, body.eof ?? false);
+    return new Response(null, { status: 204, headers: cors });
+  }
+  const run = context.manager.get(id, principal);
+  if (!run.cancel()) throw new HttpError("run_finished", `Run ${id} has already finished.`);
+  return json({ id, status: "cancelling" }, 202, cors);
+}

@@ -1,0 +1,34 @@
+import type { RunRequest } from "@mecha/protocol";
+import { HttpError } from "../httpError";
+import { resolveLimits } from "../options";
+import type { RunJob } from "../runtime/types";
+import type { HandlerContext } from "./context";
+import { utf8Length } from "./respond";
+
+function newId(): string {
+  return `run_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+}
+
+/** A validated request as a job for the runtime: sizes checked, limits resolved. */
+export function toJob(
+  { opts }: HandlerContext,
+  body: Omit<RunRequest, "language">,
+  interactive: boolean,
+): RunJob {
+  if (utf8Length(body.code) > opts.maxCodeBytes) {
+    throw new HttpError(
+      "payload_too_large",
+      `The code is over the ${opts.maxCodeBytes}-byte limit.`,
+    );
+  }
+  return {
+    id: newId(),
+    code: body.code,
+    files: body.files ?? [],
+    args: body.args ?? [],
+    stdin: body.stdin ?? "",
+    // A streaming request keeps stdin open unless the request gave it up front.
+    interactive: interactive && body.stdin === undefined,
+    limits: resolveLimits(body.limits, opts.defaultLimits, opts.maxLimits),
+  };
+}

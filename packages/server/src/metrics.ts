@@ -1,0 +1,50 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** A handler's Prometheus metrics, in a registry of its own (nothing global is touched). */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly runs = new Counter({
+    name: "mecha_runs_total",
+    help: "Runs that ended, by final status.",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: "mecha_run_duration_seconds",
+    help: "Wall-clock time of runs that ended, from start to end.",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  constructor(capacity: () => { running: number; queued: number }) {
+    const registry = this.registry;
+    new Gauge({
+      name: "mecha_runs_running",
+      help: "Runs executing now.",
+      registers: [registry],
+      collect() {
+        this.set(capacity().running);
+      },
+    });
+    new Gauge({
+      name: "mecha_runs_queued",
+      help: "Runs waiting for a slot.",
+      registers: [registry],
+      collect() {
+        this.set(capacity().queued);
+      },
+    });
+    collectDefaultMetrics({ register: registry, prefix: "mecha_process_" });
+  }
+
+  /** Counts a run that ended. */
+  ended(status: string, durationMs: number): void {
+    this.runs.inc({ status });
+    this.duration.observe(durationMs / 1000);
+  }
+
+  /** The metrics as Prometheus text. */
+  async text(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

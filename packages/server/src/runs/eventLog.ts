@@ -1,0 +1,55 @@
+import type { RunEvent } from "@mecha/protocol";
+import { HttpError } from "../httpError";
+
+/** An event as a run records it: with its position in the run's stream. */
+export type SequencedEvent = RunEvent & { seq: number };
+
+const encoder = new TextEncoder();
+
+/**
+ * A run's events, numbered 0, 1, 2, … as they happen, kept (up to a byte budget, oldest dropped
+ * first) so that a client whose stream broke can read them again from where it was.
+ */
+export class EventLog {
+  private readonly events: { event: SequencedEvent; bytes: number }[] = [];
+  private next = 0;
+  private first = 0;
+  private total = 0;
+
+  constructor(private readonly budget: number) {}
+
+  append(event: RunEvent): SequencedEvent {
+    const sequenced = { ...event, seq: this.next++ } as SequencedEvent;
+    const bytes = encoder.encode(JSON.stringify(sequenced)).byteLength;
+    this.events.push({ event: sequenced, bytes });
+    this.total += bytes;
+    // The last event (the result) is always kept.
+    while (this.total > this.budget && this.events.length > 1) {
+      const dropped = this.events.shift()!;
+      this.total -= dropped.bytes;
+      this.first = dropped.event.seq + 1;
+    }
+    return sequenced;
+  }
+
+  /** Bytes the log holds. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /** Events after `after` (-1 for all); 410 `events_expired` when some were dropped already. */
+  since(after: number, runId: string): SequencedEvent[] {
+    this.check(after, runId);
+    return this.events.filter(({ event }) => event.seq > after).map(({ event }) => event);
+  }
+
+  /** 410 `events_expired` when events after `after` were dropped already. */
+  check(after: number, runId: string): void {
+    if (after + 1 < this.first) {
+      throw new HttpError(
+        "events_expired",
+        `Run ${runId}'s events before seq ${this.first} are no longer kept; read its result with GET /runs/${runId}.`,
+      );
+    }
+  }
+}
