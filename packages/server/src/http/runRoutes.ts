@@ -35,7 +35,7 @@ export async function postRuns(context: HandlerContext, scope: RequestScope): Pr
   if (key !== undefined && (key.length === 0 || key.length > 255)) {
     throw new HttpError("invalid_request", "Idempotency-Key must be 1 to 255 characters.");
   }
-  const { run, existing } = context.manager.submit(toJob(context, body, streaming), {
+  const { run } = context.manager.submit(toJob(context, body, streaming), {
     principal,
     ...(key !== undefined
       ? {
