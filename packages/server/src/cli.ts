@@ -92,7 +92,9 @@ export async function main(argv: string[]): Promise<number> {
       server.closeAllConnections?.();
       void handler.close().then(() => resolve(0));
     };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    // Windows sends Ctrl-Break as SIGBREAK (and a console's close as SIGHUP).
+    const signals: NodeJS.Signals[] =
+      process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+    for (const signal of signals) process.once(signal, () => stop(signal));
   });
 }

@@ -18,7 +18,9 @@ export interface NextRouteHandlers {
  * have; where no other listener exits the process, this one does once the runs have ended.
  */
 function closeOnSignals(handler: MechaHandler): void {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  const signals: NodeJS.Signals[] =
+    process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) {
     process.once(signal, () => {
       const alone = process.listenerCount(signal) === 0;
       void handler.close().finally(() => {

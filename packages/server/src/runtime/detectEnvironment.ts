@@ -3,6 +3,7 @@ import { arch } from "node:os";
 import { join } from "node:path";
 import { type CgroupManager, createCgroupManager } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
+import { explainSandboxFailure } from "./explainSandboxFailure";
 import { findPython } from "./findPython";
 import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
@@ -172,14 +173,17 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
         env.isolation = "process";
         env.bwrap = null;
         if (settings.sandbox === "required") {
+          const why = explainSandboxFailure(problem);
           throw new Error(
-            `Mecha: the bubblewrap sandbox is required but does not work here: ${problem}. ` +
-              "On Ubuntu 24.04+, allow unprivileged user namespaces for bwrap (see the security docs).",
+            `Mecha: the bubblewrap sandbox is required but does not work here: ${problem}` +
+              (why ? `. The cause: ${why}.` : '. See docs/security.md, "Deploying".'),
           );
         }
+        const why = explainSandboxFailure(problem);
         logger.warn(
-          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem}); ` +
-            "running programs with process isolation only. Do not run untrusted code like this.",
+          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem})` +
+            (why ? `; the cause: ${why}` : "") +
+            ". Running programs with process isolation only: do not run untrusted code like this.",
         );
       }
     } else if (settings.sandbox === "required") {

@@ -12,12 +12,24 @@ export interface PythonInterpreter {
 const PROBE =
   "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix)";
 
+/** PATH, and on Windows what CPython cannot start without (none of it secret). */
+function probeEnvironment(platform: NodeJS.Platform = process.platform): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+  if (platform === "win32") {
+    for (const key of ["SYSTEMROOT", "WINDIR", "TEMP", "TMP"]) {
+      const value = process.env[key];
+      if (value) env[key] = value;
+    }
+  }
+  return env;
+}
+
 function probe(command: string, args: string[]): Promise<PythonInterpreter | null> {
   return new Promise((resolve) => {
     execFile(
       command,
       [...args, "-E", "-s", "-c", PROBE],
-      { timeout: 10_000, windowsHide: true, env: { PATH: process.env.PATH ?? "" } },
+      { timeout: 10_000, windowsHide: true, env: probeEnvironment() },
       (error, stdout) => {
         if (error) return resolve(null);
         const [executable, version, prefix] = stdout.trim().split(/\r?\n/);
@@ -40,12 +52,24 @@ export function pythonCandidates(platform: NodeJS.Platform = process.platform): 
 
 /**
  * Finds a working Python 3 and resolves it once to its real executable (asking it for
- * `sys.executable`), so each run starts the interpreter directly.
+ * `sys.executable`), so each run starts the interpreter directly. A configured interpreter is one
+ * path, spaces and all (`C:\\Program Files\\Python312\\python.exe`), never split into words.
  */
 export async function findPython(configured?: string): Promise<PythonInterpreter> {
-  const candidates = configured ? [configured.split(" ")] : pythonCandidates();
+  if (configured !== undefined) {
+    const found = await probe(configured, []);
+    if (found) return found;
+    throw new Error(
+      existsSync(configured)
+        ? `The configured interpreter ${JSON.stringify(configured)} is not a working Python 3 ` +
+            "(it did not run `import sys` and report a 3.x version). Point the `python` option " +
+            "(--python) at a python3 executable."
+        : `The configured interpreter ${JSON.stringify(configured)} does not exist. Point the ` +
+            "`python` option (--python) at a python3 executable, or leave it out to use the system's.",
+    );
+  }
   const tried: string[] = [];
-  for (const [command, ...args] of candidates) {
+  for (const [command, ...args] of pythonCandidates()) {
     if (!command) continue;
     tried.push([command, ...args].join(" "));
     const found = await probe(command, args);
