@@ -18,6 +18,7 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 await import("./hostile.cases");
 await import("./programs.cases");
 await import("./accounting.cases");
+await import("./cpython.cases");
 (await import("./hostile/plumbing.cases")).plumbingCases("spawn");
 (await import("./hostile/kernelShares.cases")).kernelShareCases("spawn");
 (await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("spawn");

@@ -36,6 +36,7 @@ vi.mock("../src/createHandler", async (importOriginal) => {
 await import("./hostile.cases");
 await import("./programs.cases");
 await import("./accounting.cases");
+await import("./cpython.cases");
 (await import("./hostile/plumbing.cases")).plumbingCases("zygote");
 (await import("./hostile/kernelShares.cases")).kernelShareCases("zygote");
 (await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("zygote");
