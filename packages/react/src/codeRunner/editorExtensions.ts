@@ -145,6 +145,8 @@ export function editorExtensions(setup: EditorSetup): Extension[] {
     // Tab indents; Escape then Tab (or Ctrl+M) moves focus on, so the keyboard is never trapped.
     keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
     errorMarkField,
+    // Code reads from the left edge, whatever the host's text-align.
+    EditorView.theme({ "&": { textAlign: "start" } }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) setup.onChange(update.state.doc.toString());
     }),
