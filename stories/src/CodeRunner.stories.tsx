@@ -285,6 +285,7 @@ export const OutputLimit: Story = {
           signal: "SIGKILL",
           truncated: true,
           durationMs: 95,
+          limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 65_536 },
         }),
       ]),
     );
@@ -294,12 +295,14 @@ export const OutputLimit: Story = {
     await userEvent.click(canvas.getByRole("button", { name: "Run" }));
     await waitFor(() =>
       expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
-        "Stopped: output limit exceeded",
+        "Stopped: output limit of 64 KiB reached",
       ),
     );
-    // The output up to the cap is kept, and the terminal follows it to the end.
+    // The output up to the cap is kept, the cut is marked, and the terminal follows it there.
     const log = canvas.getByRole("log", { name: "Program output" });
-    await waitFor(() => expect(log).toHaveTextContent("11999"));
+    await waitFor(() =>
+      expect(log).toHaveTextContent("Output cut here: output limit of 64 KiB reached"),
+    );
     expect(log).toHaveAttribute("data-following");
   },
 };

@@ -94,7 +94,9 @@ describe("layout in the host's page", () => {
   it("reads code and output from the left in a host that centres its text", async () => {
     await renderRunner({ textAlign: "center", width: 640 });
     const log = screen.getByRole("log", { name: "Program output" });
-    const short = [...log.querySelectorAll("[data-stream]")].find((row) => row.textContent === "hi");
+    const short = [...log.querySelectorAll("[data-stream]")].find(
+      (row) => row.textContent === "hi",
+    );
     expect(short).toBeDefined();
     expect(textIndent(short!)).toBeLessThan(2);
     const line = [...document.querySelectorAll(".cm-line")].find(
