@@ -199,6 +199,27 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
     await page.close();
   });
 
+  it("tells a keyboard user how to leave the editor, and Run and Stop keep their names", async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.getByLabel("Example").selectOption({ label: "Runs forever (try Stop)" });
+    const code = page.getByRole("textbox", { name: "Python code" });
+    await page.locator(".cm-content").waitFor();
+    await code.focus();
+    const hint = page.getByText("Esc then Tab leaves the editor · Ctrl+Enter runs");
+    expect(await hint.isVisible()).toBe(true);
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Tab");
+    expect(await code.evaluate((element) => element.contains(document.activeElement))).toBe(false);
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    const stop = page.getByRole("button", { name: "Stop", exact: true });
+    await stop.waitFor();
+    expect(await stop.getAttribute("aria-busy")).toBe("true");
+    await stop.click();
+    await page.getByRole("button", { name: "Run", exact: true }).waitFor();
+    await page.close();
+  });
+
   it("names the output limit and its size, and marks the cut in the terminal", async () => {
     const page = await browser.newPage();
     await page.goto(base);
