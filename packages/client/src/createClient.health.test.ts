@@ -96,7 +96,7 @@ describe("health, status and the circuit", () => {
     vi.stubGlobal("location", { origin: "http://localhost:5173" });
     try {
       const modes: (string | undefined)[] = [];
-      const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
+      const fetch = vi.fn(async (_url: Request | URL | string, init?: RequestInit) => {
         modes.push(init?.mode);
         // What a browser does: the CORS request fails opaquely, the no-cors one gets through.
         if (init?.mode !== "no-cors") throw new TypeError("Failed to fetch");

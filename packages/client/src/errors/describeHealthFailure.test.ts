@@ -14,7 +14,7 @@ const refused = () => new NetworkError("Failed to fetch", { request: request(rem
 
 /** A fetch where the no-cors probe gets an (opaque) answer, or fails like the request did. */
 function probeFetch(answers: boolean) {
-  return vi.fn(async (_url: string, init?: RequestInit) => {
+  return vi.fn(async (_url: Request | URL | string, init?: RequestInit) => {
     if (init?.mode === "no-cors" && answers) return new Response(null, { status: 200 });
     throw new TypeError("Failed to fetch");
   });
