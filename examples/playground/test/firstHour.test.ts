@@ -136,7 +136,9 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
         await error.waitFor();
         expect(await error.getAttribute("data-kind")).toBe(kind);
         if (kind === "cors") {
-          expect(await error.textContent()).toContain(`do not allow the origin ${plainBase}`);
+          expect(await error.textContent()).toContain(
+            `do not allow this page's origin, ${plainBase}`,
+          );
         }
         expect(await page.getByTestId("backend-location").textContent()).not.toMatch(/Connected/);
       }

@@ -85,8 +85,7 @@ export interface CircuitPolicy {
 
 const UNAVAILABLE: ConnectionError = {
   kind: "unavailable",
-  message:
-    "The server answered that it cannot run code (its /health says unavailable): see its log, e.g. for a missing Python interpreter.",
+  message: "The server says it cannot run code (/health: unavailable); its log says why.",
 };
 
 export const initialState: ClientState = {

@@ -143,7 +143,7 @@ describe("a baseUrl where no Mecha server answers", () => {
     expect(health.problem).toBeUndefined();
     expect(client.status).toBe("unknown");
     expect(client.error).toMatchObject({ kind: "not_mecha" });
-    expect(client.error?.message).toMatch(/not a Mecha server.*baseUrl.*server\.proxy/);
+    expect(client.error?.message).toMatch(/not as a Mecha server.*baseUrl.*server\.proxy/);
 
     const result = await drive(client.run(request));
     expect(result).toMatchObject({ backend: "mock" });

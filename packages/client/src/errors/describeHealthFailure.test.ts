@@ -36,7 +36,7 @@ describe("describeHealthFailure", () => {
     const { fetch, described } = describeWith(refused(), { answers: true });
     const error = await described;
     expect(error.kind).toBe("cors");
-    expect(error.message).toContain("do not allow the origin http://localhost:5173");
+    expect(error.message).toContain("do not allow this page's origin, http://localhost:5173");
     expect(error.message).toContain("server.proxy");
     expect(fetch).toHaveBeenCalledWith(remote, expect.objectContaining({ mode: "no-cors" }));
   });

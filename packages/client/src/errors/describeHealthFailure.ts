@@ -75,52 +75,40 @@ export async function describeHealthFailure(
   options: DescribeOptions,
 ): Promise<ConnectionError> {
   const url = error.request?.url ?? "the server";
-  const { code, status } = error;
-  if (code === "timeout") {
-    return {
-      kind: "timeout",
-      message: `No answer from ${url} in time: ${error.message}`,
-      cause: error,
-    };
-  }
+  const { code, status, request } = error;
+  const describe = (kind: ConnectionError["kind"], message: string): ConnectionError => ({
+    kind,
+    message,
+    cause: error,
+  });
+  if (code === "timeout") return describe("timeout", `No answer from ${url} in time.`);
   if (status === 401 || status === 403) {
-    return {
-      kind: "unauthorized",
-      message: `The server at ${url} refused this client's credentials (${status}): check the headers option (e.g. its token) and the server's authorize hook.`,
-      cause: error,
-    };
+    return describe(
+      "unauthorized",
+      `${url} refused this client's credentials (${status}): check the headers option and the server's authorize.`,
+    );
   }
   if (code === "invalid_response" || (code === "http" && notMecha(error))) {
-    return {
-      kind: "not_mecha",
-      message: `Something answered ${url}, but not a Mecha server (${error.message}). Check baseUrl, and that your dev server passes it on (e.g. Vite's server.proxy).`,
-      cause: error,
-    };
+    return describe(
+      "not_mecha",
+      `${url} answered, but not as a Mecha server: check baseUrl, and that your dev server passes it on (Vite: server.proxy).`,
+    );
   }
-  if (code !== "network") {
-    return { kind: "http", message: error.message, cause: error };
+  if (code !== "network") return describe("http", error.message);
+  const { page } = options;
+  const target = page && request ? originOf(request.url, page) : null;
+  const nothing = `Nothing answered at ${url}: the server is not running there, or the address is wrong.`;
+  if (!page || !target || target === page.origin) return describe("unreachable", nothing);
+  if (await answersWithoutCors(request!.url, options)) {
+    return describe(
+      "cors",
+      `${target} answered, but its CORS settings do not allow this page's origin, ${page.origin}: allow it on the server, or pass the path on from the page's own origin (Vite: server.proxy).`,
+    );
   }
-  const page = options.page;
-  const target = page && error.request ? originOf(error.request.url, page) : null;
-  if (!page || !target || target === page.origin) {
-    return {
-      kind: "unreachable",
-      message: `Nothing answered at ${url}: the server is not running there, or the address is wrong.`,
-      cause: error,
-    };
-  }
-  if (await answersWithoutCors(error.request!.url, options)) {
-    return {
-      kind: "cors",
-      message: `The server at ${target} answered, but the browser withheld the answer from this page: its CORS settings do not allow the origin ${page.origin}. Allow that origin on the server (the cors option), or serve Mecha from the page's own origin (e.g. Vite's server.proxy).`,
-      cause: error,
-    };
-  }
-  return {
-    kind: "unreachable",
-    message: page.isolated
-      ? `No answer from ${url} that this page may read: the server is not running there, the address is wrong, or its CORS settings do not allow the origin ${page.origin} (a cross-origin isolated page cannot tell which).`
-      : `Nothing answered at ${url}: the server is not running there, or the address is wrong.`,
-    cause: error,
-  };
+  return describe(
+    "unreachable",
+    page.isolated
+      ? `${nothing} Or its CORS settings do not allow ${page.origin}: a cross-origin isolated page cannot tell which.`
+      : nothing,
+  );
 }
