@@ -61,8 +61,13 @@ describe("the React quick start's Vite proxy", () => {
     });
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
-    // The first line of output arrives while the program still waits for its input.
-    while (!text.includes('"before\\n"')) text += (await reader.read()).value ?? "";
+    // The output so far, and the program's request for input, arrive while it still waits.
+    while (!text.includes('"type":"input"')) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += chunk.value;
+    }
+    expect(text).toContain('"data":"before"');
     expect(text).not.toContain('"exit"');
     const id = JSON.parse(text.split("\n")[0]!).id as string;
     const stdin = await fetch(`${base}/runs/${id}/stdin`, {
