@@ -69,10 +69,16 @@ const server = app.listen(port, host, async (error) => {
   if (!isolated) console.log("  page not cross-origin isolated (CROSS_ORIGIN_ISOLATION=off)");
 });
 
+// Stops cleanly on Ctrl-C or SIGTERM: ends the runs in progress and removes what they made. A
+// second Ctrl-C stops at once; a repeated SIGTERM (a process manager, or pnpm passing the
+// group's signal on) only waits for the same clean stop.
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    if (stopping) process.exit(130);
+    if (stopping) {
+      if (signal === "SIGINT") process.exit(130);
+      return;
+    }
     stopping = true;
     server.close();
     server.closeAllConnections();

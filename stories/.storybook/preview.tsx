@@ -1,12 +1,27 @@
+import { Controls, Description, Primary, Subtitle, Title } from "@storybook/addon-docs/blocks";
 import type { Preview } from "@storybook/react-vite";
 import { mswLoader } from "msw-storybook-addon/csf3";
 import "@mecha/react/styles.css";
 
 const preview: Preview = {
+  tags: ["autodocs"],
   loaders: [mswLoader()],
   parameters: {
     layout: "padded",
     controls: { expanded: true },
+    docs: {
+      // One live example and the props table: the stories' msw handlers answer one story at a
+      // time, so a page showing every story at once would show most of them wrongly.
+      page: () => (
+        <>
+          <Title />
+          <Subtitle />
+          <Description />
+          <Primary />
+          <Controls />
+        </>
+      ),
+    },
   },
   globalTypes: {
     theme: {

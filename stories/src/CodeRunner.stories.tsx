@@ -14,6 +14,7 @@ import {
 } from "./server";
 
 interface RunnerArgs extends CodeRunnerProps {
+  /** Where the provider's client runs code when the server cannot (a client option). */
   fallback?: ClientOptions["fallback"];
 }
 
@@ -26,14 +27,35 @@ function Runner({ fallback = "none", ...props }: RunnerArgs) {
   );
 }
 
+/**
+ * `<CodeRunner>`: an editor, Run/Stop, where the code runs, a terminal and the run's figures.
+ * Every story talks to msw in place of a Mecha server; `fallback` is the provider's client
+ * option. The table lists `CodeRunner`'s own props (it also takes a `<div>`'s attributes).
+ */
 const meta = {
   title: "CodeRunner",
-  component: Runner,
+  component: CodeRunner,
+  render: (args) => <Runner {...args} />,
   args: { defaultCode: 'print("Hello from Mecha")', fallback: "none" },
   argTypes: {
-    fallback: { control: "inline-radio", options: ["none", "mock", "browser"] },
+    fallback: {
+      control: "inline-radio",
+      options: ["none", "mock", "browser"],
+      description: "Where the provider's client runs code when the server cannot.",
+      table: { category: "client option" },
+    },
+    defaultCode: { control: "text" },
+    code: { control: false },
+    limits: { control: "object" },
+    request: { control: "object" },
+    editorProps: { control: "object" },
+    outputProps: { control: "object" },
+    actions: { control: false },
+    onCodeChange: { action: "code changed" },
+    onResult: { action: "result" },
+    onError: { action: "error" },
   },
-} satisfies Meta<typeof Runner>;
+} satisfies Meta<RunnerArgs>;
 
 export default meta;
 type Story = StoryObj<typeof meta>;
@@ -285,6 +307,7 @@ export const OutputLimit: Story = {
           signal: "SIGKILL",
           truncated: true,
           durationMs: 95,
+          limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 65_536 },
         }),
       ]),
     );
@@ -294,12 +317,14 @@ export const OutputLimit: Story = {
     await userEvent.click(canvas.getByRole("button", { name: "Run" }));
     await waitFor(() =>
       expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
-        "Stopped: output limit exceeded",
+        "Stopped: output limit of 64 KiB reached",
       ),
     );
-    // The output up to the cap is kept, and the terminal follows it to the end.
+    // The output up to the cap is kept, the cut is marked, and the terminal follows it there.
     const log = canvas.getByRole("log", { name: "Program output" });
-    await waitFor(() => expect(log).toHaveTextContent("11999"));
+    await waitFor(() =>
+      expect(log).toHaveTextContent("Output cut here: output limit of 64 KiB reached"),
+    );
     expect(log).toHaveAttribute("data-following");
   },
 };

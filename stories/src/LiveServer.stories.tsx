@@ -1,11 +1,13 @@
 import { CodeRunner, MechaProvider } from "@mecha/react";
 import type { Meta, StoryObj } from "@storybook/react-vite";
+import { HttpResponse, http } from "msw";
+import { expect, waitFor, within } from "storybook/test";
 
 /**
  * A CodeRunner against a real `mecha-server`, not msw: start one first
- * (`pnpm exec mecha-server`, or set `STORYBOOK_MECHA_URL` to another). It is left out of the
- * automated story tests (tag `!test`) because they run without a server; the msw stories cover
- * every scenario there.
+ * (`pnpm exec mecha-server`, or set `STORYBOOK_MECHA_URL` to another). Without one it says so:
+ * "Checking server…" until a health check succeeds, then that the output is simulated, never
+ * that the server runs the code.
  */
 function LiveRunner({ baseUrl, defaultCode }: { baseUrl: string; defaultCode: string }) {
   return (
@@ -18,7 +20,6 @@ function LiveRunner({ baseUrl, defaultCode }: { baseUrl: string; defaultCode: st
 const meta = {
   title: "CodeRunner/Live server",
   component: LiveRunner,
-  tags: ["!test"],
   args: {
     baseUrl:
       (import.meta as ImportMeta & { env?: Record<string, string | undefined> }).env
@@ -29,5 +30,38 @@ const meta = {
 } satisfies Meta<typeof LiveRunner>;
 
 export default meta;
+type Story = StoryObj<typeof meta>;
 
-export const LiveServer: StoryObj<typeof meta> = {};
+/** Left out of the automated story tests (tag `!test`): there is no server there. */
+export const LiveServer: Story = { tags: ["!test"] };
+
+const DEAD = "http://127.0.0.1:9";
+
+/**
+ * The same story where nothing listens (as a new user sees it before starting a server): the
+ * badge says "Checking server…" from the first frame, then "Simulated: server offline".
+ */
+export const NoServerRunning: Story = {
+  args: { baseUrl: DEAD },
+  beforeEach({ msw, canvasElement }) {
+    // Refused like a closed port, without msw warning about a request it does not handle.
+    msw.use(http.all(`${DEAD}/*`, () => HttpResponse.error()));
+    const seen: string[] = [];
+    (canvasElement as HTMLElement & { seen?: string[] }).seen = seen;
+    const observer = new MutationObserver(() => {
+      const text = canvasElement.querySelector(".mecha-status")?.textContent;
+      if (text && !seen.includes(text)) seen.push(text);
+    });
+    observer.observe(canvasElement, { subtree: true, childList: true, characterData: true });
+    return () => observer.disconnect();
+  },
+  play: async ({ canvasElement }) => {
+    const badge = within(canvasElement).getByRole("status", { name: "Backend" });
+    await waitFor(() => expect(badge).toHaveTextContent("Simulated: server offline"), {
+      timeout: 15_000,
+    });
+    const seen = (canvasElement as HTMLElement & { seen?: string[] }).seen;
+    expect(seen?.[0]).toBe("Checking server…");
+    expect(seen?.join("\n")).not.toMatch(/on the server/);
+  },
+};

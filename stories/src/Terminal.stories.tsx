@@ -4,9 +4,25 @@ import type { Meta, StoryObj } from "@storybook/react-vite";
 import { useEffect, useState } from "react";
 import { expect, userEvent, waitFor, within } from "storybook/test";
 
+/**
+ * `<Terminal>`: ANSI colours, `\r` progress lines, stdout/stderr told apart, 100,000 lines, an
+ * input line for `input()`. Fed by `useRun` (`run`), a `buffer`, or plain `lines` as here.
+ */
 const meta = {
   title: "Terminal",
   component: Terminal,
+  argTypes: {
+    lines: { control: "object" },
+    prompt: { control: "text" },
+    label: { control: "text" },
+    maxLines: { control: "number" },
+    run: { control: false },
+    buffer: { control: false },
+    actions: { control: false },
+    viewportProps: { control: "object" },
+    onSubmitInput: { action: "input submitted" },
+    onEof: { action: "end of input" },
+  },
 } satisfies Meta<typeof Terminal>;
 
 export default meta;

@@ -45,6 +45,15 @@ for i in itertools.count():
 `,
   },
   {
+    title: "Too much output",
+    code: `# Prints until the output limit stops it: pick a limit above the editor.
+i = 0
+while True:
+    print(f"line {i}: " + "x" * 60)
+    i += 1
+`,
+  },
+  {
     title: "Compute primes",
     code: `def primes(limit):
     sieve = bytearray([1]) * (limit + 1)

@@ -5,6 +5,13 @@ import { createRoot } from "react-dom/client";
 import { type BrowserPython, loadBrowserPython, useBrowserPython } from "./browserPython";
 import { EXAMPLES } from "./examples";
 import "./playground.css";
+import {
+  type LimitOption,
+  outputLimitOptions,
+  type RuntimeLimitsState,
+  timeLimitOptions,
+  useRuntimeLimits,
+} from "./runtimeLimits";
 
 const DEFAULT_ENDPOINT = "/api/mecha";
 
@@ -20,8 +27,6 @@ const LOCATION_TEXT = {
   unknown: "Checking the server…",
 } as const;
 
-const TIME_LIMITS = [2_000, 5_000, 10_000, 30_000];
-
 function describeBrowserPython(python: BrowserPython | null): string {
   if (!python || python.state === "idle") return " · Python in your browser loads when needed";
   if (python.state === "loading") return " · loading Python in your browser…";
@@ -34,7 +39,7 @@ function describeBrowserPython(python: BrowserPython | null): string {
 }
 
 function BackendBanner({ endpoint }: { endpoint: string }) {
-  const { status, health, location, isChecking, check } = useBackendStatus();
+  const { status, health, error, location, isChecking, check } = useBackendStatus();
   const python = useBrowserPython(location === "browser");
   const runtime = health?.runtimes[0];
   return (
@@ -47,6 +52,12 @@ function BackendBanner({ endpoint }: { endpoint: string }) {
           {runtime ? ` · Python ${runtime.version} · isolation: ${runtime.isolation}` : ""}
           {location === "browser" ? describeBrowserPython(python) : ""}
         </span>
+        {error && (
+          <span className="pg-detail" data-testid="backend-error" data-kind={error.kind}>
+            <br />
+            {error.message}
+          </span>
+        )}
       </p>
       <button type="button" onClick={() => void check()} disabled={isChecking}>
         {isChecking ? "Checking…" : "Check now"}
@@ -79,10 +90,46 @@ function EndpointForm({ endpoint, onChange }: { endpoint: string; onChange(url: 
   );
 }
 
+/** A menu for one limit; its choices come from the server's defaults and maxima when it says. */
+function LimitSelect(props: {
+  label: string;
+  options: LimitOption[];
+  value: number | null;
+  onChange(value: number | null): void;
+  limits: RuntimeLimitsState;
+}) {
+  const { limits } = props;
+  return (
+    <label
+      className="pg-example"
+      title={
+        limits.state === "unknown"
+          ? `The server caps it at its maximum (${limits.reason}).`
+          : "Up to the server's maximum."
+      }
+    >
+      {props.label}{" "}
+      <select
+        value={props.value ?? ""}
+        onChange={(event) => props.onChange(event.target.value ? Number(event.target.value) : null)}
+      >
+        {props.options.map((option) => (
+          <option key={option.label} value={option.value ?? ""}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function App() {
   const [endpoint, setEndpoint] = useState(readEndpoint);
   const [example, setExample] = useState(0);
-  const [timeLimit, setTimeLimit] = useState(30_000);
+  const [timeLimit, setTimeLimit] = useState<number | null>(30_000);
+  const [outputLimit, setOutputLimit] = useState<number | null>(null);
+  const limits = useRuntimeLimits(endpoint);
+  const known = limits.state === "ready" ? limits.limits : null;
   const current = EXAMPLES[example]!;
 
   const connect = (url: string) => {
@@ -121,24 +168,28 @@ function App() {
               ))}
             </select>
           </label>
-          <label className="pg-example">
-            Time limit{" "}
-            <select
-              value={timeLimit}
-              onChange={(event) => setTimeLimit(Number(event.target.value))}
-            >
-              {TIME_LIMITS.map((ms) => (
-                <option key={ms} value={ms}>
-                  {ms / 1000} s
-                </option>
-              ))}
-            </select>
-          </label>
+          <LimitSelect
+            label="Time limit"
+            options={timeLimitOptions(known)}
+            value={timeLimit}
+            onChange={setTimeLimit}
+            limits={limits}
+          />
+          <LimitSelect
+            label="Output limit"
+            options={outputLimitOptions(known)}
+            value={outputLimit}
+            onChange={setOutputLimit}
+            limits={limits}
+          />
         </div>
         <CodeRunner
           key={current.title}
           defaultCode={current.code}
-          limits={{ timeoutMs: timeLimit }}
+          limits={{
+            ...(timeLimit === null ? {} : { timeoutMs: timeLimit }),
+            ...(outputLimit === null ? {} : { outputBytes: outputLimit }),
+          }}
         />
         <footer className="pg-footer">
           Ctrl/⌘+Enter runs the program. Point the page at another backend with{" "}

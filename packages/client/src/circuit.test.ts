@@ -40,6 +40,7 @@ const problem = (code: "not_found" | "method_not_allowed", status: number) => ({
   code,
 });
 
+const refused = { kind: "unreachable", message: "Nothing answered." } as const;
 const state = (partial: Partial<ClientState>): ClientState => ({ ...initialState, ...partial });
 const success: CircuitEvent = { type: "success" };
 const failure: CircuitEvent = { type: "failure" };
@@ -61,16 +62,27 @@ describe("transition", () => {
       { type: "success", health: degraded },
       { status: "degraded", health: degraded },
     ],
-    ["unknown + any answer → online", initialState, success, { status: "online", health: null }],
     [
-      "unknown + failure → degraded (heading offline)",
+      "unknown + an answer that is not a health body → still unknown",
+      initialState,
+      success,
+      { status: "unknown", health: null },
+    ],
+    [
+      "unknown + failure → still unknown: a server never reached is not degraded",
       initialState,
       failure,
-      { status: "degraded", circuit: "closed", failures: 1 },
+      { status: "unknown", circuit: "closed", failures: 1 },
+    ],
+    [
+      "unknown + 2 failures + failure → offline, circuit opens",
+      state({ failures: 2 }),
+      failure,
+      { status: "offline", circuit: "open", failures: 3 },
     ],
     [
       "online + failure → degraded",
-      state({ status: "online" }),
+      state({ status: "online", health: ok }),
       failure,
       { status: "degraded", failures: 1 },
     ],
@@ -106,9 +118,15 @@ describe("transition", () => {
     ],
     [
       "open + a run answered → closed",
-      state({ status: "offline", circuit: "open", failures: 4 }),
+      state({ status: "offline", circuit: "open", failures: 4, health: ok }),
       success,
       { status: "online", circuit: "closed", failures: 0 },
+    ],
+    [
+      "open, never checked + an answer that is not a health body → closed, still unknown",
+      state({ status: "offline", circuit: "open", failures: 4 }),
+      success,
+      { status: "unknown", circuit: "closed", failures: 0 },
     ],
     [
       "degraded health kept on later answers",
@@ -120,7 +138,13 @@ describe("transition", () => {
       "health unavailable → offline at once",
       state({ status: "online", health: ok }),
       { type: "success", health: unavailable },
-      { status: "offline", circuit: "open", failures: 3, health: unavailable },
+      {
+        status: "offline",
+        circuit: "open",
+        failures: 3,
+        health: unavailable,
+        error: expect.objectContaining({ kind: "unavailable" }),
+      },
     ],
     [
       "online + a run the server failed → degraded",
@@ -129,10 +153,10 @@ describe("transition", () => {
       { status: "degraded", runFailures: 1 },
     ],
     [
-      "unknown + a run failed → degraded",
+      "unknown + a run failed → still unknown, counted",
       initialState,
       runFailed,
-      { status: "degraded", runFailures: 1 },
+      { status: "unknown", runFailures: 1 },
     ],
     [
       "a healthy check does not clear run failures → still degraded, never online",
@@ -172,7 +196,7 @@ describe("transition", () => {
     ],
     [
       "a completed run closes a circuit opened by run failures",
-      state({ status: "offline", circuit: "open", runFailures: 5 }),
+      state({ status: "offline", circuit: "open", runFailures: 5, health: ok }),
       runDone,
       { status: "online", circuit: "closed", runFailures: 0 },
     ],
@@ -181,6 +205,24 @@ describe("transition", () => {
       state({ status: "degraded", runFailures: 1, health: degraded }),
       runDone,
       { status: "degraded", runFailures: 0 },
+    ],
+    [
+      "why a check failed is kept, and counts nothing",
+      state({ failures: 1 }),
+      { type: "error", error: refused },
+      { failures: 1, status: "unknown", error: refused },
+    ],
+    [
+      "a failure without a reason keeps the last reason",
+      state({ failures: 1, error: refused }),
+      failure,
+      { failures: 2, status: "unknown", error: refused },
+    ],
+    [
+      "a health body clears the reason",
+      state({ failures: 2, error: refused }),
+      { type: "success", health: ok },
+      { failures: 0, status: "online", health: ok, error: null },
     ],
     [
       "closed + probe → unchanged",

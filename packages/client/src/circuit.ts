@@ -2,11 +2,42 @@ import type { HealthResponse } from "@mecha/protocol";
 import type { MechaError } from "./errors/MechaError";
 
 /**
- * What the client believes about the server: `unknown` before the first answer, `online`,
- * `degraded` (the server says so, requests have started failing, or it answers but its runs
- * fail), `offline` (the circuit is open).
+ * What the client believes about the server: `unknown` until a health check has succeeded
+ * (failures before that prove nothing about a server never reached), `online`, `degraded` (the
+ * server says so, requests have started failing, or it answers but its runs fail), `offline`
+ * (the circuit is open).
  */
 export type ConnectionStatus = "unknown" | "online" | "degraded" | "offline";
+
+/**
+ * Why the last health check failed, as far as the client can tell:
+ * - `unreachable`: nothing answered (the server is down, the address is wrong, or the network
+ *   is away);
+ * - `cors`: the server answered, but the browser withheld the answer from this page: the
+ *   server's CORS settings do not allow the page's origin;
+ * - `timeout`: no answer within `timeoutMs`;
+ * - `not_mecha`: something answered, but not a Mecha server (a 404 page, HTML, other JSON);
+ * - `unauthorized`: the server refused the client's credentials (401 or 403);
+ * - `http`: the server answered with another error status (a 5xx, a 429 from a proxy);
+ * - `unavailable`: the server answered that it cannot run code.
+ */
+export type ConnectionErrorKind =
+  | "unreachable"
+  | "cors"
+  | "timeout"
+  | "not_mecha"
+  | "unauthorized"
+  | "http"
+  | "unavailable";
+
+/** What went wrong with the last health check, in words for a developer. */
+export interface ConnectionError {
+  readonly kind: ConnectionErrorKind;
+  /** What happened and what to check, e.g. which origin to allow. */
+  readonly message: string;
+  /** The request's error, when there was one. */
+  readonly cause?: MechaError;
+}
 
 /** `closed`: requests go to the server. `open`: it is skipped. `half_open`: one probe is out. */
 export type CircuitPhase = "closed" | "open" | "half_open";
@@ -24,18 +55,22 @@ export interface ClientState {
   readonly runFailures: number;
   /** The last health body, or null before the first successful check. */
   readonly health: HealthResponse | null;
+  /** Why the last health check failed; null once one succeeds. */
+  readonly error: ConnectionError | null;
 }
 
 /**
  * What happened on the wire. `success`: the server answered (optionally with its health).
  * `failure`: it did not, or its health says it cannot run code. `probe`: a health check starts.
  * `run`: a run on the server completed (`ok`) or failed for a reason of the server's.
+ * `error`: why a health check failed, once the client has found out (it counts nothing).
  */
 export type CircuitEvent =
   | { readonly type: "success"; readonly health?: HealthResponse }
   | { readonly type: "failure"; readonly health?: HealthResponse }
   | { readonly type: "probe" }
-  | { readonly type: "run"; readonly ok: boolean };
+  | { readonly type: "run"; readonly ok: boolean }
+  | { readonly type: "error"; readonly error: ConnectionError };
 
 export interface CircuitPolicy {
   /** Consecutive failures that open the circuit. */
@@ -48,12 +83,18 @@ export interface CircuitPolicy {
   readonly offlineMaxMs: number;
 }
 
+const UNAVAILABLE: ConnectionError = {
+  kind: "unavailable",
+  message: "The server says it cannot run code (/health: unavailable); its log says why.",
+};
+
 export const initialState: ClientState = {
   status: "unknown",
   circuit: "closed",
   failures: 0,
   runFailures: 0,
   health: null,
+  error: null,
 };
 
 function same(a: ClientState, b: ClientState): boolean {
@@ -62,7 +103,8 @@ function same(a: ClientState, b: ClientState): boolean {
     a.circuit === b.circuit &&
     a.failures === b.failures &&
     a.runFailures === b.runFailures &&
-    a.health === b.health
+    a.health === b.health &&
+    a.error === b.error
   );
 }
 
@@ -73,7 +115,10 @@ function same(a: ClientState, b: ClientState): boolean {
  * Request failures and run failures are counted apart, and either opens the circuit at
  * `threshold`. Any answer clears `failures`; only a completed run clears `runFailures`, so a
  * server whose `/health` is fine while its runs fail is `degraded`, never `online`. A circuit
- * opened by run failures closes on a health probe (half-open), not on other answers.
+ * opened by run failures closes on a health probe (half-open), not on other answers. Until a
+ * health body has arrived the status stays `unknown` (or `offline` once the circuit opens):
+ * a server that never answered is not `degraded`, and one that answered something else may
+ * not be Mecha at all.
  */
 export function transition(
   state: ClientState,
@@ -82,6 +127,9 @@ export function transition(
 ): ClientState {
   if (event.type === "probe") {
     return state.circuit === "open" ? { ...state, circuit: "half_open" } : state;
+  }
+  if (event.type === "error") {
+    return event.error === state.error ? state : { ...state, error: event.error };
   }
   const { threshold } = policy;
   let { failures, runFailures } = state;
@@ -96,20 +144,24 @@ export function transition(
     if (!answered) failures = unavailable ? Math.max(failures + 1, threshold) : failures + 1;
   }
   if (answered) failures = 0;
-  const health = (event.type !== "run" && event.health) || state.health;
+  const body = event.type === "run" ? undefined : event.health;
+  const health = body ?? state.health;
   const open = answered
     ? state.circuit === "open" && runFailures >= threshold
     : state.circuit !== "closed" || failures >= threshold || runFailures >= threshold;
   const next: ClientState = {
     status: open
       ? "offline"
-      : !answered || runFailures > 0 || health?.status === "degraded"
-        ? "degraded"
-        : "online",
+      : health === null
+        ? "unknown"
+        : !answered || runFailures > 0 || health.status === "degraded"
+          ? "degraded"
+          : "online",
     circuit: open ? "open" : "closed",
     failures,
     runFailures,
     health,
+    error: !body ? state.error : body.status === "unavailable" ? UNAVAILABLE : null,
   };
   return same(state, next) ? state : next;
 }

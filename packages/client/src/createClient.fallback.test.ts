@@ -141,15 +141,18 @@ describe("a baseUrl where no Mecha server answers", () => {
     const health = await client.checkHealth().catch((e) => e);
     expect(health).toMatchObject({ name: "HttpError", code: "http", status: 404 });
     expect(health.problem).toBeUndefined();
-    expect(client.status).toBe("degraded");
+    expect(client.status).toBe("unknown");
+    expect(client.error).toMatchObject({ kind: "not_mecha" });
+    expect(client.error?.message).toMatch(/not as a Mecha server.*baseUrl.*server\.proxy/);
 
     const result = await drive(client.run(request));
     expect(result).toMatchObject({ backend: "mock" });
     expect(result.stdout.startsWith(MOCK_NOTICE)).toBe(true);
     expect(count("POST /runs")).toBe(1);
     await healthSettled();
-    expect(["degraded", "offline"]).toContain(client.status);
+    expect(["unknown", "offline"]).toContain(client.status);
     expect(statuses).not.toContain("online");
+    expect(statuses).not.toContain("degraded");
   });
 
   it.each<[string, () => Response]>([
@@ -174,20 +177,22 @@ describe("a baseUrl where no Mecha server answers", () => {
     expect(error.problem.code).toBe("not_found");
   });
 
-  it.each<[string, () => Response, "online" | "degraded"]>([
-    ["404 HTML", () => HttpResponse.html("<h1>nope</h1>", { status: 404 }), "degraded"],
-    ["405", () => new HttpResponse(null, { status: 405 }), "degraded"],
-    ["400 HTML", () => HttpResponse.html("bad", { status: 400 }), "degraded"],
-    ["429 from a proxy", () => new HttpResponse("slow down", { status: 429 }), "degraded"],
-    ["500 problem", () => problemResponse("internal", 500), "degraded"],
-    ["503 busy problem", () => problemResponse("busy", 503), "degraded"],
-    ["401 problem (reachable)", () => problemResponse("unauthorized", 401), "online"],
-    ["403 problem (reachable)", () => problemResponse("forbidden", 403), "online"],
-  ])("GET /health answering %s → %s", async (_name, answer, expected) => {
+  it.each<[string, () => Response, string]>([
+    ["404 HTML", () => HttpResponse.html("<h1>nope</h1>", { status: 404 }), "not_mecha"],
+    ["405", () => new HttpResponse(null, { status: 405 }), "not_mecha"],
+    ["400 HTML", () => HttpResponse.html("bad", { status: 400 }), "http"],
+    ["429 from a proxy", () => new HttpResponse("slow down", { status: 429 }), "http"],
+    ["500 problem", () => problemResponse("internal", 500), "http"],
+    ["503 busy problem", () => problemResponse("busy", 503), "http"],
+    ["401 problem (reachable)", () => problemResponse("unauthorized", 401), "unauthorized"],
+    ["403 problem (reachable)", () => problemResponse("forbidden", 403), "unauthorized"],
+  ])("GET /health answering %s: still unknown, error %s", async (_name, answer, kind) => {
     server.use(http.get(`${BASE}/health`, answer));
     const client = makeClient();
     await expect(client.checkHealth()).rejects.toMatchObject({ attempts: 1 });
-    expect(client.status).toBe(expected);
+    // No health check has succeeded: the client cannot say the server runs code.
+    expect(client.status).toBe("unknown");
+    expect(client.error).toMatchObject({ kind });
   });
 
   it("surfaces a refused health check (401) through onWarning, once", async () => {
@@ -200,7 +205,8 @@ describe("a baseUrl where no Mecha server answers", () => {
     expect(onWarning.mock.calls[0]![0].problem.code).toBe("unauthorized");
     await client.checkHealth().catch(() => {});
     expect(onWarning).toHaveBeenCalledTimes(1);
-    expect(client.status).toBe("online");
+    expect(client.status).toBe("unknown");
+    expect(client.error?.message).toMatch(/refused this client's credentials \(401\)/);
   });
 });
 

@@ -71,6 +71,63 @@ describe("health, status and the circuit", () => {
     expect(client.status).toBe("offline");
   });
 
+  it("stays unknown, never degraded, while a server it never reached fails; then offline", async () => {
+    server.use(healthDown());
+    const client = makeClient({ timeoutMs: 999 });
+    const statuses: string[] = [];
+    client.subscribe((state) => statuses.push(state.status));
+    for (let check = 1; check <= 3; check++) {
+      await vi.waitFor(() => {
+        expect(count("GET /health")).toBe(check);
+        expect(client.error).not.toBeNull();
+        expect(clock.pending()).toHaveLength(1);
+        expect(clock.pending()).not.toContain(999);
+      });
+      if (check < 3) expect(client.status).toBe("unknown");
+      clock.advance(clock.pending()[0]!);
+    }
+    await vi.waitFor(() => expect(client.status).toBe("offline"));
+    expect(new Set(statuses)).toEqual(new Set(["unknown", "offline"]));
+    expect(client.error).toMatchObject({ kind: "unreachable" });
+    expect(client.error?.message).toMatch(/^Nothing answered at http:.*\/health/);
+  });
+
+  it("says the browser blocked a cross-origin answer (CORS), not that the server is offline", async () => {
+    vi.stubGlobal("location", { origin: "http://localhost:5173" });
+    try {
+      const modes: (string | undefined)[] = [];
+      const fetch = vi.fn(async (_url: Request | URL | string, init?: RequestInit) => {
+        modes.push(init?.mode);
+        // What a browser does: the CORS request fails opaquely, the no-cors one gets through.
+        if (init?.mode !== "no-cors") throw new TypeError("Failed to fetch");
+        return new Response(null);
+      });
+      const client = makeClient({ fetch, baseUrl: "http://127.0.0.1:5000" });
+      await expect(client.checkHealth()).rejects.toMatchObject({ code: "network" });
+      expect(modes).toEqual([undefined, "no-cors"]);
+      expect(client.status).toBe("unknown");
+      expect(client.error).toMatchObject({ kind: "cors" });
+      expect(client.error?.message).toContain("http://localhost:5173");
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("clears the reason once a health check succeeds", async () => {
+    let up = false;
+    server.use(
+      http.get(`${BASE}/health`, () =>
+        up ? HttpResponse.json(healthBody()) : HttpResponse.error(),
+      ),
+    );
+    const client = makeClient();
+    await client.checkHealth().catch(() => {});
+    expect(client.error).toMatchObject({ kind: "unreachable" });
+    up = true;
+    await client.checkHealth();
+    expect(client).toMatchObject({ status: "online", error: null });
+  });
+
   it("half-opens to probe /health and closes on a successful probe", async () => {
     let up = false;
     let releaseProbe: (() => void) | undefined;

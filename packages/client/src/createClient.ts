@@ -4,12 +4,14 @@ import { callSafely } from "./callSafely";
 import {
   type CircuitEvent,
   type ClientState,
+  type ConnectionError,
   type ConnectionStatus,
   initialState,
   nextCheckDelay,
   transition,
 } from "./circuit";
 import { AbortedError } from "./errors/AbortedError";
+import { currentPage, describeHealthFailure } from "./errors/describeHealthFailure";
 import { isMechaError } from "./errors/isMechaError";
 import type { MechaError } from "./errors/MechaError";
 import { UnavailableError } from "./errors/UnavailableError";
@@ -83,10 +85,18 @@ export interface MechaClient {
   start(request: RunRequest, options?: StartOptions): RunHandle;
   /** Checks `GET /health` now (joining a check in flight) and feeds the result to `status`. */
   checkHealth(): Promise<HealthResponse>;
-  /** `unknown`, `online`, `degraded` or `offline`. */
+  /**
+   * `unknown` (until a health check succeeds), `online`, `degraded` or `offline` (see
+   * {@link ConnectionStatus}).
+   */
   readonly status: ConnectionStatus;
   /** The last health body, or null before the first successful check. */
   readonly health: HealthResponse | null;
+  /**
+   * Why the last health check failed (e.g. `kind: "cors"` when the browser blocked an answer
+   * the server gave, `"unreachable"` when nothing answered); null once one succeeds.
+   */
+  readonly error: ConnectionError | null;
   /**
    * The fallbacks that can take a run when the server cannot, in the order they are tried:
    * `"browser"` only when a `browser` backend was given, empty for `fallback: "none"`.
@@ -151,10 +161,20 @@ export function createClient(options: ClientOptions): MechaClient {
     timers: config.timers,
     check: () => {
       report({ type: "probe" });
-      return server.health(disposal.signal).catch((error: MechaError) => {
+      return server.health(disposal.signal).catch(async (error: MechaError) => {
         // The server is there but refuses the client's credentials: say so even when
         // nobody awaits this check.
         if (error.status === 401 || error.status === 403) warn(error);
+        if (error.code !== "aborted") {
+          const described = await describeHealthFailure(error, {
+            fetch: (url, init) => (config.fetch ? config.fetch(url, init) : fetch(url, init)),
+            page: currentPage(),
+            timers: config.timers,
+            timeoutMs: config.timeoutMs,
+            signal: disposal.signal,
+          });
+          if (!disposal.signal.aborted) report({ type: "error", error: described });
+        }
         throw error;
       });
     },
@@ -316,6 +336,9 @@ export function createClient(options: ClientOptions): MechaClient {
     },
     get health() {
       return state.health;
+    },
+    get error() {
+      return state.error;
     },
     fallbacks,
     subscribe(listener) {

@@ -17,7 +17,8 @@ describe("validation", () => {
       status: 200,
     });
     expect(error.message).toMatch(/health body/);
-    expect(client.status).toBe("degraded");
+    expect(client.status).toBe("unknown");
+    expect(client.error).toMatchObject({ kind: "not_mecha", cause: error });
   });
 
   it("turns an HTML page where JSON was expected into invalid_response", async () => {

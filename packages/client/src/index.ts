@@ -14,7 +14,13 @@ export type {
   BackendStartOptions,
   StdinOptions,
 } from "./backend";
-export type { CircuitPhase, ClientState, ConnectionStatus } from "./circuit";
+export type {
+  CircuitPhase,
+  ClientState,
+  ConnectionError,
+  ConnectionErrorKind,
+  ConnectionStatus,
+} from "./circuit";
 export type {
   ClientRunResult,
   MechaClient,

@@ -3,6 +3,7 @@ import type {
   BackendKind,
   ClientState,
   ConnectionStatus as ClientStatus,
+  ConnectionError,
   FallbackKind,
   MechaClient,
   RunHandle,
@@ -29,7 +30,8 @@ export type FakeScript = (run: FakeRun) => Promise<Partial<RunOutcome> | void>;
 export interface FakeClient extends MechaClient {
   /** Where runs may fall back to, as the client reports it (see `createFakeClient`). */
   readonly fallbacks: readonly FallbackKind[];
-  setStatus(status: ClientStatus): void;
+  /** Changes the status (and, when given, why the last health check failed). */
+  setStatus(status: ClientStatus, error?: ConnectionError | null): void;
   /** Every request given to `start` or `run`. */
   readonly requests: RunRequest[];
   /** How many health checks ran. */
@@ -132,6 +134,7 @@ export function createFakeClient(
 ): FakeClient {
   const listeners = new Set<(state: ClientState) => void>();
   let status: ClientStatus = options.status ?? "online";
+  let error: ConnectionError | null = null;
   let healthChecks = 0;
   let runCount = 0;
 
@@ -151,17 +154,22 @@ export function createFakeClient(
     get health() {
       return null;
     },
+    get error() {
+      return error;
+    },
     get healthChecks() {
       return healthChecks;
     },
-    setStatus(next) {
+    setStatus(next, nextError = null) {
       status = next;
+      error = nextError;
       const state = {
         status,
         circuit: "closed",
         failures: 0,
         runFailures: 0,
         health: HEALTH,
+        error,
       } as ClientState;
       for (const listener of listeners) listener(state);
     },

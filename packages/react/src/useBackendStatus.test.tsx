@@ -71,6 +71,20 @@ describe("the backend badge", () => {
     expect(badge()).toHaveTextContent(label);
   });
 
+  it("says checking, and why the last check failed, until a health check succeeds", () => {
+    const client = createFakeClient({ status: "unknown", fallbacks: ["mock"] });
+    const { badge } = renderBadge(client);
+    expect(badge()).toHaveTextContent("Checking server…");
+    expect(badge()).not.toHaveAttribute("title");
+    const message = "The server at http://127.0.0.1:5000 answered, but … (CORS)";
+    act(() => client.setStatus("unknown", { kind: "cors", message }));
+    expect(badge()).toHaveTextContent("Checking server…");
+    expect(badge()).toHaveAttribute("title", message);
+    act(() => client.setStatus("online"));
+    expect(badge()).toHaveTextContent("Runs on the server");
+    expect(badge()).not.toHaveAttribute("title");
+  });
+
   it("believes the client's fallbacks over the fallback prop", () => {
     // What createClient({ fallback: ["browser", "mock"] }) reports without a browser backend.
     const { badge } = renderBadge(createFakeClient({ status: "offline", fallbacks: ["mock"] }), {

@@ -3,22 +3,28 @@
 import type { HealthResponse } from "@mecha/protocol";
 import { useIsFetching } from "@tanstack/react-query";
 import { useCallback, useSyncExternalStore } from "react";
-import type { BackendKind, ClientStatus } from "./internal/clientTypes";
+import type { BackendKind, ClientStatus, ConnectionError } from "./internal/clientTypes";
 import type { LastRun } from "./internal/createLastRunStore";
 import { healthQueryKey, healthQueryOptions } from "./internal/healthQuery";
 import { type FallbackLabel, useMechaContext } from "./internal/MechaContext";
 
 /**
  * Where the next program will run, in the words the UI uses: on the `server`, in the `browser`
- * (Pyodide), `simulated` (mock output), `offline` (nowhere), or `unknown` before the first check.
+ * (Pyodide), `simulated` (mock output), `offline` (nowhere), or `unknown` until a health check
+ * has succeeded (or a run has shown where code runs).
  */
 export type RunLocation = "server" | "browser" | "simulated" | "offline" | "unknown";
 
 export interface BackendStatus {
-  /** The client's connection state. */
+  /** The client's connection state: `unknown` until a health check has succeeded. */
   status: ClientStatus;
   /** The latest health report, or null before one arrived. */
   health: HealthResponse | null;
+  /**
+   * Why the last health check failed, e.g. `{ kind: "cors", message }` when the browser blocked
+   * the server's answer, `"unreachable"` when nothing answered; null once one succeeds.
+   */
+  error: ConnectionError | null;
   /** Where code runs now (see {@link RunLocation}). */
   location: RunLocation;
   /** The backend that ran the latest program, if any. */
@@ -87,6 +93,9 @@ export function useBackendStatus(): BackendStatus {
     () => client.health,
     () => client.health,
   );
+  // A client object of the host's own may predate `error`.
+  const readError = () => client.error ?? null;
+  const error = useSyncExternalStore(subscribe, readError, readError);
   const lastRun = useSyncExternalStore(lastRunStore.subscribe, lastRunStore.get, lastRunStore.get);
   const isChecking = useIsFetching({ queryKey: healthQueryKey(clientKey) }, queryClient) > 0;
   const check = useCallback(async () => {
@@ -95,6 +104,7 @@ export function useBackendStatus(): BackendStatus {
   return {
     status,
     health,
+    error,
     location: locate(status, lastRun, fallback),
     lastBackend: lastRun?.backend ?? null,
     isChecking,

@@ -10,6 +10,7 @@ import {
 import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { useMutation } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { describeOutputLimit } from "./codeRunner/format";
 import type { RunOutcome } from "./internal/clientTypes";
 import { QUERY_KEY_ROOT } from "./internal/healthQuery";
 import { useMechaContext } from "./internal/MechaContext";
@@ -45,7 +46,11 @@ export interface UseRunOptions {
 export interface UseRunResult extends RunSnapshot {
   /** True while the run is `queued` or `running`. */
   isRunning: boolean;
-  /** The run's transcript: output as it streams, and echoed input. Feed it to `<Terminal run>`. */
+  /**
+   * The run's transcript: output as it streams, echoed input, and a note where output was cut at
+   * the output limit ("✂ Output cut here: output limit of 1 MiB reached"). Feed it to
+   * `<Terminal run>`.
+   */
   output: TerminalBuffer;
   /**
    * Starts a run (stopping any current one). Resolves with the outcome, or null when no backend
@@ -101,6 +106,10 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
     clearOnStart: options.clearOnStart,
     onEvent: (event) => latest.current.onEvent?.(event),
     onResult: (outcome) => {
+      // Mark where the output stops, so a cut transcript never reads as the program's end.
+      if (outcome.status === "output_exceeded" || outcome.truncated) {
+        store.output.write("info", `\u2702 Output cut here: ${describeOutputLimit(outcome)}\n`);
+      }
       lastRun.set(outcome.backend);
       latest.current.onResult?.(outcome);
     },

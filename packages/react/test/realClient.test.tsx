@@ -165,6 +165,22 @@ describe("with the real client against a protocol v1 server", () => {
     );
   });
 
+  it("never says the server runs code while it has not been reached", async () => {
+    server.use(http.get(`${BASE}/health`, () => HttpResponse.error()));
+    const { client } = renderRunner('print("hi")', "mock");
+    const badge = screen.getByRole("status", { name: "Backend" });
+    const seen = [badge.textContent];
+    const observer = new MutationObserver(() => seen.push(badge.textContent));
+    observer.observe(badge, { subtree: true, childList: true, characterData: true });
+    // The first check fails: the client knows why, and still does not say "server".
+    await waitFor(() => expect(client.error).toMatchObject({ kind: "unreachable" }));
+    await waitFor(() => expect(badge).toHaveAttribute("title", client.error!.message));
+    observer.disconnect();
+    expect(client.status).toBe("unknown");
+    expect(new Set(seen)).toEqual(new Set(["Checking server…"]));
+    expect(badge).toHaveAttribute("data-state", "unknown");
+  });
+
   it("says where a run that fell back ran, even before the client counts the server offline", async () => {
     server.use(
       http.get(`${BASE}/health`, () => HttpResponse.error()),

@@ -238,8 +238,8 @@ describe("<CodeRunner>", () => {
 
   it.each([
     ["timed_out", "Timed out after 2.00 s"],
-    ["memory_exceeded", "Stopped: memory limit exceeded"],
-    ["output_exceeded", "Stopped: output limit exceeded"],
+    ["memory_exceeded", "Stopped: memory limit reached"],
+    ["output_exceeded", "Stopped: output limit reached"],
   ] as const)("reports %s in words", async (status, words) => {
     const { user, runButton, runStatus } = await setup(
       {},
@@ -248,6 +248,34 @@ describe("<CodeRunner>", () => {
     await user.click(runButton());
     await waitFor(() => expect(runStatus()).toHaveTextContent(words));
     expect(screen.getAllByRole("definition").map((d) => d.textContent)).toContain("signal SIGKILL");
+  });
+
+  it("names the output limit a run hit, with its size, and marks the cut in the terminal", async () => {
+    const { user, runButton, runStatus, output } = await setup(
+      {},
+      {
+        script: async (run) => {
+          run.stdout("x".repeat(40));
+          return {
+            status: "output_exceeded",
+            truncated: true,
+            exitCode: null,
+            signal: "SIGKILL",
+            limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 1 << 20 },
+          };
+        },
+      },
+    );
+    await user.click(runButton());
+    await waitFor(() =>
+      expect(runStatus()).toHaveTextContent("Stopped: output limit of 1 MiB reached"),
+    );
+    const rows = [...output().querySelectorAll("[data-stream]")];
+    expect(rows.map((row) => row.textContent)).toEqual([
+      "x".repeat(40),
+      "\u2702 Output cut here: output limit of 1 MiB reached",
+    ]);
+    expect(rows[1]).toHaveAttribute("data-stream", "info");
   });
 
   it("follows a controlled code prop, and reports edits", async () => {

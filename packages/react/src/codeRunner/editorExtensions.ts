@@ -17,6 +17,7 @@ import {
   highlightActiveLineGutter,
   keymap,
   lineNumbers,
+  showPanel,
   WidgetType,
 } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
@@ -108,13 +109,31 @@ export interface EditorSettings {
   /** Accessible name of the editing area. */
   label: string;
   readOnly: boolean;
+  /** The keyboard hint shown under the code (and read as its description); null for none. */
+  hint: string | null;
+  /** The hint element's id, unique in the page. */
+  hintId: string;
+}
+
+/** A strip under the code that says how the keyboard works here. */
+function hintPanel(text: string, id: string) {
+  const dom = document.createElement("div");
+  dom.className = "mecha-editor-hint";
+  dom.id = id;
+  dom.textContent = text;
+  return { dom, top: false };
 }
 
 /** The extensions for `settings`, for their compartment. */
 export function settingsExtensions(settings: EditorSettings): Extension[] {
+  const { hint, hintId } = settings;
   return [
-    EditorView.contentAttributes.of({ "aria-label": settings.label }),
+    EditorView.contentAttributes.of({
+      "aria-label": settings.label,
+      ...(hint ? { "aria-describedby": hintId } : {}),
+    }),
     EditorView.editable.of(!settings.readOnly),
+    ...(hint ? [showPanel.of(() => hintPanel(hint, hintId))] : []),
   ];
 }
 
@@ -145,6 +164,8 @@ export function editorExtensions(setup: EditorSetup): Extension[] {
     // Tab indents; Escape then Tab (or Ctrl+M) moves focus on, so the keyboard is never trapped.
     keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
     errorMarkField,
+    // Code reads from the left edge, whatever the host's text-align.
+    EditorView.theme({ "&": { textAlign: "start" } }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) setup.onChange(update.state.doc.toString());
     }),

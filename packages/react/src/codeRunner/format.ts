@@ -1,4 +1,5 @@
 import type { RunSnapshot } from "@mecha/client/run-store";
+import type { RunOutcome } from "../internal/clientTypes";
 import type { RunLocation } from "../useBackendStatus";
 
 /** "850 ms", "1.25 s". */
@@ -9,6 +10,44 @@ export function formatDuration(ms: number): string {
 /** "512 KiB", "12.3 MiB". */
 export function formatMemory(kb: number): string {
   return kb < 1024 ? `${Math.round(kb)} KiB` : `${(kb / 1024).toFixed(1)} MiB`;
+}
+
+/** "512 bytes", "64 KiB", "1 MiB", "1.5 GiB": sizes as limits are set, in binary units. */
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const shown = Number.isInteger(value) ? String(value) : value.toFixed(1).replace(/\.0$/, "");
+  return `${shown} ${units[unit]}`;
+}
+
+/** "output limit of 1 MiB reached", or without the size when the result does not say it. */
+export function describeOutputLimit(result: Pick<RunOutcome, "limits">): string {
+  return result.limits
+    ? `output limit of ${formatBytes(result.limits.outputBytes)} reached`
+    : "output limit reached";
+}
+
+/**
+ * Which limit ended a run, with its size when the result says (`RunResult.limits`):
+ * "output limit of 1 MiB reached". Null for a run no limit ended.
+ */
+export function describeLimit(result: RunSnapshot["result"]): string | null {
+  const limits = result?.limits;
+  switch (result?.status) {
+    case "output_exceeded":
+      return describeOutputLimit(result);
+    case "memory_exceeded":
+      return limits
+        ? `memory limit of ${formatBytes(limits.memoryMb * 1024 * 1024)} reached`
+        : "memory limit reached";
+    default:
+      return null;
+  }
 }
 
 /** What the status badge says for each place code can run. */
@@ -47,9 +86,8 @@ export function describeRun(run: RunSnapshot): string {
     case "timed_out":
       return `Timed out after ${formatDuration(result?.durationMs ?? 0)}`;
     case "memory_exceeded":
-      return `Stopped: memory limit exceeded`;
     case "output_exceeded":
-      return `Stopped: output limit exceeded`;
+      return `Stopped: ${describeLimit(result)}`;
     case "cancelled":
       return "Stopped";
     case "lost":

@@ -3,6 +3,7 @@ export type {
   BackendKind,
   ClientOptions,
   ClientRunResult as RunOutcome,
+  ConnectionError,
   ConnectionStatus as ClientStatus,
   MechaClient,
   RunHandle,

@@ -34,6 +34,8 @@ export const TerminalRow = memo(function TerminalRow({
         transform: `translateY(${start}px)`,
         whiteSpace: "pre-wrap",
         overflowWrap: "anywhere",
+        // A terminal reads from the left edge, whatever the host's text-align.
+        textAlign: "start",
       }}
     >
       {segments.map((segment, i) =>

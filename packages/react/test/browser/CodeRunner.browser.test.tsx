@@ -50,3 +50,38 @@ describe("CodeRunner in a real browser", () => {
     await waitFor(() => expect(onCodeChange).toHaveBeenLastCalledWith("    x = 1"));
   });
 });
+
+describe("leaving the editor by keyboard", () => {
+  it("says under the code how to leave it, and Esc then Tab does", async () => {
+    render(
+      <MechaProvider client={createFakeClient()} healthChecks={false}>
+        <button type="button">before</button>
+        <CodeRunner defaultCode="x = 1" />
+      </MechaProvider>,
+    );
+    const editor = await loadedEditor();
+    const hint = screen.getByText("Esc then Tab leaves the editor · Ctrl+Enter runs");
+    expect(hint.getBoundingClientRect().height).toBeGreaterThan(0);
+    expect(editor).toHaveAccessibleDescription("Esc then Tab leaves the editor · Ctrl+Enter runs");
+    await userEvent.click(editor);
+    // Tab alone indents: the keyboard stays in the code.
+    await userEvent.keyboard("{Tab}");
+    expect(editor.contains(document.activeElement)).toBe(true);
+    await userEvent.keyboard("{Escape}{Tab}");
+    await waitFor(() => expect(editor.contains(document.activeElement)).toBe(false));
+    // On to the next control after the editor: the terminal's Copy button.
+    expect(document.activeElement).toHaveAccessibleName("Copy");
+    expect(screen.getByRole("button", { name: "Run" })).toBeInTheDocument();
+  });
+
+  it("leaves the hint out when the host says so", async () => {
+    render(
+      <MechaProvider client={createFakeClient()} healthChecks={false}>
+        <CodeRunner defaultCode="x = 1" editorProps={{ keyboardHint: null }} />
+      </MechaProvider>,
+    );
+    const editor = await loadedEditor();
+    expect(screen.queryByText(/Esc then Tab/)).toBeNull();
+    expect(editor).not.toHaveAttribute("aria-describedby");
+  });
+});
