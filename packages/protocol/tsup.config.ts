@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // `responses` is the client's entry: answers and stream events only (see its module comment).
+  entry: ["src/index.ts", "src/responses.ts"],
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
   sourcemap: true,

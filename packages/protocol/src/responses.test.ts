@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import * as everything from "./index";
+import * as responses from "./responses";
+
+describe("@mecha/protocol/responses", () => {
+  it("exports the same schemas and helpers as the main entry", () => {
+    const main = new Map(Object.entries(everything));
+    for (const [name, value] of Object.entries(responses)) expect(main.get(name), name).toBe(value);
+  });
+
+  it("leaves out what only a server reads or builds", () => {
+    for (const name of [
+      "RunRequest",
+      "StdinRequest",
+      "RunFiles",
+      "RelativePath",
+      "CreateSessionRequest",
+      "SessionRunRequest",
+      "ExecuteRequest",
+      "RunEvent",
+      "createProblem",
+    ]) {
+      expect(name in responses, name).toBe(false);
+    }
+  });
+
+  it("reads a newer server's stream line by line", () => {
+    expect(responses.parseRunEvent({ type: "progress", seq: 3, percent: 50 })).toEqual({
+      kind: "unknown",
+      event: { type: "progress", seq: 3 },
+    });
+  });
+});
