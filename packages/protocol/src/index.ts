@@ -2,19 +2,20 @@ export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "
 export { ExecuteRequest, ExecuteResponse } from "./execute";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
 export { Language } from "./language";
-export { Limits, RunLimits } from "./limits";
+export { LenientProblem, ProblemIssue } from "./lenientProblem";
+export { Limits } from "./limits";
 export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
 export {
   createProblem,
   ERROR_STATUS,
   ErrorCode,
   Problem,
-  ProblemIssue,
   problemType,
 } from "./problem";
 export { describePathProblem, MAX_PATH_LENGTH, RelativePath } from "./relativePath";
 export { ExitEvent, LenientRunEvent, RunEvent } from "./runEvent";
 export { ReturnFiles, RunFile, RunFiles } from "./runFile";
+export { RunLimits } from "./runLimits";
 export { RunRequest, StdinRequest } from "./runRequest";
 export {
   Display,

@@ -18,6 +18,8 @@ describe("@mecha/protocol/responses", () => {
       "SessionRunRequest",
       "ExecuteRequest",
       "RunEvent",
+      "Problem",
+      "ErrorCode",
       "createProblem",
     ]) {
       expect(name in responses, name).toBe(false);

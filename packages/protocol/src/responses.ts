@@ -7,9 +7,10 @@
 export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
 export { Language } from "./language";
+export { LenientProblem, ProblemIssue } from "./lenientProblem";
 export { Limits } from "./limits";
 export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
-export { ErrorCode, Problem, ProblemIssue } from "./problem";
+export type { ErrorCode, Problem } from "./problem";
 export type { LenientRunEvent } from "./runEvent";
 export {
   Display,

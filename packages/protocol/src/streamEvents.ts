@@ -38,7 +38,7 @@ export type LenientExitEvent = z.infer<typeof LenientExitEvent>;
 
 /** An event of a type a newer server added: only its `type` and `seq` are read. */
 export const UnknownEvent = z.object({
-  type: z.string().check(z.minLength(1)),
+  type: z.string().check(z.refine((type) => type.length > 0)),
   seq: seq(),
 });
 export type UnknownEvent = z.infer<typeof UnknownEvent>;
