@@ -1,8 +1,13 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  // `responses` is the client's entry: answers and stream events only (see its module comment).
-  entry: ["src/index.ts", "src/responses.ts"],
+  // A client's entries: answers and stream events (`responses`), and what a session adds
+  // (`sessions`); see their module comments.
+  entry: {
+    index: "src/index.ts",
+    responses: "src/responses.ts",
+    sessions: "src/sessionResponses.ts",
+  },
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
   sourcemap: true,

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import * as everything from "./index";
 import * as responses from "./responses";
+import * as sessions from "./sessionResponses";
 
-describe("@mecha/protocol/responses", () => {
+describe("@mecha/protocol/responses and /sessions", () => {
   it("exports the same schemas and helpers as the main entry", () => {
     const main = new Map(Object.entries(everything));
-    for (const [name, value] of Object.entries(responses)) expect(main.get(name), name).toBe(value);
+    for (const [name, value] of [...Object.entries(responses), ...Object.entries(sessions)]) {
+      expect(main.get(name), name).toBe(value);
+    }
   });
 
   it("leaves out what only a server reads or builds", () => {
@@ -21,6 +24,7 @@ describe("@mecha/protocol/responses", () => {
       "Problem",
       "ErrorCode",
       "createProblem",
+      "SessionCreated",
     ]) {
       expect(name in responses, name).toBe(false);
     }

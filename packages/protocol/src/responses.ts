@@ -2,7 +2,7 @@
  * `@mecha/protocol/responses`: what a client needs to read a server's answers — the response
  * and stream schemas and the lenient parse helpers — without the request schemas (and their
  * path and file checks), so a client's bundle carries only these. Everything here is also
- * exported from `@mecha/protocol`.
+ * exported from `@mecha/protocol`; what only a session needs is in `@mecha/protocol/sessions`.
  */
 export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
@@ -31,7 +31,6 @@ export {
   RuntimePackage,
   RuntimesResponse,
 } from "./runtimes";
-export { SessionCreated } from "./sessionCreated";
 export {
   DisplayEvent,
   InputEvent,
