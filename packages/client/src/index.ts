@@ -11,12 +11,15 @@ export type {
   Backend,
   BackendKind,
   BackendRun,
+  BackendRunResult,
   BackendStartOptions,
+  ClientRunEvent,
+  ClientRunResult,
+  ClientRunStatus,
   StdinOptions,
 } from "./backend";
 export type { CircuitPhase, ClientState, ConnectionStatus } from "./circuit";
 export type {
-  ClientRunResult,
   MechaClient,
   RunHandle,
   RunOptions,
@@ -31,6 +34,7 @@ export { isMechaError } from "./errors/isMechaError";
 export type {
   MechaErrorCode,
   MechaErrorOptions,
+  MechaProblem,
   MechaRequest,
   MechaResponse,
 } from "./errors/MechaError";

@@ -1,6 +1,7 @@
-import type { RunEvent, RunRequest } from "@mecha/protocol";
+import type { RunRequest } from "@mecha/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient, isMechaError } from "../src";
+import type { ClientRunEvent } from "../src/backend";
 import type { BrowserBackendOptions, WorkerLike } from "../src/browser/browserBackendOptions";
 import { createBrowserBackend } from "../src/browser/createBrowserBackend";
 import {
@@ -80,7 +81,7 @@ function setup(options: Partial<BrowserBackendOptions> = {}) {
     given: RunRequest = request,
     { interactive = false, signal = new AbortController().signal } = {},
   ) => {
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const run = backend.start(given, {
       signal,
       interactive,

@@ -1,9 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RunEvent } from "@mecha/protocol";
 import { createHandler } from "@mecha/server";
 import { toNodeListener } from "@mecha/server/node";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ClientRunEvent } from "../src/backend";
 import {
   type ClientOptions,
   createClient,
@@ -284,7 +284,7 @@ describe("against a real @mecha/server", { timeout: 15_000 }, () => {
   it("run() falls back when the server dies mid-run, and says so", async () => {
     const server = await startServer();
     const mecha = client(server.url, { fallback: "mock" });
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const result = mecha.run(python('import time\nprint("tick", flush=True)\ntime.sleep(30)\n'), {
       onEvent: (event) => {
         events.push(event);
