@@ -115,6 +115,30 @@ describe("against a real @mecha/server", { timeout: 15_000 }, () => {
     expect(mecha.status).toBe("online");
   });
 
+  it("sends each run's Idempotency-Key with its other headers, and the server runs it", async () => {
+    const seen: { key: string | null; auth: string | null }[] = [];
+    const server = await startServer(0, {
+      authorize: (request) => {
+        if (request.method === "POST" && new URL(request.url).pathname === "/runs") {
+          seen.push({
+            key: request.headers.get("idempotency-key"),
+            auth: request.headers.get("authorization"),
+          });
+        }
+        return true;
+      },
+    });
+    const mecha = client(server.url, { headers: { authorization: "Bearer t" } });
+    await expect(mecha.run(python("print(1)"))).resolves.toMatchObject({ stdout: "1\n" });
+    await expect(mecha.run(python("print(2)"))).resolves.toMatchObject({ stdout: "2\n" });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({
+      key: expect.stringMatching(/^[0-9a-f]{32}$/),
+      auth: "Bearer t",
+    });
+    expect(seen[1]?.key).not.toBe(seen[0]?.key);
+  });
+
   it("delivers output while the program is still running", async () => {
     const server = await startServer();
     const mecha = client(server.url);
