@@ -78,6 +78,8 @@ export default defineConfig({
     browser: "src/browser/index.ts",
     "run-store": "src/runStore/index.ts",
     session: "src/session/index.ts",
+    // `ai` is an optional peer dependency: only this entry imports it.
+    ai: "src/ai/index.ts",
   },
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
