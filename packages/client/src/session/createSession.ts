@@ -9,6 +9,11 @@ import { canFallBack } from "../planBackends";
 import { abortError } from "../timers";
 import { openServerSession } from "./serverSession";
 
+/**
+ * How to open a session: `language` (default `"python"`), `limits` of each run, `files` written
+ * before the first run, `idleTimeoutMs` (clamped to the server's maximum), and `signal`.
+ * @example { limits: { timeoutMs: 10_000 }, files: [{ path: "data.csv", content: csv }] }
+ */
 export interface SessionOptions extends Partial<CreateSessionRequest> {
   /**
    * Aborting it gives up on opening the session.
