@@ -53,6 +53,9 @@ export default defineConfig({
     index: "src/index.ts",
     browser: "src/browser/index.ts",
     "run-store": "src/runStore/index.ts",
+    session: "src/session/index.ts",
+    // `ai` is an optional peer dependency: only this entry imports it.
+    ai: "src/ai/index.ts",
   },
   format: ["esm", "cjs"],
   dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
@@ -63,6 +66,7 @@ export default defineConfig({
   // `@mecha/protocol/python/run_error.py?raw` is text to inline, not a dependency to import.
   noExternal: [/\?raw$/],
   // No shared chunks: each entry is whole, and the main entry stays exactly as it is without the
-  // others. The run store imports only types from the rest.
+  // others. The run store imports only types from the rest; sessions reach the client's own
+  // machinery through the client object (clientInternals.ts), not by importing it again.
   splitting: false,
 });

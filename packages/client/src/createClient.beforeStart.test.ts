@@ -1,4 +1,3 @@
-import type { RunEvent } from "@mecha/protocol";
 import { HttpResponse, http } from "msw";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -11,7 +10,7 @@ import {
   useClientHarness,
 } from "../test/clientHarness";
 import { BASE, controlledStream, healthBody, runResult } from "../test/fixtures";
-import type { Backend } from "./backend";
+import type { Backend, ClientRunEvent } from "./backend";
 
 /** A run before its `started` event: connecting, retrying, or queued on the server. */
 const { server, clock, count, countAnswered, makeClient } = useClientHarness();
@@ -134,7 +133,7 @@ describe("a run waiting in the server's queue", () => {
       http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
       http.post(`${BASE}/runs/chatty/cancel`, () => new HttpResponse(null, { status: 202 })),
     );
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const result = makeClient({ runTimeoutMarginMs: 500 }).run(
       { ...request, limits: { timeoutMs: 1000 } },
       { onEvent: (event) => events.push(event) },

@@ -1,4 +1,3 @@
-import type { RunEvent } from "@mecha/protocol";
 import { HttpResponse, http } from "msw";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -10,6 +9,7 @@ import {
   useClientHarness,
 } from "../test/clientHarness";
 import { BASE, controlledStream, healthBody, ndjson, runResult } from "../test/fixtures";
+import type { ClientRunEvent } from "./backend";
 import { MOCK_NOTICE } from "./mockBackend";
 
 /** Runs stream as NDJSON: events as they come, stdin, cancel, aborts and broken streams. */
@@ -22,7 +22,7 @@ describe("streaming", () => {
       healthy(),
       http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
     );
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     let settled = false;
     const result = makeClient().run(request, { onEvent: (event) => events.push(event) });
     result.finally(() => {
@@ -151,7 +151,7 @@ describe("streaming", () => {
       return new Response(body.stream, { headers: NDJSON });
     };
     const controller = new AbortController();
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const client = makeClient({ fallback: "mock", fetch });
     const result = client.run(request, {
       signal: controller.signal,
@@ -224,7 +224,7 @@ describe("streaming", () => {
       healthy(),
       http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
     );
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const result = makeClient().run(request, { onEvent: (event) => events.push(event) });
     body.send({ type: "started", id: "r" });
     await vi.waitFor(() => expect(events).toEqual([{ type: "started", id: "r" }]));
@@ -240,7 +240,7 @@ describe("streaming", () => {
         () => new HttpResponse(ndjson([{ type: "started", id: "r" }]), { headers: NDJSON }),
       ),
     );
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const result = await makeClient({ fallback: "mock" }).run(request, {
       onEvent: (event) => events.push(event),
     });

@@ -1,5 +1,12 @@
-import type { HealthResponse, RunEvent, RunRequest, RunResult } from "@mecha/protocol";
-import type { Backend, BackendKind, BackendRun, StdinOptions } from "./backend";
+import type { HealthResponse, RunPending, RunRequest, RuntimesResponse } from "@mecha/protocol";
+import type {
+  Backend,
+  BackendKind,
+  BackendRun,
+  ClientRunEvent,
+  ClientRunResult,
+  StdinOptions,
+} from "./backend";
 import { callSafely } from "./callSafely";
 import {
   type CircuitEvent,
@@ -10,6 +17,7 @@ import {
   nextCheckDelay,
   transition,
 } from "./circuit";
+import { withInternals } from "./clientInternals";
 import { AbortedError } from "./errors/AbortedError";
 import { currentPage, describeHealthFailure } from "./errors/describeHealthFailure";
 import { isMechaError } from "./errors/isMechaError";
@@ -23,12 +31,6 @@ import { canFallBack, type FallbackKind, mayHaveRun, planBackends } from "./plan
 import { type ClientOptions, resolveOptions } from "./resolveOptions";
 import { createServerBackend } from "./serverBackend";
 
-/** A run's result, and which backend produced it. */
-export type ClientRunResult = RunResult & {
-  /** `"server"`, `"browser"` (real Python in the page) or `"mock"` (simulated, not run). */
-  readonly backend: BackendKind;
-};
-
 export interface RunOptions {
   /**
    * Aborting it cancels the run on the server, closes the stream, and rejects with `AbortedError`.
@@ -36,10 +38,10 @@ export interface RunOptions {
    */
   signal?: AbortSignal;
   /**
-   * Receives each event as it arrives: `started`, `stdout`, `stderr`, `input`, `exit`.
+   * Receives each event as it arrives: `started`, `stdout`, `stderr`, `input`, `display`, `exit`.
    * @default undefined
    */
-  onEvent?: (event: RunEvent) => void;
+  onEvent?(event: ClientRunEvent): void;
 }
 
 export interface StartOptions {
@@ -56,7 +58,7 @@ export interface RunHandle {
    * The run's events as they arrive, `input` prompts included, ending after `exit`. Throws the
    * run's error if it fails. Every iteration starts from the first event.
    */
-  readonly events: AsyncIterable<RunEvent>;
+  readonly events: AsyncIterable<ClientRunEvent>;
   /** The run's id, once the backend has reported `started`. */
   readonly id: string | undefined;
   /** The backend running it, once one has started it. */
@@ -106,6 +108,23 @@ export interface MechaClient {
   subscribe(listener: (state: ClientState) => void): () => void;
   /** Stops health polling, aborts requests in flight, and drops listeners. */
   dispose(): void;
+  /**
+   * What the server can run (`GET /runtimes`): each language's version, isolation, importable
+   * packages, and the limits a request gets by default and may ask for at most.
+   * @example
+   * const [python] = await client.runtimes();
+   * python.packages.some((p) => p.name === "numpy");
+   */
+  runtimes(options?: { signal?: AbortSignal }): Promise<RuntimesResponse>;
+  /**
+   * A run on the server by id (`GET /runs/{id}`), e.g. after a reload: its result once it ended
+   * (with `backend: "server"`), else `{id, status: "queued" | "running"}`. A run no longer kept,
+   * or unknown, rejects with an `HttpError` whose problem code is `not_found`.
+   * @example
+   * const run = await client.getRun(id);
+   * if ("exitCode" in run) show(run.stdout);
+   */
+  getRun(id: string, options?: { signal?: AbortSignal }): Promise<ClientRunResult | RunPending>;
 }
 
 const ignore = () => {};
@@ -155,7 +174,7 @@ export function createClient(options: ClientOptions): MechaClient {
     }
   }
 
-  const server = createServerBackend({ ...config, report });
+  const server = createServerBackend({ ...config, report, features: () => state.health?.features });
   const mock = createMockBackend(config.mock);
   const monitor = createHealthMonitor({
     timers: config.timers,
@@ -216,10 +235,12 @@ export function createClient(options: ClientOptions): MechaClient {
     request: RunRequest,
     signal: AbortSignal | undefined,
     interactive: boolean,
-    onEvent?: (event: RunEvent) => void,
+    onEvent?: (event: ClientRunEvent) => void,
+    // A session's run: this backend only, never a fallback (the session's state is there).
+    pinned?: { kind: BackendKind; backend: Backend },
   ): RunHandle {
     use();
-    const channel = createEventChannel<RunEvent>();
+    const channel = createEventChannel<ClientRunEvent>();
     const controller = new AbortController();
     const unlinkCaller = linkSignal(signal, controller);
     const unlinkDisposal = linkSignal(disposal.signal, controller);
@@ -268,12 +289,12 @@ export function createClient(options: ClientOptions): MechaClient {
       // Once a backend may have run the program, no other real interpreter runs it again.
       let ran = false;
       try {
-        for (const kind of planBackends(state.circuit, config.fallbacks)) {
+        for (const kind of pinned ? [pinned.kind] : planBackends(state.circuit, config.fallbacks)) {
           check();
           if (ran && kind !== "mock") continue;
           let backend: Backend;
           try {
-            backend = await backendFor(kind);
+            backend = pinned?.backend ?? (await backendFor(kind));
           } catch (error) {
             const skip = toMechaError(error, kind);
             skipped.push(skip);
@@ -320,7 +341,7 @@ export function createClient(options: ClientOptions): MechaClient {
     return handle;
   }
 
-  return {
+  const client: MechaClient = {
     run(request, runOptions = {}) {
       return launch(request, runOptions.signal, false, runOptions.onEvent).result;
     },
@@ -348,6 +369,15 @@ export function createClient(options: ClientOptions): MechaClient {
         listeners.delete(listener);
       };
     },
+    runtimes(requestOptions = {}) {
+      use();
+      return server.runtimes(requestOptions.signal);
+    },
+    async getRun(id, requestOptions = {}) {
+      use();
+      const run = await server.getRun(id, requestOptions.signal);
+      return "exitCode" in run ? { ...run, backend: "server" } : run;
+    },
     dispose() {
       disposal.abort(
         new AbortedError("This client was disposed; create a new one with createClient()."),
@@ -356,4 +386,13 @@ export function createClient(options: ClientOptions): MechaClient {
       listeners.clear();
     },
   };
+  return withInternals(client, {
+    plan() {
+      use();
+      return planBackends(state.circuit, config.fallbacks);
+    },
+    backendFor,
+    launch,
+    server,
+  });
 }

@@ -38,7 +38,7 @@ describe("validation", () => {
     await expect(makeClient().checkHealth()).rejects.toMatchObject({ code: "invalid_response" });
   });
 
-  it("rejects a run stream event that is not protocol v1, and cancels the run", async () => {
+  it("rejects a run stream event of a known type that is malformed, and cancels the run", async () => {
     let cancels = 0;
     server.use(
       healthy(),
@@ -48,7 +48,7 @@ describe("validation", () => {
           new HttpResponse(
             ndjson([
               { type: "started", id: "run_9" },
-              { type: "progress", pct: 5 },
+              { type: "stdout", seq: 1, data: 5 },
             ]),
             {
               headers: NDJSON,

@@ -11,7 +11,11 @@ export type {
   Backend,
   BackendKind,
   BackendRun,
+  BackendRunResult,
   BackendStartOptions,
+  ClientRunEvent,
+  ClientRunResult,
+  ClientRunStatus,
   StdinOptions,
 } from "./backend";
 export type {
@@ -22,7 +26,6 @@ export type {
   ConnectionStatus,
 } from "./circuit";
 export type {
-  ClientRunResult,
   MechaClient,
   RunHandle,
   RunOptions,
@@ -37,6 +40,7 @@ export { isMechaError } from "./errors/isMechaError";
 export type {
   MechaErrorCode,
   MechaErrorOptions,
+  MechaProblem,
   MechaRequest,
   MechaResponse,
 } from "./errors/MechaError";

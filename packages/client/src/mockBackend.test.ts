@@ -1,13 +1,14 @@
-import type { RunEvent, RunRequest } from "@mecha/protocol";
+import type { RunRequest } from "@mecha/protocol";
 import { RunResult } from "@mecha/protocol";
 import { describe, expect, it } from "vitest";
+import type { ClientRunEvent } from "./backend";
 import { isMechaError } from "./errors/isMechaError";
 import { createMockBackend, echoLiteralPrints, MOCK_NOTICE } from "./mockBackend";
 
 const request = (code: string): RunRequest => ({ language: "python", code });
 
 async function runMock(code: string, responder?: Parameters<typeof createMockBackend>[0]) {
-  const events: RunEvent[] = [];
+  const events: ClientRunEvent[] = [];
   const run = createMockBackend(responder).start(request(code), {
     signal: new AbortController().signal,
     interactive: false,

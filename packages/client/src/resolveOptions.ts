@@ -11,7 +11,10 @@ export interface RetryOptions {
   /**
    * Retries after the first attempt. Runs and `sendStdin` are retried only where the server
    * cannot have acted on them: no response at all (connection refused or reset), 429, and 503
-   * `busy`. Health checks and `cancel` are also retried after a timeout and a 502, 503 or 504.
+   * `busy`. Health checks, `cancel`, `runtimes()`, `getRun()` and reading a session's files are
+   * also retried after a timeout and a 502, 503 or 504 — and so is a run when the server lists
+   * `resume` in its health `features`: it honours the run's `Idempotency-Key`, so a repeat is
+   * the same run. Also the most reopenings in a row of a broken run stream that bring nothing new.
    * @default 2
    */
   limit?: number;

@@ -1,13 +1,7 @@
-import {
-  HealthResponse,
-  MEDIA_TYPES,
-  Problem,
-  RunEvent,
-  type RunRequest,
-  type RunResult,
-} from "@mecha/protocol";
+import { HealthResponse, LenientProblem, MEDIA_TYPES } from "@mecha/protocol/responses";
 import type { Backend, BackendRun, BackendStartOptions } from "./backend";
 import { type CircuitEvent, circuitEventFor } from "./circuit";
+import { describeIssues } from "./describeIssues";
 import { AbortedError } from "./errors/AbortedError";
 import { BusyError } from "./errors/BusyError";
 import { HttpError } from "./errors/HttpError";
@@ -19,10 +13,11 @@ import { RateLimitedError } from "./errors/RateLimitedError";
 import { TimeoutError } from "./errors/TimeoutError";
 import { UnavailableError } from "./errors/UnavailableError";
 import { linkSignal } from "./linkSignal";
-import { parseNdjson } from "./ndjson";
 import type { ResolvedOptions } from "./resolveOptions";
 import { parseRetryAfter, type RequestSafety, retryDelay } from "./retry";
-import { abortError, sleep } from "./timers";
+import { createServerCalls, type ServerCalls } from "./serverCalls";
+import { type RunBody, type ServerRunContext, startServerRun } from "./serverRun";
+import { sleep } from "./timers";
 
 /** A `fetch`-compatible function. */
 export type FetchFunction = (
@@ -49,23 +44,30 @@ export interface ServerBackendOptions
   > {
   /** Feeds what happened on the wire into the client's state machine. */
   report: (event: CircuitEvent) => void;
+  /** The `features` of the server's last health body, if any. */
+  features?: () => readonly string[] | undefined;
 }
 
-/** The Mecha server as a backend, plus its health check. */
-export interface ServerBackend extends Backend {
+/** The Mecha server as a backend, plus its health check and its other answers. */
+export interface ServerBackend extends ServerCalls, ServerRunContext {
+  start: Backend["start"];
+  /** A streamed run at `path`: `runs`, or a session's `sessions/{id}/runs`. */
+  startRun(path: string, body: RunBody, options: BackendStartOptions): BackendRun;
   health(signal?: AbortSignal): Promise<HealthResponse>;
 }
 
-interface Attempt {
+export interface Attempt {
   request: MechaRequest;
   attempts: number;
   response: MechaResponse;
 }
 
-interface Call<T> {
-  method: "GET" | "POST";
+export interface Call<T> {
+  method: "GET" | "POST" | "DELETE";
   path: string;
   json?: unknown;
+  /** Headers of this request, beside the `headers` option's. */
+  headers?: Readonly<Record<string, string>> | undefined;
   accept: string;
   safety: RequestSafety;
   retries: boolean;
@@ -83,34 +85,12 @@ interface Call<T> {
   event?: (error: MechaError) => CircuitEvent | null;
 }
 
-interface ZodLikeError {
-  issues: readonly { path: readonly PropertyKey[]; message: string }[];
-}
-
-function describeIssues(error: ZodLikeError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     return undefined;
   }
-}
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }
 
 /**
@@ -126,7 +106,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
   const base = options.baseUrl.replace(/\/+$/, "");
 
   function errorFrom(response: Response, text: string, attempt: Attempt): MechaError {
-    const parsed = Problem.safeParse(parseJson(text));
+    const parsed = LenientProblem.safeParse(parseJson(text));
     const problem = parsed.success ? parsed.data : undefined;
     const { status } = attempt.response;
     const retryAfterMs =
@@ -167,6 +147,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
           { request, attempts, cause },
         );
       }
+      for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
       headers.set("accept", call.accept);
       if (call.json !== undefined) headers.set("content-type", MEDIA_TYPES.json);
       const controller = new AbortController();
@@ -286,133 +267,15 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
     });
   }
 
-  function start(
-    request: RunRequest,
-    { signal, onEvent, interactive }: BackendStartOptions,
-  ): BackendRun {
-    const controller = new AbortController();
-    const unlink = linkSignal(signal, controller);
-    const wallMs =
-      (request.limits?.timeoutMs ?? options.defaultRunTimeoutMs) + options.runTimeoutMarginMs;
-    const runRequest: MechaRequest = { method: "POST", url: `${base}/runs` };
-    const idReady = deferred<string>();
-    let id: string | undefined;
-    let reason: MechaError | undefined;
-    let watchdog: unknown;
-    let settled = false;
-    let answer: MechaResponse | undefined;
+  const context: ServerRunContext = { options, send, fail, control };
+  const startRun: ServerBackend["startRun"] = (path, body, startOptions) =>
+    startServerRun(context, path, body, startOptions);
 
-    const result = (async (): Promise<RunResult> => {
-      try {
-        // `timeoutMs` bounds the wait for the response headers, which the server sends at once;
-        // a run queued on the server then sends `started` whenever it leaves the queue.
-        const response = await send({
-          method: "POST",
-          path: "runs",
-          // Without stdin in the body a streaming run keeps stdin open; run() must not wait.
-          json: interactive ? request : { ...request, stdin: request.stdin ?? "" },
-          accept: MEDIA_TYPES.ndjson,
-          safety: "unsafe",
-          retries: true,
-          timeoutMs: options.timeoutMs,
-          signal: controller.signal,
-          abortReason: () => reason,
-          read: async (response, attempt) => {
-            if (!response.ok) await fail(response, attempt);
-            if (!response.body || !response.headers.get("content-type")?.includes("ndjson")) {
-              throw new InvalidResponseError(
-                `POST ${attempt.request.url} answered ${response.headers.get("content-type") ?? "without a content type"} instead of ${MEDIA_TYPES.ndjson}.`,
-                attempt,
-              );
-            }
-            answer = attempt.response;
-            return response;
-          },
-        });
-        report({ type: "success" });
-        for await (const value of parseNdjson(response.body!, controller.signal)) {
-          const parsed = RunEvent.safeParse(value);
-          if (!parsed.success) {
-            throw new InvalidResponseError(
-              `The run stream sent an event that is not protocol v1 (${describeIssues(parsed.error)}).`,
-              { request: runRequest, response: answer, cause: parsed.error },
-            );
-          }
-          const event = parsed.data;
-          if (event.type === "started" && id === undefined) {
-            id = event.id;
-            idReady.resolve(id);
-            // The wall limit runs from `started`, as the server's does: not ending within the
-            // limit plus a margin means the server is stuck.
-            watchdog = timers.setTimeout(() => {
-              reason = new TimeoutError(
-                `The run did not end within ${wallMs} ms of starting, its time limit plus margin; the server may be stuck.`,
-                { request: runRequest, response: answer },
-              );
-              controller.abort(reason);
-            }, wallMs);
-          }
-          onEvent(event);
-          if (event.type === "exit") {
-            report({ type: "run", ok: true });
-            return event.result;
-          }
-        }
-        throw new NetworkError(
-          "The server closed the run stream before the run ended; it may have stopped mid-run.",
-          { request: runRequest, response: answer },
-        );
-      } catch (cause) {
-        let error: MechaError;
-        if (reason) error = reason;
-        else if (signal.aborted) error = abortError(signal, "The run");
-        else if (isMechaError(cause)) error = cause;
-        else {
-          error = new NetworkError(
-            `The connection to the server broke mid-run (${(cause as Error)?.message ?? cause}).`,
-            { request: runRequest, response: answer, cause },
-          );
-        }
-        // Failures before the stream were reported by send(); these happened during it.
-        const event = circuitEventFor(error);
-        if (answer && event) report(event);
-        if (event?.type === "failure") report({ type: "run", ok: false });
-        if (id !== undefined && error.code !== "network") {
-          control(id, "cancel").catch(() => {});
-        }
-        idReady.reject(error);
-        throw error;
-      } finally {
-        settled = true;
-        if (watchdog !== undefined) timers.clearTimeout(watchdog);
-        unlink();
-      }
-    })();
-
-    return {
-      result,
-      async sendStdin(data, stdinOptions = {}) {
-        const runId = await idReady.promise;
-        await control(runId, "stdin", { data, eof: stdinOptions.eof ?? false });
-      },
-      async cancel() {
-        if (settled) return;
-        if (id === undefined) {
-          // Not started yet (connecting, retrying, or queued on the server): drop the request.
-          // The server cancels a run whose client goes away.
-          reason ??= new AbortedError("The run was cancelled before the server started it.", {
-            request: runRequest,
-          });
-          controller.abort(reason);
-          return;
-        }
-        await control(id, "cancel").catch((error: MechaError) => {
-          // Ending a run that already ended is not a failure.
-          if (error.problem?.code !== "run_finished") throw error;
-        });
-      },
-    };
-  }
-
-  return { start, health };
+  return {
+    ...context,
+    ...createServerCalls(context),
+    start: (request, startOptions) => startRun("runs", request, startOptions),
+    startRun,
+    health,
+  };
 }

@@ -1,95 +1,14 @@
-import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient, isMechaError } from "../src";
-import type { BrowserBackendOptions, WorkerLike } from "../src/browser/browserBackendOptions";
+import type { BrowserBackendOptions } from "../src/browser/browserBackendOptions";
 import { createBrowserBackend } from "../src/browser/createBrowserBackend";
-import {
-  CONTROL,
-  type PageMessage,
-  type RunJob,
-  type RunOutcome,
-  STDIN_EOF,
-  STDIN_READY,
-  type WorkerMessage,
-} from "../src/browser/workerProtocol";
-import { createFakeClock } from "./fakeClock";
+import { CONTROL, STDIN_EOF, STDIN_READY } from "../src/browser/workerProtocol";
+import { jobPosted, request, setup } from "./fakeWorker";
 
 /**
  * The page half of the browser backend against a scripted worker: loading, the run contract,
  * time limits, cancel with and without shared memory, stdin hand-over, and falling back.
  */
-
-class FakeWorker implements WorkerLike {
-  onmessage: ((event: { data: WorkerMessage }) => void) | null = null;
-  onerror: ((event: { message?: string }) => void) | null = null;
-  received: PageMessage[] = [];
-  terminated = false;
-
-  postMessage(message: PageMessage): void {
-    this.received.push(message);
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  send(message: WorkerMessage): void {
-    this.onmessage?.({ data: message });
-  }
-  get init() {
-    return this.received.find((message) => message.type === "init") as Extract<
-      PageMessage,
-      { type: "init" }
-    >;
-  }
-  get jobs(): RunJob[] {
-    return this.received.flatMap((message) => (message.type === "run" ? [message.job] : []));
-  }
-  ready(): void {
-    this.send({ type: "ready", pyodide: "314.0.7", python: "3.14.2", loadMs: 1234 });
-  }
-  finish(job: RunJob, outcome: Partial<RunOutcome> = {}): void {
-    this.send({
-      type: "done",
-      id: job.id,
-      outcome: { exitCode: 0, stopped: false, truncated: false, durationMs: 5, ...outcome },
-    });
-  }
-}
-
-const request: RunRequest = { language: "python", code: "print(1)" };
-/** Waits until `worker` has been given its `count`th job, and returns it. */
-async function jobPosted(worker: FakeWorker, count = 1): Promise<RunJob> {
-  await vi.waitFor(() => expect(worker.jobs).toHaveLength(count));
-  return worker.jobs[count - 1]!;
-}
-
-function setup(options: Partial<BrowserBackendOptions> = {}) {
-  const clock = createFakeClock();
-  const workers: FakeWorker[] = [];
-  const backend = createBrowserBackend({
-    indexURL: "https://app.example/pyodide",
-    isolated: false,
-    timers: clock.timers,
-    createWorker: () => {
-      const worker = new FakeWorker();
-      workers.push(worker);
-      return worker;
-    },
-    ...options,
-  });
-  const start = (
-    given: RunRequest = request,
-    { interactive = false, signal = new AbortController().signal } = {},
-  ) => {
-    const events: RunEvent[] = [];
-    const run = backend.start(given, {
-      signal,
-      interactive,
-      onEvent: (event) => events.push(event),
-    });
-    return { run, events };
-  };
-  return { backend, clock, workers, start };
-}
 
 afterEach(() => {
   vi.unstubAllGlobals();

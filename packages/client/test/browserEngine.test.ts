@@ -1,20 +1,7 @@
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
-import { pathToFileURL } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
-import { createPythonEngine, type PythonEngine } from "../src/browser/createPythonEngine";
-import { PYTHON_RUNNER } from "../src/browser/pythonRunner";
+import { describe, expect, it } from "vitest";
 import { EOF_MESSAGE, NOT_ISOLATED_EOF_MESSAGE } from "../src/browser/toRunJob";
-import { toRunResult } from "../src/browser/toRunResult";
-import {
-  CONTROL,
-  CONTROL_SLOTS,
-  type RunJob,
-  type RunOutcome,
-  type SharedViews,
-  STDIN_CAPACITY,
-  type WorkerMessage,
-} from "../src/browser/workerProtocol";
+import { CONTROL } from "../src/browser/workerProtocol";
+import { usePythonEngine } from "./pythonEngine";
 
 /**
  * The worker's engine on real Pyodide, in Node: the Python half of the browser backend
@@ -22,71 +9,7 @@ import {
  * by the playground's suite.
  */
 
-const require = createRequire(import.meta.url);
-const indexURL = `${dirname(require.resolve("pyodide/package.json"))}/`;
-
-let messages: WorkerMessage[] = [];
-let onMessage: (message: WorkerMessage) => void = () => {};
-let engine: PythonEngine;
-let shared: SharedViews;
-
-function job(code: string, extra: Partial<RunJob> = {}): RunJob {
-  return {
-    id: `run_${Math.random().toString(36).slice(2)}`,
-    code,
-    files: [],
-    args: [],
-    stdin: "",
-    stdinMode: "closed",
-    notify: false,
-    eofMessage: EOF_MESSAGE,
-    outputBytes: 1 << 20,
-    autoLoadPackages: false,
-    ...extra,
-  };
-}
-
-async function run(code: string, extra: Partial<RunJob> = {}) {
-  messages = [];
-  const current = job(code, extra);
-  await engine.run(current);
-  const done = messages.find((message) => message.type === "done") as {
-    outcome: RunOutcome;
-  };
-  const text = (stream: "stdout" | "stderr") =>
-    messages
-      .filter((message) => message.type === "output" && message.stream === stream)
-      .map((message) => (message as { data: string }).data)
-      .join("");
-  const result = toRunResult({
-    id: current.id,
-    stdout: text("stdout"),
-    stderr: text("stderr"),
-    truncated: false,
-    outcome: done.outcome,
-    durationMs: 0,
-  });
-  return { result, outcome: done.outcome, messages };
-}
-
-beforeAll(async () => {
-  const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
-  const pyodide = await loadPyodide({ indexURL });
-  shared = {
-    control: new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4)),
-    interrupt: new Uint8Array(new SharedArrayBuffer(1)),
-    stdin: new Uint8Array(new SharedArrayBuffer(STDIN_CAPACITY)),
-  };
-  engine = createPythonEngine({
-    pyodide,
-    runner: PYTHON_RUNNER,
-    shared,
-    post(message) {
-      messages.push(message);
-      onMessage(message);
-    },
-  });
-}, 60_000);
+const { run, state } = usePythonEngine();
 
 describe("the browser backend's Python engine (real Pyodide)", () => {
   it("runs a computation and streams its output", async () => {
@@ -245,7 +168,6 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
   });
 
   it("caps output across both streams and says it was truncated", async () => {
-    messages = [];
     const { result, messages: sent } = await run(
       "import sys\nsys.stderr.write('é' * 10)\nprint('x' * 100)",
       { outputBytes: 31 },
@@ -257,10 +179,10 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
   });
 
   it("stops a busy loop through the interrupt buffer without printing a traceback", async () => {
-    onMessage = (message) => {
+    state.onMessage = (message) => {
       if (message.type === "output") {
-        Atomics.store(shared.control, CONTROL.STOP, 1);
-        Atomics.store(shared.interrupt, 0, 2);
+        Atomics.store(state.shared.control, CONTROL.STOP, 1);
+        Atomics.store(state.shared.interrupt, 0, 2);
       }
     };
     try {
@@ -269,15 +191,15 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
       expect(result.stdout).toMatch(/^spinning/);
       expect(result.stderr).toBe("");
     } finally {
-      onMessage = () => {};
+      state.onMessage = () => {};
     }
   });
 
   it("wakes time.sleep early when stopped", async () => {
-    onMessage = (message) => {
+    state.onMessage = (message) => {
       if (message.type === "output") {
-        Atomics.store(shared.control, CONTROL.STOP, 1);
-        Atomics.store(shared.interrupt, 0, 2);
+        Atomics.store(state.shared.control, CONTROL.STOP, 1);
+        Atomics.store(state.shared.interrupt, 0, 2);
       }
     };
     try {
@@ -289,7 +211,7 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
       expect(result.stdout).toMatch(/^tick/);
       expect(result.stdout).not.toContain("late");
     } finally {
-      onMessage = () => {};
+      state.onMessage = () => {};
     }
     // The next run is not interrupted by what stopped the last one.
     const { result } = await run("import time\ntime.sleep(0.01)\nprint('fine')");
@@ -305,6 +227,6 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
   });
 
   it("reports the Python version of the interpreter", () => {
-    expect(engine.python).toMatch(/^3\.\d+\.\d+$/);
+    expect(state.engine.python).toMatch(/^3\.\d+\.\d+$/);
   });
 });

@@ -1,4 +1,5 @@
-import type { HealthResponse, RunEvent, RunRequest } from "@mecha/protocol";
+import type { HealthResponse, RunRequest, RuntimesResponse } from "@mecha/protocol";
+import type { ClientRunEvent } from "../src/backend";
 import type {
   BackendKind,
   ClientState,
@@ -86,13 +87,24 @@ const HEALTH: HealthResponse = {
   uptimeMs: 1000,
 };
 
+const RUNTIMES: RuntimesResponse = [
+  {
+    ...HEALTH.runtimes[0]!,
+    packages: [],
+    limits: {
+      defaults: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 1 << 20 },
+      maxima: { timeoutMs: 60_000, memoryMb: 1024, outputBytes: 10 << 20 },
+    },
+  },
+];
+
 /** An async queue of events the UI reads with `for await`. */
 function eventQueue() {
-  const items: RunEvent[] = [];
+  const items: ClientRunEvent[] = [];
   let done = false;
   let wake: (() => void) | null = null;
   return {
-    push(event: RunEvent) {
+    push(event: ClientRunEvent) {
       items.push(event);
       wake?.();
     },
@@ -100,7 +112,7 @@ function eventQueue() {
       done = true;
       wake?.();
     },
-    async *[Symbol.asyncIterator](): AsyncGenerator<RunEvent> {
+    async *[Symbol.asyncIterator](): AsyncGenerator<ClientRunEvent> {
       while (true) {
         if (items.length > 0) {
           yield items.shift()!;
@@ -264,6 +276,12 @@ export function createFakeClient(
       const handle = client.start(request, opts);
       for await (const event of handle.events) opts?.onEvent?.(event);
       return handle.result;
+    },
+    async runtimes() {
+      return RUNTIMES;
+    },
+    async getRun(id) {
+      throw new Error(`The fake client keeps no runs; asked for ${id}.`);
     },
   };
   if (options.fallbacks === null) delete (client as { fallbacks?: unknown }).fallbacks;

@@ -1,9 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RunEvent } from "@mecha/protocol";
 import { createHandler } from "@mecha/server";
 import { toNodeListener } from "@mecha/server/node";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ClientRunEvent } from "../src/backend";
 import {
   type ClientOptions,
   createClient,
@@ -113,6 +113,30 @@ describe("against a real @mecha/server", { timeout: 15_000 }, () => {
 
     await expect(mecha.checkHealth()).resolves.toMatchObject({ status: "ok", protocol: 1 });
     expect(mecha.status).toBe("online");
+  });
+
+  it("sends each run's Idempotency-Key with its other headers, and the server runs it", async () => {
+    const seen: { key: string | null; auth: string | null }[] = [];
+    const server = await startServer(0, {
+      authorize: (request) => {
+        if (request.method === "POST" && new URL(request.url).pathname === "/runs") {
+          seen.push({
+            key: request.headers.get("idempotency-key"),
+            auth: request.headers.get("authorization"),
+          });
+        }
+        return true;
+      },
+    });
+    const mecha = client(server.url, { headers: { authorization: "Bearer t" } });
+    await expect(mecha.run(python("print(1)"))).resolves.toMatchObject({ stdout: "1\n" });
+    await expect(mecha.run(python("print(2)"))).resolves.toMatchObject({ stdout: "2\n" });
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({
+      key: expect.stringMatching(/^[0-9a-f]{32}$/),
+      auth: "Bearer t",
+    });
+    expect(seen[1]?.key).not.toBe(seen[0]?.key);
   });
 
   it("delivers output while the program is still running", async () => {
@@ -284,7 +308,7 @@ describe("against a real @mecha/server", { timeout: 15_000 }, () => {
   it("run() falls back when the server dies mid-run, and says so", async () => {
     const server = await startServer();
     const mecha = client(server.url, { fallback: "mock" });
-    const events: RunEvent[] = [];
+    const events: ClientRunEvent[] = [];
     const result = mecha.run(python('import time\nprint("tick", flush=True)\ntime.sleep(30)\n'), {
       onEvent: (event) => {
         events.push(event);

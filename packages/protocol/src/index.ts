@@ -2,32 +2,20 @@ export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "
 export { ExecuteRequest, ExecuteResponse } from "./execute";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
 export { Language } from "./language";
-export { Limits, RunLimits } from "./limits";
+export { LenientProblem, ProblemIssue } from "./lenientProblem";
+export { Limits } from "./limits";
+export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
 export {
   createProblem,
   ERROR_STATUS,
   ErrorCode,
   Problem,
-  ProblemIssue,
   problemType,
 } from "./problem";
 export { describePathProblem, MAX_PATH_LENGTH, RelativePath } from "./relativePath";
-export {
-  DisplayEvent,
-  ExitEvent,
-  InputEvent,
-  LenientExitEvent,
-  LenientRunEvent,
-  type ParsedRunEvent,
-  parseRunEvent,
-  RUN_EVENT_TYPES,
-  RunEvent,
-  StartedEvent,
-  StderrEvent,
-  StdoutEvent,
-  UnknownEvent,
-} from "./runEvent";
+export { ExitEvent, LenientRunEvent, RunEvent } from "./runEvent";
 export { ReturnFiles, RunFile, RunFiles } from "./runFile";
+export { RunLimits } from "./runLimits";
 export { RunRequest, StdinRequest } from "./runRequest";
 export {
   Display,
@@ -48,4 +36,15 @@ export {
   RuntimePackage,
   RuntimesResponse,
 } from "./runtimes";
-export { CreateSessionRequest, SessionCreated, SessionRunRequest } from "./sessions";
+export { SessionCreated } from "./sessionCreated";
+export { CreateSessionRequest, SessionRunRequest } from "./sessions";
+export {
+  DisplayEvent,
+  InputEvent,
+  LenientExitEvent,
+  RUN_EVENT_TYPES,
+  StartedEvent,
+  StderrEvent,
+  StdoutEvent,
+  UnknownEvent,
+} from "./streamEvents";

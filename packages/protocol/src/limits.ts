@@ -1,23 +1,9 @@
 import * as z from "zod/mini";
-import { expected, positiveInt } from "./internal/messages";
+import { positiveInt } from "./internal/messages";
 
-const timeoutMs = () => positiveInt("timeoutMs", "milliseconds");
-const memoryMb = () => positiveInt("memoryMb", "MiB");
-const outputBytes = () => positiveInt("outputBytes", "bytes");
-
-/** Limits a request asks for; each is clamped to the server's maximum. */
-export const RunLimits = z.object(
-  {
-    /** Wall-clock limit in milliseconds. Clamped to the server's maximum. */
-    timeoutMs: z.optional(timeoutMs()),
-    /** Memory limit in MiB. Clamped to the server's maximum. */
-    memoryMb: z.optional(memoryMb()),
-    /** Output cap in bytes (stdout, stderr, displays and returned files); reaching it ends the run as `output_exceeded`. */
-    outputBytes: z.optional(outputBytes()),
-  },
-  { error: expected("limits", "an object {timeoutMs?, memoryMb?, outputBytes?}") },
-);
-export type RunLimits = z.infer<typeof RunLimits>;
+export const timeoutMs = () => positiveInt("timeoutMs", "milliseconds");
+export const memoryMb = () => positiveInt("memoryMb", "MiB");
+export const outputBytes = () => positiveInt("outputBytes", "bytes");
 
 /**
  * A complete set of limits: those a run had after clamping (`RunResult.limits`), or a runtime's

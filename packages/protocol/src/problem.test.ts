@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createProblem, ERROR_STATUS, ErrorCode, HEADERS, Problem } from "./index";
+import { createProblem, ERROR_STATUS, ErrorCode, HEADERS, LenientProblem, Problem } from "./index";
 
 describe("problems", () => {
   it.each([
@@ -30,5 +30,22 @@ describe("problems", () => {
   it("names the idempotency header", () => {
     expect(HEADERS.idempotencyKey).toBe("Idempotency-Key");
     expect(HEADERS.retryAfter).toBe("Retry-After");
+  });
+
+  it("reads a problem whose code a newer server added, as a client must", () => {
+    const newer = { ...createProblem("busy", "try later"), code: "quota_exceeded", status: 429 };
+    expect(Problem.safeParse(newer).success).toBe(false);
+    expect(LenientProblem.parse({ ...newer, extra: 1 })).toEqual(newer);
+    expect(LenientProblem.safeParse({ ...newer, code: 7 }).success).toBe(false);
+  });
+
+  it("checks the path of each issue: names and indexes only", () => {
+    const issue = (path: unknown[]) =>
+      LenientProblem.safeParse({
+        ...createProblem("invalid_request", "bad"),
+        issues: [{ path, message: "m" }],
+      }).success;
+    expect(issue(["files", 0, "path"])).toBe(true);
+    expect(issue([true])).toBe(false);
   });
 });

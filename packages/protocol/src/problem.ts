@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { type ProblemIssue, problemFields } from "./lenientProblem";
 
 /** Machine-readable codes of problem responses. */
 export const ErrorCode = z.enum([
@@ -64,24 +65,8 @@ const TITLES: Readonly<Record<ErrorCode, string>> = {
   internal: "Internal server error",
 };
 
-export const ProblemIssue = z.object({
-  path: z.array(z.union([z.string(), z.number()])),
-  message: z.string(),
-});
-export type ProblemIssue = z.infer<typeof ProblemIssue>;
-
 /** RFC 9457 problem details (`application/problem+json`). */
-export const Problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.int(),
-  detail: z.string(),
-  code: ErrorCode,
-  /** Schema issues of an `invalid_request`. */
-  issues: z.optional(z.array(ProblemIssue)),
-  /** Seconds to wait, for `rate_limited` and `busy` (also sent as `Retry-After`). */
-  retryAfter: z.optional(z.number()),
-});
+export const Problem = z.object({ ...problemFields, code: ErrorCode });
 export type Problem = z.infer<typeof Problem>;
 
 /** The `type` URI of a problem code, e.g. `urn:mecha:problem:busy`. */

@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
 import { expected, text } from "./internal/messages";
 import { Language } from "./language";
-import { RunLimits } from "./limits";
 import { ReturnFiles, RunFiles } from "./runFile";
+import { RunLimits } from "./runLimits";
 
 /** The most command-line arguments a request may pass. */
 const MAX_ARGS = 100;

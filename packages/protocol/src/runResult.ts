@@ -51,7 +51,8 @@ export type DisplayData = z.infer<typeof DisplayData>;
 export const Display = z.object({
   data: DisplayData,
   /** Per-type details, e.g. `{"image/png": {width: 640, height: 480}}`. */
-  metadata: z.optional(z.record(z.string(), z.unknown())),
+  // An open object rather than z.record: the same values, and lighter in a client's bundle.
+  metadata: z.optional(z.catchall(z.object({}), z.unknown())),
 });
 export type Display = z.infer<typeof Display>;
 

@@ -3,9 +3,6 @@ import { positiveInt } from "./internal/messages";
 import { Language } from "./language";
 import { RunRequest } from "./runRequest";
 
-/** `2030-01-01T00:10:00.000Z`, `2030-01-01T02:10:00+02:00`. */
-const ISO_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
-
 /** Body of `POST /sessions`. */
 export const CreateSessionRequest = z.object(
   {
@@ -20,18 +17,6 @@ export const CreateSessionRequest = z.object(
   { error: "a session request must be a JSON object {language, …}" },
 );
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
-
-/** Body of `POST /sessions` (HTTP 201). */
-export const SessionCreated = z.object({
-  id: z.string(),
-  /** When the session expires if left idle, as an ISO 8601 date-time. */
-  expiresAt: z.string().check(
-    z.refine((value) => ISO_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)), {
-      error: "expiresAt must be an ISO 8601 date-time",
-    }),
-  ),
-});
-export type SessionCreated = z.infer<typeof SessionCreated>;
 
 /** Body of `POST /sessions/{id}/runs`: answered as `POST /runs` is. */
 export const SessionRunRequest = z.object(

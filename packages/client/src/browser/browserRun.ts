@@ -1,4 +1,6 @@
-import type { RunEvent, RunRequest, RunResult } from "@mecha/protocol";
+import type { Display, RunRequest, RunResult } from "@mecha/protocol";
+import type { ClientRunEvent } from "../backend";
+import type { SessionBinding } from "./browserSessions";
 import type { BrowserLimits } from "./toRunJob";
 import type { StopReason } from "./toRunResult";
 import {
@@ -15,7 +17,11 @@ export interface BrowserRun {
   id: string;
   request: RunRequest;
   interactive: boolean;
-  onEvent(event: RunEvent): void;
+  onEvent(event: ClientRunEvent): void;
+  /** The session the run belongs to, if any: it runs in that session's worker only. */
+  session?: SessionBinding | undefined;
+  /** Rich output, in order. */
+  displays: Display[];
   signal: AbortSignal;
   phase: "queued" | "loading" | "running" | "done";
   runtime?: WorkerRuntime;
@@ -39,13 +45,17 @@ export interface BrowserRun {
 
 /** A queued run and the promise of its result. */
 export function createBrowserRun(
-  fields: Pick<BrowserRun, "id" | "request" | "interactive" | "onEvent" | "signal" | "limits">,
+  fields: Pick<
+    BrowserRun,
+    "id" | "request" | "interactive" | "onEvent" | "signal" | "limits" | "session"
+  >,
 ): { run: BrowserRun; result: Promise<RunResult> } {
   const run: BrowserRun = {
     ...fields,
     phase: "queued",
     stdout: "",
     stderr: "",
+    displays: [],
     truncated: false,
     stdin: [],
     stdinEof: false,

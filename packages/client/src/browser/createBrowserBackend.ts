@@ -1,5 +1,5 @@
-import type { RunEvent } from "@mecha/protocol";
-import type { BackendRun, StdinOptions } from "../backend";
+import type { RunEvent, RunRequest } from "@mecha/protocol";
+import type { BackendRun, BackendStartOptions, StdinOptions } from "../backend";
 import { AbortedError } from "../errors/AbortedError";
 import { defaultTimers } from "../timers";
 import type { BrowserBackend, BrowserBackendOptions } from "./browserBackendOptions";
@@ -10,6 +10,7 @@ import {
   interruptProgram,
   takeQueuedStdin,
 } from "./browserRun";
+import { createBrowserSessions, type SessionBinding, sessionProblem } from "./browserSessions";
 import { createPythonLoader } from "./createPythonLoader";
 import { detectIsolation, resolveIndexURL, startWorker } from "./startWorker";
 import {
@@ -78,7 +79,14 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
         onCrash: crash,
       }),
   });
-  const kill = (runtime: WorkerRuntime) => python.kill(runtime);
+  const kill = (runtime: WorkerRuntime) => {
+    python.kill(runtime);
+    sessions.ended(runtime);
+  };
+  const sessions = createBrowserSessions({
+    ensure: () => python.ensure(),
+    startRun: (request, startOptions, session) => startRun(request, startOptions, session),
+  });
 
   function emit(run: BrowserRun, event: RunEvent): void {
     run.onEvent(event);
@@ -98,6 +106,9 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       case "fatal":
         crash(runtime, message.message);
         return;
+      case "reply":
+        sessions.receive(message);
+        return;
     }
     const run = active;
     if (!run || run.runtime !== runtime || run.id !== message.id || run.phase !== "running") return;
@@ -112,6 +123,10 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
         break;
       case "input":
         emit(run, { type: "input", prompt: message.prompt });
+        break;
+      case "display":
+        run.displays.push({ data: message.data });
+        emit(run, { type: "display", data: message.data });
         break;
       case "stdin":
         run.wantsStdin = true;
@@ -151,7 +166,8 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     if (!run) return;
     active = run;
     run.phase = "loading";
-    python.ensure().then(
+    // A session's run goes to the worker that holds the session, whatever became of it.
+    (run.session ? Promise.resolve(run.session.runtime) : python.ensure()).then(
       (runtime) => begin(run, runtime),
       (error: unknown) => {
         if (run.phase === "done") return;
@@ -165,6 +181,19 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
 
   function begin(run: BrowserRun, runtime: WorkerRuntime): void {
     if (run.phase !== "loading") return;
+    if (runtime.dead && run.session) {
+      run.phase = "done";
+      active = undefined;
+      run.reject(
+        sessionProblem(
+          "session_lost",
+          410,
+          `the session ${run.session.id} is gone with its state.`,
+        ),
+      );
+      pump();
+      return;
+    }
     if (runtime.dead) {
       // Replaced between loading and now: load again.
       run.phase = "queued";
@@ -182,6 +211,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       queuedStdin: runtime.views && run.request.stdin === undefined ? "" : takeQueuedStdin(run),
       limits: run.limits,
       autoLoadPackages: options.autoLoadPackages ?? false,
+      session: run.session?.id,
     });
     emit(run, { type: "started", id: run.id });
     runtime.worker.postMessage({ type: "run", job });
@@ -196,14 +226,21 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       run.stderr += note;
       emit(run, { type: "stderr", data: note });
     }
+    const session = run.session;
     const result = toRunResult({
       id: run.id,
       stdout: run.stdout,
       stderr: run.stderr,
+      displays: run.displays,
       truncated: run.truncated,
       outcome,
       stopReason: run.stopReason,
       durationMs: run.startedAt === undefined ? 0 : performance.now() - run.startedAt,
+      // The worker is replaced after a crash, a recycle, or a stop it did not heed.
+      session: session && {
+        id: session.id,
+        state: session.runtime.dead || outcome?.recycle || outcome?.crashed ? "lost" : "kept",
+      },
     });
     if (active === run) active = undefined;
     if (run.aborted) {
@@ -244,47 +281,55 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
     );
   }
 
+  function startRun(
+    request: RunRequest,
+    { signal, onEvent, interactive }: BackendStartOptions,
+    session?: SessionBinding,
+  ): BackendRun {
+    const { run, result } = createBrowserRun({
+      id: `browser_${++runs}`,
+      request,
+      interactive,
+      onEvent,
+      signal,
+      limits: resolveLimits(request.limits, defaults, maxima),
+      session,
+    });
+    const abort = () => {
+      run.aborted = "The run was aborted.";
+      stop(run, "cancelled");
+    };
+    if (signal.aborted) {
+      run.phase = "done";
+      run.reject(new AbortedError("The run was aborted.", { cause: signal.reason }));
+    } else {
+      signal.addEventListener("abort", abort, { once: true });
+      result.then(
+        () => signal.removeEventListener("abort", abort),
+        () => signal.removeEventListener("abort", abort),
+      );
+      queue.push(run);
+      pump();
+    }
+    return {
+      result,
+      async sendStdin(data: string, stdinOptions?: StdinOptions) {
+        if (run.phase === "done") return;
+        if (data) run.stdin.push(encoder.encode(data));
+        if (stdinOptions?.eof) run.stdinEof = true;
+        deliverStdin(run);
+      },
+      async cancel() {
+        stop(run, "cancelled");
+      },
+    };
+  }
+
   python.scheduleWarmUp();
 
   return {
-    start(request, { signal, onEvent, interactive }): BackendRun {
-      const { run, result } = createBrowserRun({
-        id: `browser_${++runs}`,
-        request,
-        interactive,
-        onEvent,
-        signal,
-        limits: resolveLimits(request.limits, defaults, maxima),
-      });
-      const abort = () => {
-        run.aborted = "The run was aborted.";
-        stop(run, "cancelled");
-      };
-      if (signal.aborted) {
-        run.phase = "done";
-        run.reject(new AbortedError("The run was aborted.", { cause: signal.reason }));
-      } else {
-        signal.addEventListener("abort", abort, { once: true });
-        result.then(
-          () => signal.removeEventListener("abort", abort),
-          () => signal.removeEventListener("abort", abort),
-        );
-        queue.push(run);
-        pump();
-      }
-      return {
-        result,
-        async sendStdin(data: string, stdinOptions?: StdinOptions) {
-          if (run.phase === "done") return;
-          if (data) run.stdin.push(encoder.encode(data));
-          if (stdinOptions?.eof) run.stdinEof = true;
-          deliverStdin(run);
-        },
-        async cancel() {
-          stop(run, "cancelled");
-        },
-      };
-    },
+    start: (request, startOptions) => startRun(request, startOptions),
+    createSession: (request) => sessions.createSession(request),
     get state() {
       return python.state;
     },
@@ -300,6 +345,7 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       if (disposed) return;
       disposed = true;
       python.dispose();
+      sessions.ended();
       for (const run of [active, ...queue.splice(0)]) {
         if (!run || run.phase === "done") continue;
         run.phase = "done";

@@ -1,3 +1,4 @@
+import type { RunFile } from "@mecha/protocol";
 import { createOutputChannel, type OutputChannel } from "./outputChannel";
 import { parseTraceback } from "./parseTraceback";
 import type { PythonRunnerSource } from "./pythonRunner";
@@ -22,6 +23,7 @@ interface PyCallable {
 /** A Python `dict` as Pyodide hands it to JavaScript. */
 interface PyDict {
   set(key: string, value: unknown): void;
+  get(key: string): unknown;
 }
 
 /** The part of the Pyodide API the engine uses. */
@@ -54,8 +56,13 @@ export interface PythonEngineOptions {
 }
 
 export interface PythonEngine {
-  /** Runs one job to its end, posting `running`, output, prompts and `done`. */
+  /** Runs one job to its end, posting `running`, output, prompts, displays and `done`. */
   run(job: RunJob): Promise<void>;
+  /** Opens a session: a namespace and a folder its runs keep, with `files` written into it. */
+  openSession(id: string, files: readonly RunFile[]): void;
+  closeSession(id: string): void;
+  /** A file of a session's folder, or null when there is none at `path`. */
+  readFile(id: string, path: string): Uint8Array | null;
   /** The interpreter's Python version, e.g. `"3.14.2"`. */
   readonly python: string;
 }
@@ -96,10 +103,12 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
   const namespace = (pyodide.globals.get("dict") as PyCallable)() as PyDict;
   // The runner loads this into a namespace of its own (never into sys.modules).
   namespace.set("RUN_ERROR_SOURCE", options.runner.runError);
-  const runner = pyodide.runPython(options.runner.source, {
+  const api = pyodide.runPython(options.runner.source, {
     globals: namespace,
     filename: "<mecha>",
-  }) as PyCallable;
+  }) as PyDict;
+  const runner = api.get("run") as PyCallable;
+  const call = (name: string, ...args: unknown[]) => (api.get(name) as PyCallable)(...args);
   const python = String(
     pyodide.runPython("import sys; '.'.join(map(str, sys.version_info[:3]))", {
       globals: namespace,
@@ -155,6 +164,10 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
       input(prompt: string) {
         channel.flush();
         post({ type: "input", id: job.id, prompt });
+      },
+      display(json: string) {
+        channel.flush();
+        post({ type: "display", id: job.id, data: JSON.parse(json) });
       },
       read(): string | undefined {
         if (upfront !== undefined) {
@@ -237,5 +250,16 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
     post({ type: "done", id: job.id, outcome });
   }
 
-  return { run, python };
+  return {
+    run,
+    python,
+    openSession: (id, files) => call("open_session", id, JSON.stringify(files)),
+    closeSession: (id) => call("close_session", id),
+    readFile(id, path) {
+      const base64 = call("read_file", id, path) as string | undefined;
+      return typeof base64 === "string"
+        ? Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))
+        : null;
+    },
+  };
 }

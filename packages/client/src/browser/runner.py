@@ -7,14 +7,23 @@ process, the interpreter is reused, so every run also undoes what the previous o
 globals, imported modules, builtins, `sys` state, the environment, the working directory and the
 files it wrote.
 
+A session's runs share what a notebook's cells share: their `__main__` namespace, the modules
+they imported, and a working directory of their own (`/sessions/<id>`) that outlives the run; a
+final expression's value is displayed (`text/plain`, its `repr`). Everything else is undone as
+after any run.
+
 The worker runs this file with `RUN_ERROR_SOURCE` (the text of `run_error.py`) among its globals.
-The last expression is the `run(job_json, host)` function; `host` is the worker's bridge (stdin,
-`input` events, interruptible sleep, output flushing, stop requests).
+The last expression is a dict of functions: `run(job_json, host)`, where `host` is the worker's
+bridge (stdin, `input` events, displays, interruptible sleep, output flushing, stop requests),
+and `open_session`, `close_session` and `read_file` for sessions.
 """
+
+import ast
 
 import builtins
 import io
 import json
+import linecache
 import os
 import shutil
 import sys
@@ -22,6 +31,7 @@ import time
 import types
 
 WORKDIR = "/workspace"
+SESSIONS = "/sessions"
 MAIN = "main.py"
 RUNNER_FILE = "<mecha>"
 EOF_MESSAGE = "EOF when reading a line"
@@ -311,35 +321,88 @@ def _settle(step):
             continue
 
 
+_sessions = {}
+
+
+def open_session(session_id, files_json):
+    folder = os.path.join(SESSIONS, session_id)
+    os.makedirs(folder, exist_ok=True)
+    _write_files(folder, json.loads(files_json))
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    main.__cached__ = None
+    _sessions[session_id] = {"dir": folder, "main": main, "modules": {}}
+
+
+def close_session(session_id):
+    _sessions.pop(session_id, None)
+    _remove(os.path.join(SESSIONS, session_id))
+
+
+def read_file(session_id, path):
+    """A file of a session's folder, base64-encoded; None when there is no such file in it."""
+    import base64
+
+    folder = os.path.realpath(os.path.join(SESSIONS, session_id))
+    target = os.path.realpath(os.path.join(folder, path))
+    if not target.startswith(folder + os.sep) or not os.path.isfile(target):
+        return None
+    with open(target, "rb") as handle:
+        return base64.b64encode(handle.read()).decode("ascii")
+
+
+def _run_cell(source, path, namespace):
+    """Runs a session's code as a notebook cell: a final expression's value is displayed."""
+    tree = ast.parse(source, path)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, path, "exec", dont_inherit=True), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), path, "eval", dont_inherit=True), namespace)
+        if value is not None:
+            _flush_streams()
+            _host.display(json.dumps({"text/plain": repr(value)}))
+
+
 def run(job_json, host):
     global _host
     job = json.loads(job_json)
     _host = host
     _state["notify"] = bool(job.get("notify"))
     _state["eof_message"] = job.get("eofMessage") or EOF_MESSAGE
-    main_path = os.path.join(WORKDIR, MAIN)
+    session = _sessions.get(job.get("session"))
+    workdir = session["dir"] if session else WORKDIR
+    main_path = os.path.join(workdir, MAIN)
     outcome = {"exitCode": 0, "stopped": False}
     try:
-        _remove(WORKDIR)
-        os.makedirs(WORKDIR, exist_ok=True)
-        os.chdir(WORKDIR)
-        _write_files(WORKDIR, job.get("files") or [])
-        _write_files(WORKDIR, [{"path": MAIN, "content": job["code"]}])
+        if session is None:
+            _remove(WORKDIR)
+        os.makedirs(workdir, exist_ok=True)
+        os.chdir(workdir)
+        _write_files(workdir, job.get("files") or [])
+        if session is None:
+            _write_files(WORKDIR, [{"path": MAIN, "content": job["code"]}])
+        else:
+            # A cell is no file of the session's folder: tracebacks find its lines in linecache.
+            lines = job["code"].splitlines(True)
+            linecache.cache[main_path] = (len(job["code"]), None, lines, main_path)
+            sys.modules.update(session["modules"])
         STDIN.reset()
         sys.argv = [MAIN] + list(job.get("args") or [])
-        sys.path[:] = [WORKDIR] + [entry for entry in _BASE["path"] if entry]
+        sys.path[:] = [workdir] + [entry for entry in _BASE["path"] if entry]
         _forget_finders()
-        module = types.ModuleType("__main__")
+        module = session["main"] if session else types.ModuleType("__main__")
         module.__file__ = main_path
         module.__builtins__ = builtins
         module.__cached__ = None
         sys.modules["__main__"] = module
         started = time.perf_counter()
         try:
-            with open(main_path, "rb") as handle:
-                source = handle.read()
-            code = compile(source, main_path, "exec", dont_inherit=True)
-            exec(code, module.__dict__)
+            if session is not None:
+                _run_cell(job["code"], main_path, module.__dict__)
+            else:
+                with open(main_path, "rb") as handle:
+                    source = handle.read()
+                exec(compile(source, main_path, "exec", dont_inherit=True), module.__dict__)
             _run_atexit()
         except SystemExit as exc:
             _run_atexit()
@@ -370,9 +433,12 @@ def run(job_json, host):
             except BaseException:
                 pass
     finally:
+        if session is not None:
+            kept = [name for name in sys.modules if name not in _BASE["modules"]]
+            session["modules"] = {name: sys.modules[name] for name in kept if name != "__main__"}
         _settle(_restore)
         _host = None
     return json.dumps(outcome)
 
 
-run
+{"run": run, "open_session": open_session, "close_session": close_session, "read_file": read_file}

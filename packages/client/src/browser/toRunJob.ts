@@ -42,6 +42,8 @@ export interface JobContext {
   queuedStdin: string;
   limits: BrowserLimits;
   autoLoadPackages: boolean;
+  /** The session the run belongs to, if any. */
+  session?: string | undefined;
 }
 
 /**
@@ -64,5 +66,6 @@ export function toRunJob(request: RunRequest, context: JobContext): RunJob {
     eofMessage: waitForInput && !canWait ? NOT_ISOLATED_EOF_MESSAGE : EOF_MESSAGE,
     outputBytes: context.limits.outputBytes,
     autoLoadPackages: context.autoLoadPackages,
+    ...(context.session ? { session: context.session } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { RunResult, RunStatus } from "@mecha/protocol";
+import type { Display, RunResult, RunSession, RunStatus } from "@mecha/protocol";
 import type { RunOutcome } from "./workerProtocol";
 
 /** Why the page ended a run before the program did. */
@@ -8,12 +8,16 @@ export interface RunRecord {
   id: string;
   stdout: string;
   stderr: string;
+  /** Rich output, in order (a session's final expressions). */
+  displays?: Display[] | undefined;
   truncated: boolean;
   /** How the worker said the program ended; absent when the worker was terminated. */
   outcome?: RunOutcome | undefined;
   stopReason?: StopReason | undefined;
   /** The page's own measure, for runs the worker could not report on. */
   durationMs: number;
+  /** For a session's run: whether the session outlived it. */
+  session?: RunSession | undefined;
 }
 
 const OUT_OF_MEMORY =
@@ -50,5 +54,7 @@ export function toRunResult(record: RunRecord): RunResult {
     cpuTimeMs: null,
     memoryKb: null,
     ...(error ? { error } : {}),
+    ...(record.displays?.length ? { displays: record.displays } : {}),
+    ...(record.session ? { session: record.session } : {}),
   };
 }

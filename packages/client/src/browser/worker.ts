@@ -54,9 +54,28 @@ function serve(scope: WorkerScope): void {
     queue = queue.then(async () => {
       try {
         if (message.type === "init") await load(message);
-        else if (message.type === "run") {
+        else {
           if (!engine) throw new Error("Python is not loaded in this worker.");
-          await engine.run(message.job);
+          if (message.type === "run") await engine.run(message.job);
+          else if (message.type === "close-session") engine.closeSession(message.session);
+          else {
+            // A session's files may be refused (a path outside its folder): say so, not crash.
+            const { request } = message;
+            try {
+              if (message.type === "open-session") {
+                engine.openSession(message.session, message.files);
+                post({ type: "reply", request });
+              } else {
+                post({
+                  type: "reply",
+                  request,
+                  bytes: engine.readFile(message.session, message.path),
+                });
+              }
+            } catch (error) {
+              post({ type: "reply", request, error: describe(error) });
+            }
+          }
         }
       } catch (error) {
         post({ type: "fatal", message: describe(error) });

@@ -1,4 +1,4 @@
-import type { RunError, RunFile } from "@mecha/protocol";
+import type { DisplayData, RunError, RunFile } from "@mecha/protocol";
 import type { PythonRunnerSource } from "./pythonRunner";
 
 /** Slots of the shared control array (an `Int32Array` over a `SharedArrayBuffer`). */
@@ -63,6 +63,8 @@ export interface RunJob {
   outputBytes: number;
   /** Load packages the code imports (from `indexURL`) before running it. */
   autoLoadPackages: boolean;
+  /** The session the run belongs to (its namespace and folder are kept), if any. */
+  session?: string;
 }
 
 /** How a program ended, as the worker saw it. */
@@ -89,7 +91,10 @@ export type PageMessage =
       packages: string[];
       shared: SharedBuffers | null;
     }
-  | { type: "run"; job: RunJob };
+  | { type: "run"; job: RunJob }
+  | { type: "open-session"; session: string; files: RunFile[]; request: number }
+  | { type: "close-session"; session: string }
+  | { type: "read-file"; session: string; path: string; request: number };
 
 export interface RuntimeInfo {
   /** The Pyodide version, e.g. `"314.0.7"`. */
@@ -106,7 +111,13 @@ export type WorkerMessage =
   | { type: "running"; id: string }
   | { type: "output"; id: string; stream: "stdout" | "stderr"; data: string }
   | { type: "input"; id: string; prompt: string }
+  | { type: "display"; id: string; data: DisplayData }
   | { type: "stdin"; id: string }
   | { type: "limit"; id: string }
   | { type: "done"; id: string; outcome: RunOutcome }
-  | { type: "fatal"; message: string };
+  | { type: "fatal"; message: string }
+  /**
+   * The answer to `open-session` and `read-file`: the file's bytes (null when it is not there),
+   * or why it failed.
+   */
+  | { type: "reply"; request: number; bytes?: Uint8Array | null; error?: string };

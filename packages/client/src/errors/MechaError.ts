@@ -1,4 +1,4 @@
-import type { Problem } from "@mecha/protocol";
+import type { ErrorCode, Problem } from "@mecha/protocol";
 
 /** What went wrong, from the client's point of view. */
 export type MechaErrorCode =
@@ -10,6 +10,12 @@ export type MechaErrorCode =
   | "rate_limited"
   | "busy"
   | "unavailable";
+
+/**
+ * The server's problem body (RFC 9457). `code` is one of the protocol's `ErrorCode`s, or one a
+ * newer server added, kept as it was sent.
+ */
+export type MechaProblem = Omit<Problem, "code"> & { readonly code: ErrorCode | (string & {}) };
 
 /** The request an error belongs to. */
 export interface MechaRequest {
@@ -29,7 +35,7 @@ export interface MechaResponse {
 
 export interface MechaErrorOptions {
   /** The server's problem body (`application/problem+json`), when it sent one. */
-  problem?: Problem | undefined;
+  problem?: MechaProblem | undefined;
   request?: MechaRequest | undefined;
   /** HTTP status of the response, when there was one. */
   status?: number | undefined;
@@ -53,7 +59,7 @@ export class MechaError extends Error {
   override name = "MechaError";
   readonly [MECHA_ERROR] = true;
   readonly code: MechaErrorCode;
-  readonly problem: Problem | undefined;
+  readonly problem: MechaProblem | undefined;
   readonly request: MechaRequest | undefined;
   readonly status: number | undefined;
   /** The response's status and headers (e.g. `retry-after`), when there was a response. */

@@ -33,6 +33,21 @@ describe("errors", () => {
     expect(isMechaError(error, code === "http" ? "network" : "http")).toBe(false);
   });
 
+  it("matches the server's problem code as well as its own", () => {
+    const problem = (code: string) => ({
+      type: `urn:mecha:problem:${code}`,
+      title: code,
+      status: 409,
+      detail: "",
+      code,
+    });
+    const busy = new HttpError("409", { problem: problem("session_busy") });
+    expect(isMechaError(busy, "session_busy")).toBe(true);
+    expect(isMechaError(busy, "http")).toBe(true);
+    expect(isMechaError(busy, "session_lost")).toBe(false);
+    expect(isMechaError(new NetworkError("down"), "not_found")).toBe(false);
+  });
+
   it("carries the problem, request, status, attempts and cause", () => {
     const cause = new TypeError("fetch failed");
     const problem = {

@@ -1,7 +1,7 @@
-import type { RunEvent, RunRequest } from "@mecha/protocol";
-import type { BackendKind } from "../backend";
+import type { RunEvent, RunRequest, RunStatus } from "@mecha/protocol";
+import type { BackendKind, ClientRunEvent, ClientRunResult } from "../backend";
 import { callSafely } from "../callSafely";
-import type { ClientRunResult, MechaClient, RunHandle } from "../createClient";
+import type { MechaClient, RunHandle } from "../createClient";
 import { createTerminalBuffer, type TerminalBuffer } from "./createTerminalBuffer";
 
 /**
@@ -40,7 +40,10 @@ export interface RunSnapshot {
 }
 
 export interface RunStoreOptions {
-  /** Called for every event of the run's stream. */
+  /**
+   * Called for every event of the run's stream. An `exit` event's `result.status` may be one a
+   * newer server added (see `ClientRunStatus`), whatever its type says.
+   */
   onEvent?: ((event: RunEvent) => void) | undefined;
   /**
    * Called when the current run ends, whatever its status; never for a run that a newer one
@@ -89,6 +92,24 @@ export interface RunStore {
   /** Stops any run, clears the transcript and returns to `idle`. */
   reset(): void;
   setOptions(options: RunStoreOptions): void;
+}
+
+const ENDED: ReadonlySet<string> = new Set<RunStatus>([
+  "succeeded",
+  "failed",
+  "timed_out",
+  "memory_exceeded",
+  "output_exceeded",
+  "cancelled",
+  "lost",
+]);
+
+/**
+ * The state of an ended run: its status, or `failed` for a status a newer server added (the
+ * run ended, and not as `succeeded`); `result.status` keeps it as the server sent it.
+ */
+function stateOf(status: ClientRunResult["status"]): RunState {
+  return ENDED.has(status) ? (status as RunStatus) : "failed";
 }
 
 const IDLE: RunSnapshot = {
@@ -151,9 +172,11 @@ class Store implements RunStore {
       try {
         for await (const event of handle.events) {
           if (this.active !== run) break;
-          if (event.type === "stdout" || event.type === "stderr") streamed = true;
+          if (event.type === "stdout" || event.type === "stderr" || event.type === "display") {
+            streamed = true;
+          }
           this.apply(run, event);
-          this.options.onEvent?.(event);
+          this.options.onEvent?.(event as RunEvent);
         }
       } catch {
         // A broken stream still ends in `result`, which says what happened.
@@ -163,10 +186,11 @@ class Store implements RunStore {
         if (!streamed) {
           if (result.stdout) this.output.write("stdout", result.stdout);
           if (result.stderr) this.output.write("stderr", result.stderr);
+          for (const display of result.displays ?? []) this.output.writeDisplay(display);
         }
         this.active = null;
         this.set({
-          state: result.status,
+          state: stateOf(result.status),
           prompt: null,
           result,
           error: null,
@@ -257,7 +281,7 @@ class Store implements RunStore {
     else run.controller.abort();
   }
 
-  private apply(run: ActiveRun, event: RunEvent): void {
+  private apply(run: ActiveRun, event: ClientRunEvent): void {
     switch (event.type) {
       case "started":
         this.update(run, { state: "running", runId: event.id });
@@ -265,6 +289,12 @@ class Store implements RunStore {
       case "stdout":
       case "stderr":
         this.output.write(event.type, event.data);
+        if (this.snapshot.state === "queued") this.update(run, { state: "running" });
+        break;
+      case "display":
+        this.output.writeDisplay(
+          event.metadata ? { data: event.data, metadata: event.metadata } : { data: event.data },
+        );
         if (this.snapshot.state === "queued") this.update(run, { state: "running" });
         break;
       case "input":

@@ -100,4 +100,31 @@ describe("createTerminalBuffer", () => {
     expect(buffer.lines[99_999]).toMatchObject({ text: "line 99999 \x1b[32mok\x1b[0m", style: "" });
     expect(new Set(buffer.lines.map((line) => line.id)).size).toBe(100_000);
   });
+
+  it("puts a display on a line of its own, between the output written before and after it", () => {
+    const buffer = createTerminalBuffer();
+    const plot = { data: { "text/plain": "<Figure>", "image/png": "iVBORw0KGgo=" } };
+    buffer.write("stdout", "before, no newline yet");
+    buffer.writeDisplay(plot);
+    buffer.write("stdout", "after\n");
+    buffer.writeDisplay({ data: { "text/plain": "   a  b\n0  1  2" } });
+    expect(buffer.lines.map((line) => [line.stream, line.text])).toEqual([
+      ["stdout", "before, no newline yet"],
+      ["display", "<Figure>"],
+      ["stdout", "after"],
+      ["display", "   a  b\n0  1  2"],
+    ]);
+    expect(buffer.lines[1]?.display).toBe(plot);
+    expect(buffer.toString()).toBe("before, no newline yet\n<Figure>\nafter\n   a  b\n0  1  2");
+  });
+
+  it("takes a display line among controlled lines as its text/plain", () => {
+    const buffer = createTerminalBuffer();
+    buffer.writeLines(["x", { text: "<Figure>", stream: "display" }]);
+    expect(buffer.lines[1]).toMatchObject({
+      stream: "display",
+      text: "<Figure>",
+      display: { data: { "text/plain": "<Figure>" } },
+    });
+  });
 });

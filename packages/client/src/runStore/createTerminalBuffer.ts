@@ -1,7 +1,11 @@
+import type { Display } from "@mecha/protocol";
 import { overwrite, sgrStateAfter, stripAnsi } from "./ansi";
 
-/** Where a line of the transcript came from. `stdin` is what the user typed; `info` is a note. */
-export type TerminalStream = "stdout" | "stderr" | "stdin" | "info";
+/**
+ * Where a line of the transcript came from. `stdin` is what the user typed; `info` is a note;
+ * `display` is rich output (a plot, a table), in order with the text around it.
+ */
+export type TerminalStream = "stdout" | "stderr" | "stdin" | "info" | "display";
 
 /** One line of the transcript. Line objects are immutable: a change replaces the object. */
 export interface TerminalLine {
@@ -14,6 +18,12 @@ export interface TerminalLine {
   readonly style: string;
   /** The user's answer to an `input()` prompt, echoed after the prompt text. */
   readonly input?: string;
+  /**
+   * Rich output, on a line of stream `display`: its MIME bundle, e.g. `image/png` (base64) or
+   * `text/html` (the program's: sanitise it, or show it in a sandboxed frame). `text` is its
+   * `text/plain`, which may span several lines.
+   */
+  readonly display?: Display;
 }
 
 /** A line given to a controlled terminal: plain text, or text with its stream. */
@@ -43,6 +53,8 @@ export interface TerminalBuffer {
   write(stream: "stdout" | "stderr" | "info", data: string): void;
   /** Appends whole lines (each entry is one line). */
   writeLines(lines: ReadonlyArray<TerminalLineInput>): void;
+  /** Appends rich output as a line of its own, after what was written before it. */
+  writeDisplay(display: Display): void;
   /** Echoes the user's answer to a prompt and ends the line, as a terminal shows typed input. */
   echoInput(text: string): void;
   /** Removes every line. */
@@ -98,8 +110,10 @@ class Buffer implements TerminalBuffer {
       const { text, stream = "stdout" } = typeof line === "string" ? { text: line } : line;
       if (stream === "stdin") {
         this.open = null;
-        this.push("stdin", "", text);
+        this.push("stdin", "", { input: text });
         this.open = null;
+      } else if (stream === "display") {
+        this.writeDisplay({ data: { "text/plain": text } });
       } else {
         this.open = null;
         this.write(stream, `${text}\n`);
@@ -114,9 +128,15 @@ class Buffer implements TerminalBuffer {
       const line = this.store[open.index]!;
       this.store[open.index] = { ...line, input: text };
     } else {
-      this.push("stdin", "", text);
+      this.push("stdin", "", { input: text });
     }
     this.open = null;
+    this.changed();
+  }
+
+  writeDisplay(display: Display): void {
+    this.open = null;
+    this.push("display", display.data["text/plain"], { display });
     this.changed();
   }
 
@@ -156,13 +176,13 @@ class Buffer implements TerminalBuffer {
     this.styles[stream] = sgrStateAfter(this.styles[stream] ?? "", text);
   }
 
-  private push(stream: TerminalStream, text: string, input?: string): void {
+  private push(
+    stream: TerminalStream,
+    text: string,
+    extra?: { input: string } | { display: Display },
+  ): void {
     const style = this.styles[stream] ?? "";
-    const line: TerminalLine =
-      input === undefined
-        ? { id: this.nextId++, stream, text, style }
-        : { id: this.nextId++, stream, text, style, input };
-    this.store.push(line);
+    this.store.push({ id: this.nextId++, stream, text, style, ...extra });
     this.trim();
   }
 

@@ -1,0 +1,3 @@
+export type { BackendSession } from "../backend";
+export type { Session, SessionOptions, SessionRunFields } from "./createSession";
+export { createSession } from "./createSession";

@@ -1,0 +1,17 @@
+import * as z from "zod/mini";
+import { expected } from "./internal/messages";
+import { memoryMb, outputBytes, timeoutMs } from "./limits";
+
+/** Limits a request asks for; each is clamped to the server's maximum. */
+export const RunLimits = z.object(
+  {
+    /** Wall-clock limit in milliseconds. Clamped to the server's maximum. */
+    timeoutMs: z.optional(timeoutMs()),
+    /** Memory limit in MiB. Clamped to the server's maximum. */
+    memoryMb: z.optional(memoryMb()),
+    /** Output cap in bytes (stdout, stderr, displays and returned files); reaching it ends the run as `output_exceeded`. */
+    outputBytes: z.optional(outputBytes()),
+  },
+  { error: expected("limits", "an object {timeoutMs?, memoryMb?, outputBytes?}") },
+);
+export type RunLimits = z.infer<typeof RunLimits>;

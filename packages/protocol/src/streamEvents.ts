@@ -1,0 +1,44 @@
+import * as z from "zod/mini";
+import { Display, LenientRunResult } from "./runResult";
+
+/**
+ * Position of an event in its run's stream: 0, 1, 2, … in order. Servers of this version always
+ * send it; it is optional so that a stream from an earlier server still parses.
+ */
+export const seq = () => z.optional(z.int().check(z.nonnegative()));
+
+/** One line of an `application/x-ndjson` run stream, discriminated by `type`. */
+export const StartedEvent = z.object({ type: z.literal("started"), seq: seq(), id: z.string() });
+export const StdoutEvent = z.object({ type: z.literal("stdout"), seq: seq(), data: z.string() });
+export const StderrEvent = z.object({ type: z.literal("stderr"), seq: seq(), data: z.string() });
+/** The program called `input()` and waits for `POST /runs/{id}/stdin`. */
+export const InputEvent = z.object({ type: z.literal("input"), seq: seq(), prompt: z.string() });
+/** Rich output, in program order relative to stdout and stderr. */
+export const DisplayEvent = z.object({
+  type: z.literal("display"),
+  seq: seq(),
+  ...Display.shape,
+});
+export type StartedEvent = z.infer<typeof StartedEvent>;
+export type StdoutEvent = z.infer<typeof StdoutEvent>;
+export type StderrEvent = z.infer<typeof StderrEvent>;
+export type InputEvent = z.infer<typeof InputEvent>;
+export type DisplayEvent = z.infer<typeof DisplayEvent>;
+
+/** The event types this version knows. */
+export const RUN_EVENT_TYPES = ["started", "stdout", "stderr", "input", "display", "exit"] as const;
+
+/** An `exit` event as a client reads it: its result's `status` may be one it does not know. */
+export const LenientExitEvent = z.object({
+  type: z.literal("exit"),
+  seq: seq(),
+  result: LenientRunResult,
+});
+export type LenientExitEvent = z.infer<typeof LenientExitEvent>;
+
+/** An event of a type a newer server added: only its `type` and `seq` are read. */
+export const UnknownEvent = z.object({
+  type: z.string().check(z.refine((type) => type.length > 0)),
+  seq: seq(),
+});
+export type UnknownEvent = z.infer<typeof UnknownEvent>;
