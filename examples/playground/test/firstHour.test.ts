@@ -226,16 +226,38 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
     const page = await browser.newPage();
     await page.goto(base);
     await page.getByLabel("Example").selectOption({ label: "Too much output" });
-    // This server has no GET /runtimes yet: the menu offers the usual sizes, which it clamps.
+    // The menu comes from the server's GET /runtimes: its default (1 MiB) first, then the usual
+    // sizes up to its maximum (10 MiB), as the playground's server is configured.
     await expect
       .poll(() => page.getByLabel("Output limit").locator("option").allTextContents())
-      .toEqual(["server default", "64 KiB", "256 KiB", "1 MiB", "4 MiB", "16 MiB", "64 MiB"]);
+      .toEqual(["1 MiB (server default)", "64 KiB", "256 KiB", "4 MiB", "10 MiB (server maximum)"]);
     await page.getByLabel("Output limit").selectOption({ label: "64 KiB" });
     await page.getByRole("button", { name: "Run" }).click();
     await runStatus(page).filter({ hasText: "Stopped" }).waitFor({ timeout: 20_000 });
     expect(await runStatus(page).textContent()).toBe("Stopped: output limit of 64 KiB reached");
     const rows = await page.getByRole("log").locator("[data-stream]").allTextContents();
     expect(rows.at(-1)).toBe("\u2702 Output cut here: output limit of 64 KiB reached");
+    await page.close();
+  });
+
+  it("offers the usual sizes, which the server clamps, when it does not list its limits", async () => {
+    const page = await browser.newPage();
+    // An older server: no GET /runtimes.
+    await page.route("**/api/mecha/runtimes", (route) =>
+      route.fulfill({ status: 404, json: { status: 404, title: "Not Found" } }),
+    );
+    await page.goto(base);
+    await expect
+      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents())
+      .toEqual(["server default", "64 KiB", "256 KiB", "1 MiB", "4 MiB", "16 MiB", "64 MiB"]);
+    expect(await page.getByLabel("Time limit").locator("option").allTextContents()).toEqual([
+      "server default",
+      "2 s",
+      "5 s",
+      "10 s",
+      "30 s",
+      "60 s",
+    ]);
     await page.close();
   });
 
