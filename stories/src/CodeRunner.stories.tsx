@@ -167,10 +167,15 @@ export const OfflineWithMockFallback: Story = {
   play: async ({ canvasElement }) => {
     const canvas = within(canvasElement);
     await userEvent.click(canvas.getByRole("button", { name: "Run" }));
-    await waitFor(() =>
-      expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
-        "Simulated output: this code was not run",
-      ),
+    // The client first tries the server, and retries a connection that failed twice (0.45 to
+    // 0.9 s of backoff), before it falls back: longer than waitFor's default second on a busy
+    // machine.
+    await waitFor(
+      () =>
+        expect(canvas.getByRole("status", { name: "Run status" })).toHaveTextContent(
+          "Simulated output: this code was not run",
+        ),
+      { timeout: 5_000 },
     );
     // Simulated output is labelled as such, and gets no figures that would suggest a real run.
     expect(canvas.getByText("simulation")).toBeInTheDocument();
