@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { PROTOCOL_VERSION } from "./constants";
-import { nonNegativeInt, oneOf } from "./internal/messages";
+import { expected, nonNegativeInt, oneOf } from "./internal/messages";
 import { Language } from "./language";
 
 /** How strongly a runtime isolates programs: a bubblewrap sandbox, or process limits only. */
@@ -36,7 +36,10 @@ export type HealthStatus = z.infer<typeof HealthStatus>;
 export const HealthResponse = z.object({
   status: HealthStatus,
   version: z.string(),
-  protocol: z.literal(PROTOCOL_VERSION),
+  // A check rather than z.literal: the same test, without the literal schema in a client's bundle.
+  protocol: z.custom<typeof PROTOCOL_VERSION>((value) => value === PROTOCOL_VERSION, {
+    error: expected("protocol", String(PROTOCOL_VERSION)),
+  }),
   runtimes: z.array(RuntimeInfo),
   capacity: Capacity,
   uptimeMs: z.number().check(z.nonnegative()),

@@ -1,8 +1,19 @@
 export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
 export { ExecuteRequest, ExecuteResponse } from "./execute";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
+export { isRunStatus } from "./isRunStatus";
 export { Language } from "./language";
 export { LenientProblem, ProblemIssue } from "./lenientProblem";
+export {
+  Display,
+  DisplayData,
+  LenientRunResult,
+  ReturnedFile,
+  RunError,
+  RunPending,
+  RunSession,
+  SessionState,
+} from "./lenientRunResult";
 export { Limits } from "./limits";
 export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
 export {
@@ -17,19 +28,7 @@ export { ExitEvent, LenientRunEvent, RunEvent } from "./runEvent";
 export { ReturnFiles, RunFile, RunFiles } from "./runFile";
 export { RunLimits } from "./runLimits";
 export { RunRequest, StdinRequest } from "./runRequest";
-export {
-  Display,
-  DisplayData,
-  isRunStatus,
-  LenientRunResult,
-  ReturnedFile,
-  RunError,
-  RunPending,
-  RunResult,
-  RunSession,
-  RunStatus,
-  SessionState,
-} from "./runResult";
+export { RunResult, RunStatus } from "./runResult";
 export {
   RuntimeDescription,
   RuntimeLimits,

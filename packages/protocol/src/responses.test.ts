@@ -21,6 +21,8 @@ describe("@mecha/protocol/responses and /sessions", () => {
       "SessionRunRequest",
       "ExecuteRequest",
       "RunEvent",
+      "RunResult",
+      "RunStatus",
       "Problem",
       "ErrorCode",
       "createProblem",

@@ -1,30 +1,29 @@
 /**
  * `@mecha/protocol/responses`: what a client needs to read a server's answers — the response
  * and stream schemas and the lenient parse helpers — without the request schemas (and their
- * path and file checks), so a client's bundle carries only these. Everything here is also
+ * path and file checks) or the exact `RunResult` and `RunStatus` (a client reads results with
+ * `LenientRunResult`), so a client's bundle carries only these. Everything here is also
  * exported from `@mecha/protocol`; what only a session needs is in `@mecha/protocol/sessions`.
  */
 export { FEATURES, type Feature, HEADERS, MEDIA_TYPES, PROTOCOL_VERSION } from "./constants";
 export { Capacity, HealthResponse, HealthStatus, Isolation, RuntimeInfo } from "./health";
+export { isRunStatus } from "./isRunStatus";
 export { Language } from "./language";
 export { LenientProblem, ProblemIssue } from "./lenientProblem";
-export { Limits } from "./limits";
-export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
-export type { ErrorCode, Problem } from "./problem";
-export type { LenientRunEvent } from "./runEvent";
 export {
   Display,
   DisplayData,
-  isRunStatus,
   LenientRunResult,
   ReturnedFile,
   RunError,
   RunPending,
-  RunResult,
   RunSession,
-  RunStatus,
   SessionState,
-} from "./runResult";
+} from "./lenientRunResult";
+export { Limits } from "./limits";
+export { type ParsedRunEvent, parseRunEvent } from "./parseRunEvent";
+export type { ErrorCode, Problem } from "./problem";
+export type { LenientRunEvent } from "./runEvent";
 export {
   RuntimeDescription,
   RuntimeLimits,

@@ -11,7 +11,7 @@ import {
 } from "./streamEvents";
 
 /** The last line: how the run ended. */
-export const ExitEvent = z.object({ type: z.literal("exit"), seq: seq(), result: RunResult });
+export const ExitEvent = z.object({ type: z.enum(["exit"]), seq: seq(), result: RunResult });
 export type ExitEvent = z.infer<typeof ExitEvent>;
 
 /** One line of a run stream, as a server of this version sends it. */

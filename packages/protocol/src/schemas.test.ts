@@ -78,7 +78,9 @@ describe("protocol v1 schemas, as wave 1 sent them", () => {
 
   it("validates health bodies against the protocol version", () => {
     expect(HealthResponse.parse(health)).toEqual(health);
-    expect(HealthResponse.safeParse({ ...health, protocol: 2 }).success).toBe(false);
+    const other = HealthResponse.safeParse({ ...health, protocol: 2 });
+    expect(other.error?.issues.map((issue) => issue.message)).toEqual(["protocol must be 1"]);
+    expect(HealthResponse.safeParse({ ...health, protocol: "1" }).success).toBe(false);
     expect(HealthResponse.safeParse({ ...health, status: "fine" }).success).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { Display, LenientRunResult } from "./runResult";
+import { Display, LenientRunResult } from "./lenientRunResult";
 
 /**
  * Position of an event in its run's stream: 0, 1, 2, … in order. Servers of this version always
@@ -7,15 +7,19 @@ import { Display, LenientRunResult } from "./runResult";
  */
 export const seq = () => z.optional(z.int().check(z.nonnegative()));
 
-/** One line of an `application/x-ndjson` run stream, discriminated by `type`. */
-export const StartedEvent = z.object({ type: z.literal("started"), seq: seq(), id: z.string() });
-export const StdoutEvent = z.object({ type: z.literal("stdout"), seq: seq(), data: z.string() });
-export const StderrEvent = z.object({ type: z.literal("stderr"), seq: seq(), data: z.string() });
+/**
+ * One line of an `application/x-ndjson` run stream, discriminated by `type`. (`z.enum` of one
+ * value rather than `z.literal`: the same check, and a client's bundle then needs no literal
+ * schema at all.)
+ */
+export const StartedEvent = z.object({ type: z.enum(["started"]), seq: seq(), id: z.string() });
+export const StdoutEvent = z.object({ type: z.enum(["stdout"]), seq: seq(), data: z.string() });
+export const StderrEvent = z.object({ type: z.enum(["stderr"]), seq: seq(), data: z.string() });
 /** The program called `input()` and waits for `POST /runs/{id}/stdin`. */
-export const InputEvent = z.object({ type: z.literal("input"), seq: seq(), prompt: z.string() });
+export const InputEvent = z.object({ type: z.enum(["input"]), seq: seq(), prompt: z.string() });
 /** Rich output, in program order relative to stdout and stderr. */
 export const DisplayEvent = z.object({
-  type: z.literal("display"),
+  type: z.enum(["display"]),
   seq: seq(),
   ...Display.shape,
 });
@@ -30,7 +34,7 @@ export const RUN_EVENT_TYPES = ["started", "stdout", "stderr", "input", "display
 
 /** An `exit` event as a client reads it: its result's `status` may be one it does not know. */
 export const LenientExitEvent = z.object({
-  type: z.literal("exit"),
+  type: z.enum(["exit"]),
   seq: seq(),
   result: LenientRunResult,
 });
