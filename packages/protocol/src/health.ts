@@ -1,10 +1,10 @@
 import * as z from "zod/mini";
 import { PROTOCOL_VERSION } from "./constants";
-import { expected, nonNegativeInt, oneOf } from "./internal/messages";
+import { expected } from "./internal/messages";
 import { Language } from "./language";
 
 /** How strongly a runtime isolates programs: a bubblewrap sandbox, or process limits only. */
-export const Isolation = oneOf("isolation", ["sandbox", "process"]);
+export const Isolation = z.enum(["sandbox", "process"]);
 export type Isolation = z.infer<typeof Isolation>;
 
 export const RuntimeInfo = z.object({
@@ -16,20 +16,20 @@ export type RuntimeInfo = z.infer<typeof RuntimeInfo>;
 
 export const Capacity = z.object({
   /** Runs executing now, a session's running run included. */
-  running: nonNegativeInt("running"),
-  queued: nonNegativeInt("queued"),
+  running: z.int().check(z.nonnegative()),
+  queued: z.int().check(z.nonnegative()),
   maxConcurrent: z.int().check(z.positive()),
-  maxQueued: nonNegativeInt("maxQueued"),
+  maxQueued: z.int().check(z.nonnegative()),
   /** Open sessions. */
-  sessions: z.optional(nonNegativeInt("sessions")),
+  sessions: z.optional(z.int().check(z.nonnegative())),
   /** The most sessions open at once; 0 when sessions are off. */
-  maxSessions: z.optional(nonNegativeInt("maxSessions")),
+  maxSessions: z.optional(z.int().check(z.nonnegative())),
   /** Live runner processes, when runs are distributed over Redis. */
-  runners: z.optional(nonNegativeInt("runners")),
+  runners: z.optional(z.int().check(z.nonnegative())),
 });
 export type Capacity = z.infer<typeof Capacity>;
 
-export const HealthStatus = oneOf("status", ["ok", "degraded", "unavailable"]);
+export const HealthStatus = z.enum(["ok", "degraded", "unavailable"]);
 export type HealthStatus = z.infer<typeof HealthStatus>;
 
 /** Body of `GET /health` (HTTP 200, or 503 with `status: "unavailable"`). */

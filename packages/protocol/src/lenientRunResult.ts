@@ -1,10 +1,14 @@
 import * as z from "zod/mini";
-import { expected, nonNegativeInt, oneOf } from "./internal/messages";
+import { expected } from "./internal/messages";
 import { Language } from "./language";
 import { Limits } from "./limits";
 
 // A client reads results with the schemas here; `RunResult` and `RunStatus`, which only a
 // server checks, are built in runResult.ts, so a client's bundle does not carry them.
+
+// A type test rather than z.boolean: the same check, with a schema kind (custom) a client's
+// bundle has anyway.
+const boolean = () => z.custom<boolean>((value) => typeof value === "boolean");
 
 /** An uncaught exception, with `line` in the user's own code (the innermost frame there). */
 export const RunError = z.object({
@@ -48,15 +52,15 @@ export const ReturnedFile = z.object({
   /** Relative to the working directory. */
   path: z.string(),
   /** Size on disk in bytes. */
-  size: nonNegativeInt("size"),
+  size: z.int().check(z.nonnegative()),
   /** The bytes, base64-encoded, or null when they were not sent. */
   content: z.nullable(z.string()),
-  truncated: z.optional(z.boolean()),
+  truncated: z.optional(boolean()),
 });
 export type ReturnedFile = z.infer<typeof ReturnedFile>;
 
 /** What became of the session a run ran in: still there, or gone with its state. */
-export const SessionState = oneOf("session.state", ["kept", "lost"]);
+export const SessionState = z.enum(["kept", "lost"]);
 export type SessionState = z.infer<typeof SessionState>;
 
 /** `RunResult.session`: the session a run ran in. */
@@ -74,7 +78,7 @@ export const resultFields = {
   stdout: z.string(),
   stderr: z.string(),
   /** True when output was cut at the output limit. */
-  truncated: z.boolean(),
+  truncated: boolean(),
   durationMs: z.number().check(z.nonnegative()),
   /** CPU time from the kernel's accounting, or null where the platform cannot measure it. */
   cpuTimeMs: z.nullable(z.number().check(z.nonnegative())),
@@ -104,6 +108,6 @@ export type LenientRunResult = z.infer<typeof LenientRunResult>;
 /** Body of `GET /runs/{id}` (HTTP 202) while the run has not ended; after, a `RunResult` (200). */
 export const RunPending = z.object({
   id: z.string(),
-  status: oneOf("status", ["queued", "running"]),
+  status: z.enum(["queued", "running"]),
 });
 export type RunPending = z.infer<typeof RunPending>;

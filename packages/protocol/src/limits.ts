@@ -1,17 +1,15 @@
 import * as z from "zod/mini";
-import { positiveInt } from "./internal/messages";
 
-export const timeoutMs = () => positiveInt("timeoutMs", "milliseconds");
-export const memoryMb = () => positiveInt("memoryMb", "MiB");
-export const outputBytes = () => positiveInt("outputBytes", "bytes");
+// Plain checks: a client reads these (the request's own, with messages, are in runLimits.ts).
+const positive = () => z.int().check(z.positive());
 
 /**
  * A complete set of limits: those a run had after clamping (`RunResult.limits`), or a runtime's
  * defaults and maxima (`GET /runtimes`).
  */
 export const Limits = z.object({
-  timeoutMs: timeoutMs(),
-  memoryMb: memoryMb(),
-  outputBytes: outputBytes(),
+  timeoutMs: positive(),
+  memoryMb: positive(),
+  outputBytes: positive(),
 });
 export type Limits = z.infer<typeof Limits>;

@@ -10,17 +10,9 @@ export function expected(name: string, what: string): (issue: { input?: unknown 
     issue.input === undefined ? `${name} is required: ${what}` : `${name} must be ${what}`;
 }
 
-/** `"a", "b" or "c"`. */
-export function listValues(values: readonly string[]): string {
-  const quoted = values.map((value) => JSON.stringify(value));
-  return quoted.length < 2
-    ? quoted.join("")
-    : `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`;
-}
-
-/** An enum whose issue message lists the values it accepts. */
+/** An enum whose issue message lists the values it accepts: `one of "a", "b", "c"`. */
 export function oneOf<const T extends readonly [string, ...string[]]>(name: string, values: T) {
-  const what = values.length === 1 ? listValues(values) : `one of ${listValues(values)}`;
+  const what = `one of ${values.map((value) => JSON.stringify(value)).join(", ")}`;
   return z.enum(values, { error: expected(name, what) });
 }
 
@@ -28,12 +20,6 @@ export function oneOf<const T extends readonly [string, ...string[]]>(name: stri
 export function positiveInt(name: string, unit: string) {
   const message = expected(name, `a whole number of ${unit}, at least 1`);
   return z.int({ error: message }).check(z.positive({ error: message }));
-}
-
-/** A whole number ≥ 0. */
-export function nonNegativeInt(name: string) {
-  const message = expected(name, "a whole number, 0 or more");
-  return z.int({ error: message }).check(z.nonnegative({ error: message }));
 }
 
 /** A string, with a message that names the field. */
