@@ -30,7 +30,7 @@ export const DisplayData = z.catchall(
       error: expected('"text/plain"', "a string, the fallback every client can show"),
     }),
   }),
-  z.string({ error: "each representation of a display must be a string" }),
+  z.string(),
 );
 export type DisplayData = z.infer<typeof DisplayData>;
 
