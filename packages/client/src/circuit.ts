@@ -85,7 +85,7 @@ export interface CircuitPolicy {
 
 const UNAVAILABLE: ConnectionError = {
   kind: "unavailable",
-  message: "The server says it cannot run code (/health: unavailable); its log says why.",
+  message: "The server cannot run code (/health: unavailable); see its log.",
 };
 
 export const initialState: ClientState = {
@@ -98,14 +98,7 @@ export const initialState: ClientState = {
 };
 
 function same(a: ClientState, b: ClientState): boolean {
-  return (
-    a.status === b.status &&
-    a.circuit === b.circuit &&
-    a.failures === b.failures &&
-    a.runFailures === b.runFailures &&
-    a.health === b.health &&
-    a.error === b.error
-  );
+  return (Object.keys(a) as (keyof ClientState)[]).every((key) => a[key] === b[key]);
 }
 
 /**

@@ -49,7 +49,7 @@ describe("client.runtimes()", () => {
       .catch((e) => e);
     expect(error).toMatchObject({ name: "InvalidResponseError", code: "invalid_response" });
     expect(error.message).toMatch(
-      /GET http:\/\/mecha\.test\/runtimes did not return runtimes \(0\.version/,
+      /^Unexpected runtimes from http:\/\/mecha\.test\/runtimes \(0\.version/,
     );
   });
 

@@ -22,6 +22,7 @@ import { AbortedError } from "./errors/AbortedError";
 import { currentPage, describeHealthFailure } from "./errors/describeHealthFailure";
 import { isMechaError } from "./errors/isMechaError";
 import type { MechaError } from "./errors/MechaError";
+import { messageOf } from "./errors/messageOf";
 import { UnavailableError } from "./errors/UnavailableError";
 import { createEventChannel } from "./eventChannel";
 import { createHealthMonitor } from "./healthMonitor";
@@ -130,11 +131,9 @@ export interface MechaClient {
 const ignore = () => {};
 
 function toMechaError(error: unknown, kind: BackendKind): MechaError {
-  if (isMechaError(error)) return error;
-  return new UnavailableError(
-    `The ${kind} backend failed: ${(error as Error)?.message ?? String(error)}`,
-    { cause: error },
-  );
+  return isMechaError(error)
+    ? error
+    : new UnavailableError(`The ${kind} backend failed: ${messageOf(error)}`, { cause: error });
 }
 
 /**
@@ -185,13 +184,9 @@ export function createClient(options: ClientOptions): MechaClient {
         // nobody awaits this check.
         if (error.status === 401 || error.status === 403) warn(error);
         if (error.code !== "aborted") {
-          const described = await describeHealthFailure(error, {
-            fetch: (url, init) => (config.fetch ? config.fetch(url, init) : fetch(url, init)),
-            page: currentPage(),
-            timers: config.timers,
-            timeoutMs: config.timeoutMs,
-            signal: disposal.signal,
-          });
+          const described = await describeHealthFailure(error, currentPage(), () =>
+            server.answersWithoutCors(disposal.signal),
+          );
           if (!disposal.signal.aborted) report({ type: "error", error: described });
         }
         throw error;
@@ -215,20 +210,14 @@ export function createClient(options: ClientOptions): MechaClient {
     if (kind === "mock") return mock;
     const option = config.browser;
     if (!option) {
-      throw new UnavailableError(
-        'fallback "browser" is configured but no browser backend was given; pass createClient({ browser }) with an in-browser runtime, or remove "browser" from fallback.',
-      );
+      throw new UnavailableError('fallback "browser" needs createClient({ browser }).');
     }
     browser ??= (async () => (typeof option === "function" ? option() : option))();
-    try {
-      return await browser;
-    } catch (cause) {
+    // A loader that failed is tried again next time.
+    return browser.catch((cause) => {
       browser = undefined;
-      throw new UnavailableError(
-        `The browser backend could not be loaded: ${(cause as Error)?.message ?? cause}`,
-        { cause },
-      );
-    }
+      throw toMechaError(cause, kind);
+    });
   }
 
   function launch(
@@ -244,7 +233,6 @@ export function createClient(options: ClientOptions): MechaClient {
     const controller = new AbortController();
     const unlinkCaller = linkSignal(signal, controller);
     const unlinkDisposal = linkSignal(disposal.signal, controller);
-    let current: BackendRun | undefined;
     let cancelled = false;
     let markStarted: (run: BackendRun | undefined) => void = ignore;
     const firstRun = new Promise<BackendRun | undefined>((resolve) => {
@@ -267,15 +255,14 @@ export function createClient(options: ClientOptions): MechaClient {
       backend: undefined,
       result: undefined as unknown as Promise<ClientRunResult>,
       async sendStdin(data, stdinOptions) {
-        const run = current ?? (await firstRun);
+        const run = await firstRun;
         // No backend ever started the run: fail with the reason it did not start.
         if (!run) return handle.result.then(ignore);
         await run.sendStdin(data, stdinOptions);
       },
       async cancel() {
         cancelled = true;
-        const run = current ?? (await firstRun);
-        await run?.cancel();
+        await (await firstRun)?.cancel();
       },
     };
 
@@ -315,7 +302,6 @@ export function createClient(options: ClientOptions): MechaClient {
                 callSafely(onEvent, event);
               },
             });
-            current = run;
             handle.backend = kind;
             markStarted(run);
             return { ...(await run.result), backend: kind };
@@ -379,9 +365,7 @@ export function createClient(options: ClientOptions): MechaClient {
       return "exitCode" in run ? { ...run, backend: "server" } : run;
     },
     dispose() {
-      disposal.abort(
-        new AbortedError("This client was disposed; create a new one with createClient()."),
-      );
+      disposal.abort(new AbortedError("This client was disposed."));
       monitor.stop();
       listeners.clear();
     },

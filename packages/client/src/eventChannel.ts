@@ -5,48 +5,42 @@ export interface EventChannel<T> extends AsyncIterable<T> {
   fail(error: unknown): void;
 }
 
+/** A pushed value and the promise of the next one: undefined once closed, rejected on failure. */
+interface Link<T> {
+  value: T;
+  next: Promise<Link<T> | undefined>;
+}
+
 export function createEventChannel<T>(): EventChannel<T> {
-  const values: T[] = [];
+  let resolve: (link: Link<T> | undefined) => void = () => {};
+  let reject: (error: unknown) => void = () => {};
   let done = false;
-  let failure: { error: unknown } | undefined;
-  let waiters: (() => void)[] = [];
-  const wake = () => {
-    for (const waiter of waiters) waiter();
-    waiters = [];
+  const later = () => {
+    const next = new Promise<Link<T> | undefined>((onValue, onError) => {
+      resolve = onValue;
+      reject = onError;
+    });
+    // A failure that no iterator reads is not an unhandled rejection.
+    next.catch(() => {});
+    return next;
   };
+  const first = later();
   return {
     push(value) {
       if (done) return;
-      values.push(value);
-      wake();
+      const settle = resolve;
+      settle({ value, next: later() });
     },
     close() {
       done = true;
-      wake();
+      resolve(undefined);
     },
     fail(error) {
-      if (!done) failure = { error };
       done = true;
-      wake();
+      reject(error);
     },
-    [Symbol.asyncIterator]() {
-      let index = 0;
-      let stopped = false;
-      return {
-        async next(): Promise<IteratorResult<T, undefined>> {
-          while (!stopped && index >= values.length && !done) {
-            await new Promise<void>((resolve) => waiters.push(resolve));
-          }
-          if (stopped) return { value: undefined, done: true };
-          if (index < values.length) return { value: values[index++] as T, done: false };
-          if (failure) throw failure.error;
-          return { value: undefined, done: true };
-        },
-        async return(): Promise<IteratorResult<T, undefined>> {
-          stopped = true;
-          return { value: undefined, done: true };
-        },
-      };
+    async *[Symbol.asyncIterator]() {
+      for (let link = await first; link; link = await link.next) yield link.value;
     },
   };
 }

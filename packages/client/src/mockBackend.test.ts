@@ -46,6 +46,7 @@ describe("echoLiteralPrints", () => {
     ['print("a", end="")', 1],
     ['print(b"bytes")', 1],
     ['print("\\N{BULLET}")', 1],
+    ['print("\\xZZ")', 1],
     ['print("a"); print("b")', 1],
     ['print("""doc""")', 1],
   ])("does not pretend to run %j (stops at line %i)", (code, line) => {

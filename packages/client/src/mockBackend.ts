@@ -20,6 +20,10 @@ export type MockResponder = (request: RunRequest) => MockOutput | Promise<MockOu
 export const MOCK_NOTICE =
   "[mock] Simulated output: the Mecha server is unreachable, so this code was not run.\n";
 
+// A top-level print() of nothing, or of one plain (or r/u-prefixed) string literal.
+const PRINT = /^print\(\s*(?:([rRuU]?)(["'])((?:(?!\2)[^\\\n]|\\.)*)\2)?\s*\)\s*(?:#.*)?$/;
+// \xHH, \uHHHH, \UHHHHHHHH, octal, \N{NAME}, or one character.
+const ESCAPE = /\\(x\w{2}|u\w{4}|U\w{8}|[0-7]{1,3}|N\{[^}]*\}|[\s\S])/g;
 const ESCAPES: Record<string, string> = {
   n: "\n",
   t: "\t",
@@ -34,37 +38,27 @@ const ESCAPES: Record<string, string> = {
   "\n": "",
 };
 
-// print("…") or print('…') with one plain (or r/u-prefixed) string literal and nothing else.
-const PRINT =
-  /^print\(\s*([rRuU]?)(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')\s*\)\s*(?:#.*)?$/;
-const EMPTY_PRINT = /^print\(\s*\)\s*(?:#.*)?$/;
-
-function unescapePython(body: string): string | undefined {
-  let ok = true;
-  const text = body.replace(
-    /\\(x[\da-fA-F]{2}|u[\da-fA-F]{4}|U[\da-fA-F]{8}|[0-7]{1,3}|N\{[^}]*\}|[\s\S])/g,
-    (match, sequence: string) => {
-      if (/^[0-7]/.test(sequence)) return String.fromCharCode(Number.parseInt(sequence, 8));
-      if (sequence.length > 1) {
-        const code = Number.parseInt(sequence.slice(1), 16);
-        // \N{NAME} needs the Unicode name table; a code point above U+10FFFF is invalid.
-        if (sequence[0] === "N" || code > 0x10ffff) ok = false;
-        return ok ? String.fromCodePoint(code) : "";
-      }
-      return ESCAPES[sequence] ?? match;
-    },
-  );
-  return ok ? text : undefined;
-}
-
 /** The text a top-level line prints, if it is a literal `print("…")`; otherwise undefined. */
 function literalPrint(line: string): string | undefined {
-  if (EMPTY_PRINT.test(line)) return "\n";
   const match = PRINT.exec(line);
   if (!match) return undefined;
-  const body = match[2] ?? match[3] ?? "";
-  const text = /r/i.test(match[1] ?? "") ? body : unescapePython(body);
-  return text === undefined ? undefined : `${text}\n`;
+  const [, prefix = "", , body = ""] = match;
+  if (/r/i.test(prefix)) return `${body}\n`;
+  try {
+    const text = body.replace(ESCAPE, (whole, sequence: string) => {
+      const code = /^[0-7]/.test(sequence)
+        ? `0o${sequence}`
+        : sequence.length > 1
+          ? `0x${sequence.slice(1)}`
+          : "";
+      return code ? String.fromCodePoint(Number(code)) : (ESCAPES[sequence] ?? whole);
+    });
+    return `${text}\n`;
+  } catch {
+    // Not a code point (NaN): a digit that is not hex, or \N{NAME}, which needs Unicode's name
+    // table; or one past U+10FFFF. Python would not run it as it stands, or the mock cannot say.
+    return undefined;
+  }
 }
 
 /**
@@ -74,12 +68,11 @@ function literalPrint(line: string): string | undefined {
  */
 export function echoLiteralPrints(request: RunRequest): MockOutput {
   let stdout = "";
-  const lines = request.code.split(/\r?\n/);
-  for (const [index, line] of lines.entries()) {
-    if (!line.trim() || /^\s*#/.test(line)) continue;
+  for (const [index, line] of request.code.split(/\r?\n/).entries()) {
+    if (/^\s*(#|$)/.test(line)) continue;
     const printed = literalPrint(line);
     if (printed === undefined) {
-      const message = `Line ${index + 1} was not run: the mock backend only echoes literal print("...") calls.`;
+      const message = `Line ${index + 1} was not run: the mock only echoes print("...") of a literal.`;
       return {
         stdout,
         stderr: `[mock] ${message}\n`,

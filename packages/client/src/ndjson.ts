@@ -1,15 +1,21 @@
 import { InvalidResponseError } from "./errors/InvalidResponseError";
 
-function parseLine(line: string): unknown {
+/** `text` parsed as JSON, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
   try {
-    return JSON.parse(line);
-  } catch (cause) {
-    const excerpt = line.length > 80 ? `${line.slice(0, 80)}…` : line;
-    throw new InvalidResponseError(
-      `The run stream sent a line that is not JSON: ${JSON.stringify(excerpt)}`,
-      { cause },
-    );
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
+}
+
+function parseLine(line: string): unknown {
+  const value = parseJson(line);
+  if (value === undefined) {
+    const excerpt = line.length > 80 ? `${line.slice(0, 80)}…` : line;
+    throw new InvalidResponseError(`Not JSON in the run stream: ${JSON.stringify(excerpt)}`);
+  }
+  return value;
 }
 
 /**
@@ -34,14 +40,10 @@ export async function* parseNdjson(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (line.trim()) yield parseLine(line);
-        newline = buffer.indexOf("\n");
-      }
+      const lines = (buffer + decoder.decode(value, { stream: true })).split("\n");
+      // The last piece is a line still on its way.
+      buffer = lines.pop()!;
+      for (const line of lines) if (line.trim()) yield parseLine(line);
     }
     finished = true;
     buffer += decoder.decode();

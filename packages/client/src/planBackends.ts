@@ -26,14 +26,8 @@ export function planBackends(
  * threw).
  */
 export function canFallBack(error: MechaError): boolean {
-  switch (error.code) {
-    case "aborted":
-      return false;
-    case "http":
-      return (error.status ?? 0) >= 500 || notMecha(error);
-    default:
-      return true;
-  }
+  const { code } = error;
+  return code !== "aborted" && (code !== "http" || (error.status ?? 0) >= 500 || notMecha(error));
 }
 
 /**

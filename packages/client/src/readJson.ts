@@ -1,11 +1,24 @@
 import { describeIssues } from "./describeIssues";
 import { InvalidResponseError } from "./errors/InvalidResponseError";
+import type { MechaErrorOptions, MechaRequest } from "./errors/MechaError";
 import type { Attempt } from "./serverBackend";
 
+type ZodLikeError = Parameters<typeof describeIssues>[0];
+
 interface Schema<T> {
-  safeParse(
-    value: unknown,
-  ): { success: true; data: T } | { success: false; error: Parameters<typeof describeIssues>[0] };
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodLikeError };
+}
+
+/** A 2xx answer whose body is not `what` the protocol says, with the first schema issues. */
+export function unexpected(
+  attempt: Pick<MechaErrorOptions, "request" | "response" | "attempts"> & { request: MechaRequest },
+  what: string,
+  error: ZodLikeError,
+): InvalidResponseError {
+  return new InvalidResponseError(
+    `Unexpected ${what} from ${attempt.request.url} (${describeIssues(error)}).`,
+    { ...attempt, cause: error },
+  );
 }
 
 /**
@@ -21,10 +34,6 @@ export function readJson<T>(
     if (!response.ok) await fail(response, attempt);
     const parsed = schema.safeParse(await response.json().catch(() => undefined));
     if (parsed.success) return parsed.data;
-    const { method, url } = attempt.request;
-    throw new InvalidResponseError(
-      `${method} ${url} did not return ${what} (${describeIssues(parsed.error)}).`,
-      { ...attempt, cause: parsed.error },
-    );
+    throw unexpected(attempt, what, parsed.error);
   };
 }

@@ -165,8 +165,8 @@ export interface ClientOptions {
 
 export interface ResolvedOptions {
   baseUrl: string;
-  fetch: FetchFunction | undefined;
-  headers: HeadersOption | undefined;
+  fetch?: FetchFunction | undefined;
+  headers?: HeadersOption | undefined;
   timeoutMs: number;
   defaultRunTimeoutMs: number;
   runTimeoutMarginMs: number;
@@ -174,20 +174,41 @@ export interface ResolvedOptions {
   circuit: CircuitPolicy;
   checkOnFailure: boolean;
   fallbacks: readonly FallbackKind[];
-  browser: BrowserBackendOption | undefined;
-  mock: MockResponder | undefined;
+  browser?: BrowserBackendOption | undefined;
+  mock?: MockResponder | undefined;
   onWarning: (warning: MechaError) => void;
   timers: Timers;
   now: () => number;
   random: () => number;
 }
 
-function number(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0) || value === Number.POSITIVE_INFINITY) {
-    throw new TypeError(`createClient: ${name} must be a non-negative number, got ${value}.`);
+/** Defaults of the numeric options, by the name each has in `ClientOptions`. */
+const DEFAULTS = { timeoutMs: 10_000, defaultRunTimeoutMs: 60_000, runTimeoutMarginMs: 10_000 };
+const RETRY = { limit: 2, baseMs: 300, maxMs: 10_000 };
+const HEALTH = {
+  failureThreshold: 3,
+  intervalMs: 10_000,
+  offlineMinMs: 2_000,
+  offlineMaxMs: 30_000,
+};
+
+/** `given`'s numbers, each checked, with `defaults` for those it leaves out. */
+function numbers<T extends Record<string, number>>(
+  given: Partial<T> | undefined,
+  defaults: T,
+  prefix = "",
+): T {
+  const result: Record<string, number> = {};
+  for (const [name, fallback] of Object.entries(defaults)) {
+    const value = given?.[name] === undefined ? fallback : given[name];
+    if (typeof value !== "number" || !(value >= 0) || value === Number.POSITIVE_INFINITY) {
+      throw new TypeError(
+        `createClient: ${prefix}${name} must be a non-negative number, got ${value}.`,
+      );
+    }
+    result[name] = value;
   }
-  return value;
+  return result as T;
 }
 
 function fallbacks(option: FallbackOption | undefined): readonly FallbackKind[] {
@@ -196,7 +217,7 @@ function fallbacks(option: FallbackOption | undefined): readonly FallbackKind[] 
   for (const kind of list as unknown[]) {
     if (kind !== "mock" && kind !== "browser") {
       throw new TypeError(
-        `createClient: fallback must be "none", "mock", "browser" or a list of "mock" and "browser", got ${JSON.stringify(option)}.`,
+        `createClient: fallback must be "none", "mock", "browser" or a list, got ${JSON.stringify(option)}.`,
       );
     }
   }
@@ -206,34 +227,16 @@ function fallbacks(option: FallbackOption | undefined): readonly FallbackKind[] 
 /** Every option with its default applied, checked once. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (typeof options?.baseUrl !== "string") {
-    throw new TypeError(
-      'createClient needs a baseUrl, e.g. createClient({ baseUrl: "/api/mecha" }).',
-    );
+    throw new TypeError('createClient needs a baseUrl, e.g. "/api/mecha".');
   }
-  const retry = options.retry ?? {};
-  const health = options.health ?? {};
+  const health = numbers(options.health, HEALTH, "health.");
   return {
-    baseUrl: options.baseUrl,
-    fetch: options.fetch,
-    headers: options.headers,
-    timeoutMs: number("timeoutMs", options.timeoutMs, 10_000),
-    defaultRunTimeoutMs: number("defaultRunTimeoutMs", options.defaultRunTimeoutMs, 60_000),
-    runTimeoutMarginMs: number("runTimeoutMarginMs", options.runTimeoutMarginMs, 10_000),
-    retry: {
-      limit: number("retry.limit", retry.limit, 2),
-      baseMs: number("retry.baseMs", retry.baseMs, 300),
-      maxMs: number("retry.maxMs", retry.maxMs, 10_000),
-    },
-    circuit: {
-      threshold: Math.max(1, number("health.failureThreshold", health.failureThreshold, 3)),
-      intervalMs: number("health.intervalMs", health.intervalMs, 10_000),
-      offlineMinMs: number("health.offlineMinMs", health.offlineMinMs, 2_000),
-      offlineMaxMs: number("health.offlineMaxMs", health.offlineMaxMs, 30_000),
-    },
-    checkOnFailure: health.checkOnFailure ?? true,
+    ...options,
+    ...numbers(options, DEFAULTS),
+    retry: numbers(options.retry, RETRY, "retry."),
+    circuit: { ...health, threshold: Math.max(1, health.failureThreshold) },
+    checkOnFailure: options.health?.checkOnFailure ?? true,
     fallbacks: fallbacks(options.fallback),
-    browser: options.browser,
-    mock: options.mock,
     onWarning: options.onWarning ?? ((warning) => console.warn(warning.message)),
     timers: options.timers ?? defaultTimers,
     now: options.now ?? Date.now,

@@ -1,18 +1,19 @@
 import { HealthResponse, LenientProblem, MEDIA_TYPES } from "@mecha/protocol/responses";
 import type { Backend, BackendRun, BackendStartOptions } from "./backend";
 import { type CircuitEvent, circuitEventFor } from "./circuit";
-import { describeIssues } from "./describeIssues";
 import { AbortedError } from "./errors/AbortedError";
 import { BusyError } from "./errors/BusyError";
 import { HttpError } from "./errors/HttpError";
-import { InvalidResponseError } from "./errors/InvalidResponseError";
 import { isMechaError } from "./errors/isMechaError";
 import type { MechaError, MechaRequest, MechaResponse } from "./errors/MechaError";
+import { messageOf } from "./errors/messageOf";
 import { NetworkError } from "./errors/NetworkError";
 import { RateLimitedError } from "./errors/RateLimitedError";
 import { TimeoutError } from "./errors/TimeoutError";
 import { UnavailableError } from "./errors/UnavailableError";
 import { linkSignal } from "./linkSignal";
+import { parseJson } from "./ndjson";
+import { unexpected } from "./readJson";
 import type { ResolvedOptions } from "./resolveOptions";
 import { parseRetryAfter, type RequestSafety, retryDelay } from "./retry";
 import { createServerCalls, type ServerCalls } from "./serverCalls";
@@ -54,6 +55,7 @@ export interface ServerBackend extends ServerCalls, ServerRunContext {
   /** A streamed run at `path`: `runs`, or a session's `sessions/{id}/runs`. */
   startRun(path: string, body: RunBody, options: BackendStartOptions): BackendRun;
   health(signal?: AbortSignal): Promise<HealthResponse>;
+  answersWithoutCors(signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface Attempt {
@@ -66,16 +68,16 @@ export interface Call<T> {
   method: "GET" | "POST" | "DELETE";
   path: string;
   json?: unknown;
+  /** The rest of the request's `fetch` options. */
+  init?: RequestInit;
   /** Headers of this request, beside the `headers` option's. */
   headers?: Readonly<Record<string, string>> | undefined;
-  accept: string;
-  safety: RequestSafety;
-  retries: boolean;
-  /**
-   * Per-attempt limit on the answer: the whole of a health or control call, only the
-   * response headers of a run (whose body then lasts as long as the run).
-   */
-  timeoutMs: number;
+  /** @default "application/json" */
+  accept?: string;
+  /** @default "unsafe" for a POST, "idempotent" for a GET or a DELETE */
+  safety?: RequestSafety;
+  /** @default true */
+  retries?: boolean;
   signal?: AbortSignal | undefined;
   /** The error to use when `signal` aborted for a reason of the caller's own. */
   abortReason?: () => MechaError | undefined;
@@ -83,14 +85,6 @@ export interface Call<T> {
   read: (response: Response, attempt: Attempt) => Promise<T>;
   /** What a failed attempt tells the state machine. */
   event?: (error: MechaError) => CircuitEvent | null;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -113,24 +107,28 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
       parseRetryAfter(response.headers.get("retry-after"), options.now()) ??
       (problem?.retryAfter === undefined ? undefined : problem.retryAfter * 1000);
     const details = { ...attempt, problem, retryAfterMs };
-    const { method, url } = attempt.request;
-    const message = `${method} ${url} failed with ${status}: ${
-      problem ? `${problem.title}. ${problem.detail}` : response.statusText || "no problem details"
+    const message = `${attempt.request.url} answered ${status}${
+      problem ? `: ${problem.title}. ${problem.detail}` : ""
     }`;
-    if (status === 429) return new RateLimitedError(message, details);
-    if (status === 503 && problem?.code === "busy") return new BusyError(message, details);
-    if (status === 503 && problem?.code === "unavailable") {
-      return new UnavailableError(message, details);
-    }
-    return new HttpError(message, details);
+    const code = status === 503 && problem?.code;
+    return new (
+      status === 429
+        ? RateLimitedError
+        : code === "busy"
+          ? BusyError
+          : code === "unavailable"
+            ? UnavailableError
+            : HttpError
+    )(message, details);
   }
 
   async function fail(response: Response, attempt: Attempt): Promise<never> {
-    throw await errorFrom(response, await response.text().catch(() => ""), attempt);
+    throw errorFrom(response, await response.text().catch(() => ""), attempt);
   }
 
   async function send<T>(call: Call<T>): Promise<T> {
     const request: MechaRequest = { method: call.method, url: `${base}/${call.path}` };
+    const { url } = request;
     for (let attempts = 1; ; attempts++) {
       // A failing `headers` function is the host's error: typed, never retried, not the
       // server's fault (no circuit event) and no reason to fall back.
@@ -141,71 +139,61 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
         );
       } catch (cause) {
         throw new HttpError(
-          `${request.method} ${request.url} was not sent: the headers option threw (${
-            (cause as Error)?.message ?? String(cause)
-          }).`,
-          { request, attempts, cause },
+          `${url} was not sent: the headers option threw (${messageOf(cause)}).`,
+          {
+            request,
+            attempts,
+            cause,
+          },
         );
       }
       for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
-      headers.set("accept", call.accept);
+      headers.set("accept", call.accept ?? MEDIA_TYPES.json);
       if (call.json !== undefined) headers.set("content-type", MEDIA_TYPES.json);
       const controller = new AbortController();
       const unlink = linkSignal(call.signal, controller);
       let timedOut = false;
+      // Per attempt, a limit on the answer: the whole of a health or control call, only the
+      // response headers of a run (whose body then lasts as long as the run).
       const timer = timers.setTimeout(() => {
         timedOut = true;
         controller.abort();
-      }, call.timeoutMs);
+      }, options.timeoutMs);
       let error: MechaError;
       try {
-        const response = await fetchOnce(request.url, {
+        const response = await fetchOnce(url, {
           method: call.method,
           headers,
           body: call.json === undefined ? null : JSON.stringify(call.json),
           signal: controller.signal,
+          ...call.init,
         });
         return await call.read(response, {
           request,
           attempts,
-          response: {
-            status: response.status,
-            headers: Object.fromEntries(response.headers),
-          },
+          response: { status: response.status, headers: Object.fromEntries(response.headers) },
         });
       } catch (cause) {
-        if (call.signal?.aborted) {
-          error =
-            call.abortReason?.() ??
-            new AbortedError(`${request.method} ${request.url} was aborted.`, {
-              request,
-              attempts,
-              cause: call.signal.reason,
-            });
-        } else if (isMechaError(cause)) {
-          error = cause;
-        } else if (timedOut) {
-          error = new TimeoutError(
-            `${request.method} ${request.url} got no answer within ${call.timeoutMs} ms.`,
-            { request, attempts, cause },
-          );
-        } else {
-          error = new NetworkError(
-            `Could not reach the Mecha server: ${request.method} ${request.url} failed (${
-              (cause as Error)?.message ?? String(cause)
-            }).`,
-            { request, attempts, cause },
-          );
-        }
+        const details = { request, attempts, cause };
+        error = call.signal?.aborted
+          ? (call.abortReason?.() ??
+            new AbortedError(`${url} was aborted.`, { ...details, cause: call.signal.reason }))
+          : isMechaError(cause)
+            ? cause
+            : timedOut
+              ? new TimeoutError(`No answer from ${url} in ${options.timeoutMs} ms.`, details)
+              : new NetworkError(`Could not reach ${url} (${messageOf(cause)}).`, details);
       } finally {
         timers.clearTimeout(timer);
         unlink();
       }
       const event = (call.event ?? circuitEventFor)(error);
       if (event) report(event);
-      const delay = call.retries
-        ? retryDelay(error, attempts, options.retry, call.safety, options.random)
-        : null;
+      const safety = call.safety ?? (call.method === "POST" ? "unsafe" : "idempotent");
+      const delay =
+        call.retries === false
+          ? null
+          : retryDelay(error, attempts, options.retry, safety, options.random);
       if (delay === null) throw error;
       await sleep(delay, timers, call.signal).catch((cause) => {
         throw call.abortReason?.() ?? cause;
@@ -219,10 +207,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
       method: "POST",
       path: `runs/${encodeURIComponent(id)}/${action}`,
       json,
-      accept: MEDIA_TYPES.json,
       safety: action === "cancel" ? "idempotent" : "unsafe",
-      retries: true,
-      timeoutMs: options.timeoutMs,
       read: async (response, attempt) => {
         if (!response.ok) await fail(response, attempt);
         report({ type: "success" });
@@ -234,10 +219,7 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
     return send({
       method: "GET",
       path: "health",
-      accept: MEDIA_TYPES.json,
-      safety: "idempotent",
       retries: false,
-      timeoutMs: options.timeoutMs,
       signal,
       // Only a health body answers a health check. 401/403 still say a server is there.
       event: (error) => {
@@ -255,17 +237,30 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
             report({ type: "success", health: parsed.data });
             return parsed.data;
           }
-          if (response.ok) {
-            throw new InvalidResponseError(
-              `GET ${attempt.request.url} did not return a protocol v1 health body (${describeIssues(parsed.error)}). Is baseUrl pointing at a Mecha server?`,
-              { ...attempt, cause: parsed.error },
-            );
-          }
+          if (response.ok) throw unexpected(attempt, "health body", parsed.error);
         }
-        throw await errorFrom(response, text, attempt);
+        throw errorFrom(response, text, attempt);
       },
     });
   }
+
+  /**
+   * Whether anything answers `GET /health` when the browser need not let the page read the
+   * answer (`mode: "no-cors"`): if so, a health check that failed was refused by the browser
+   * (CORS) rather than never answered. False also where the page's own policy blocks it (a
+   * cross-origin isolated page needs the server's consent even for that).
+   */
+  const answersWithoutCors = (signal?: AbortSignal) =>
+    send({
+      method: "GET",
+      path: "health",
+      init: { mode: "no-cors", credentials: "omit", cache: "no-store" },
+      retries: false,
+      signal,
+      // It tells the state machine nothing: the check it follows has.
+      event: () => null,
+      read: async () => true,
+    }).catch(() => false);
 
   const context: ServerRunContext = { options, send, fail, control };
   const startRun: ServerBackend["startRun"] = (path, body, startOptions) =>
@@ -277,5 +272,6 @@ export function createServerBackend(options: ServerBackendOptions): ServerBacken
     start: (request, startOptions) => startRun("runs", request, startOptions),
     startRun,
     health,
+    answersWithoutCors,
   };
 }

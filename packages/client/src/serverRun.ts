@@ -2,16 +2,17 @@ import type { RunLimits } from "@mecha/protocol";
 import { HEADERS, MEDIA_TYPES, parseRunEvent } from "@mecha/protocol/responses";
 import type { BackendRun, BackendRunResult, BackendStartOptions } from "./backend";
 import { circuitEventFor } from "./circuit";
-import { describeIssues } from "./describeIssues";
 import { AbortedError } from "./errors/AbortedError";
 import { InvalidResponseError } from "./errors/InvalidResponseError";
 import { isMechaError } from "./errors/isMechaError";
 import type { MechaError, MechaRequest, MechaResponse } from "./errors/MechaError";
+import { messageOf } from "./errors/messageOf";
 import { NetworkError } from "./errors/NetworkError";
 import { TimeoutError } from "./errors/TimeoutError";
 import { linkSignal } from "./linkSignal";
 import { parseNdjson } from "./ndjson";
 import { randomKey } from "./randomKey";
+import { unexpected } from "./readJson";
 import { backoffDelay } from "./retry";
 import type { Attempt, Call, ServerBackendOptions } from "./serverBackend";
 import { abortError, sleep } from "./timers";
@@ -79,8 +80,8 @@ export function startServerRun(
   const broke = (cause?: unknown) =>
     new NetworkError(
       cause === undefined
-        ? "The server closed the run stream before the run ended; it may have stopped mid-run."
-        : `The connection to the server broke mid-run (${(cause as Error)?.message ?? cause}).`,
+        ? "The run stream closed before the run ended."
+        : `The run stream broke (${messageOf(cause)}).`,
       { request: runRequest, response: answer, cause },
     );
 
@@ -95,10 +96,6 @@ export function startServerRun(
       // A repeated POST with the key answers the same run, so it may be sent again whenever its
       // answer was lost; without the key, only where the server cannot have acted.
       safety: events || keyHonoured() ? "idempotent" : "unsafe",
-      retries: true,
-      // Bounds the wait for the response headers, which the server sends at once; a run
-      // queued on the server then sends `started` whenever it leaves the queue.
-      timeoutMs: options.timeoutMs,
       signal: controller.signal,
       abortReason: () => reason,
       read: async (response, attempt) => {
@@ -106,7 +103,7 @@ export function startServerRun(
         const type = response.headers.get("content-type");
         if (!response.body || !type?.includes("ndjson")) {
           throw new InvalidResponseError(
-            `${attempt.request.method} ${attempt.request.url} answered ${type ?? "without a content type"} instead of ${MEDIA_TYPES.ndjson}.`,
+            `${attempt.request.url} answered ${type} instead of ${MEDIA_TYPES.ndjson}.`,
             attempt,
           );
         }
@@ -121,10 +118,7 @@ export function startServerRun(
     for await (const value of parseNdjson(stream, controller.signal)) {
       const parsed = parseRunEvent(value);
       if (parsed.kind === "invalid") {
-        throw new InvalidResponseError(
-          `The run stream sent an event that is not protocol v1 (${describeIssues(parsed.error)}).`,
-          { request: runRequest, response: answer, cause: parsed.error },
-        );
+        throw unexpected({ request: runRequest, response: answer }, "run event", parsed.error);
       }
       const { seq } = parsed.event;
       // A reopened stream may repeat what was read before the break.
@@ -140,7 +134,7 @@ export function startServerRun(
         // limit plus a margin means the server is stuck.
         watchdog = timers.setTimeout(() => {
           reason = new TimeoutError(
-            `The run did not end within ${wallMs} ms of starting, its time limit plus margin; the server may be stuck.`,
+            `The run did not end within ${wallMs} ms (time limit plus margin).`,
             { request: runRequest, response: answer },
           );
           controller.abort(reason);

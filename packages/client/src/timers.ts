@@ -20,12 +20,13 @@ export function abortError(signal: AbortSignal, what: string): AbortedError {
 /** Waits `ms`, or rejects with `AbortedError` as soon as `signal` aborts. */
 export function sleep(ms: number, timers: Timers, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal, "The wait before a retry"));
+    let handle: unknown;
     const onAbort = () => {
       timers.clearTimeout(handle);
       reject(abortError(signal!, "The wait before a retry"));
     };
-    const handle = timers.setTimeout(() => {
+    if (signal?.aborted) return onAbort();
+    handle = timers.setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);

@@ -58,17 +58,19 @@ export const MECHA_ERROR: unique symbol = /* @__PURE__ */ Symbol.for("mecha.clie
 export class MechaError extends Error {
   override name = "MechaError";
   readonly [MECHA_ERROR] = true;
-  readonly code: MechaErrorCode;
-  readonly problem: MechaProblem | undefined;
-  readonly request: MechaRequest | undefined;
-  readonly status: number | undefined;
+  // Declared, not initialised: the constructor sets each one.
+  declare readonly code: MechaErrorCode;
+  declare readonly problem: MechaProblem | undefined;
+  declare readonly request: MechaRequest | undefined;
+  declare readonly status: number | undefined;
   /** The response's status and headers (e.g. `retry-after`), when there was a response. */
-  readonly response: MechaResponse | undefined;
-  readonly attempts: number;
-  readonly retryAfterMs: number | undefined;
+  declare readonly response: MechaResponse | undefined;
+  declare readonly attempts: number;
+  declare readonly retryAfterMs: number | undefined;
 
   constructor(code: MechaErrorCode, message: string, options: MechaErrorOptions = {}) {
-    super(message, "cause" in options ? { cause: options.cause } : undefined);
+    // `Error` takes `cause` from the options when they have one.
+    super(message, options);
     this.code = code;
     this.problem = options.problem;
     this.request = options.request;

@@ -1,5 +1,4 @@
 import type { CreateSessionRequest } from "@mecha/protocol";
-import { MEDIA_TYPES } from "@mecha/protocol/responses";
 import { SessionCreated } from "@mecha/protocol/sessions";
 import type { BackendSession } from "../backend";
 import type { ClientInternals } from "../clientInternals";
@@ -15,17 +14,15 @@ export async function openServerSession(
   request: CreateSessionRequest,
   signal: AbortSignal | undefined,
 ): Promise<BackendSession> {
-  const { send, fail, options } = server;
-  const call = { accept: MEDIA_TYPES.json, retries: true, timeoutMs: options.timeoutMs } as const;
+  const { send, fail } = server;
   const created = await send({
-    ...call,
     method: "POST",
     path: "sessions",
     json: request,
-    // A repeat would open a second session: sent again only where the server cannot have acted.
-    safety: "unsafe",
+    // (A POST: a repeat would open a second session, so it is sent again only where the server
+    // cannot have acted.)
     signal,
-    read: readJson(fail, SessionCreated, "a new session {id, expiresAt}"),
+    read: readJson(fail, SessionCreated, "new session"),
   });
   const path = `sessions/${encodeURIComponent(created.id)}`;
   return {
@@ -34,11 +31,9 @@ export async function openServerSession(
     start: (run, startOptions) => server.startRun(`${path}/runs`, run, startOptions),
     readFile: (file, fileSignal) =>
       send({
-        ...call,
         method: "GET",
         path: `${path}/files/${file.split("/").map(encodeURIComponent).join("/")}`,
         accept: "*/*",
-        safety: "idempotent",
         signal: fileSignal,
         read: async (response, attempt) => {
           if (!response.ok) await fail(response, attempt);
@@ -47,10 +42,8 @@ export async function openServerSession(
       }),
     close: () =>
       send({
-        ...call,
         method: "DELETE",
         path,
-        safety: "idempotent",
         read: async (response, attempt) => {
           // Already gone (expired, or closed before): nothing is left to close.
           if (!response.ok && response.status !== 404) await fail(response, attempt);
