@@ -7,12 +7,18 @@ import "../../src/styles.css";
 
 afterEach(() => cleanup());
 
-/** CodeMirror loads when the editor mounts; until then the code is in a plain text area. */
+/**
+ * CodeMirror loads when the editor mounts; until then the code is in a plain text area. Its
+ * chunk can take longer than waitFor's default second on a busy machine.
+ */
 async function loadedEditor() {
-  await waitFor(() => {
-    expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull();
-    expect(document.querySelector(".mecha-editor-fallback")).toBeNull();
-  });
+  await waitFor(
+    () => {
+      expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull();
+      expect(document.querySelector(".mecha-editor-fallback")).toBeNull();
+    },
+    { timeout: 5_000 },
+  );
   return screen.getByRole("textbox", { name: "Python code" });
 }
 

@@ -43,7 +43,11 @@ async function renderRunner(host: CSSProperties) {
       </MechaProvider>
     </div>,
   );
-  await waitFor(() => expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull());
+  // CodeMirror is a chunk of its own, loaded when the editor mounts: in a file's first test that
+  // takes longer than waitFor's default second on a busy machine.
+  await waitFor(() => expect(document.querySelector(".mecha-editor .cm-content")).not.toBeNull(), {
+    timeout: 5_000,
+  });
   await userEvent.click(screen.getByRole("button", { name: "Run" }));
   await waitFor(() =>
     expect(screen.getByRole("status", { name: "Run status" }).textContent).toMatch(
