@@ -121,7 +121,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   const context: HandlerContext = {
     opts,
     runtime,
-    manager,
+    runs: manager,
     limiter: opts.rateLimit ? new RateLimiter(opts.rateLimit.limit, opts.rateLimit.windowMs) : null,
     metrics,
     startedAt: Date.now(),

@@ -2,6 +2,7 @@ import type { RunEvent, RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { RunJob, RunningProgram } from "../runtime/types";
 import { EventLog, type SequencedEvent } from "./eventLog";
+import type { RunHandle, RunView } from "./runRegistry";
 
 export type RunState = "queued" | "running" | "finished";
 
@@ -14,7 +15,7 @@ export interface RunOwner {
  * One accepted run: its events are numbered and kept (see EventLog), fan out to whoever listens,
  * and end with its result, which settles once.
  */
-export class Run {
+export class Run implements RunHandle {
   state: RunState = "queued";
   program: RunningProgram | null = null;
   result: RunResult | null = null;
@@ -48,6 +49,12 @@ export class Run {
 
   get id(): string {
     return this.job.id;
+  }
+
+  view(): RunView {
+    return this.result
+      ? { state: "finished", result: this.result }
+      : { state: this.state as "queued" | "running" };
   }
 
   /** Bytes this run holds for readers (its events). */

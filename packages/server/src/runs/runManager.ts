@@ -2,6 +2,10 @@ import type { RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { RunJob, Runtime } from "../runtime/types";
 import { Run } from "./run";
+import type { RunRegistry, SubmitOptions } from "./runRegistry";
+import { sinkTo } from "./sinkTo";
+
+export type { SubmitOptions };
 
 export interface RunManagerLimits {
   maxConcurrent: number;
@@ -14,21 +18,13 @@ export interface RunManagerLimits {
   retainBytes?: number;
 }
 
-/** What a request brings to a new run: who asked, and the key that makes a retry safe. */
-export interface SubmitOptions {
-  principal?: string;
-  idempotencyKey?: string;
-  /** What the request asked for (its body), to tell a retry from a different run reusing a key. */
-  fingerprint?: string;
-}
-
 /** Hooks that observe runs (metrics, logs). */
 export interface RunObserver {
   finished?(run: Run, result: RunResult): void;
 }
 
 /** Admission, concurrency, the queue, and the registry of runs by id (live, then ended). */
-export class RunManager {
+export class RunManager implements RunRegistry {
   /** Queued and running runs. */
   private readonly live = new Map<string, Run>();
   /** Ended runs, oldest first, while they are kept readable. */
@@ -139,11 +135,10 @@ export class RunManager {
         continue;
       }
       this.running++;
-      const program = this.runtime.start(run.job, {
-        stdout: (data) => run.emit({ type: "stdout", data }),
-        stderr: (data) => run.emit({ type: "stderr", data }),
-        input: (prompt) => run.emit({ type: "input", prompt }),
-      });
+      const program = this.runtime.start(
+        run.job,
+        sinkTo((event) => run.emit(event)),
+      );
       run.attach(program);
       void program.done.then((outcome) => {
         this.running--;
