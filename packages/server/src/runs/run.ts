@@ -1,7 +1,7 @@
 import type { RunEvent, RunResult } from "@mecha/protocol";
-import { HttpError } from "../httpError";
 import type { RunJob, RunningProgram } from "../runtime/types";
 import { EventLog, type SequencedEvent } from "./eventLog";
+import { runErrors } from "./runErrors";
 import type { RunHandle, RunView } from "./runRegistry";
 
 export type RunState = "queued" | "running" | "finished";
@@ -127,23 +127,15 @@ export class Run implements RunHandle {
   writeStdin(data: string, eof: boolean): void {
     this.touch();
     if (this.state === "finished") {
-      throw new HttpError("run_finished", `Run ${this.id} has already finished.`);
+      throw runErrors.finished(this.id);
     }
     if (this.stdinClosed) {
-      throw new HttpError(
-        "run_finished",
-        `The standard input of run ${this.id} is closed (it was sent with eof, or the run was started without streaming).`,
-      );
+      throw runErrors.stdinClosed(this.id);
     }
     const size = Buffer.byteLength(data);
     const held = this.program ? this.program.stdinBuffered : this.pendingBytes;
     if (held + size > this.maxStdinBuffer) {
-      throw new HttpError(
-        "stdin_too_large",
-        `Run ${this.id} holds ${held} bytes of standard input its program has not read; ` +
-          `${size} more would pass the ${this.maxStdinBuffer}-byte limit. Nothing was written: ` +
-          "send it again once the program has read some, or in smaller parts.",
-      );
+      throw runErrors.stdinTooLarge(this.id, held, size, this.maxStdinBuffer);
     }
     if (eof) this.stdinClosed = true;
     if (this.program) this.program.writeStdin(data, eof);

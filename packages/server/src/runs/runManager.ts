@@ -1,7 +1,9 @@
 import type { RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { RunJob, Runtime } from "../runtime/types";
+import { cancelledBeforeStart } from "./results";
 import { Run } from "./run";
+import { runErrors } from "./runErrors";
 import type { RunRegistry, SubmitOptions } from "./runRegistry";
 import { sinkTo } from "./sinkTo";
 
@@ -81,17 +83,14 @@ export class RunManager implements RunRegistry {
       const run = this.live.get(known.id) ?? this.ended.get(known.id);
       if (run) {
         if (known.fingerprint !== options.fingerprint) {
-          throw new HttpError(
-            "invalid_request",
-            `Idempotency-Key ${JSON.stringify(options.idempotencyKey)} was used for a different request; use a new key for a new run.`,
-          );
+          throw runErrors.keyReused(options.idempotencyKey!);
         }
         return { run, existing: true };
       }
       this.keys.delete(key);
     }
     if (this.closing) {
-      throw new HttpError("unavailable", "The server is shutting down.", { retryAfter: 5 });
+      throw runErrors.shuttingDown();
     }
     if (this.running >= this.limits.maxConcurrent && this.queue.length >= this.limits.maxQueued) {
       throw new HttpError(
@@ -113,7 +112,7 @@ export class RunManager implements RunRegistry {
     this.prune();
     const run = this.live.get(id) ?? this.ended.get(id);
     if (!run || run.owner.principal !== principal) {
-      throw new HttpError("not_found", `No run with id ${JSON.stringify(id)}.`);
+      throw runErrors.notFound(id);
     }
     return run;
   }
@@ -176,21 +175,4 @@ export class RunManager implements RunRegistry {
       }
     }
   }
-}
-
-function cancelledBeforeStart(job: RunJob): RunResult {
-  return {
-    id: job.id,
-    language: "python",
-    status: "cancelled",
-    exitCode: null,
-    signal: null,
-    stdout: "",
-    stderr: "",
-    truncated: false,
-    durationMs: 0,
-    cpuTimeMs: null,
-    memoryKb: null,
-    limits: { ...job.limits },
-  };
 }
