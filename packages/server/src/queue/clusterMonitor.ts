@@ -28,8 +28,7 @@ export const LOST_MESSAGE =
 export class ClusterMonitor {
   runners: RunnerInfo[] = [];
   queued = 0;
-  /** Whether the last renewal reached Redis. */
-  fresh = false;
+  private renewedAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -39,6 +38,11 @@ export class ClusterMonitor {
     private readonly retainMs: number,
     private readonly waiting?: () => Promise<number>,
   ) {}
+
+  /** Whether Redis answered within `lostAfterMs` (a silent Redis is as good as gone). */
+  get fresh(): boolean {
+    return performance.now() - this.renewedAt < this.connections.opts.lostAfterMs;
+  }
 
   /** Runners taking runs (not draining). */
   get available(): RunnerInfo[] {
@@ -67,10 +71,7 @@ export class ClusterMonitor {
 
   private async renew(): Promise<void> {
     const { command, keys, opts } = this.connections;
-    if (!this.connections.reachable) {
-      this.fresh = false;
-      return;
-    }
+    if (!this.connections.reachable) return;
     try {
       const lost = (await command.run(
         "reap",
@@ -95,9 +96,9 @@ export class ClusterMonitor {
       }
       this.runners = runners;
       if (this.waiting) this.queued = await this.waiting();
-      this.fresh = true;
+      this.renewedAt = performance.now();
     } catch {
-      this.fresh = false;
+      // not renewed: `fresh` runs out
     }
   }
 }

@@ -22,6 +22,7 @@ export function clusterRuntime(connections: RedisConnections, monitor: ClusterMo
   return {
     async info(): Promise<RuntimeInfo> {
       connections.assertReachable();
+      if (!monitor.fresh) throw new Error("Redis has not answered for a while.");
       const runner = weakest();
       if (!runner) throw new Error("No runner is connected to take runs.");
       return runner.runtime;

@@ -88,6 +88,11 @@ export class RedisRuns implements RunRegistry {
   private admit(): void {
     if (this.closing) throw runErrors.shuttingDown();
     this.connections.assertReachable();
+    if (!this.monitor.fresh) {
+      throw new HttpError("unavailable", "Redis has not answered for a while; try again shortly.", {
+        retryAfter: 2,
+      });
+    }
     const { running, queued, maxConcurrent, maxQueued, runners } = this.capacity;
     if (runners === 0) {
       throw new HttpError(

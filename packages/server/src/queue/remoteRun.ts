@@ -57,7 +57,7 @@ export class RemoteRun implements RunHandle {
   get done(): Promise<RunResult> {
     if (!this.watch) {
       this.watch = watchRun(this.context.connections, this.id, this.limits);
-      this.watch.begin();
+      this.watch.begin(true);
     }
     return this.watch.done;
   }

@@ -17,8 +17,11 @@ export interface RunWatch {
   readonly claimed: Promise<void>;
   /** Settles with the run's result: from its runner, or `lost` when nobody can say. */
   readonly done: Promise<RunResult>;
-  /** Also asks Redis now and then (the record exists from now on). */
-  begin(): void;
+  /**
+   * Also asks Redis now and then (the record exists from now on); `now`: once subscribed too,
+   * for a run that may have ended already.
+   */
+  begin(now?: boolean): void;
   /** Stops watching; `done` no longer settles. */
   stop(): void;
 }
@@ -92,12 +95,15 @@ export function watchRun(
     ready,
     claimed,
     done,
-    begin() {
+    begin(now = false) {
       if (stopped || timer) return;
       timer = setInterval(() => void poll(), opts.heartbeatMs * 2);
       timer.unref?.();
-      // The channel may not be subscribed (Redis was down): ask now rather than in 2 beats.
-      void ready.catch(() => poll());
+      // Not subscribed (Redis was down), or asked to: ask now rather than in two heartbeats.
+      void ready.then(
+        () => (now ? poll() : undefined),
+        () => poll(),
+      );
     },
     stop,
   };

@@ -12,6 +12,8 @@ import { readJobData } from "./jobData";
 import { BLOCKING, type RedisConnections } from "./redisConnections";
 import { RunnerRun, type RunnerRunContext } from "./runnerRun";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+
 export interface RunnerSettings {
   /** Runs this runner executes at once. */
   maxConcurrent: number;
@@ -33,6 +35,8 @@ export interface RunnerObserver {
 export class Runner {
   readonly id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly active = new Map<string, RunnerRun>();
+  /** Jobs being processed (a run's whole life here, from its claim to its reported end). */
+  private readonly processing = new Set<Promise<void>>();
   private worker: Worker | null = null;
   private blocking: Redis | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -84,7 +88,7 @@ export class Runner {
       connectionName: `mecha:${this.id}:queue`,
     });
     this.blocking.on("error", () => {});
-    this.worker = new Worker(keys.queue, (job) => this.process(job), {
+    this.worker = new Worker(keys.queue, (job) => this.track(this.process(job)), {
       connection: this.blocking,
       prefix: keys.prefix,
       concurrency: this.settings.maxConcurrent,
@@ -148,6 +152,12 @@ export class Runner {
       retainMs: this.settings.retainMs,
       reportForMs: opts.lostAfterMs * 2,
     };
+  }
+
+  private track(processing: Promise<void>): Promise<void> {
+    this.processing.add(processing);
+    void processing.catch(() => {}).finally(() => this.processing.delete(processing));
+    return processing;
   }
 
   private async process(job: Job): Promise<void> {
@@ -258,7 +268,12 @@ export class Runner {
     if (!this.starting) return;
     await this.starting.catch(() => {});
     await this.beat();
-    await this.worker?.close();
+    // BullMQ stops fetching at once; its close settles once its jobs are done.
+    const closing = this.worker?.close().catch(() => {});
+    while (this.processing.size > 0) await Promise.all(this.processing).catch(() => {});
+    // The runs are done; BullMQ's own connections do not hold a drained runner up (Redis may
+    // be out of reach).
+    await Promise.race([closing, sleep(2000)]);
     if (this.timer) clearInterval(this.timer);
     for (const stop of this.stops.splice(0)) stop();
     const { command, keys } = this.connections;
@@ -268,7 +283,7 @@ export class Runner {
       .del(keys.runner(this.id), keys.runnerRuns(this.id))
       .exec()
       .catch(() => {});
-    await this.blocking?.quit().catch(() => this.blocking?.disconnect());
+    this.blocking?.disconnect();
     this.logger.info("mecha: runner left", { runner: this.id });
   }
 }
