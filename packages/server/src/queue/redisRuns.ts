@@ -178,10 +178,7 @@ export class RedisRuns implements RunRegistry {
         throw unreachable(cause);
       });
     }
-    const ended = watch.done.then((result) => {
-      this.observer.finished?.(result);
-      this.logger.debug?.("mecha: run ended", { run: job.id, status: result.status });
-    });
+    const ended = watch.done.then((result) => this.observer.finished?.(result));
     this.accepted.add(ended);
     void ended.finally(() => this.accepted.delete(ended));
     return { run: new RemoteRun(job.id, job.limits, this.context, watch), existing: false };
@@ -193,6 +190,10 @@ export class RedisRuns implements RunRegistry {
     const state = await command.run("expire", [keys.run(id), keys.events(id), keys.stdin(id)], []);
     if (state !== "expired" && state !== "gone") return;
     this.context.queue.remove(id).catch(() => {});
+    this.logger.warn("mecha: run refused, no runner took it in time", {
+      run: id,
+      queueTimeoutMs: opts.queueTimeoutMs,
+    });
     throw new HttpError(
       "busy",
       `No runner took the run within ${opts.queueTimeoutMs / 1000} s; nothing ran. Try again shortly.`,

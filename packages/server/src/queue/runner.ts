@@ -195,7 +195,6 @@ export class Runner {
   }
 
   private async execute(run: RunnerRun, job: RunJob, input: string[]): Promise<void> {
-    this.logger.debug?.("mecha: run started", { run: run.id, runner: this.id });
     let result: RunResult;
     try {
       const program = this.runtime.start(
