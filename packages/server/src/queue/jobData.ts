@@ -21,6 +21,17 @@ const Job = z.object({
 
 const JobData = z.object({ format: z.literal(JOB_FORMAT), job: Job });
 
+// A field added to `RunJob` and not read here would be dropped on its way to a runner: the
+// build fails until it is added above (and JOB_FORMAT raised if older runners would misread).
+type Fields<T> = keyof T;
+type SameFields = [Fields<RunJob>] extends [Fields<z.infer<typeof Job>>]
+  ? [Fields<z.infer<typeof Job>>] extends [Fields<RunJob>]
+    ? true
+    : false
+  : false;
+const sameFields: SameFields = true;
+void sameFields;
+
 /** What an API instance enqueues for a run. */
 export function jobData(job: RunJob): { format: number; job: RunJob } {
   return { format: JOB_FORMAT, job };
