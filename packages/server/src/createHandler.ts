@@ -196,7 +196,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       path = path.replace(/\/+$/, "") || "/";
       if (request.method.toUpperCase() === "OPTIONS") return preflight(request, cors);
       const principal = await authorize(request, opts);
-      if (cluster && !started) await Promise.race([start().catch(() => {}), sleep(2000)]);
+      if (cluster && !started) await Promise.race([start().catch(() => {}), sleep(1000)]);
       return await route(request, path, { request, cors, principal });
     } catch (error) {
       if (!(error instanceof HttpError)) opts.logger.error("Mecha: request failed", error);

@@ -1,5 +1,4 @@
 import type { Capacity, RunResult } from "@mecha/protocol";
-import { Queue } from "bullmq";
 import { HttpError } from "../httpError";
 import type { NormalizedOptions } from "../options";
 import type { RequestLimiter } from "../rateLimiter";
@@ -11,6 +10,7 @@ import type { NormalizedQueueOptions } from "./queueOptions";
 import { RedisConnections } from "./redisConnections";
 import { RedisRuns } from "./redisRuns";
 import { Runner } from "./runner";
+import { RunQueue } from "./runQueue";
 import { SharedRateLimiter } from "./sharedRateLimiter";
 
 /** A handler's parts when its runs are distributed over Redis. */
@@ -48,20 +48,12 @@ export function createCluster(
 ): Cluster {
   const { role } = queue;
   const connections = new RedisConnections(queue, opts.logger, `mecha:${role}:${process.pid}`);
-  const bull =
-    role === "runner"
-      ? null
-      : new Queue(connections.keys.queue, {
-          connection: connections.command.redis,
-          prefix: queue.prefix,
-          defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
-        });
-  bull?.on("error", () => {});
+  const bull = role === "runner" ? null : new RunQueue(connections);
   const monitor = new ClusterMonitor(
     connections,
     opts.logger,
     opts.retainMs,
-    bull ? () => bull.getWaitingCount() : undefined,
+    bull ? () => bull.waiting() : undefined,
   );
   const local = role === "api" ? null : settings.runtime();
   const runner = local
@@ -127,6 +119,7 @@ export function createCluster(
     start() {
       starting ??= (async () => {
         await connections.open();
+        bull?.open();
         monitor.start();
         await runner?.start();
         await monitor.refresh();
@@ -138,7 +131,7 @@ export function createCluster(
       await api?.close();
       await runner?.close();
       monitor.stop();
-      await bull?.close().catch(() => {});
+      await bull?.close();
       await connections.close();
       await local?.close();
     },

@@ -100,6 +100,7 @@ export class RedisConnections {
         Promise.all([connect(this.command.redis), connect(this.subscriber)]),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
+          timer.unref?.();
         }),
       ]);
     } catch (cause) {
@@ -118,11 +119,14 @@ export class RedisConnections {
 
   async close(): Promise<void> {
     await Promise.all(
-      [this.command.redis, this.subscriber].map((redis) =>
-        redis.status === "end" || redis.status === "wait"
-          ? redis.disconnect()
-          : redis.quit().catch(() => redis.disconnect()),
-      ),
+      [this.command.redis, this.subscriber].map(async (redis) => {
+        if (redis.status !== "ready") {
+          // Connecting or reconnecting: a QUIT would wait for a Redis that may never come.
+          redis.disconnect();
+          return;
+        }
+        await redis.quit().catch(() => redis.disconnect());
+      }),
     );
   }
 }

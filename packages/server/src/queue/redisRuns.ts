@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Capacity, RunResult } from "@mecha/protocol";
-import type { Queue } from "bullmq";
 import { HttpError } from "../httpError";
 import { runErrors } from "../runs/runErrors";
 import type { RunRegistry, SubmitOptions } from "../runs/runRegistry";
 import type { Limits, Logger, RunJob } from "../runtime/types";
 import type { ClusterMonitor } from "./clusterMonitor";
-import { jobData } from "./jobData";
 import type { RedisConnections } from "./redisConnections";
 import { type RemoteContext, RemoteRun, unreachable } from "./remoteRun";
+import type { RunQueue } from "./runQueue";
 import { watchRun } from "./runWatch";
 
 export interface RedisRunsSettings {
@@ -45,7 +44,7 @@ export class RedisRuns implements RunRegistry {
   constructor(
     private readonly connections: RedisConnections,
     private readonly monitor: ClusterMonitor,
-    queue: Queue,
+    queue: RunQueue,
     private readonly settings: RedisRunsSettings,
     private readonly logger: Logger,
     private readonly observer: RedisRunsObserver = {},
@@ -159,7 +158,7 @@ export class RedisRuns implements RunRegistry {
     this.waiting++;
     let taken: boolean;
     try {
-      await this.context.queue.add("run", jobData(job), { jobId: job.id });
+      await this.context.queue.add(job);
       // Nothing is sent until a runner takes it, so a run nobody takes can still be refused.
       taken = await Promise.race([
         watch.claimed.then(() => true),
@@ -189,7 +188,7 @@ export class RedisRuns implements RunRegistry {
     const { command, keys, opts } = this.connections;
     const state = await command.run("expire", [keys.run(id), keys.events(id), keys.stdin(id)], []);
     if (state !== "expired" && state !== "gone") return;
-    this.context.queue.remove(id).catch(() => {});
+    this.context.queue.remove(id);
     this.logger.warn("mecha: run refused, no runner took it in time", {
       run: id,
       queueTimeoutMs: opts.queueTimeoutMs,

@@ -1,5 +1,4 @@
 import type { RunResult } from "@mecha/protocol";
-import type { Queue } from "bullmq";
 import { HttpError } from "../httpError";
 import type { SequencedEvent } from "../runs/eventLog";
 import { cancelledBeforeStart } from "../runs/results";
@@ -9,12 +8,13 @@ import type { Limits } from "../runtime/types";
 import { followEvents } from "./followEvents";
 import { seqOf } from "./keys";
 import type { RedisConnections } from "./redisConnections";
+import type { RunQueue } from "./runQueue";
 import { type RunWatch, watchRun } from "./runWatch";
 
 /** What every remote run of an API instance shares. */
 export interface RemoteContext {
   connections: RedisConnections;
-  queue: Queue;
+  queue: RunQueue;
   maxStdinBuffer: number;
   retainMs: number;
 }
@@ -167,7 +167,7 @@ export class RemoteRun implements RunHandle {
     if (verdict === "finished") return false;
     // Cancelled while queued: it will never start; its job leaves the queue (a runner that
     // took it already skips it).
-    if (verdict === "cancelled") queue.remove(this.id).catch(() => {});
+    if (verdict === "cancelled") queue.remove(this.id);
     return true;
   }
 

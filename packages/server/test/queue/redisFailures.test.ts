@@ -4,9 +4,11 @@
  * full deployment are 503 at once, Redis going away is 503 and coming back is recovery, and a
  * runner drains on close.
  */
+import { type AddressInfo, createServer } from "node:net";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { createHandler } from "../../src/createHandler";
 import { fakeRuntime } from "../support/fakeRuntime";
 import { get, lines, post, runBody, STREAM } from "../support/http";
 import { redisDeployments, runnersSeen } from "../support/redisDeployment";
@@ -114,6 +116,55 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
     await later;
     // The refused run never ran: the runner skipped it and took the next one.
     expect(programs.map((program) => program.job.code)).toEqual(["print(1)", "print('later')"]);
+  });
+
+  it("answers busy at once when every runner slot is taken and the queue is full", async () => {
+    const { a, b, addRunner, started, programs } = await deploy({
+      api: { maxQueued: 1 },
+      runner: { maxConcurrent: 1 },
+    });
+    await addRunner();
+    await runnersSeen(a, 1);
+    const next = started();
+    const running = post(a, "/runs", runBody());
+    const blocker = await next;
+    // Both instances know the one slot is taken (from the runner's heartbeat).
+    for (const handler of [a, b]) {
+      while ((await handler.health()).capacity.running < 1) await tick();
+    }
+    const waiting = post(a, "/runs", runBody("print('waits')"));
+    while ((await a.health()).capacity.queued < 1) await tick();
+    const refused = await post(a, "/runs", runBody("print('refused')"));
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: "busy" });
+    expect(refused.headers.get("retry-after")).toBe("1");
+    const after = started();
+    blocker.end();
+    (await after).end();
+    await Promise.all([running, waiting]);
+    expect(programs.map((program) => program.job.code)).toEqual(["print(1)", "print('waits')"]);
+  });
+
+  it("connects to nothing until its first request", async () => {
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const { port } = server.address() as AddressInfo;
+    const handler = createHandler({
+      logger: false,
+      queue: { redis: `redis://127.0.0.1:${port}`, role: "both" },
+      runtime: fakeRuntime().runtime,
+    });
+    await tick();
+    expect(connections).toBe(0);
+    const answer = await get(handler, "/health");
+    expect(answer.status).toBe(503);
+    expect(connections).toBeGreaterThan(0);
+    await handler.close();
+    server.close();
   });
 
   it("shares the rate limit across API instances", async () => {
