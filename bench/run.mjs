@@ -886,6 +886,7 @@ async function main() {
         request: executeRequest(PROGRAMS.hi),
         log,
         notes,
+        quiet: waitForQuiet,
       });
     }
   }

@@ -135,12 +135,19 @@ export async function scaleOut({
   request,
   log,
   notes,
+  quiet,
 }) {
   const results = {};
   for (const config of CONFIGS) results[config.key] = { ...config, latency: [], throughput: [] };
   for (let round = 0; round < rounds; round++) {
     for (const config of CONFIGS) {
       log(`\n== scale-out ${config.key} (round ${round + 1} of ${rounds}): ${config.title}`);
+      const gate = await quiet();
+      if (gate.otherLoadCores > 0.5) {
+        notes.push(
+          `scale-out ${config.key}: other processes still used ${gate.otherLoadCores} cores after waiting ${gate.waitedS} s for quiet; measured anyway`,
+        );
+      }
       let deployment;
       try {
         deployment = await deploy(config, { bin, env, cwd });

@@ -25,6 +25,9 @@ export interface RedisRunsObserver {
   finished?(result: RunResult): void;
 }
 
+/** A run's owner as kept in Redis: "" for none (the id is the capability), else `p:<principal>`. */
+const owner = (principal: string | undefined) => (principal === undefined ? "" : `p:${principal}`);
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
 /**
@@ -121,7 +124,7 @@ export class RedisRuns implements RunRegistry {
     const idempotency = keyed
       ? keys.idempotency(
           createHash("sha256")
-            .update(`${options.principal ?? ""}\0${options.idempotencyKey}`)
+            .update(`${owner(options.principal)}\0${options.idempotencyKey}`)
             .digest("hex"),
         )
       : keys.run(job.id);
@@ -133,7 +136,7 @@ export class RedisRuns implements RunRegistry {
         [keys.run(job.id), idempotency],
         [
           job.id,
-          options.principal ?? "",
+          owner(options.principal),
           job.interactive ? 1 : 0,
           options.fingerprint ?? "",
           ttlMs,
@@ -203,12 +206,12 @@ export class RedisRuns implements RunRegistry {
   async get(id: string, principal?: string): Promise<RemoteRun> {
     this.connections.assertReachable();
     const { command, keys } = this.connections;
-    const [state, owner, limits] = await command.redis
+    const [state, kept, limits] = await command.redis
       .hmget(keys.run(id), "state", "principal", "limits")
       .catch((cause) => {
         throw unreachable(cause);
       });
-    if (state === null || (owner || undefined) !== principal) throw runErrors.notFound(id);
+    if (state === null || kept !== owner(principal)) throw runErrors.notFound(id);
     return new RemoteRun(id, limits ? (JSON.parse(limits) as Limits) : undefined, this.context);
   }
 
