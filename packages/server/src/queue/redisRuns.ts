@@ -30,6 +30,17 @@ const owner = (principal: string | undefined) => (principal === undefined ? "" :
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** Whether `promise` settles within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The runs of a deployment on Redis, as an API instance answers for them: it admits and enqueues
  * (BullMQ), waits for a runner to take each run (503 `busy` past `queueTimeoutMs`, nothing ran),
@@ -115,11 +126,9 @@ export class RedisRuns implements RunRegistry {
   async submit(job: RunJob, options: SubmitOptions = {}) {
     this.admit();
     const { command, keys, opts } = this.connections;
+    // Subscribed to the run's channel before its job exists (so its start is seen), in
+    // parallel with recording it.
     const watch = watchRun(this.connections, job.id, job.limits);
-    await watch.ready.catch((cause) => {
-      watch.stop();
-      throw unreachable(cause);
-    });
     const keyed = options.idempotencyKey !== undefined;
     const idempotency = keyed
       ? keys.idempotency(
@@ -131,24 +140,29 @@ export class RedisRuns implements RunRegistry {
     const ttlMs = opts.queueTimeoutMs + this.settings.maxRunMs + 10 * 60_000;
     let reply: [string, string?];
     try {
-      reply = (await command.run(
-        "submit",
-        [keys.run(job.id), idempotency],
-        [
-          job.id,
-          owner(options.principal),
-          job.interactive ? 1 : 0,
-          options.fingerprint ?? "",
-          ttlMs,
-          ttlMs + this.settings.retainMs,
-          opts.queueTimeoutMs,
-          JSON.stringify(job.limits),
-          keys.prefix,
-          keyed ? 1 : 0,
-        ],
-      )) as [string, string?];
+      [, reply] = await Promise.all([
+        watch.ready,
+        command.run(
+          "submit",
+          [keys.run(job.id), idempotency],
+          [
+            job.id,
+            owner(options.principal),
+            job.interactive ? 1 : 0,
+            options.fingerprint ?? "",
+            ttlMs,
+            ttlMs + this.settings.retainMs,
+            opts.queueTimeoutMs,
+            JSON.stringify(job.limits),
+            keys.prefix,
+            keyed ? 1 : 0,
+          ],
+        ) as Promise<[string, string?]>,
+      ]);
     } catch (cause) {
       watch.stop();
+      // Recorded but not subscribed: drop it (nothing was queued).
+      await this.expire(job.id).catch(() => {});
       throw unreachable(cause);
     }
     if (reply[0] !== "new") {
@@ -163,10 +177,7 @@ export class RedisRuns implements RunRegistry {
     try {
       await this.context.queue.add(job);
       // Nothing is sent until a runner takes it, so a run nobody takes can still be refused.
-      taken = await Promise.race([
-        watch.claimed.then(() => true),
-        sleep(opts.queueTimeoutMs).then(() => false),
-      ]);
+      taken = await within(watch.claimed, opts.queueTimeoutMs);
     } catch (cause) {
       watch.stop();
       await this.expire(job.id).catch(() => {});

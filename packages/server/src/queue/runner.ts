@@ -72,6 +72,9 @@ export class Runner {
   }
 
   private async join(): Promise<void> {
+    // The runtime's own start-up (an interpreter, the sandbox, warm runs) before the first job.
+    const runtime = this.runtime as Runtime & { ready?: () => Promise<void> };
+    if (typeof runtime.ready === "function") await runtime.ready();
     this.info = await this.runtime.info();
     this.packages = JSON.stringify((await this.runtime.packages?.()) ?? []);
     const { channels, keys, opts } = this.connections;

@@ -35,7 +35,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
   it("fails a run whose job the runner cannot read, saying why, and goes on serving", async () => {
     const { a, b, addRunner, redis, queue, started } = await deploy();
     await addRunner();
-    await runnersSeen(a, 1);
+    await runnersSeen([a, b], 1);
     // A job as a newer API instance would enqueue it.
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const id = "run_fromthefuture0000";
@@ -71,7 +71,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
   it("answers 410 events_expired for an `after` older than the events kept", async () => {
     const { a, b, addRunner, started } = await deploy({ queue: { maxEvents: 3 } });
     await addRunner();
-    await runnersSeen(a, 1);
+    await runnersSeen([a, b], 1);
     const next = started();
     const stream = lines(await post(a, "/runs", runBody(), STREAM));
     const program = await next;
@@ -100,7 +100,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
     expect(await none.json()).toMatchObject({ code: "unavailable" });
     expect((await get(a, "/health")).status).toBe(503);
     await addRunner();
-    await runnersSeen(b, 1);
+    await runnersSeen([a, b], 1);
     const next = started();
     const blocking = post(a, "/runs", runBody());
     const blocker = await next;
@@ -124,7 +124,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
       runner: { maxConcurrent: 1 },
     });
     await addRunner();
-    await runnersSeen(a, 1);
+    await runnersSeen([a, b], 1);
     const next = started();
     const running = post(a, "/runs", runBody());
     const blocker = await next;
@@ -171,7 +171,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
     const rateLimit = { limit: 3, windowMs: 60_000 };
     const { a, b, addRunner, programs } = await deploy({ api: { rateLimit } });
     await addRunner();
-    await runnersSeen(a, 1);
+    await runnersSeen([a, b], 1);
     const ending = setInterval(() => {
       for (const program of programs) program.end();
     }, 5);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, vi } from "vitest";
 import { createHandler, type MechaHandler } from "../../src/createHandler";
 import { createRunner, type MechaRunner } from "../../src/createRunner";
 import type { HandlerOptions } from "../../src/options";
@@ -14,6 +14,8 @@ import { type RedisServer, redisMissing, startRedis } from "./redisServer";
 export function redisDeployments() {
   const missing = redisMissing();
   if (missing) console.warn(`skipped: ${missing}`);
+  // Every step waits for an event, but a real Redis and a loaded machine make the steps slow.
+  vi.setConfig({ testTimeout: 20_000 });
   const state: { redis: RedisServer | null } = { redis: null };
   beforeAll(async () => {
     if (!missing) state.redis = await startRedis();
@@ -70,13 +72,17 @@ export function redisDeployments() {
   return { missing, deploy };
 }
 
-/** Waits until `handler`'s health counts `runners` runners taking runs. */
-export async function runnersSeen(handler: MechaHandler, runners: number): Promise<void> {
-  for (;;) {
-    const health = await handler.health();
-    if (health.capacity.runners === runners && (runners === 0 || health.status !== "unavailable")) {
-      return;
+/** Waits until each handler's health counts `runners` runners taking runs. */
+export async function runnersSeen(
+  handlers: MechaHandler | MechaHandler[],
+  runners: number,
+): Promise<void> {
+  for (const handler of Array.isArray(handlers) ? handlers : [handlers]) {
+    for (;;) {
+      const health = await handler.health();
+      const up = runners === 0 || health.status !== "unavailable";
+      if (health.capacity.runners === runners && up) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
