@@ -1,4 +1,5 @@
 import type { Isolation, RuntimeInfo, RuntimePackage } from "@mecha/protocol";
+import { HttpError } from "../httpError";
 import type { Runtime } from "../runtime/types";
 import type { ClusterMonitor } from "./clusterMonitor";
 import type { RedisConnections } from "./redisConnections";
@@ -22,9 +23,25 @@ export function clusterRuntime(connections: RedisConnections, monitor: ClusterMo
   return {
     async info(): Promise<RuntimeInfo> {
       connections.assertReachable();
-      if (!monitor.fresh) throw new Error("Redis has not answered for a while.");
+      if (!monitor.fresh) {
+        throw new HttpError(
+          "unavailable",
+          "Redis has not answered for a while; try again shortly.",
+          {
+            retryAfter: 2,
+          },
+        );
+      }
       const runner = weakest();
-      if (!runner) throw new Error("No runner is connected to take runs.");
+      if (!runner) {
+        throw new HttpError(
+          "unavailable",
+          "No runner is connected to take runs; try again shortly.",
+          {
+            retryAfter: 2,
+          },
+        );
+      }
       return runner.runtime;
     },
     async packages(): Promise<RuntimePackage[]> {

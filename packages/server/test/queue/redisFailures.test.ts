@@ -99,6 +99,7 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
     expect(none.status).toBe(503);
     expect(await none.json()).toMatchObject({ code: "unavailable" });
     expect((await get(a, "/health")).status).toBe(503);
+    expect((await get(a, "/runtimes")).status).toBe(503);
     await addRunner();
     await runnersSeen([a, b], 1);
     const next = started();
