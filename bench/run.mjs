@@ -3,7 +3,7 @@
 // of the original Flask service, one target at a time, with autocannon as the load generator.
 //
 //   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20]
-//                            [--targets mecha-sandbox,mecha-none,mecha-spawn,spawn-floor,flask]
+//                            [--targets mecha-sandbox,mecha-none,mecha-spawn,spawn-floor,flask,scale-out]
 //                            [--rounds 2] [--quick] [--no-profile]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
@@ -24,6 +24,7 @@ import {
 } from "./lib/processes.mjs";
 import { profileRuntime, spawnFloors } from "./lib/profile.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
+import { scaleOut, scaleOutUnavailable } from "./lib/scaleOut.mjs";
 import { executeOnce, streamOnce, wallClockOffset } from "./lib/stream.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -833,10 +834,11 @@ async function main() {
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = wanted?.filter((k) => !ALL_TARGETS.some((t) => t.key === k)) ?? [];
+  const unknown =
+    wanted?.filter((k) => k !== "scale-out" && !ALL_TARGETS.some((t) => t.key === k)) ?? [];
   if (unknown.length) {
     log(
-      `bench: unknown target(s) ${unknown.join(", ")}; known: ${ALL_TARGETS.map((t) => t.key).join(", ")}`,
+      `bench: unknown target(s) ${unknown.join(", ")}; known: ${ALL_TARGETS.map((t) => t.key).join(", ")}, scale-out`,
     );
     process.exit(2);
   }
@@ -866,6 +868,28 @@ async function main() {
   if (!targets.some((t) => t.key === "flask") || results.flask?.skipped) {
     notes.push("no Flask numbers in this run, so no ratios against Flask");
   }
+  let scaled = null;
+  if (!wanted || wanted.includes("scale-out")) {
+    const reason = scaleOutUnavailable();
+    if (reason) {
+      notes.push(reason);
+      scaled = { skipped: reason };
+    } else {
+      scaled = await scaleOut({
+        bin: MECHA_BIN,
+        env: serverEnv(),
+        cwd: ROOT,
+        seconds: DURATION / ROUNDS,
+        rounds: ROUNDS,
+        warmup: Math.min(WARMUP, 2),
+        connections: 10,
+        request: executeRequest(PROGRAMS.hi),
+        log,
+        notes,
+        quiet: waitForQuiet,
+      });
+    }
+  }
   const leftovers = await stopAll();
   if (leftovers) notes.push(`${leftovers} processes were still running at the end and were killed`);
 
@@ -887,6 +911,7 @@ async function main() {
     targets: results,
     ratios: ratios(results),
     profile: profiled,
+    scaleOut: scaled,
     notes,
   };
   mkdirSync(RESULTS, { recursive: true });

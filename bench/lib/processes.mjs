@@ -22,9 +22,15 @@ class Tail {
  * Starts a server that prints `listening on http://127.0.0.1:PORT` once ready (on stdout or
  * stderr), inside a CPU accounting cgroup of its own where one can be made. Resolves with
  * { child, port, pid, group, output }; rejects with its output if it exits or stays silent
- * for `timeoutMs`.
+ * for `timeoutMs`. A server that says it is ready otherwise gives `ready` (a pattern) and the
+ * `port` it was told to use.
  */
-export function startServer(name, command, args, { env, cwd, timeoutMs = 30_000 } = {}) {
+export function startServer(
+  name,
+  command,
+  args,
+  { env, cwd, timeoutMs = 30_000, ready = LISTENING, port = null } = {},
+) {
   const group = createAccountingGroup(name);
   const launch = group ? group.wrap(command, args) : { command, args };
   const child = spawn(launch.command, launch.args, {
@@ -54,9 +60,9 @@ export function startServer(name, command, args, { env, cwd, timeoutMs = 30_000 
     };
     const onData = (chunk) => {
       output.push(chunk.toString());
-      const match = LISTENING.exec(output.text);
+      const match = ready.exec(output.text);
       if (match && handle.port === null) {
-        handle.port = Number(match[1]);
+        handle.port = match[1] ? Number(match[1]) : port;
         finish(null);
       }
     };

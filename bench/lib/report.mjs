@@ -334,6 +334,8 @@ export function renderMarkdown(report) {
     }
   }
 
+  if (report.scaleOut) out.push(...scaleOutSection(report.scaleOut));
+
   out.push("## Notes");
   out.push("");
   if (notes.length === 0)
@@ -341,4 +343,46 @@ export function renderMarkdown(report) {
   for (const note of notes) out.push(`- ${note}`);
   out.push("");
   return `${out.join("\n")}\n`;
+}
+
+/** The scale-out section: the Redis path against in-process, one runner against two. */
+function scaleOutSection(scale) {
+  const out = ["## Scale-out on Redis", ""];
+  if (scale.skipped) return [...out, `Skipped: ${scale.skipped}`, ""];
+  const base = scale["in-process"];
+  const one = scale["redis-1"];
+  out.push(
+    `Sandbox on everywhere. CPU per run is every process of the deployment together (redis-server, the API instance, the runners with their zygotes and runs). Throughput at ${base?.connections ?? "?"} connections.`,
+  );
+  out.push("");
+  out.push(
+    table(
+      [
+        "deployment",
+        "p50 ms (1 conn)",
+        "p99 ms (1 conn)",
+        "CPU ms/run (1 conn)",
+        "req/s",
+        "CPU ms/run",
+        "req/s per round",
+      ],
+      Object.values(scale).map((row) => [
+        row.title,
+        num(row.p50Ms, 2),
+        num(row.p99Ms, 2),
+        num(row.cpuMsPerRunAt1, 2),
+        num(row.rps),
+        num(row.cpuMsPerRun, 2),
+        (row.roundsRps ?? []).map((rps) => num(rps)).join(" / "),
+      ]),
+    ),
+  );
+  out.push("");
+  if (base && one) {
+    out.push(
+      `The Redis path adds ${num(one.p50Ms - base.p50Ms, 2)} ms to the p50 and ${num(one.cpuMsPerRun - base.cpuMsPerRun, 2)} ms of CPU per run; two runner processes give ${times(scale["redis-2"]?.rps / one.rps)} the throughput of one.`,
+    );
+    out.push("");
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import { HELP, parseCommand } from "./cliArguments";
 import { createHandler } from "./createHandler";
 import { toNodeListener } from "./node";
+import { redactUrl } from "./queue/redisConnections";
 import { VERSION } from "./version";
 
 export { hostName } from "./cliArguments";
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const { host, port, options, warnings } = command;
+  const { host, port, listen, options, warnings } = command;
   for (const warning of warnings) process.stderr.write(`${warning}\n`);
 
   let handler: ReturnType<typeof createHandler>;
@@ -57,27 +58,38 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const server: Server = createServer(toNodeListener(handler));
-  // Streams stay open while programs wait for input; do not cut them at the default 5 min.
-  server.requestTimeout = 0;
-  const listening = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-    server.once("error", (error) => resolve(error as NodeJS.ErrnoException));
-    server.listen(port, host, () => resolve(null));
-  });
-  if (listening) {
-    process.stderr.write(`mecha-server: ${listenError(listening, host, port)}\n`);
-    await handler.close().catch(() => {});
-    return 1;
-  }
-  const address = server.address();
-  const boundPort = typeof address === "object" && address ? address.port : port;
-  const shownHost = host.includes(":") ? `[${host}]` : host;
+  const role = options.queue?.role;
   const runtime = health.runtimes[0];
   const isolation = runtime?.isolation ?? "unavailable";
-  process.stdout.write(
-    `mecha-server ${VERSION} listening on http://${shownHost}:${boundPort}\n` +
-      `  python ${runtime?.version ?? "?"} · isolation: ${isolation}${isolation === "process" ? " (no sandbox: do not run untrusted code)" : ""} · ${health.capacity.maxConcurrent} concurrent runs\n`,
-  );
+  const runs =
+    role === "api"
+      ? `runs go to runners over Redis (${health.capacity.runners ?? 0} connected now)`
+      : `python ${runtime?.version ?? "?"} · isolation: ${isolation}${isolation === "process" ? " (no sandbox: do not run untrusted code)" : ""} · ${health.capacity.maxConcurrent} concurrent runs`;
+  const redis = options.queue ? ` · ${role} on Redis ${redactUrl(options.queue.redis)}` : "";
+
+  let server: Server | null = null;
+  if (listen) {
+    server = createServer(toNodeListener(handler));
+    // Streams stay open while programs wait for input; do not cut them at the default 5 min.
+    server.requestTimeout = 0;
+    const listening = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server!.once("error", (error) => resolve(error as NodeJS.ErrnoException));
+      server!.listen(port, host, () => resolve(null));
+    });
+    if (listening) {
+      process.stderr.write(`mecha-server: ${listenError(listening, host, port)}\n`);
+      await handler.close().catch(() => {});
+      return 1;
+    }
+    const address = server.address();
+    const boundPort = typeof address === "object" && address ? address.port : port;
+    const shownHost = host.includes(":") ? `[${host}]` : host;
+    process.stdout.write(
+      `mecha-server ${VERSION} listening on http://${shownHost}:${boundPort}${role === "runner" ? " (/health and /metrics)" : ""}\n  ${runs}${redis}\n`,
+    );
+  } else {
+    process.stdout.write(`mecha-server ${VERSION} runner ready\n  ${runs}${redis}\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -87,9 +99,13 @@ export async function main(argv: string[]): Promise<number> {
         process.exit(130);
       }
       stopping = true;
-      process.stdout.write(`mecha-server: ${signal} received, ending runs and shutting down\n`);
-      server.close();
-      server.closeAllConnections?.();
+      process.stdout.write(
+        role === "runner"
+          ? `mecha-server: ${signal} received, finishing the runs held here (taking no new ones) and leaving\n`
+          : `mecha-server: ${signal} received, ending runs and shutting down\n`,
+      );
+      server?.close();
+      server?.closeAllConnections?.();
       void handler.close().then(() => resolve(0));
     };
     // Windows sends Ctrl-Break as SIGBREAK (and a console's close as SIGHUP).

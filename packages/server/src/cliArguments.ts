@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { HandlerOptions } from "./options";
+import type { QueueOptions } from "./queue/queueOptions";
 import { VERSION } from "./version";
 
 export const HELP = `mecha-server ${VERSION} — run Python over HTTP (Mecha protocol v1)
@@ -22,7 +23,17 @@ Options:
                          (or set MECHA_TOKEN; --token <token> works too, but every local user
                          can read a command line)
   --max-concurrent <n>   Runs at once (default: 2 × CPU cores, at least 4)
-  --max-queued <n>       Runs waiting for a slot (default: 4 × max-concurrent)
+  --max-queued <n>       Runs waiting for a slot (default: 4 × max-concurrent; with --redis,
+                         4 × the live runners' max-concurrent)
+
+Scale-out (runs distributed over Redis; without --redis everything runs in this process):
+  --redis <url>          Redis to share, e.g. redis://10.0.0.5:6379 (or set MECHA_REDIS_URL,
+                         which keeps a password off the command line). Redis must keep keys:
+                         maxmemory-policy noeviction
+  --role <role>          api: take requests and enqueue runs; runner: execute runs (it listens
+                         only with --port, then serves /health and /metrics); both (default)
+  --queue-timeout <ms>   How long a run may wait for a runner before 503 busy (default 10000)
+  --redis-prefix <name>  Prefix of every Redis key, to share one Redis (default mecha)
 
 Limits (a request may ask for less or more, up to the maximum):
   --timeout <ms>         Wall-clock limit per run (default 10000)
@@ -113,6 +124,8 @@ export type Command =
       kind: "serve";
       host: string;
       port: number;
+      /** False for a runner started without --port: it takes runs from Redis, serves nothing. */
+      listen: boolean;
       options: HandlerOptions;
       /** Warnings to print before serving. */
       warnings: string[];
@@ -130,6 +143,51 @@ function limitPair(
       `--${name} ${value} is above --max-${maxName} ${max ?? fallbackMax}; raise --max-${maxName} too`,
     );
   }
+}
+
+function queueOptions(
+  values: {
+    redis?: string;
+    role?: string;
+    "queue-timeout"?: string;
+    "redis-prefix"?: string;
+  },
+  warnings: string[],
+): QueueOptions | undefined {
+  const redis = values.redis ?? process.env.MECHA_REDIS_URL;
+  if (redis === undefined) {
+    for (const name of ["role", "queue-timeout", "redis-prefix"] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} needs --redis <url>`);
+    }
+    return undefined;
+  }
+  if (!/^rediss?:\/\/./.test(redis)) {
+    throw new UsageError(
+      `--redis must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379), got ${JSON.stringify(redis)}`,
+    );
+  }
+  if (values.redis !== undefined && /\/\/[^/@]*:[^/@]+@/.test(values.redis)) {
+    warnings.push(
+      "mecha-server: the Redis password in --redis is readable by every local user (/proc/<pid>/cmdline); set MECHA_REDIS_URL instead.",
+    );
+  }
+  const role = values.role ?? "both";
+  if (role !== "api" && role !== "runner" && role !== "both") {
+    throw new UsageError(`--role must be api, runner or both, got ${JSON.stringify(role)}`);
+  }
+  const queueTimeoutMs = integer("queue-timeout", values["queue-timeout"], 1);
+  const prefix = values["redis-prefix"];
+  if (prefix !== undefined && !/^[\w.-]+$/.test(prefix)) {
+    throw new UsageError(
+      `--redis-prefix may hold letters, digits, "_", "." and "-", got ${JSON.stringify(prefix)}`,
+    );
+  }
+  return {
+    redis,
+    role,
+    ...(queueTimeoutMs !== undefined ? { queueTimeoutMs } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
+  };
 }
 
 /** Parses and checks the command line; throws `UsageError` with a message for the user. */
@@ -159,6 +217,10 @@ export function parseCommand(argv: string[]): Command {
       "max-open-files": { type: "string" },
       "max-processes": { type: "string" },
       "max-stdin-buffer": { type: "string" },
+      redis: { type: "string" },
+      role: { type: "string" },
+      "queue-timeout": { type: "string" },
+      "redis-prefix": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
@@ -255,5 +317,8 @@ export function parseCommand(argv: string[]): Command {
       return true;
     },
   };
-  return { kind: "serve", host, port, options, warnings };
+  const queue = queueOptions(values, warnings);
+  if (queue) options.queue = queue;
+  const listen = queue?.role !== "runner" || values.port !== undefined;
+  return { kind: "serve", host, port, listen, options, warnings };
 }

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { HealthResponse } from "@mecha/protocol";
+import type { HealthResponse, RunResult } from "@mecha/protocol";
 import { authorize } from "./http/access";
 import type { HandlerContext, RequestScope } from "./http/context";
 import { corsHeaders, preflight } from "./http/cors";
@@ -11,6 +11,8 @@ import { HttpError } from "./httpError";
 import { Metrics } from "./metrics";
 import { type HandlerOptions, normalizeOptions } from "./options";
 import { problemResponse } from "./problemResponse";
+import { createCluster } from "./queue/createCluster";
+import { normalizeQueueOptions } from "./queue/queueOptions";
 import { RateLimiter } from "./rateLimiter";
 import { RunManager } from "./runs/runManager";
 import type { RuntimeOptions } from "./runtime/options";
@@ -52,6 +54,8 @@ function runtimeOptions(options: HandlerOptions): Omit<RuntimeOptions, "logger" 
   };
   return Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined));
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 
 type Route = (
   context: HandlerContext,
@@ -98,7 +102,8 @@ function metricsRoute(context: HandlerContext, scope: RequestScope): Promise<Res
  */
 export function createHandler(options: HandlerOptions = {}): MechaHandler {
   const opts = normalizeOptions(options, availableParallelism());
-  const runtime =
+  const queue = options.queue ? normalizeQueueOptions(options.queue) : null;
+  const localRuntime = () =>
     options.runtime ??
     createPythonRuntime({
       ...runtimeOptions(options),
@@ -106,29 +111,62 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       concurrency: opts.maxConcurrent,
     });
   let metrics: Metrics | null = null;
-  const manager = new RunManager(
-    runtime,
-    {
-      maxConcurrent: opts.maxConcurrent,
-      maxQueued: opts.maxQueued,
-      maxStdinBuffer: opts.maxStdinBuffer,
-      retainMs: opts.retainMs,
-      retainBytes: opts.retainBytes,
-    },
-    { finished: (_, result) => metrics?.ended(result.status, result.durationMs) },
-  );
-  if (opts.metrics) metrics = new Metrics(() => manager.capacity);
+  const finished = (result: RunResult) => metrics?.ended(result.status, result.durationMs);
+  const cluster = queue
+    ? createCluster(queue, opts, { maxQueued: options.maxQueued, runtime: localRuntime, finished })
+    : null;
+  const runtime = cluster?.runtime ?? localRuntime();
+  const runs =
+    cluster?.runs ??
+    new RunManager(
+      runtime,
+      {
+        maxConcurrent: opts.maxConcurrent,
+        maxQueued: opts.maxQueued,
+        maxStdinBuffer: opts.maxStdinBuffer,
+        retainMs: opts.retainMs,
+        retainBytes: opts.retainBytes,
+      },
+      { finished: (_, result) => finished(result) },
+    );
+  if (opts.metrics) metrics = new Metrics(() => runs.capacity, cluster?.runners);
   const context: HandlerContext = {
     opts,
     runtime,
-    manager,
-    limiter: opts.rateLimit ? new RateLimiter(opts.rateLimit.limit, opts.rateLimit.windowMs) : null,
+    runs,
+    limiter: cluster
+      ? cluster.limiter
+      : opts.rateLimit
+        ? new RateLimiter(opts.rateLimit.limit, opts.rateLimit.windowMs)
+        : null,
     metrics,
     startedAt: Date.now(),
+  };
+  const runnerOnly = queue?.role === "runner";
+  /** Connecting to Redis: a request waits for it a moment, then is answered either way. */
+  let starting: Promise<void> | null = null;
+  let started = false;
+  const start = () => {
+    starting ??= cluster!.start().then(
+      () => {
+        started = true;
+      },
+      (error) => {
+        starting = null;
+        throw error;
+      },
+    );
+    return starting;
   };
 
   async function route(request: Request, path: string, scope: RequestScope): Promise<Response> {
     const method = request.method.toUpperCase();
+    if (runnerOnly && path !== "/health" && path !== "/metrics") {
+      throw new HttpError(
+        "not_found",
+        `No route for ${method} ${path}: this mecha-server is a runner (--role runner); it serves /health and /metrics only. Send runs to an API instance.`,
+      );
+    }
     for (const { path: pattern, methods } of ROUTES) {
       const match = pattern.exec(path);
       if (!match) continue;
@@ -158,6 +196,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       path = path.replace(/\/+$/, "") || "/";
       if (request.method.toUpperCase() === "OPTIONS") return preflight(request, cors);
       const principal = await authorize(request, opts);
+      if (cluster && !started) await Promise.race([start().catch(() => {}), sleep(1000)]);
       return await route(request, path, { request, cors, principal });
     } catch (error) {
       if (!(error instanceof HttpError)) opts.logger.error("Mecha: request failed", error);
@@ -165,9 +204,13 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
     }
   }) as MechaHandler;
 
-  handler.close = () => manager.close();
+  handler.close = async () => {
+    if (cluster) await cluster.close();
+    else await runs.close();
+  };
   handler.health = () => health(context);
   handler.ready = async () => {
+    if (cluster) return start();
     await ("ready" in runtime && typeof runtime.ready === "function"
       ? (runtime.ready as () => Promise<void>)()
       : runtime.info());

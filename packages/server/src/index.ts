@@ -1,5 +1,7 @@
 export type { MechaHandler } from "./createHandler";
 export { createHandler } from "./createHandler";
+export type { MechaRunner, RunnerOptions } from "./createRunner";
+export { createRunner } from "./createRunner";
 export { HttpError } from "./httpError";
 export type {
   AuthorizeResult,
@@ -10,6 +12,7 @@ export type {
   RateLimitOptions,
 } from "./options";
 export { DEFAULT_LIMITS, MAX_LIMITS } from "./options";
+export type { QueueOptions, Role } from "./queue/queueOptions";
 export type { PythonInterpreter } from "./runtime/findPython";
 export { findPython } from "./runtime/findPython";
 export type { RuntimeOptions, Spawner } from "./runtime/options";

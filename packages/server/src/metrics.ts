@@ -16,7 +16,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(capacity: () => { running: number; queued: number }) {
+  constructor(
+    capacity: () => { running: number; queued: number },
+    /** With runs distributed over Redis: the live runners, for `mecha_runners` and per runner. */
+    runners?: () => readonly { id: string; running: number; maxConcurrent: number }[],
+  ) {
     const registry = this.registry;
     new Gauge({
       name: "mecha_runs_running",
@@ -34,6 +38,37 @@ export class Metrics {
         this.set(capacity().queued);
       },
     });
+    if (runners) {
+      new Gauge({
+        name: "mecha_runners",
+        help: "Live runners taking runs (Redis deployments).",
+        registers: [registry],
+        collect() {
+          this.set(runners().length);
+        },
+      });
+      const perRunner = (
+        name: string,
+        help: string,
+        read: (r: { running: number; maxConcurrent: number }) => number,
+      ) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: ["runner"] as const,
+          registers: [registry],
+          collect() {
+            this.reset();
+            for (const runner of runners()) this.set({ runner: runner.id }, read(runner));
+          },
+        });
+      perRunner("mecha_runner_running", "Runs executing on each live runner.", (r) => r.running);
+      perRunner(
+        "mecha_runner_max_concurrent",
+        "Runs each live runner executes at once at most.",
+        (r) => r.maxConcurrent,
+      );
+    }
     collectDefaultMetrics({ register: registry, prefix: "mecha_process_" });
   }
 

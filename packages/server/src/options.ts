@@ -1,3 +1,4 @@
+import type { QueueOptions } from "./queue/queueOptions";
 import type { RuntimeOptions } from "./runtime/options";
 import type { Limits, Logger, Runtime } from "./runtime/types";
 
@@ -120,6 +121,13 @@ export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurr
    * @default 67108864
    */
   retainBytes?: number;
+  /**
+   * Distribute runs over Redis: API instances enqueue, runners (any number, any machines)
+   * execute (see `QueueOptions`). Without it everything runs in this process.
+   * @example
+   * createHandler({ queue: { redis: "redis://127.0.0.1:6379", role: "api" } })
+   */
+  queue?: QueueOptions;
   /**
    * Where the handler logs. `false` for silence.
    * @default console

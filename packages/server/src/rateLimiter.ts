@@ -1,5 +1,10 @@
+/** Counts requests per key: how many seconds a key over its limit waits, else 0. */
+export interface RequestLimiter {
+  hit(key: string): number | Promise<number>;
+}
+
 /** A fixed-window counter per key, in memory. */
-export class RateLimiter {
+export class RateLimiter implements RequestLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
   constructor(

@@ -1,6 +1,6 @@
 import { HttpError } from "../httpError";
 import type { NormalizedOptions } from "../options";
-import type { RateLimiter } from "../rateLimiter";
+import type { RequestLimiter } from "../rateLimiter";
 
 /**
  * Asks the host's `authorize` about a request: throws 401/403 when it says no; returns the
@@ -27,11 +27,11 @@ export async function authorize(
 export async function rateLimit(
   request: Request,
   opts: NormalizedOptions,
-  limiter: RateLimiter | null,
+  limiter: RequestLimiter | null,
 ): Promise<void> {
   if (!limiter || !opts.rateLimit) return;
   const key = await opts.rateLimit.key(request);
-  const wait = limiter.hit(key);
+  const wait = await limiter.hit(key);
   if (wait > 0) {
     throw new HttpError("rate_limited", `Too many runs; try again in ${wait} s.`, {
       retryAfter: wait,

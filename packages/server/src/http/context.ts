@@ -1,15 +1,16 @@
 import type { Metrics } from "../metrics";
 import type { NormalizedOptions } from "../options";
-import type { RateLimiter } from "../rateLimiter";
-import type { RunManager } from "../runs/runManager";
+import type { RequestLimiter } from "../rateLimiter";
+import type { RunRegistry } from "../runs/runRegistry";
 import type { Runtime } from "../runtime/types";
 
 /** What every route of a handler shares. */
 export interface HandlerContext {
   opts: NormalizedOptions;
   runtime: Runtime;
-  manager: RunManager;
-  limiter: RateLimiter | null;
+  /** The runs this handler answers for: in this process, or on runners over Redis. */
+  runs: RunRegistry;
+  limiter: RequestLimiter | null;
   metrics: Metrics | null;
   startedAt: number;
 }

@@ -52,7 +52,7 @@ export async function postExecute(
       );
     }
     const job = toJob(context, { code: body.code }, false);
-    const { run } = context.manager.submit(job, { principal });
+    const { run } = await context.runs.submit(job, { principal });
     abandonOnAbort(request, run, context.opts.resumeWindowMs);
     const result = await run.done;
     const success = result.status === "succeeded";

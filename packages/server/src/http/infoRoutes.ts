@@ -12,8 +12,8 @@ export function features(context: HandlerContext): string[] {
 
 /** The health body: 200 `ok`/`degraded`, or `unavailable` when no program can run here. */
 export async function health(context: HandlerContext): Promise<HealthResponse> {
-  const { manager, runtime, startedAt } = context;
-  const capacity = manager.capacity;
+  const { runs, runtime, startedAt } = context;
+  const capacity = runs.capacity;
   const common = {
     version: VERSION,
     protocol: PROTOCOL_VERSION,
@@ -23,7 +23,7 @@ export async function health(context: HandlerContext): Promise<HealthResponse> {
   };
   try {
     const info = await runtime.info();
-    const saturated = capacity.queued > 0 || manager.isClosing;
+    const saturated = capacity.queued > 0 || runs.isClosing;
     return { status: saturated ? "degraded" : "ok", runtimes: [info], ...common };
   } catch {
     return { status: "unavailable", runtimes: [], ...common };

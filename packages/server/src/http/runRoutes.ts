@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { HEADERS, MEDIA_TYPES, RunRequest, StdinRequest } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import { readJson } from "../readBody";
-import type { Run } from "../runs/run";
+import type { RunHandle } from "../runs/runRegistry";
 import { rateLimit } from "./access";
 import type { HandlerContext, RequestScope } from "./context";
 import { json } from "./respond";
@@ -10,7 +10,7 @@ import { streamRun } from "./streamRun";
 import { toJob } from "./toJob";
 
 /** When the client goes away before the run ends, the run is abandoned (see Run.abandoned). */
-export function abandonOnAbort(request: Request, run: Run, windowMs: number): void {
+export function abandonOnAbort(request: Request, run: RunHandle, windowMs: number): void {
   const signal = request.signal;
   if (!signal) return;
   const onAbort = () => run.abandoned(windowMs);
@@ -35,7 +35,7 @@ export async function postRuns(context: HandlerContext, scope: RequestScope): Pr
   if (key !== undefined && (key.length === 0 || key.length > 255)) {
     throw new HttpError("invalid_request", "Idempotency-Key must be 1 to 255 characters.");
   }
-  const { run } = context.manager.submit(toJob(context, body, streaming), {
+  const { run } = await context.runs.submit(toJob(context, body, streaming), {
     principal,
     ...(key !== undefined
       ? {
@@ -54,20 +54,25 @@ export async function postRuns(context: HandlerContext, scope: RequestScope): Pr
 }
 
 /** `GET /runs/{id}`: the result once ended, else 202 with where it is. */
-export function getRun(context: HandlerContext, { cors, principal }: RequestScope, id: string) {
-  const run = context.manager.get(id, principal);
+export async function getRun(
+  context: HandlerContext,
+  { cors, principal }: RequestScope,
+  id: string,
+): Promise<Response> {
+  const run = await context.runs.get(id, principal);
   run.touch();
-  if (run.result) return json(run.result, 200, cors);
-  return json({ id: run.id, status: run.state === "queued" ? "queued" : "running" }, 202, cors);
+  const view = await run.view();
+  if (view.state === "finished") return json(view.result, 200, cors);
+  return json({ id: run.id, status: view.state }, 202, cors);
 }
 
 /** `GET /runs/{id}/events?after=SEQ`: its events from after SEQ, then live until `exit`. */
-export function getEvents(
+export async function getEvents(
   context: HandlerContext,
   { request, cors, principal }: RequestScope,
   id: string,
-): Response {
-  const run = context.manager.get(id, principal);
+): Promise<Response> {
+  const run = await context.runs.get(id, principal);
   const param = new URL(request.url).searchParams.get("after");
   let after = -1;
   if (param !== null) {
@@ -79,7 +84,7 @@ export function getEvents(
       );
     }
   }
-  run.checkKept(after);
+  await run.checkKept(after);
   return streamRun(run, cors, after, () => run.abandoned(context.opts.resumeWindowMs));
 }
 
@@ -92,10 +97,11 @@ export async function controlRun(
 ): Promise<Response> {
   if (action === "stdin") {
     const body = await readJson(request, StdinRequest, context.opts.maxBodyBytes);
-    context.manager.get(id, principal).writeStdin(body.data, body.eof ?? false);
+    const run = await context.runs.get(id, principal);
+    await run.writeStdin(body.data, body.eof ?? false);
     return new Response(null, { status: 204, headers: cors });
   }
-  const run = context.manager.get(id, principal);
-  if (!run.cancel()) throw new HttpError("run_finished", `Run ${id} has already finished.`);
+  const run = await context.runs.get(id, principal);
+  if (!(await run.cancel())) throw new HttpError("run_finished", `Run ${id} has already finished.`);
   return json({ id, status: "cancelling" }, 202, cors);
 }

@@ -1,6 +1,6 @@
 import { MEDIA_TYPES, type RunEvent } from "@mecha/protocol";
 import type { SequencedEvent } from "../runs/eventLog";
-import type { Run } from "../runs/run";
+import type { RunHandle } from "../runs/runRegistry";
 import { encoder } from "./respond";
 
 /**
@@ -9,12 +9,13 @@ import { encoder } from "./respond";
  * bytes, same order), which carries the last one's `seq`.
  */
 export function streamRun(
-  run: Run,
+  run: RunHandle,
   headers: Headers,
   after = -1,
   onCancel: () => void = () => {},
 ): Response {
   let unfollow = () => {};
+  let cancelled = false;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       let pending: SequencedEvent[] = [];
@@ -45,14 +46,18 @@ export function streamRun(
           // the consumer is gone
         }
       };
+      const end = () => {
+        closed = true;
+        try {
+          controller.close();
+        } catch {}
+      };
       const onEvent = (event: SequencedEvent) => {
+        if (closed) return;
         pending.push(event);
         if ((event as RunEvent).type === "exit") {
           flush();
-          closed = true;
-          try {
-            controller.close();
-          } catch {}
+          end();
           return;
         }
         if (!scheduled) {
@@ -60,9 +65,28 @@ export function streamRun(
           setImmediate(flush);
         }
       };
-      unfollow = run.follow(after, onEvent);
+      // A gap (a reader behind what is kept) ends the stream without `exit`: the client asks
+      // again from its last seq and is told what was lost (410), never given a silent gap.
+      const following = run.follow(after, onEvent, () => {
+        flush();
+        end();
+      });
+      if (typeof following === "function") unfollow = following;
+      else {
+        following.then(
+          (stop) => {
+            if (cancelled) stop();
+            else unfollow = stop;
+          },
+          () => {
+            flush();
+            end();
+          },
+        );
+      }
     },
     cancel() {
+      cancelled = true;
       unfollow();
       onCancel();
     },

@@ -1,5 +1,5 @@
 import type { RunEvent } from "@mecha/protocol";
-import { HttpError } from "../httpError";
+import { runErrors } from "./runErrors";
 
 /** An event as a run records it: with its position in the run's stream. */
 export type SequencedEvent = RunEvent & { seq: number };
@@ -46,10 +46,7 @@ export class EventLog {
   /** 410 `events_expired` when events after `after` were dropped already. */
   check(after: number, runId: string): void {
     if (after + 1 < this.first) {
-      throw new HttpError(
-        "events_expired",
-        `Run ${runId}'s events before seq ${this.first} are no longer kept; read its result with GET /runs/${runId}.`,
-      );
+      throw runErrors.eventsExpired(runId, this.first);
     }
   }
 }

@@ -1,7 +1,8 @@
 import type { RunEvent, RunResult } from "@mecha/protocol";
-import { HttpError } from "../httpError";
 import type { RunJob, RunningProgram } from "../runtime/types";
 import { EventLog, type SequencedEvent } from "./eventLog";
+import { runErrors } from "./runErrors";
+import type { RunHandle, RunView } from "./runRegistry";
 
 export type RunState = "queued" | "running" | "finished";
 
@@ -14,7 +15,7 @@ export interface RunOwner {
  * One accepted run: its events are numbered and kept (see EventLog), fan out to whoever listens,
  * and end with its result, which settles once.
  */
-export class Run {
+export class Run implements RunHandle {
   state: RunState = "queued";
   program: RunningProgram | null = null;
   result: RunResult | null = null;
@@ -48,6 +49,12 @@ export class Run {
 
   get id(): string {
     return this.job.id;
+  }
+
+  view(): RunView {
+    return this.result
+      ? { state: "finished", result: this.result }
+      : { state: this.state as "queued" | "running" };
   }
 
   /** Bytes this run holds for readers (its events). */
@@ -120,23 +127,15 @@ export class Run {
   writeStdin(data: string, eof: boolean): void {
     this.touch();
     if (this.state === "finished") {
-      throw new HttpError("run_finished", `Run ${this.id} has already finished.`);
+      throw runErrors.finished(this.id);
     }
     if (this.stdinClosed) {
-      throw new HttpError(
-        "run_finished",
-        `The standard input of run ${this.id} is closed (it was sent with eof, or the run was started without streaming).`,
-      );
+      throw runErrors.stdinClosed(this.id);
     }
     const size = Buffer.byteLength(data);
     const held = this.program ? this.program.stdinBuffered : this.pendingBytes;
     if (held + size > this.maxStdinBuffer) {
-      throw new HttpError(
-        "stdin_too_large",
-        `Run ${this.id} holds ${held} bytes of standard input its program has not read; ` +
-          `${size} more would pass the ${this.maxStdinBuffer}-byte limit. Nothing was written: ` +
-          "send it again once the program has read some, or in smaller parts.",
-      );
+      throw runErrors.stdinTooLarge(this.id, held, size, this.maxStdinBuffer);
     }
     if (eof) this.stdinClosed = true;
     if (this.program) this.program.writeStdin(data, eof);

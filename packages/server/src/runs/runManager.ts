@@ -1,7 +1,13 @@
 import type { RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { RunJob, Runtime } from "../runtime/types";
+import { cancelledBeforeStart } from "./results";
 import { Run } from "./run";
+import { runErrors } from "./runErrors";
+import type { RunRegistry, SubmitOptions } from "./runRegistry";
+import { sinkTo } from "./sinkTo";
+
+export type { SubmitOptions };
 
 export interface RunManagerLimits {
   maxConcurrent: number;
@@ -14,21 +20,13 @@ export interface RunManagerLimits {
   retainBytes?: number;
 }
 
-/** What a request brings to a new run: who asked, and the key that makes a retry safe. */
-export interface SubmitOptions {
-  principal?: string;
-  idempotencyKey?: string;
-  /** What the request asked for (its body), to tell a retry from a different run reusing a key. */
-  fingerprint?: string;
-}
-
 /** Hooks that observe runs (metrics, logs). */
 export interface RunObserver {
   finished?(run: Run, result: RunResult): void;
 }
 
 /** Admission, concurrency, the queue, and the registry of runs by id (live, then ended). */
-export class RunManager {
+export class RunManager implements RunRegistry {
   /** Queued and running runs. */
   private readonly live = new Map<string, Run>();
   /** Ended runs, oldest first, while they are kept readable. */
@@ -85,17 +83,14 @@ export class RunManager {
       const run = this.live.get(known.id) ?? this.ended.get(known.id);
       if (run) {
         if (known.fingerprint !== options.fingerprint) {
-          throw new HttpError(
-            "invalid_request",
-            `Idempotency-Key ${JSON.stringify(options.idempotencyKey)} was used for a different request; use a new key for a new run.`,
-          );
+          throw runErrors.keyReused(options.idempotencyKey!);
         }
         return { run, existing: true };
       }
       this.keys.delete(key);
     }
     if (this.closing) {
-      throw new HttpError("unavailable", "The server is shutting down.", { retryAfter: 5 });
+      throw runErrors.shuttingDown();
     }
     if (this.running >= this.limits.maxConcurrent && this.queue.length >= this.limits.maxQueued) {
       throw new HttpError(
@@ -117,7 +112,7 @@ export class RunManager {
     this.prune();
     const run = this.live.get(id) ?? this.ended.get(id);
     if (!run || run.owner.principal !== principal) {
-      throw new HttpError("not_found", `No run with id ${JSON.stringify(id)}.`);
+      throw runErrors.notFound(id);
     }
     return run;
   }
@@ -139,11 +134,10 @@ export class RunManager {
         continue;
       }
       this.running++;
-      const program = this.runtime.start(run.job, {
-        stdout: (data) => run.emit({ type: "stdout", data }),
-        stderr: (data) => run.emit({ type: "stderr", data }),
-        input: (prompt) => run.emit({ type: "input", prompt }),
-      });
+      const program = this.runtime.start(
+        run.job,
+        sinkTo((event) => run.emit(event)),
+      );
       run.attach(program);
       void program.done.then((outcome) => {
         this.running--;
@@ -181,21 +175,4 @@ export class RunManager {
       }
     }
   }
-}
-
-function cancelledBeforeStart(job: RunJob): RunResult {
-  return {
-    id: job.id,
-    language: "python",
-    status: "cancelled",
-    exitCode: null,
-    signal: null,
-    stdout: "",
-    stderr: "",
-    truncated: false,
-    durationMs: 0,
-    cpuTimeMs: null,
-    memoryKb: null,
-    limits: { ...job.limits },
-  };
 }

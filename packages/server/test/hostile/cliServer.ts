@@ -13,7 +13,7 @@ const PACKAGE = fileURLToPath(new URL("../..", import.meta.url));
  * which other tests and builds share), laid out as the package is: `dist/` beside `python/`,
  * `package.json` and `node_modules/`. Returns the launcher to run with node, and a cleanup.
  */
-async function buildCli(): Promise<{ bin: string; remove(): void }> {
+export async function buildCli(): Promise<{ bin: string; remove(): void }> {
   const root = mkdtempSync(join(tmpdir(), "mecha-cli-"));
   for (const name of ["python", "package.json", "node_modules"]) {
     symlinkSync(join(PACKAGE, name), join(root, name));

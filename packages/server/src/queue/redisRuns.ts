@@ -1,0 +1,235 @@
+import { createHash } from "node:crypto";
+import type { Capacity, RunResult } from "@mecha/protocol";
+import { HttpError } from "../httpError";
+import { runErrors } from "../runs/runErrors";
+import type { RunRegistry, SubmitOptions } from "../runs/runRegistry";
+import type { Limits, Logger, RunJob } from "../runtime/types";
+import type { ClusterMonitor } from "./clusterMonitor";
+import type { RedisConnections } from "./redisConnections";
+import { type RemoteContext, RemoteRun, unreachable } from "./remoteRun";
+import type { RunQueue } from "./runQueue";
+import { watchRun } from "./runWatch";
+
+export interface RedisRunsSettings {
+  /** Runs waiting for a runner before 503 `busy`; undefined: 4 × the runners' maxConcurrent. */
+  maxQueued: number | undefined;
+  maxStdinBuffer: number;
+  /** How long ended runs stay readable, and an idempotency key with them. */
+  retainMs: number;
+  /** The longest a run may last (the highest timeout a request may ask for). */
+  maxRunMs: number;
+}
+
+/** Hooks that observe the runs this instance accepted (metrics). */
+export interface RedisRunsObserver {
+  finished?(result: RunResult): void;
+}
+
+/** A run's owner as kept in Redis: "" for none (the id is the capability), else `p:<principal>`. */
+const owner = (principal: string | undefined) => (principal === undefined ? "" : `p:${principal}`);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+
+/** Whether `promise` settles within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The runs of a deployment on Redis, as an API instance answers for them: it admits and enqueues
+ * (BullMQ), waits for a runner to take each run (503 `busy` past `queueTimeoutMs`, nothing ran),
+ * and finds any run by id for any instance (`RemoteRun`). Admission reads what the cluster
+ * monitor last saw: the live runners and the queue's depth.
+ */
+export class RedisRuns implements RunRegistry {
+  private closing = false;
+  /** Runs this instance accepted, until they end (counted by final status when they do). */
+  private readonly accepted = new Set<Promise<unknown>>();
+  /** Runs this instance enqueued that no runner has taken yet. */
+  private waiting = 0;
+  private readonly context: RemoteContext;
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly monitor: ClusterMonitor,
+    queue: RunQueue,
+    private readonly settings: RedisRunsSettings,
+    private readonly logger: Logger,
+    private readonly observer: RedisRunsObserver = {},
+  ) {
+    this.context = {
+      connections,
+      queue,
+      maxStdinBuffer: settings.maxStdinBuffer,
+      retainMs: settings.retainMs,
+    };
+  }
+
+  get capacity(): Capacity {
+    const runners = this.monitor.available;
+    let running = 0;
+    let maxConcurrent = 0;
+    for (const runner of runners) {
+      running += runner.running;
+      maxConcurrent += runner.maxConcurrent;
+    }
+    return {
+      running,
+      queued: Math.max(this.monitor.queued, this.waiting),
+      // The protocol needs a positive number; with no runner the instance is unavailable.
+      maxConcurrent: Math.max(1, maxConcurrent),
+      maxQueued: this.maxQueued(maxConcurrent),
+      runners: runners.length,
+    };
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  private maxQueued(maxConcurrent: number): number {
+    return this.settings.maxQueued ?? 4 * maxConcurrent;
+  }
+
+  /** Throws 503 when no run can be taken now: shutting down, no Redis, no runner, a full queue. */
+  private admit(): void {
+    if (this.closing) throw runErrors.shuttingDown();
+    this.connections.assertReachable();
+    if (!this.monitor.fresh) {
+      throw new HttpError("unavailable", "Redis has not answered for a while; try again shortly.", {
+        retryAfter: 2,
+      });
+    }
+    const { running, queued, maxConcurrent, maxQueued, runners } = this.capacity;
+    if (runners === 0) {
+      throw new HttpError(
+        "unavailable",
+        "No runner is connected to take runs (start one: mecha-server --redis <url> --role runner); try again shortly.",
+        { retryAfter: 2 },
+      );
+    }
+    if (running >= maxConcurrent && queued >= maxQueued) {
+      throw new HttpError(
+        "busy",
+        `All ${maxConcurrent} run slots of ${runners} runner(s) are busy and ${queued} runs are waiting; try again shortly.`,
+        { retryAfter: 1 },
+      );
+    }
+  }
+
+  async submit(job: RunJob, options: SubmitOptions = {}) {
+    this.admit();
+    const { command, keys, opts } = this.connections;
+    // Subscribed to the run's channel before its job exists (so its start is seen), in
+    // parallel with recording it.
+    const watch = watchRun(this.connections, job.id, job.limits);
+    const keyed = options.idempotencyKey !== undefined;
+    const idempotency = keyed
+      ? keys.idempotency(
+          createHash("sha256")
+            .update(`${owner(options.principal)}\0${options.idempotencyKey}`)
+            .digest("hex"),
+        )
+      : keys.run(job.id);
+    const ttlMs = opts.queueTimeoutMs + this.settings.maxRunMs + 10 * 60_000;
+    let reply: [string, string?];
+    try {
+      [, reply] = await Promise.all([
+        watch.ready,
+        command.run(
+          "submit",
+          [keys.run(job.id), idempotency],
+          [
+            job.id,
+            owner(options.principal),
+            job.interactive ? 1 : 0,
+            options.fingerprint ?? "",
+            ttlMs,
+            ttlMs + this.settings.retainMs,
+            opts.queueTimeoutMs,
+            JSON.stringify(job.limits),
+            keys.prefix,
+            keyed ? 1 : 0,
+          ],
+        ) as Promise<[string, string?]>,
+      ]);
+    } catch (cause) {
+      watch.stop();
+      // Recorded but not subscribed: drop it (nothing was queued).
+      await this.expire(job.id).catch(() => {});
+      throw unreachable(cause);
+    }
+    if (reply[0] !== "new") {
+      watch.stop();
+      if (reply[0] === "mismatch") throw runErrors.keyReused(options.idempotencyKey!);
+      const run = await this.get(reply[1]!, options.principal);
+      return { run, existing: true };
+    }
+    watch.begin();
+    this.waiting++;
+    let taken: boolean;
+    try {
+      await this.context.queue.add(job);
+      // Nothing is sent until a runner takes it, so a run nobody takes can still be refused.
+      taken = await within(watch.claimed, opts.queueTimeoutMs);
+    } catch (cause) {
+      watch.stop();
+      await this.expire(job.id).catch(() => {});
+      throw unreachable(cause);
+    } finally {
+      this.waiting--;
+    }
+    if (!taken) {
+      await this.expire(job.id).catch((cause) => {
+        watch.stop();
+        throw unreachable(cause);
+      });
+    }
+    const ended = watch.done.then((result) => this.observer.finished?.(result));
+    this.accepted.add(ended);
+    void ended.finally(() => this.accepted.delete(ended));
+    return { run: new RemoteRun(job.id, job.limits, this.context, watch), existing: false };
+  }
+
+  /** Drops a run no runner took in time (503 busy), unless one took it meanwhile. */
+  private async expire(id: string): Promise<void> {
+    const { command, keys, opts } = this.connections;
+    const state = await command.run("expire", [keys.run(id), keys.events(id), keys.stdin(id)], []);
+    if (state !== "expired" && state !== "gone") return;
+    this.context.queue.remove(id);
+    this.logger.warn("mecha: run refused, no runner took it in time", {
+      run: id,
+      queueTimeoutMs: opts.queueTimeoutMs,
+    });
+    throw new HttpError(
+      "busy",
+      `No runner took the run within ${opts.queueTimeoutMs / 1000} s; nothing ran. Try again shortly.`,
+      { retryAfter: Math.max(1, Math.ceil(opts.queueTimeoutMs / 4000)) },
+    );
+  }
+
+  async get(id: string, principal?: string): Promise<RemoteRun> {
+    this.connections.assertReachable();
+    const { command, keys } = this.connections;
+    const [state, kept, limits] = await command.redis
+      .hmget(keys.run(id), "state", "principal", "limits")
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (state === null || kept !== owner(principal)) throw runErrors.notFound(id);
+    return new RemoteRun(id, limits ? (JSON.parse(limits) as Limits) : undefined, this.context);
+  }
+
+  /** Takes no new runs and waits for the ones this instance accepted (each ends by its timeout). */
+  async close(): Promise<void> {
+    this.closing = true;
+    const bound = this.connections.opts.queueTimeoutMs + this.settings.maxRunMs + 5000;
+    await Promise.race([Promise.all(this.accepted), sleep(bound)]);
+  }
+}

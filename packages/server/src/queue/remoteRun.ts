@@ -1,0 +1,203 @@
+import type { RunResult } from "@mecha/protocol";
+import { HttpError } from "../httpError";
+import type { SequencedEvent } from "../runs/eventLog";
+import { cancelledBeforeStart } from "../runs/results";
+import { runErrors } from "../runs/runErrors";
+import type { RunHandle, RunView } from "../runs/runRegistry";
+import type { Limits } from "../runtime/types";
+import { followEvents } from "./followEvents";
+import { seqOf } from "./keys";
+import type { RedisConnections } from "./redisConnections";
+import type { RunQueue } from "./runQueue";
+import { type RunWatch, watchRun } from "./runWatch";
+
+/** What every remote run of an API instance shares. */
+export interface RemoteContext {
+  connections: RedisConnections;
+  queue: RunQueue;
+  maxStdinBuffer: number;
+  retainMs: number;
+}
+
+/** A Redis failure while answering a request: 503, never a hang. */
+export function unreachable(cause: unknown): HttpError {
+  if (cause instanceof HttpError) return cause;
+  return new HttpError(
+    "unavailable",
+    `Redis cannot be reached (${(cause as Error).message}); try again shortly.`,
+    { retryAfter: 2 },
+  );
+}
+
+/**
+ * A run held in Redis and executed by some runner, as any API instance sees it: its state and
+ * result, its events (`followEvents`), its input and its cancel, all through Redis, so any
+ * instance answers for any run.
+ */
+export class RemoteRun implements RunHandle {
+  private watch: RunWatch | null;
+
+  constructor(
+    readonly id: string,
+    private readonly limits: Limits | undefined,
+    private readonly context: RemoteContext,
+    watch?: RunWatch,
+  ) {
+    this.watch = watch ?? null;
+  }
+
+  private get redis() {
+    return this.context.connections.command.redis;
+  }
+
+  private get keys() {
+    return this.context.connections.keys;
+  }
+
+  get done(): Promise<RunResult> {
+    if (!this.watch) {
+      this.watch = watchRun(this.context.connections, this.id, this.limits);
+      this.watch.begin(true);
+    }
+    return this.watch.done;
+  }
+
+  async view(): Promise<RunView> {
+    const [state, result] = await this.redis
+      .hmget(this.keys.run(this.id), "state", "result")
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (state === null) throw runErrors.notFound(this.id);
+    if (state === "finished" && result) {
+      return { state: "finished", result: JSON.parse(result) as RunResult };
+    }
+    return { state: state === "queued" ? "queued" : "running" };
+  }
+
+  async checkKept(after: number): Promise<void> {
+    const [first, last] = await Promise.all([
+      this.redis.xrange(this.keys.events(this.id), "-", "+", "COUNT", 1),
+      this.redis.hget(this.keys.run(this.id), "last"),
+    ]).catch((cause) => {
+      throw unreachable(cause);
+    });
+    const firstSeq = first[0] ? seqOf(first[0][0]) : Number(last ?? -1) + 1;
+    if (after + 1 < firstSeq) throw runErrors.eventsExpired(this.id, firstSeq);
+  }
+
+  async follow(
+    after: number,
+    listener: (event: SequencedEvent) => void,
+    onBreak: () => void = () => {},
+  ): Promise<() => void> {
+    const key = this.keys.run(this.id);
+    const stop = await followEvents(
+      this.context.connections,
+      this.id,
+      this.limits,
+      after,
+      listener,
+      onBreak,
+    );
+    this.redis
+      .multi()
+      .hincrby(key, "followers", 1)
+      .hincrby(key, "touches", 1)
+      .exec()
+      .catch(() => {});
+    let following = true;
+    return () => {
+      if (!following) return;
+      following = false;
+      stop();
+      this.redis.hincrby(key, "followers", -1).catch(() => {});
+    };
+  }
+
+  async writeStdin(data: string, eof: boolean): Promise<void> {
+    const { connections, maxStdinBuffer } = this.context;
+    const size = Buffer.byteLength(data);
+    const [verdict, held] = (await connections.command
+      .run(
+        "stdin",
+        [this.keys.run(this.id), this.keys.stdin(this.id)],
+        [
+          JSON.stringify({ d: data, e: eof }),
+          size,
+          eof ? 1 : 0,
+          maxStdinBuffer,
+          this.keys.prefix,
+          this.id,
+        ],
+      )
+      .catch((cause) => {
+        throw unreachable(cause);
+      })) as [string, number?];
+    if (verdict === "ok") return;
+    if (verdict === "gone") throw runErrors.notFound(this.id);
+    if (verdict === "finished") throw runErrors.finished(this.id);
+    if (verdict === "closed") throw runErrors.stdinClosed(this.id);
+    throw runErrors.stdinTooLarge(this.id, Number(held), size, maxStdinBuffer);
+  }
+
+  async cancel(): Promise<boolean> {
+    const { connections, retainMs, queue } = this.context;
+    const result = cancelledBeforeStart({ id: this.id, limits: this.limits! });
+    const started = JSON.stringify({ type: "started", id: this.id, seq: 0 });
+    const exit = JSON.stringify({ type: "exit", seq: 1, result });
+    const verdict = await connections.command
+      .run(
+        "cancel",
+        [this.keys.run(this.id), this.keys.events(this.id), this.keys.stdin(this.id)],
+        [
+          this.keys.prefix,
+          this.id,
+          started,
+          exit,
+          JSON.stringify(result),
+          retainMs,
+          this.keys.runChannel(this.id),
+        ],
+      )
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (verdict === "gone") throw runErrors.notFound(this.id);
+    if (verdict === "finished") return false;
+    // Cancelled while queued: it will never start; its job leaves the queue (a runner that
+    // took it already skips it).
+    if (verdict === "cancelled") queue.remove(this.id);
+    return true;
+  }
+
+  touch(): void {
+    this.redis.hincrby(this.keys.run(this.id), "touches", 1).catch(() => {});
+  }
+
+  abandoned(windowMs: number): void {
+    const key = this.keys.run(this.id);
+    const read = () => this.redis.hmget(key, "state", "touches", "followers");
+    void read()
+      .then(([state, touches]) => {
+        if (state === null || state === "finished") return;
+        const timer = setTimeout(() => {
+          void read()
+            .then(([now, again, followers]) => {
+              // Nobody came back on any instance: no new request touched it, nobody follows it.
+              if (
+                now !== null &&
+                now !== "finished" &&
+                again === touches &&
+                Number(followers) <= 0
+              ) {
+                return this.cancel();
+              }
+            })
+            .catch(() => {});
+        }, windowMs);
+        timer.unref?.();
+      })
+      .catch(() => {});
+  }
+}
