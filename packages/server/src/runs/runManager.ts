@@ -143,6 +143,7 @@ export class RunManager {
         stdout: (data) => run.emit({ type: "stdout", data }),
         stderr: (data) => run.emit({ type: "stderr", data }),
         input: (prompt) => run.emit({ type: "input", prompt }),
+        display: (display) => run.emit({ type: "display", ...display }),
       });
       run.attach(program);
       void program.done.then((outcome) => {
