@@ -40,6 +40,10 @@ await import("./accounting.cases");
 (await import("./hostile/plumbing.cases")).plumbingCases("zygote");
 (await import("./hostile/kernelShares.cases")).kernelShareCases("zygote");
 (await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("zygote");
+(await import("./packages/everyday.cases")).everydayCases("zygote");
+(await import("./packages/displays.cases")).displayCases("zygote");
+(await import("./packages/environment.cases")).environmentCases("zygote");
+(await import("./packages/files.cases")).fileCases("zygote");
 (await import("./hostile/zygoteState.cases")).zygoteStateCases();
 
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
