@@ -168,11 +168,21 @@ def write_file(root, name, data):
 
 def unshadow(root):
     """Forgets the modules loaded before the program (by us, or a zygote's preloads) that a file
-    of the program's in `root` would have replaced had it been imported first, as under CPython."""
-    from importlib.machinery import PathFinder
+    of the program's in `root` would have replaced had it been imported first, as under CPython.
+    Only names the files in `root` could give are looked at: a zygote may have preloaded hundreds."""
+    from importlib.machinery import PathFinder, all_suffixes
 
-    loaded = {name.partition(".")[0] for name in list(sys.modules)} - STARTUP_MODULES
-    for top in loaded:
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return
+    suffixes = all_suffixes()
+    names = set(entries)
+    for entry in entries:
+        names.update(entry[:-len(suffix)] for suffix in suffixes if entry.endswith(suffix))
+    for top in names:
+        if top not in sys.modules or top in STARTUP_MODULES:
+            continue
         try:
             spec = PathFinder.find_spec(top, [root])
         except (ImportError, ValueError):
