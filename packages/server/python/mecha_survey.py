@@ -78,7 +78,11 @@ def preload(names):
 
 def main():
     names = [name for name in (sys.argv[1] if len(sys.argv) > 1 else "").split(",") if name]
-    report = {"packages": distributions(), "fonts": None, "preload": {}}
+    report = {"packages": [], "fonts": None, "preload": {}}
+    try:
+        report["packages"] = distributions()
+    except Exception as error:  # noqa: BLE001 - a broken path entry lists nothing, and says so
+        print("could not list the distributions: %s" % error, file=sys.stderr)
     try:
         report["fonts"] = font_cache()
     except Exception as error:  # noqa: BLE001 - runs then build the cache themselves

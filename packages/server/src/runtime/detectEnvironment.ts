@@ -55,6 +55,19 @@ export interface Detected {
   close(): Promise<void>;
 }
 
+/**
+ * The survey did not run though programs do: no packages are listed, and modules to preload
+ * cannot be checked, so a server asked to preload does not start.
+ */
+function unlisted(problem: string, settings: RuntimeSettings): void {
+  if (settings.preload.length > 0) {
+    throw new Error(
+      `Mecha: could not check the modules to preload (${settings.preload.join(", ")}): ${problem}`,
+    );
+  }
+  settings.logger.warn(`Mecha: could not list the interpreter's packages (${problem}).`);
+}
+
 /** Runs one small program through a launcher: null when it behaves, else what went wrong. */
 async function probe(launcher: Launcher, env: Environment, settings: RuntimeSettings) {
   const outcome = await runThrough(launcher, env, settings, {
@@ -135,11 +148,14 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           "Mecha: no seccomp filter (install python3-seccomp); the sandbox runs without one.",
         );
       }
-      // What runs can import, before the zygote imports what it preloads: a sandbox that cannot
-      // run this cannot run anything.
-      const unsurveyed = await survey(createSpawnLauncher(env, settings), env, settings);
-      let problem = unsurveyed;
-      if (!unsurveyed && settings.startup === "zygote") {
+      // What runs can import, before the zygote imports what it preloads.
+      const spawnLauncher = createSpawnLauncher(env, settings);
+      const unsurveyed = await survey(spawnLauncher, env, settings);
+      // A survey that did not run says nothing of packages until a plain program has run too.
+      const unsandboxed = unsurveyed ? await probe(spawnLauncher, env, settings) : null;
+      if (unsurveyed && !unsandboxed) unlisted(unsurveyed, settings);
+      let problem = unsandboxed;
+      if (!unsandboxed && settings.startup === "zygote") {
         await writeFile(join(bootstrapDir, "preload.json"), JSON.stringify(settings.preload), {
           mode: 0o644,
         });
@@ -171,9 +187,9 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           );
         }
       }
-      if (!launcher && !unsurveyed) {
-        launcher = createSpawnLauncher(env, settings);
-        problem = await probe(launcher, env, settings);
+      if (!launcher && !unsandboxed) {
+        launcher = spawnLauncher;
+        problem = unsurveyed ? null : await probe(launcher, env, settings);
       }
       if (problem) {
         launcher = null;
@@ -204,9 +220,7 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     if (!launcher) {
       launcher = createSpawnLauncher(env, settings);
       const problem = await survey(launcher, env, settings);
-      if (problem) {
-        logger.warn(`Mecha: could not list the interpreter's packages (${problem}).`);
-      }
+      if (problem) unlisted(problem, settings);
     }
     if (settings.preload.length > 0 && launcher.name !== "zygote") {
       logger.warn(
