@@ -3,7 +3,7 @@
 // of the original Flask service, one target at a time, with autocannon as the load generator.
 //
 //   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20]
-//                            [--targets mecha-sandbox,mecha-none,mecha-spawn,spawn-floor,flask,scale-out]
+//                            [--targets mecha-sandbox,mecha-preload,mecha-none,mecha-spawn,spawn-floor,flask,scale-out]
 //                            [--rounds 2] [--quick] [--no-profile]
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { load, median, merge, percentile, problems } from "./lib/load.mjs";
+import { packagePrograms, packageRatios, shownPlotRequest } from "./lib/packages.mjs";
 import { loadAverage, machineBusyMs, treeRss, withCpuAccounting } from "./lib/proc.mjs";
 import {
   installCleanup,
@@ -62,6 +63,10 @@ const DURATION = Number(flags.duration ?? (flags.quick ? 3 : 10));
 const WARMUP = Number(flags.warmup ?? (flags.quick ? 1 : 3));
 const STREAM_RUNS = Number(flags["stream-runs"] ?? (flags.quick ? 5 : 20));
 const PROFILE_RUNS = flags.quick ? 10 : 20;
+/** Sequential runs of each program with numpy, pandas or matplotlib, per target that runs them. */
+const PACKAGE_RUNS = flags.quick ? 4 : 12;
+/** What preloading imports: the zygote of the mecha-preload target has them loaded. */
+const PRELOAD = "numpy,pandas,matplotlib";
 /** When Mecha's memory is read a second time after load, once V8 has shrunk its heap. */
 const SETTLE_MS = (flags.quick ? 10 : 40) * 1000;
 const ROUNDS = Math.max(1, Number(flags.rounds ?? 2));
@@ -81,6 +86,9 @@ const round = (value, digits = 1) =>
 
 // ---------------------------------------------------------------------------------------------
 // Programs and the requests that carry them
+
+/** Programs with numpy, pandas and matplotlib, checked against Debian's python3 run directly. */
+const PACKAGES = packagePrograms(SYSTEM_PYTHON);
 
 const N = 3_000_000n;
 const CPU_SUM = ((N - 1n) * N * (2n * N - 1n)) / 6n;
@@ -159,11 +167,12 @@ function flaskVersion() {
   return probe.status === 0 ? probe.stdout.trim() : null;
 }
 
-function mechaTarget(key, mode, title, extra = []) {
+function mechaTarget(key, mode, title, extra = [], packages = false) {
   return {
     key,
     title,
     mecha: true,
+    packages,
     sandboxed: mode !== "none",
     command: ["mecha-server --sandbox", mode, ...extra, "--max-queued 64 --quiet"].join(" "),
     start: () =>
@@ -182,6 +191,15 @@ const ALL_TARGETS = [
     "mecha-sandbox",
     "required",
     "Mecha as shipped, sandbox on (bwrap + seccomp + cgroups; the default zygote start-up: one preloaded interpreter forks and isolates each run)",
+    [],
+    true,
+  ),
+  mechaTarget(
+    "mecha-preload",
+    "required",
+    `Mecha, sandbox on, its zygote preloading ${PRELOAD} (--preload)`,
+    ["--preload", PRELOAD],
+    true,
   ),
   mechaTarget("mecha-none", "none", "Mecha, sandbox off (process isolation + cgroups)"),
   mechaTarget(
@@ -193,6 +211,7 @@ const ALL_TARGETS = [
   {
     key: "spawn-floor",
     title: "Spawn floor (Node http, one python3 -E -s -c per request)",
+    packages: true,
     command: "node bench/spawn_floor.mjs",
     start: () =>
       startServer("spawn-floor", process.execPath, [join(HERE, "spawn_floor.mjs"), "--port", "0"], {
@@ -204,6 +223,7 @@ const ALL_TARGETS = [
   {
     key: "flask",
     title: "Flask (original design: threaded dev server, subprocess.run python3 -c)",
+    packages: true,
     command: "/usr/bin/python3 bench/flask_app.py",
     start: () =>
       startServer("flask", SYSTEM_PYTHON, [join(HERE, "flask_app.py"), "--port", "0"], {
@@ -565,6 +585,7 @@ async function details(target, handle, out, notes) {
     ),
   );
   log(`    p50 ${out.mibOutput.p50Ms} ms`);
+  if (target.packages) await packageRuns(target, handle, out, notes);
   log("  50 concurrent runs, 3 rounds");
   out.burst50 = await burst(target, handle, notes);
   log(
@@ -586,6 +607,38 @@ async function details(target, handle, out, notes) {
     log(`  memory once idle: ${SETTLE_MS / 1000} s after the last request`);
     await sleep(SETTLE_MS - 2000);
     out.memorySettled = memory(handle.pid);
+  }
+}
+
+/** The programs with numpy, pandas and matplotlib: a warm-up run, then PACKAGE_RUNS each. */
+async function packageRuns(target, handle, out, notes) {
+  if (PACKAGES.unavailable) return;
+  const programs = [
+    ["pandas", target.extraRequest(PACKAGES.pandas)],
+    ["plot", target.extraRequest(PACKAGES.plot)],
+    ...(target.mecha ? [["shownPlot", shownPlotRequest(PACKAGES.shown)]] : []),
+  ];
+  for (const [name, request] of programs) {
+    log(`  ${name} program, 1 connection, ${PACKAGE_RUNS} runs`);
+    await measured(
+      target,
+      handle,
+      `${name} warm-up`,
+      request,
+      { connections: 1, amount: 1 },
+      notes,
+    );
+    out[name] = summary(
+      await measured(
+        target,
+        handle,
+        name,
+        request,
+        { connections: 1, amount: PACKAGE_RUNS },
+        notes,
+      ),
+    );
+    log(`    p50 ${out[name].p50Ms} ms, ${out[name].cpuMsPerRequest} ms of CPU per run`);
   }
 }
 
@@ -821,7 +874,7 @@ function ratios(targets) {
       rps: ratio(t.throughput?.rps, floor.throughput?.rps),
     };
   }
-  return { vsFlask, sandboxVsNone, vsSpawnFloor: vsFloor };
+  return { vsFlask, sandboxVsNone, vsSpawnFloor: vsFloor, packages: packageRatios(targets) };
 }
 
 async function main() {
@@ -864,6 +917,8 @@ async function main() {
     profiled = await profile(notes);
   }
 
+  if (PACKAGES.unavailable)
+    notes.push(`programs with packages not measured: ${PACKAGES.unavailable}`);
   const results = await runTargets(targets, notes);
   if (!targets.some((t) => t.key === "flask") || results.flask?.skipped) {
     notes.push("no Flask numbers in this run, so no ratios against Flask");

@@ -1,4 +1,5 @@
 // Renders a benchmark report (the object written to latest.json) as markdown.
+import { renderPackages } from "./packages.mjs";
 
 const num = (value, digits = 1) =>
   typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
@@ -233,6 +234,8 @@ export function renderMarkdown(report) {
       '50 concurrent: 50 connections each sending one `print("hi")` at once, 3 rounds; wall = first request to last answer (median round). Mecha runs at most `maxConcurrent` (4 here) at once and queues the rest (`--max-queued 64`; the default queue of 16 would answer 30 of the 50 with 503 busy).',
   );
   out.push("");
+
+  out.push(...renderPackages(report));
 
   const streamed = measured.filter((t) => t.streaming);
   if (streamed.length) {

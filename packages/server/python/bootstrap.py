@@ -2,8 +2,10 @@
 
 The job (code, files, args, limits) arrives as one JSON document on fd 3, never on the command
 line. fd 4 carries events to the server as JSON lines: `input` when the program calls input(),
-and `error` describing an uncaught exception. Only the program's first process writes events;
-the descriptor is closed in every process it forks and never inherited by what it executes.
+`error` describing an uncaught exception, `display` for rich output (see mecha_display.py) and
+`file` for each file the job asks back (see mecha_files.py). Only the program's first process
+writes events (and, on the spawn path, its reporter the files, once the program has ended); the
+descriptor is closed in every process it forks and never inherited by what it executes.
 Nothing here is trusted by the server for how the run ended: its exit status comes from the
 kernel (through the zygote, or the reporter below), its accounting from the kernel too.
 
@@ -44,6 +46,9 @@ def _load(name):
 
 
 RUN_ERROR = _load("run_error.py")
+DISPLAY = _load("mecha_display.py")
+FILES = _load("mecha_files.py")
+GUARD = _load("mecha_guard.py")
 
 
 def read_job():
@@ -61,8 +66,12 @@ class Events:
     """The event channel, written by the program's first process only."""
 
     def __init__(self, fd=EVENTS_FD):
+        import _thread
+
         self.fd = fd
         self.pid = os.getpid()
+        # One event at a time, whole, whichever thread sends it.
+        self.lock = _thread.allocate_lock()
         # Nothing the program executes inherits it, and a process it forks closes it at once.
         os.set_inheritable(fd, False)
         os.register_at_fork(after_in_child=self.forget)
@@ -76,6 +85,11 @@ class Events:
             self.fd = None
 
     def emit(self, event):
+        with self.lock:
+            self.write(event)
+
+    def write(self, event):
+        """Sends an event; the caller holds `lock`."""
         if self.fd is None or os.getpid() != self.pid:
             return
         view = memoryview((json.dumps(event) + "\n").encode("utf-8"))
@@ -154,11 +168,21 @@ def write_file(root, name, data):
 
 def unshadow(root):
     """Forgets the modules loaded before the program (by us, or a zygote's preloads) that a file
-    of the program's in `root` would have replaced had it been imported first, as under CPython."""
-    from importlib.machinery import PathFinder
+    of the program's in `root` would have replaced had it been imported first, as under CPython.
+    Only names the files in `root` could give are looked at: a zygote may have preloaded hundreds."""
+    from importlib.machinery import PathFinder, all_suffixes
 
-    loaded = {name.partition(".")[0] for name in list(sys.modules)} - STARTUP_MODULES
-    for top in loaded:
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return
+    suffixes = all_suffixes()
+    names = set(entries)
+    for entry in entries:
+        names.update(entry[:-len(suffix)] for suffix in suffixes if entry.endswith(suffix))
+    for top in names:
+        if top not in sys.modules or top in STARTUP_MODULES:
+            continue
         try:
             spec = PathFinder.find_spec(top, [root])
         except (ImportError, ValueError):
@@ -304,6 +328,43 @@ def print_exception(exc):
         sys.__excepthook__(kind, exc, exc.__traceback__)
 
 
+def preload(names):
+    """In a zygote, before it forks a run: imports `names` once for every run (matplotlib with
+    pyplot and the inline backend, its font cache seeded first)."""
+    import importlib
+
+    DISPLAY["seed_config"](HERE)
+    for name in names:
+        importlib.import_module(name)
+        if name == "matplotlib":
+            importlib.import_module("matplotlib.pyplot")
+    if "matplotlib" in sys.modules:
+        DISPLAY["use_inline"](HERE, sys.modules["matplotlib"], preloading=True)
+
+
+def prepare_packages(display, network):
+    """Per run: matplotlib's configuration seeded, what a zygote preloaded made the run's own
+    (numpy's global random state, seeded at its import, reseeded: two runs never share a
+    sequence), the inline backend sending this run's figures, and the run's audit hook (see
+    mecha_guard.py)."""
+    DISPLAY["seed_config"](HERE)
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
+    inline = sys.modules.get(DISPLAY["INLINE_MODULE"])
+    if inline is not None:
+        inline.publish = display.figure
+    on_matplotlib = None
+    if inline is None and os.path.isdir(os.path.join(HERE, "matplotlib")):
+        def on_matplotlib(matplotlib):
+            done = DISPLAY["use_inline"](HERE, matplotlib)
+            module = sys.modules.get(DISPLAY["INLINE_MODULE"])
+            if module is not None:
+                module.publish = display.figure
+            return done
+    GUARD["install"](network, on_matplotlib)
+
+
 class Program:
     """One job, ready to run: its files written, its limits set, its `__main__` made."""
 
@@ -313,6 +374,8 @@ class Program:
         self.root = os.getcwd()
         self.main_name = job.get("main", "main.py")
         self.main_path = os.path.join(self.root, self.main_name)
+        self.return_files = job.get("returnFiles") or []
+        self.file_bytes = job.get("fileBytes") or 0
         write_files(self.root, job.get("files") or [])
         # Compiled below from these bytes, as written, without reading the file back.
         self.source = job["code"].encode("utf-8")
@@ -320,6 +383,9 @@ class Program:
         apply_limits(job.get("limits") or {})
         if job.get("interactive"):
             watch_input(events)
+        self.display = DISPLAY["Display"](events, job.get("marker"), flush_io)
+        builtins.display = self.display.display
+        prepare_packages(self.display, job.get("network") or "host")
         args = [str(arg) for arg in job.get("args") or []]
         sys.argv = [self.main_name] + args
         sys.orig_argv = ["python3", self.main_name] + args
@@ -340,6 +406,7 @@ class Program:
                     counter.value = self.depth.top()
                 exec(code, scope)
             finally:
+                self.show_figures()
                 flush_io()
         except SystemExit as exit_:
             return system_exit_status(exit_.code), False
@@ -359,6 +426,20 @@ class Program:
             scope.pop("__cached__", None)
             self.module = None
         return 0, False
+
+    def show_figures(self):
+        """The figures the program left open, as a notebook shows them when its cell ends."""
+        try:
+            DISPLAY["show_open_figures"]()
+        except Exception:  # noqa: BLE001 - a figure that does not draw is not the program's error
+            pass
+
+    def send_files(self):
+        """The files the job asks back, once the program has ended (see mecha_files.py)."""
+        try:
+            FILES["send_files"](self.root, self.return_files, self.file_bytes, self.events.emit)
+        except Exception:  # noqa: BLE001 - what could not be read is not sent
+            pass
 
 
 def start(job, depth=None):
@@ -493,14 +574,16 @@ def die_of_sigint():
 # --- the spawn start-up path ------------------------------------------------------------------
 
 
-def report(status_fd):
+def report(status_fd, job):
     """Forks the program's first process and, in this one, reports how the run ended.
 
     This process runs none of the program. It gives the program standard output and error of
     its own, relayed to this process's, and so knows when every process of the run has closed
     them; it waits for the program (wait4: its status, CPU time and peak memory, from the
     kernel) and, once both have happened, the run has ended (as under `python3 main.py` with its
-    output captured): it writes `exit <status> <cpu seconds> <maxrss KiB>` on `status_fd`, which
+    output captured): it sends the files the job asks back (see mecha_files.py: the program's
+    process is gone, finalization and all, as the zygote path's has then), writes
+    `exit <status> <cpu seconds> <maxrss KiB>` on `status_fd`, which
     the program never has, and exits, which ends whatever is left of the run. It reaps every
     orphan meanwhile, and is not dumpable: the program, under the same uid, cannot open its
     descriptors through /proc. Returns in the child only.
@@ -517,7 +600,9 @@ def report(status_fd):
             os.dup2(write_end, target)
             os.close(write_end)
         return
-    for fd in (0, EVENTS_FD):
+    patterns = job.get("returnFiles") or []
+    # The event channel is the program's while it runs; the files go on it after.
+    for fd in (0,) if patterns else (0, EVENTS_FD):
         try:
             os.close(fd)
         except OSError:
@@ -573,6 +658,12 @@ def report(status_fd):
             if child == pid:
                 ended = status, usage
     status, usage = ended
+    if patterns:
+        try:
+            FILES["send_files"](os.getcwd(), patterns, job.get("fileBytes") or 0,
+                                Events(EVENTS_FD).emit)
+        except Exception:  # noqa: BLE001 - what could not be read is not sent
+            pass
     line = "exit %d %r %d\n" % (status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
     try:
         os.write(status_fd, line.encode())
@@ -596,7 +687,7 @@ if __name__ == "__main__":
     job_document = read_job()
     close_other_descriptors({STATUS_FD} if job_document.get("report") else set())
     if job_document.get("report"):
-        report(STATUS_FD)
+        report(STATUS_FD, job_document)
     ending = start(job_document).run()
     del job_document
     if ending[1]:

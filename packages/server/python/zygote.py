@@ -86,6 +86,9 @@ REPLY_FD = 100
 CGROUP_FD = 101
 MAX_FD = 65536
 BOOTSTRAP = "/opt/mecha/bootstrap.py"
+# The modules to import once for every run (see `preload` in bootstrap.py), as the server wrote
+# them: a JSON list of names.
+PRELOAD = "/opt/mecha/preload.json"
 
 
 # --- the wire format (every message is in zygote_protocol.json, which both sides test) -----
@@ -158,12 +161,18 @@ def run_program(bootstrap, depth):
     os.chdir(WORKDIR)
     zygote_modules = dict(sys.modules)
     builtins_before = dict(builtins.__dict__)
+    program = None
     try:
-        status, interrupted = bootstrap["start"](bootstrap["read_job"](), depth).run()
+        program = bootstrap["start"](bootstrap["read_job"](), depth)
+        status, interrupted = program.run()
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
         status, interrupted = 1, False
     status = bootstrap["finish_forked"](status, zygote_modules, builtins_before)
+    # Once the program is wholly done (its files closed by its finalization too), before the
+    # zygote reports its end.
+    if program is not None:
+        program.send_files()
     if interrupted:
         bootstrap["die_of_sigint"]()
     os._exit(status)
@@ -447,6 +456,14 @@ def main():
     seccomp_prog = None if seccomp is None else ctypes.addressof(seccomp)
     cgroup_parents = take_cgroup_parents()
     bootstrap = load_bootstrap()
+    try:
+        with open(PRELOAD, "rb") as handle:
+            names = json.loads(handle.read())
+    except FileNotFoundError:
+        names = []
+    # After STARTUP_MODULES, so that a program's own file of one of these names still wins
+    # (see unshadow in bootstrap.py); before serve() freezes what the zygote holds.
+    bootstrap["preload"](names)
     depth = bootstrap["RecursionDepth"]()
     try:
         serve(cgroup_parents)

@@ -16,6 +16,8 @@ Options:
   --startup <mode>       zygote | spawn: how sandboxed runs start (default zygote)
   --python <path>        Python interpreter, e.g. a virtual environment's bin/python
                          (default: the system python3)
+  --preload <modules>    Import these once in the zygote so every run has them loaded,
+                         e.g. numpy,pandas,matplotlib (default: none; see the README)
   --cors-origin <origin> Allow a browser origin (repeatable; "*" for any).
                          Default: localhost, 127.0.0.1 and [::1] on any port
   --allowed-host <name>  Accept this Host header too (repeatable; "*" disables the check)
@@ -201,6 +203,7 @@ export function parseCommand(argv: string[]): Command {
       sandbox: { type: "string" },
       startup: { type: "string" },
       python: { type: "string" },
+      preload: { type: "string" },
       "cors-origin": { type: "string", multiple: true },
       "allowed-host": { type: "string", multiple: true },
       token: { type: "string" },
@@ -242,6 +245,17 @@ export function parseCommand(argv: string[]): Command {
   if (startup !== "spawn" && startup !== "zygote") {
     throw new UsageError(`--startup must be spawn or zygote, got ${JSON.stringify(startup)}`);
   }
+  const preload = values.preload
+    ?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of preload ?? []) {
+    if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name)) {
+      throw new UsageError(
+        `--preload takes module names separated by commas (e.g. numpy,pandas), got ${JSON.stringify(name)}`,
+      );
+    }
+  }
   if (values.token !== undefined) {
     warnings.push(
       "mecha-server: --token is readable by every local user (/proc/<pid>/cmdline); use MECHA_TOKEN or --token-file instead.",
@@ -281,6 +295,7 @@ export function parseCommand(argv: string[]): Command {
     startup,
     ...defined({
       python: values.python,
+      preload,
       maxConcurrent,
       maxQueued,
       maxFileBytes,

@@ -37,12 +37,13 @@ export interface MechaHandler {
 
 /** The runtime's options among a handler's: every one of them reaches the runtime. */
 function runtimeOptions(options: HandlerOptions): Omit<RuntimeOptions, "logger" | "concurrency"> {
-  const { python, sandbox, startup, maxProcesses, maxFileBytes, maxOpenFiles } = options;
+  const { python, sandbox, startup, preload, maxProcesses, maxFileBytes, maxOpenFiles } = options;
   const { diskBytes, cgroups, uidRange, warmPool, spawn } = options;
   const picked = {
     python,
     sandbox,
     startup,
+    preload,
     maxProcesses,
     maxFileBytes,
     maxOpenFiles,

@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -288,6 +296,28 @@ describe("mecha-server CLI", () => {
       expect(result.code).toBe(1);
       expect(result.output).toContain("bubblewrap (bwrap) is not available");
       expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses at start-up a module to preload that does not import, naming it", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "mecha-cli-"));
+    // Where runs (other uids, when the server is root) can read the server's state directory.
+    chmodSync(tmp, 0o755);
+    try {
+      const result = await runToEnd(["--preload", "json,no_such_module_mecha", "--port", "0"], {
+        TMPDIR: tmp,
+      });
+      expect(result.code).toBe(1);
+      expect(result.output).toMatch(
+        /cannot preload no_such_module_mecha \(ModuleNotFoundError: No module named 'no_such_module_mecha'\)/,
+      );
+      expect(result.output).not.toContain("listening on");
+      expect(readdirSync(tmp)).toEqual([]);
+      const malformed = await runToEnd(["--preload", "numpy,pandas frame"]);
+      expect(malformed.code).toBe(2);
+      expect(malformed.output).toContain("--preload takes module names separated by commas");
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -22,3 +22,7 @@ await import("./cpython.cases");
 (await import("./hostile/plumbing.cases")).plumbingCases("spawn");
 (await import("./hostile/kernelShares.cases")).kernelShareCases("spawn");
 (await import("./hostile/inheritedDescriptors.cases")).inheritedDescriptorCases("spawn");
+(await import("./packages/everyday.cases")).everydayCases("spawn");
+(await import("./packages/displays.cases")).displayCases("spawn");
+(await import("./packages/environment.cases")).environmentCases("spawn");
+(await import("./packages/files.cases")).fileCases("spawn");

@@ -29,6 +29,7 @@ export function toJob(
     stdin: body.stdin ?? "",
     // A streaming request keeps stdin open unless the request gave it up front.
     interactive: interactive && body.stdin === undefined,
+    returnFiles: body.returnFiles ?? [],
     limits: resolveLimits(body.limits, opts.defaultLimits, opts.maxLimits),
   };
 }

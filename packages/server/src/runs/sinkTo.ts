@@ -7,5 +7,6 @@ export function sinkTo(emit: (event: RunEvent) => void): RunSink {
     stdout: (data) => emit({ type: "stdout", data }),
     stderr: (data) => emit({ type: "stderr", data }),
     input: (prompt) => emit({ type: "input", prompt }),
+    display: (display) => emit({ type: "display", ...display }),
   };
 }

@@ -5,15 +5,16 @@ import { type CgroupManager, createCgroupManager } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
 import { explainSandboxFailure } from "./explainSandboxFailure";
 import { findPython } from "./findPython";
+import { interpreterBinds } from "./interpreterBinds";
 import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { PYTHON_FILES, SECCOMP_FILTER_SCRIPT } from "./pythonFiles";
-import { RunExecution } from "./runExecution";
 import { findBwrap, generateSeccomp, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
 import { SECCOMP_X64_BASE64 } from "./seccompX64";
 import { createSpawnLauncher } from "./spawnLauncher";
 import { makeTempDirectory, sweepStaleDirectories } from "./stateDirectory";
+import { runThrough, surveyInterpreter } from "./surveyInterpreter";
 import { claimUids, type UidClaim, UidPool } from "./uidPool";
 import { Zygote } from "./zygote/zygote";
 import { createZygoteLauncher } from "./zygoteLauncher";
@@ -55,32 +56,43 @@ export interface Detected {
   close(): Promise<void>;
 }
 
+/**
+ * The survey did not run though programs do: no packages are listed, and modules to preload
+ * cannot be checked, so a server asked to preload does not start.
+ */
+function unlisted(problem: string, settings: RuntimeSettings): void {
+  if (settings.preload.length > 0) {
+    throw new Error(
+      `Mecha: could not check the modules to preload (${settings.preload.join(", ")}): ${problem}`,
+    );
+  }
+  settings.logger.warn(`Mecha: could not list the interpreter's packages (${problem}).`);
+}
+
 /** Runs one small program through a launcher: null when it behaves, else what went wrong. */
 async function probe(launcher: Launcher, env: Environment, settings: RuntimeSettings) {
-  const execution = new RunExecution(
-    {
-      id: `probe-${Math.random().toString(36).slice(2, 10)}`,
-      code: "import os\nprint(os.getcwd())",
-      files: [],
-      args: [],
-      stdin: "",
-      interactive: false,
-      limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 4096 },
-    },
-    { stdout() {}, stderr() {}, input() {} },
-    {
-      settings,
-      acquire: async () => ({ prepared: await launcher.prepare(), shares: env.shares }),
-      finished() {},
-    },
-  );
-  const outcome = await execution.done;
-  await execution.settled;
+  const outcome = await runThrough(launcher, env, settings, {
+    name: "probe",
+    code: "import os\nprint(os.getcwd())",
+    limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 4096 },
+  });
   const expected = env.bwrap ? SANDBOX_WORKDIR : null;
   if (outcome.status === "succeeded" && (!expected || outcome.stdout.trim() === expected)) {
     return null;
   }
   return (outcome.stderr || outcome.stdout || `exit ${outcome.exitCode}`).trim().slice(0, 500);
+}
+
+/**
+ * Surveys the interpreter through `launcher` (see surveyInterpreter) into `env`: null when it
+ * ran, else what went wrong. Rejects when a module to preload does not import.
+ */
+async function survey(launcher: Launcher, env: Environment, settings: RuntimeSettings) {
+  const found = await surveyInterpreter(launcher, env, settings);
+  if ("problem" in found) return found.problem;
+  env.packages = found.survey.packages;
+  env.matplotlib = found.survey.matplotlib;
+  return null;
 }
 
 /**
@@ -122,20 +134,32 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
       cgroups,
       uids: claim ? new UidPool(claim.start, claim.size) : null,
       shares: kernelShares(readHostLimits(), settings.concurrency),
+      packages: [],
+      matplotlib: false,
     };
     await writeSandboxEtc(env.etcDir, 1000, 1000);
     const bwrap = settings.sandbox !== "none" && process.platform === "linux" ? findBwrap() : null;
     if (bwrap) {
       env.bwrap = bwrap;
       env.isolation = "sandbox";
+      env.binds = interpreterBinds(interpreter, (message) => logger.warn(message));
       env.seccompFile = await seccompFilter(interpreter.executable, stateDir);
       if (!env.seccompFile) {
         logger.warn(
           "Mecha: no seccomp filter (install python3-seccomp); the sandbox runs without one.",
         );
       }
-      let problem: string | null = "not tried";
-      if (settings.startup === "zygote") {
+      // What runs can import, before the zygote imports what it preloads.
+      const spawnLauncher = createSpawnLauncher(env, settings);
+      const unsurveyed = await survey(spawnLauncher, env, settings);
+      // A survey that did not run says nothing of packages until a plain program has run too.
+      const unsandboxed = unsurveyed ? await probe(spawnLauncher, env, settings) : null;
+      if (unsurveyed && !unsandboxed) unlisted(unsurveyed, settings);
+      let problem = unsandboxed;
+      if (!unsandboxed && settings.startup === "zygote") {
+        await writeFile(join(bootstrapDir, "preload.json"), JSON.stringify(settings.preload), {
+          mode: 0o644,
+        });
         const zygoteUid = env.uids?.acquire() ?? null;
         const zygote = new Zygote({
           bwrap,
@@ -146,7 +170,7 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           binds: env.binds,
           seccompFile: env.seccompFile,
           diskBytes: settings.diskBytes,
-          env: runEnvironment(SANDBOX_WORKDIR),
+          env: runEnvironment(SANDBOX_WORKDIR, { matplotlib: env.matplotlib }),
           uid: zygoteUid,
           runUids:
             env.uids && zygoteUid !== null ? { start: env.uids.start, size: env.uids.size } : null,
@@ -164,9 +188,9 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           );
         }
       }
-      if (!launcher) {
-        launcher = createSpawnLauncher(env, settings);
-        problem = await probe(launcher, env, settings);
+      if (!launcher && !unsandboxed) {
+        launcher = spawnLauncher;
+        problem = unsurveyed ? null : await probe(launcher, env, settings);
       }
       if (problem) {
         launcher = null;
@@ -197,7 +221,17 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           "(limits, a separate process group, an allow-listed environment). Do not run untrusted code like this.",
       );
     }
-    launcher ??= createSpawnLauncher(env, settings);
+    if (!launcher) {
+      launcher = createSpawnLauncher(env, settings);
+      const problem = await survey(launcher, env, settings);
+      if (problem) unlisted(problem, settings);
+    }
+    if (settings.preload.length > 0 && launcher.name !== "zygote") {
+      logger.warn(
+        `Mecha: preload (${settings.preload.join(", ")}) applies to the zygote start-up path ` +
+          "only; each run here starts a fresh interpreter and imports what it uses.",
+      );
+    }
     return { env, launcher, close };
   } catch (cause) {
     // A start that fails (a required sandbox that does not work, say) leaves nothing behind.

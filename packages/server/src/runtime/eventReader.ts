@@ -1,7 +1,12 @@
+import type { Display } from "@mecha/protocol";
+import type { OrderedDisplay, Stream } from "./outputOrder";
+
 /** An event the bootstrap sends (see python/bootstrap.py); anything else on the channel is ignored. */
 export type ProgramEvent =
   | { type: "input"; prompt: string }
-  | { type: "error"; name: string; message: string; line: number | null; traceback: string };
+  | { type: "error"; name: string; message: string; line: number | null; traceback: string }
+  | ({ type: "display" } & OrderedDisplay)
+  | { type: "file"; path: string; size: number; content: string | null };
 
 /**
  * Reads the event channel: JSON lines, split in one pass over each chunk (never rescanning what
@@ -59,6 +64,14 @@ function toEvent(value: unknown): ProgramEvent | null {
   if (event.type === "input" && typeof event.prompt === "string") {
     return { type: "input", prompt: event.prompt };
   }
+  if (event.type === "display") return toDisplay(event);
+  if (event.type === "file") {
+    const { path, size, content } = event;
+    if (typeof path !== "string" || !Number.isSafeInteger(size) || (size as number) < 0)
+      return null;
+    if (content !== null && typeof content !== "string") return null;
+    return { type: "file", path, size: size as number, content };
+  }
   if (event.type === "error") {
     const line = event.line;
     return {
@@ -70,4 +83,27 @@ function toEvent(value: unknown): ProgramEvent | null {
     };
   }
   return null;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * A display as the protocol has it: a MIME bundle of strings, always with `text/plain`, and its
+ * metadata if it is an object. Whatever else the program put in is left out.
+ */
+function toDisplay(event: Record<string, unknown>): ProgramEvent | null {
+  if (!isObject(event.data)) return null;
+  const data: Display["data"] = { "text/plain": "" };
+  for (const [mime, value] of Object.entries(event.data)) {
+    if (typeof value === "string") data[mime] = value;
+  }
+  const display: Display = isObject(event.metadata) ? { data, metadata: event.metadata } : { data };
+  const n = Number.isSafeInteger(event.n) && (event.n as number) > 0 ? (event.n as number) : null;
+  const marks: Stream[] = [];
+  if (typeof event.marks === "number") {
+    if (event.marks & 1) marks.push("stdout");
+    if (event.marks & 2) marks.push("stderr");
+  }
+  return { type: "display", n, marks: n === null ? [] : marks, display };
 }

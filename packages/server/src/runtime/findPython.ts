@@ -7,10 +7,17 @@ export interface PythonInterpreter {
   version: string;
   /** `sys.base_prefix`: must be readable inside a sandbox. */
   prefix: string;
+  /** `sys.prefix`: a virtual environment's own directory (the same as `prefix` outside one). */
+  environment: string;
+  /** Where it imports from (`sys.path` without the script's directory): readable in a sandbox too. */
+  paths: string[];
 }
 
-const PROBE =
-  "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix)";
+const PROBE = [
+  "import sys, json",
+  "print(json.dumps([sys.executable, sys.version.split()[0], sys.base_prefix, sys.prefix,",
+  "                  [p for p in sys.path if p]]))",
+].join("\n");
 
 /** PATH, and on Windows what CPython cannot start without (none of it secret). */
 function probeEnvironment(platform: NodeJS.Platform = process.platform): Record<string, string> {
@@ -32,9 +39,24 @@ function probe(command: string, args: string[]): Promise<PythonInterpreter | nul
       { timeout: 10_000, windowsHide: true, env: probeEnvironment() },
       (error, stdout) => {
         if (error) return resolve(null);
-        const [executable, version, prefix] = stdout.trim().split(/\r?\n/);
-        if (!executable || !version || !prefix || !/^3\./.test(version)) return resolve(null);
-        resolve({ executable, version, prefix });
+        let fields: unknown;
+        try {
+          fields = JSON.parse(stdout);
+        } catch {
+          return resolve(null);
+        }
+        if (!Array.isArray(fields)) return resolve(null);
+        const [executable, version, prefix, environment, paths] = fields as unknown[];
+        const strings = [executable, version, prefix, environment];
+        if (!strings.every((value) => typeof value === "string" && value)) return resolve(null);
+        if (!/^3\./.test(version as string) || !Array.isArray(paths)) return resolve(null);
+        resolve({
+          executable: executable as string,
+          version: version as string,
+          prefix: prefix as string,
+          environment: environment as string,
+          paths: paths.filter((path): path is string => typeof path === "string"),
+        });
       },
     );
   });

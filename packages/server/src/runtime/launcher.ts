@@ -12,6 +12,12 @@ export interface KernelExit {
   alone: boolean;
 }
 
+/**
+ * What a run can reach: the host's network (process isolation), nothing (a sandbox: no
+ * interface is up), or nothing and no socket but AF_UNIX (a sandbox with its seccomp filter).
+ */
+export type RunNetwork = "host" | "none" | "unix";
+
 /** The job as the bootstrap reads it on fd 3 (see python/bootstrap.py). */
 export interface JobDocument {
   code: string;
@@ -20,6 +26,12 @@ export interface JobDocument {
   interactive: boolean;
   main: string;
   limits: Record<string, number | undefined>;
+  /** Marks where each display falls in stdout and stderr (see `OutputOrder`). */
+  marker: string;
+  network: RunNetwork;
+  /** Glob patterns of files to send back once the program has ended, and their byte budget. */
+  returnFiles: string[];
+  fileBytes: number;
 }
 
 /**

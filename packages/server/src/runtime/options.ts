@@ -34,6 +34,16 @@ export interface RuntimeOptions {
    */
   startup?: "spawn" | "zygote";
   /**
+   * Modules the zygote imports once, before it forks any run, so that every run has them
+   * loaded for free (e.g. `["numpy", "pandas", "matplotlib"]`; `matplotlib` also preloads
+   * `matplotlib.pyplot` and the inline backend). Each must import in the sandbox and leave no
+   * thread running, or the server does not start, and says which. Off by default: a larger
+   * zygote makes every run's fork a little dearer (see the README for when it pays). Only the
+   * zygote start-up path preloads; with `startup: "spawn"` or without the sandbox it is ignored.
+   * @default []
+   */
+  preload?: readonly string[];
+  /**
    * Processes and threads one run may have at once.
    * @default 64
    */
@@ -88,6 +98,7 @@ export interface RuntimeSettings {
   python: string | undefined;
   sandbox: "auto" | "required" | "none";
   startup: "spawn" | "zygote";
+  preload: string[];
   maxProcesses: number;
   maxFileBytes: number;
   maxOpenFiles: number;
@@ -108,6 +119,9 @@ function whole(name: string, value: number | undefined, fallback: number, min = 
   return value;
 }
 
+/** A module's dotted name, as `import` takes it. */
+const MODULE_NAME = /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/;
+
 export function resolveRuntimeOptions(options: RuntimeOptions = {}): RuntimeSettings {
   const sandbox = options.sandbox ?? "auto";
   if (!["auto", "required", "none"].includes(sandbox)) {
@@ -118,10 +132,19 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): RuntimeSett
     throw new TypeError(`Mecha: option startup must be spawn or zygote, got ${startup}`);
   }
   const range = options.uidRange;
+  const preload = [...(options.preload ?? [])];
+  for (const name of preload) {
+    if (typeof name !== "string" || !MODULE_NAME.test(name)) {
+      throw new TypeError(
+        `Mecha: option preload must list module names such as "numpy" or "matplotlib.pyplot", got ${JSON.stringify(name)}`,
+      );
+    }
+  }
   return {
     python: options.python,
     sandbox,
     startup,
+    preload: [...new Set(preload)],
     maxProcesses: whole("maxProcesses", options.maxProcesses, 64),
     maxFileBytes: whole("maxFileBytes", options.maxFileBytes, 10 << 20),
     maxOpenFiles: whole("maxOpenFiles", options.maxOpenFiles, 256, 16),

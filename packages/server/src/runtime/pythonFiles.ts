@@ -3,9 +3,14 @@
 // so it works wherever a host's bundler puts it (a Next.js server bundle, say).
 import runError from "@mecha/protocol/python/run_error.py?raw";
 import bootstrap from "../../python/bootstrap.py?raw";
+import display from "../../python/mecha_display.py?raw";
+import files from "../../python/mecha_files.py?raw";
+import guard from "../../python/mecha_guard.py?raw";
 import inits from "../../python/mecha_inits.py?raw";
+import inline from "../../python/mecha_inline.py?raw";
 import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
+import survey from "../../python/mecha_survey.py?raw";
 import seccompFilter from "../../python/seccomp_filter.py?raw";
 import zygote from "../../python/zygote.py?raw";
 
@@ -17,7 +22,14 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_linux.py": linux,
   "mecha_inits.py": inits,
   "mecha_isolation.py": isolation,
+  "mecha_display.py": display,
+  "mecha_inline.py": inline,
+  "mecha_files.py": files,
+  "mecha_guard.py": guard,
 };
 
 /** Writes the seccomp filter for this host with python3-seccomp (see `generateSeccomp`). */
 export const SECCOMP_FILTER_SCRIPT = seccompFilter;
+
+/** What the survey run executes at start-up (see surveyInterpreter). */
+export const SURVEY_SCRIPT = survey;

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
-import type { RuntimeInfo } from "@mecha/protocol";
+import type { RuntimeInfo, RuntimePackage } from "@mecha/protocol";
 import { type Detected, detectEnvironment } from "./detectEnvironment";
+import { runNetwork } from "./environment";
 import { type RuntimeOptions, resolveRuntimeOptions } from "./options";
 import { RunExecution } from "./runExecution";
 import type { RunJob, RunningProgram, RunSink, Runtime } from "./types";
@@ -51,6 +52,13 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       await start();
     },
 
+    features: ["displays", "files"],
+
+    async packages(): Promise<RuntimePackage[]> {
+      const { detected } = await start();
+      return detected.env.packages;
+    },
+
     async info(): Promise<RuntimeInfo> {
       const { detected } = await start();
       const { env } = detected;
@@ -71,7 +79,8 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
             throw new Error(`Mecha cannot run Python here: ${(cause as Error).message ?? cause}`);
           }
           const prepared = ready.pool.take() ?? (await ready.detected.launcher.prepare(cancelled));
-          return { prepared, shares: ready.detected.env.shares };
+          const { env } = ready.detected;
+          return { prepared, shares: env.shares, network: runNetwork(env) };
         },
         finished() {
           running.delete(execution);

@@ -1,10 +1,19 @@
+import { randomBytes } from "node:crypto";
 import type { RunError } from "@mecha/protocol";
 import { classifyOutcome, type StopReason } from "./classifyOutcome";
 import { EventReader, type ProgramEvent } from "./eventReader";
 import type { KernelShares } from "./kernelShares";
-import { CancelledError, type JobDocument, type KernelExit, type PreparedRun } from "./launcher";
+import {
+  CancelledError,
+  type JobDocument,
+  type KernelExit,
+  type PreparedRun,
+  type RunNetwork,
+} from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { OutputCollector } from "./outputCollector";
+import { OutputOrder } from "./outputOrder";
+import { ReturnedFiles } from "./returnedFiles";
 import type { RunJob, RunningProgram, RunOutcome, RunSink } from "./types";
 
 /** How long a run's output may still arrive once its processes are gone. */
@@ -13,8 +22,15 @@ const DRAIN_MS = 250;
 const GONE_MS = 2000;
 /** How long an `input` event waits for its prompt to arrive on stdout (see `InputRelay`). */
 const PROMPT_WAIT_MS = 50;
+const MiB = 1024 * 1024;
 /** Address space on top of `memoryMb` where an rlimit stands in for a cgroup (stacks, maps). */
-const ADDRESS_SPACE_HEADROOM = 256 * 1024 * 1024;
+const ADDRESS_SPACE_HEADROOM = 256 * MiB;
+/**
+ * The least address space a run gets where an rlimit stands in for a cgroup: numpy, pandas and
+ * matplotlib together reserve about 300 MiB (OpenBLAS maps its buffers at its first call, and
+ * spins forever, rather than fail, when it cannot).
+ */
+const ADDRESS_SPACE_FLOOR = 512 * MiB;
 
 /** Where a run is. Each state holds what only it has. */
 type RunState =
@@ -22,10 +38,11 @@ type RunState =
   | { kind: "running"; prepared: PreparedRun; startedAt: number; stop: StopReason | null }
   | { kind: "finished" };
 
-/** An interpreter for a run, and the run's share of per-user kernel counters. */
+/** An interpreter for a run, the run's share of per-user kernel counters, and what it can reach. */
 export interface Acquired {
   prepared: PreparedRun;
   shares: KernelShares;
+  network: RunNetwork;
 }
 
 /** What a run needs from its runtime. */
@@ -109,6 +126,10 @@ export class RunExecution implements RunningProgram {
   private queuedBytes = 0;
   private error: RunError | undefined;
   private readonly collector: OutputCollector;
+  private readonly order: OutputOrder;
+  private readonly files = new ReturnedFiles();
+  /** Marks where each display falls in stdout and stderr (see OutputOrder). */
+  private readonly marker = randomBytes(8).toString("hex");
   private readonly events: EventReader;
   private readonly input: InputRelay;
   readonly done: Promise<RunOutcome>;
@@ -126,14 +147,25 @@ export class RunExecution implements RunningProgram {
     if (!job.interactive) this.queue("", true);
     if (stopped) this.state = { kind: "starting", stop: stopped };
     this.input = new InputRelay((prompt) => sink.input(prompt));
-    this.collector = new OutputCollector(job.limits.outputBytes, (stream, data) => {
-      if (stream === "stdout") {
-        sink.stdout(data);
-        this.input.stdout(data);
-      } else sink.stderr(data);
+    const cap = job.limits.outputBytes;
+    this.collector = new OutputCollector(
+      cap,
+      (stream, data) => {
+        if (stream === "stdout") {
+          sink.stdout(data);
+          this.input.stdout(data);
+        } else sink.stderr(data);
+      },
+      (display) => sink.display(display),
+    );
+    this.order = new OutputOrder(this.marker, {
+      text: (stream, chunk) => this.collector.push(stream, chunk),
+      display: (display) => this.collector.pushDisplay(display),
+      fits: (bytes) => this.collector.fits(bytes),
     });
-    // Everything the program can write is bounded: the event channel by the output limit too.
-    this.events = new EventReader(job.limits.outputBytes, (event) => this.onEvent(event));
+    // Everything the program can write is bounded: the event channel by the output limit too
+    // (displays within it, returned files base64-encoded, a little for everything else).
+    this.events = new EventReader(3 * cap + MiB, (event) => this.onEvent(event));
     this.settled = new Promise((resolve) => {
       this.settle = resolve;
     });
@@ -184,15 +216,24 @@ export class RunExecution implements RunningProgram {
   private wake: (() => void) | null = null;
 
   private onEvent(event: ProgramEvent): void {
-    if (event.type === "input") {
-      this.input.event(event.prompt);
-    } else {
-      const { name, message, line, traceback } = event;
-      this.error = { type: name, message, line, traceback };
+    switch (event.type) {
+      case "input":
+        this.input.event(event.prompt);
+        break;
+      case "display":
+        if (!this.order.display(event)) this.stop("output_exceeded");
+        break;
+      case "file":
+        if (this.returnFiles.length > 0) this.files.add(event);
+        break;
+      default: {
+        const { name, message, line, traceback } = event;
+        this.error = { type: name, message, line, traceback };
+      }
     }
   }
 
-  private jobDocument(prepared: PreparedRun, shares: KernelShares): JobDocument {
+  private jobDocument(prepared: PreparedRun, { shares, network }: Acquired): JobDocument {
     const { settings } = this.context;
     const { limits } = this.job;
     return {
@@ -206,7 +247,7 @@ export class RunExecution implements RunningProgram {
         as:
           prepared.cgroup || process.platform === "darwin"
             ? undefined
-            : limits.memoryMb * 1024 * 1024 + ADDRESS_SPACE_HEADROOM,
+            : Math.max(limits.memoryMb * MiB + ADDRESS_SPACE_HEADROOM, ADDRESS_SPACE_FLOOR),
         cpu: Math.ceil(limits.timeoutMs / 1000) + 1,
         fsize: settings.maxFileBytes,
         nofile: settings.maxOpenFiles,
@@ -216,6 +257,10 @@ export class RunExecution implements RunningProgram {
         sigpending: prepared.ownUser ? shares.sigpending : undefined,
         msgqueue: prepared.ownUser ? shares.msgqueue : undefined,
       },
+      marker: this.marker,
+      network,
+      returnFiles: this.returnFiles,
+      fileBytes: limits.outputBytes,
     };
   }
 
@@ -237,10 +282,10 @@ export class RunExecution implements RunningProgram {
       await prepared.cgroup?.setMemory(this.job.limits.memoryMb * 1024 * 1024).catch(() => {});
       const current = prepared;
       current.stdout.on("data", (chunk: Buffer) => {
-        if (!this.collector.push("stdout", chunk)) this.stop("output_exceeded");
+        if (!this.order.push("stdout", chunk)) this.stop("output_exceeded");
       });
       current.stderr.on("data", (chunk: Buffer) => {
-        if (!this.collector.push("stderr", chunk)) this.stop("output_exceeded");
+        if (!this.order.push("stderr", chunk)) this.stop("output_exceeded");
       });
       current.events.on("data", (chunk: Buffer) => {
         if (!this.events.push(chunk)) this.stop("output_exceeded");
@@ -253,7 +298,7 @@ export class RunExecution implements RunningProgram {
       timer = setTimeout(() => this.stop("timed_out"), this.job.limits.timeoutMs);
       // The run's own CPU time is what its cgroup counts from here to its end.
       const cpuAtStart = current.cgroup?.cpuTimeMs() ?? null;
-      current.sendJob(this.jobDocument(current, acquired.shares));
+      current.sendJob(this.jobDocument(current, acquired));
       for (const { data, eof } of this.stdinQueue.splice(0)) this.write(current, data, eof);
       this.queuedBytes = 0;
 
@@ -284,6 +329,7 @@ export class RunExecution implements RunningProgram {
         Promise.all([closed(current.stdout), closed(current.stderr), closed(current.events)]),
       );
       this.input.drop();
+      this.order.finish();
       this.collector.finish();
       const usage = (await current.cgroup?.usage()) ?? {
         cpuTimeMs: exit?.cpuTimeMs ?? null,
@@ -305,6 +351,10 @@ export class RunExecution implements RunningProgram {
         durationMs: Math.round((endedAt - startedAt) * 100) / 100,
         cpuTimeMs: usage.cpuTimeMs === null ? null : Math.round(usage.cpuTimeMs * 100) / 100,
         memoryKb: usage.memoryKb,
+        ...(this.collector.displays.length > 0 ? { displays: this.collector.displays } : {}),
+        ...(this.returnFiles.length > 0
+          ? { files: this.files.settle(this.job.limits.outputBytes - this.collector.used) }
+          : {}),
       };
     } catch (cause) {
       clearTimeout(timer);
@@ -339,6 +389,10 @@ export class RunExecution implements RunningProgram {
         this.context.finished();
       });
     }
+  }
+
+  private get returnFiles(): string[] {
+    return this.job.returnFiles ?? [];
   }
 
   private get stopReason(): StopReason | null {

@@ -23,10 +23,14 @@ export interface SandboxLimits {
   diskBytes: number;
 }
 
+/** Directories of the sandbox's root made before anything is bound below them. */
+const MADE_DIRS = ["/etc", "/etc/ssl", "/opt"];
+
 /** The fds bubblewrap reads and writes, numbered as the spawn passes them. */
 export const SANDBOX_FDS = { seccomp: 5, info: 6, block: 7 } as const;
 
-const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+/** The host's system directories, bound read-only into every sandbox. */
+export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 /**
  * What a run may not read of the host's /proc: the kernel's command line (which may carry boot
  * secrets) and its build configuration. An empty file is mounted over each.
@@ -38,10 +42,17 @@ const HOST_ETC_FILES = [
   "/etc/localtime",
   "/etc/alternatives",
   "/etc/ssl/certs",
+  // What packages read to import: Debian's matplotlib keeps its matplotlibrc here.
+  "/etc/matplotlibrc",
 ];
 
+/** Whether `path` is `dir` or below it. */
+export function isWithin(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+}
+
 /** Read-only binds of the system: merged-/usr symlinks are recreated as symlinks. */
-function systemArgs(prefix: string): string[] {
+function systemArgs(): string[] {
   const args: string[] = [];
   for (const dir of SYSTEM_DIRS) {
     if (!existsSync(dir)) continue;
@@ -49,10 +60,27 @@ function systemArgs(prefix: string): string[] {
     if (stat.isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir);
     else args.push("--ro-bind", dir, dir);
   }
-  if (!SYSTEM_DIRS.some((dir) => prefix === dir || prefix.startsWith(`${dir}/`))) {
-    args.push("--ro-bind", prefix, prefix);
-  }
   for (const file of HOST_ETC_FILES) if (existsSync(file)) args.push("--ro-bind", file, file);
+  return args;
+}
+
+/**
+ * Read-only binds outside the system directories, each at its own path, with the directories
+ * above it made 0755: a zygote's runs have host uids other than the zygote's, and must be able
+ * to enter them (bubblewrap would make them 0700).
+ */
+function bindArgs(binds: readonly (readonly [string, string])[], made: Set<string>): string[] {
+  const args: string[] = [];
+  for (const [source, target] of binds) {
+    const parts = target.split("/").filter(Boolean);
+    for (let depth = 1; depth < parts.length; depth++) {
+      const dir = `/${parts.slice(0, depth).join("/")}`;
+      if (made.has(dir) || SYSTEM_DIRS.some((system) => isWithin(dir, system))) continue;
+      made.add(dir);
+      args.push("--perms", "0755", "--dir", dir);
+    }
+    args.push("--ro-bind", source, target);
+  }
   return args;
 }
 
@@ -88,10 +116,18 @@ export function bwrapArgs(
     "sandbox",
     // Directories bubblewrap would otherwise make 0700 for the files bound below them: a
     // zygote's runs have host uids other than the zygote's, and must be able to enter them.
-    ...["/etc", "/etc/ssl", "/opt"].flatMap((dir) => ["--perms", "0755", "--dir", dir]),
-    ...systemArgs(paths.pythonPrefix),
+    ...MADE_DIRS.flatMap((dir) => ["--perms", "0755", "--dir", dir]),
+    ...systemArgs(),
     ...SANDBOX_ETC_FILES.flatMap((name) => ["--ro-bind", join(paths.etcDir, name), `/etc/${name}`]),
-    ...(paths.binds ?? []).flatMap(([source, target]) => ["--ro-bind", source, target]),
+    ...bindArgs(
+      [
+        ...(SYSTEM_DIRS.some((dir) => isWithin(paths.pythonPrefix, dir))
+          ? []
+          : [[paths.pythonPrefix, paths.pythonPrefix] as const]),
+        ...(paths.binds ?? []),
+      ],
+      new Set(MADE_DIRS),
+    ),
     "--proc",
     "/proc",
     ...HIDDEN_PROC_FILES.filter((path) => existsSync(path)).flatMap((path) => [

@@ -73,18 +73,26 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
   async function prepare(cancelled?: () => boolean): Promise<PreparedRun> {
     const sandboxed = env.bwrap !== null;
     const uid = env.uids?.acquire() ?? null;
-    let workdir: string | null = null;
+    // Without the sandbox, a working and a temporary directory of the run's own.
+    const made: string[] = [];
     let cgroup: RunCgroup | null = null;
     const release = async () => {
       await cgroup?.remove().catch(() => {});
-      if (workdir) await rm(workdir, { recursive: true, force: true }).catch(() => {});
+      for (const dir of made) await rm(dir, { recursive: true, force: true }).catch(() => {});
       if (uid !== null) env.uids?.release(uid);
     };
     try {
-      const home = sandboxed ? SANDBOX_WORKDIR : await makeTempDirectory("mecha-run");
+      let home = SANDBOX_WORKDIR;
+      let tmp = "/tmp";
       if (!sandboxed) {
-        workdir = home;
-        if (uid !== null) await chown(home, uid, uid);
+        for (const dir of [
+          await makeTempDirectory("mecha-run"),
+          await makeTempDirectory("mecha-run"),
+        ]) {
+          made.push(dir);
+          if (uid !== null) await chown(dir, uid, uid);
+        }
+        [home, tmp] = made as [string, string];
       }
       if (env.cgroups) {
         cgroup = await env.cgroups
@@ -100,7 +108,7 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
       const python = env.interpreter.executable;
       // Not -E: the environment is allow-listed already (see zygote/zygoteProcess.ts).
       const flags = ["-s", "-u"];
-      const envVars = runEnvironment(home);
+      const envVars = runEnvironment(home, { tmp, matplotlib: env.matplotlib });
       let seccompFd: number | null = null;
       const stdio: ("pipe" | "ignore" | number)[] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
       let command: string;

@@ -1,12 +1,20 @@
-import type { RunError, RunFile, RunStatus, RuntimeInfo, RuntimePackage } from "@mecha/protocol";
+import type {
+  Display,
+  ReturnedFile,
+  RunError,
+  RunFile,
+  RunStatus,
+  RuntimeInfo,
+  RuntimePackage,
+} from "@mecha/protocol";
 
 /** Hard limits of one run. */
 export interface Limits {
   /** Wall-clock limit in milliseconds. */
   timeoutMs: number;
-  /** Memory limit in MiB: the run's cgroup where there is one, else its address space. */
+  /** Memory limit in MiB: the run's cgroup where there is one, else its address space (see README). */
   memoryMb: number;
-  /** stdout + stderr cap in bytes; reaching it ends the run as `output_exceeded`. */
+  /** stdout + stderr + displays cap in bytes (returned files share what is left); reaching it ends the run as `output_exceeded`. */
   outputBytes: number;
 }
 
@@ -28,6 +36,8 @@ export interface RunJob {
   stdin: string;
   /** Keep stdin open for later writes (a streaming request) and report `input()` calls. */
   interactive: boolean;
+  /** Glob patterns (relative to the working directory) of files to send back in the result. */
+  returnFiles?: string[];
   limits: Limits;
 }
 
@@ -36,6 +46,8 @@ export interface RunSink {
   stdout(data: string): void;
   stderr(data: string): void;
   input(prompt: string): void;
+  /** Rich output (a plot, a table), in program order relative to stdout and stderr. */
+  display(display: Display): void;
 }
 
 /** How a program ended: a `RunResult` without the fields the handler fills in. */
@@ -50,6 +62,10 @@ export interface RunOutcome {
   cpuTimeMs: number | null;
   memoryKb: number | null;
   error?: RunError;
+  /** Rich output in program order; absent when the program displayed nothing. */
+  displays?: Display[];
+  /** Files matched by the job's `returnFiles`; absent when it named none. */
+  files?: ReturnedFile[];
 }
 
 export interface RunningProgram {

@@ -11,6 +11,7 @@ export interface RunBody {
   files?: { path: string; content: string }[];
   args?: string[];
   limits?: { timeoutMs?: number; memoryMb?: number; outputBytes?: number };
+  returnFiles?: string[];
 }
 
 /** A string no other process on the host carries: it names one hostile program's processes. */

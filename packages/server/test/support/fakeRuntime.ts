@@ -58,6 +58,7 @@ export function fakeRuntime(
             sink.stderr(data);
           },
           input: (prompt) => sink.input(prompt),
+          display: (display) => sink.display(display),
         },
         end: (outcome = {}) => resolve({ ...OUTCOME, stdout, stderr, ...outcome }),
         ended: done,

@@ -1,0 +1,118 @@
+"""The files a run sends back (a request's `returnFiles`), read once the program has ended, from
+inside the sandbox, and sent on the event channel before the run's end is reported, one event
+per file: {"type": "file", "path", "size", "content"} (content base64, or null once the byte
+budget, the run's output limit, is spent; the server shares out what the limit has left).
+
+Patterns are globs relative to the working directory (`*.png`, `out/*.csv`, `**/*.json`), with
+`*` and `?` not matching a leading dot, as the shell's. Only what is inside the working directory
+is read: each path component is opened relative to its directory, never following a symbolic
+link (nor one a process of the run swaps in meanwhile), and only regular files are sent.
+
+Loaded by the bootstrap into a namespace of its own (never sys.modules).
+"""
+
+import base64
+import fnmatch
+import os
+import stat
+
+MAX_FILES = 1000
+DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def _open(dir_fd, name, flags):
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except OSError:
+        return None
+
+
+def _names(dir_fd, pattern):
+    """Entries of a directory that `pattern` (one path segment) matches, sorted."""
+    if not any(char in pattern for char in "*?["):
+        return [pattern]
+    try:
+        names = os.listdir(dir_fd)
+    except OSError:
+        return []
+    hidden = pattern.startswith(".")
+    return sorted(name for name in names
+                  if (hidden or not name.startswith(".")) and fnmatch.fnmatchcase(name, pattern))
+
+
+def _walk(dir_fd, parts, prefix):
+    """(path, directory fd, name) of each entry matching `parts` below `dir_fd`."""
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        # No directory, or one more (the pattern kept): "**" alone matches every file below.
+        yield from _walk(dir_fd, rest or ["*"], prefix)
+        for name in _names(dir_fd, "*"):
+            sub = _open(dir_fd, name, DIRECTORY)
+            if sub is None:
+                continue
+            try:
+                yield from _walk(sub, parts, prefix + name + "/")
+            finally:
+                os.close(sub)
+        return
+    for name in _names(dir_fd, head):
+        if not rest:
+            yield prefix + name, dir_fd, name
+            continue
+        sub = _open(dir_fd, name, DIRECTORY)
+        if sub is None:
+            continue
+        try:
+            yield from _walk(sub, rest, prefix + name + "/")
+        finally:
+            os.close(sub)
+
+
+def _read(fd, size):
+    chunks = []
+    left = size
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def send_files(root, patterns, budget, emit):
+    """Sends the regular files under `root` that `patterns` match, in pattern order (each
+    pattern's matches sorted), each once, their content while `budget` bytes last."""
+    if not patterns:
+        return
+    root_fd = _open(None, root, DIRECTORY)
+    if root_fd is None:
+        return
+    seen = set()
+    try:
+        for pattern in patterns:
+            parts = [part for part in str(pattern).split("/") if part and part != "."]
+            if not parts or ".." in parts:
+                continue
+            for path, dir_fd, name in _walk(root_fd, parts, ""):
+                if path in seen or len(seen) >= MAX_FILES:
+                    continue
+                fd = _open(dir_fd, name, FILE)
+                if fd is None:
+                    continue
+                try:
+                    info = os.fstat(fd)
+                    if not stat.S_ISREG(info.st_mode):
+                        continue
+                    seen.add(path)
+                    content = None
+                    if info.st_size <= budget:
+                        data = _read(fd, info.st_size)
+                        budget -= len(data)
+                        content = base64.b64encode(data).decode("ascii")
+                finally:
+                    os.close(fd)
+                emit({"type": "file", "path": path, "size": info.st_size, "content": content})
+    finally:
+        os.close(root_fd)
