@@ -7,7 +7,7 @@ import type { RunJob } from "../runtime/types";
  * saying why) a job of any other. Raise it whenever `RunJob` changes in a way an older runner
  * would misread.
  */
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 
 const Job = z.object({
   id: z.string(),
@@ -16,6 +16,7 @@ const Job = z.object({
   args: z.array(z.string()),
   stdin: z.string(),
   interactive: z.boolean(),
+  returnFiles: z.optional(z.array(z.string())),
   limits: Limits,
 });
 
