@@ -47,9 +47,11 @@ export async function postRuns(context: HandlerContext, scope: RequestScope): Pr
       : {}),
   });
   const window = context.opts.resumeWindowMs;
+  // Touched before the abort is watched: a request that went away before this point still
+  // abandons its run (a later touch would otherwise count as its owner coming back).
+  run.touch();
   abandonOnAbort(request, run, window);
   if (streaming) return streamRun(run, cors, -1, () => run.abandoned(window));
-  run.touch();
   return json(await run.done, 200, cors);
 }
 
