@@ -29,6 +29,9 @@ import os  # noqa: E402
 
 JOB_FD = 3
 EVENTS_FD = 4
+# Where the event channel lives while the program runs: above the open-file limit the program
+# gets (which bounds the descriptors it can open, not those already open).
+EVENTS_HIGH_FD = 1000
 # The spawn path's reporter writes how the program ended here (see `report`).
 STATUS_FD = 8
 BOOTSTRAP_FILE = os.path.abspath(__file__)
@@ -67,13 +70,16 @@ class Events:
 
     def __init__(self, fd=EVENTS_FD):
         import _thread
+        import fcntl
 
-        self.fd = fd
+        # Moved out of the way, before the program's descriptor limit is set: the program's own
+        # open() gets 3, then 4, as under CPython (nothing executed inherits it: close-on-exec,
+        # and a process it forks closes it at once).
+        self.fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, EVENTS_HIGH_FD)
+        os.close(fd)
         self.pid = os.getpid()
         # One event at a time, whole, whichever thread sends it.
         self.lock = _thread.allocate_lock()
-        # Nothing the program executes inherits it, and a process it forks closes it at once.
-        os.set_inheritable(fd, False)
         os.register_at_fork(after_in_child=self.forget)
 
     def forget(self):
@@ -239,6 +245,60 @@ class RecursionDepth:
         return sys.getrecursionlimit() - 1 + self.exec_cost
 
 
+class FrameRoot:
+    """Runs code as the bottom frame of its thread, as main.py's module frame is under CPython:
+    its f_back is None, and neither inspect.stack(), traceback.print_stack(), sys._getframe(n)
+    nor warnings' stacklevel see the frames of ours below it. CPython 3.11 only: the current
+    frame lives in the thread state's _PyCFrame (tstate->cframe->current_frame); `exec` clears
+    it for the time of the call, so that the new frame has no previous one, and restores it."""
+
+    CFRAME_OFFSET = 56  # PyThreadState.cframe, 3.11 x86-64/aarch64
+    F_FRAME_OFFSET = 24  # PyFrameObject.f_frame
+
+    def __init__(self):
+        self.slot = None
+        if sys.version_info[:2] != (3, 11) or sys.maxsize < 2**32:
+            return
+        try:
+            import ctypes
+
+            state = ctypes.pythonapi.PyThreadState_Get
+            state.restype = ctypes.c_void_p
+            cframe = ctypes.c_void_p.from_address(state() + self.CFRAME_OFFSET).value
+            here = ctypes.c_void_p.from_address(id(sys._getframe()) + self.F_FRAME_OFFSET).value
+            slot = ctypes.c_void_p.from_address(cframe + 8)
+        except (ImportError, AttributeError, OSError, ValueError, TypeError):
+            return
+        if slot.value == here:
+            self.slot = slot
+            self.ctypes = ctypes
+
+    def exec(self, code, scope, depth):
+        """exec(code, scope), the recursion counter set as RecursionDepth says, just before."""
+        counter = depth.counter
+        if self.slot is None:
+            if counter is not None:
+                counter.value = depth.top()
+            exec(code, scope)
+            return
+        # The slot is that of the thread state's current _PyCFrame, found again from here.
+        ctypes = self.ctypes
+        state = ctypes.pythonapi.PyThreadState_Get
+        cframe = ctypes.c_void_p.from_address(state() + self.CFRAME_OFFSET).value
+        slot = ctypes.c_void_p.from_address(cframe + 8)
+        here = ctypes.c_void_p.from_address(id(sys._getframe()) + self.F_FRAME_OFFSET).value
+        if counter is not None:
+            counter.value = depth.top()
+        if slot.value != here:
+            exec(code, scope)
+            return
+        slot.value = None
+        try:
+            exec(code, scope)
+        finally:
+            slot.value = here
+
+
 def watch_input(events):
     """Reports each input() call as an `input` event while input() stays the builtin: an audit
     hook (PEP 578) sees the call before its prompt is written."""
@@ -401,10 +461,7 @@ class Program:
         try:
             try:
                 code = compile(self.source, self.main_path, "exec", dont_inherit=True)
-                counter = self.depth.counter
-                if counter is not None:
-                    counter.value = self.depth.top()
-                exec(code, scope)
+                FrameRoot().exec(code, scope, self.depth)
             finally:
                 self.show_figures()
                 flush_io()

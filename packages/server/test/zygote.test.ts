@@ -322,7 +322,7 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     const code = [
       sleeper(sleep),
       "import os, time",
-      `os.write(4, b'{"type": "exited", "status": 0}\\n')`,
+      `os.write(1000, b'{"type": "exited", "status": 0}\\n')`,
       "print('STILL HERE', flush=True)",
       "time.sleep(30)",
     ].join("\n");

@@ -10,7 +10,13 @@ import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { PYTHON_FILES, SECCOMP_FILTER_SCRIPT } from "./pythonFiles";
-import { findBwrap, generateSeccomp, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
+import {
+  findBwrap,
+  generateSeccomp,
+  interpreterEtc,
+  SANDBOX_WORKDIR,
+  writeSandboxEtc,
+} from "./sandbox";
 import { SECCOMP_X64_BASE64 } from "./seccompX64";
 import { createSpawnLauncher } from "./spawnLauncher";
 import { makeTempDirectory, sweepStaleDirectories } from "./stateDirectory";
@@ -142,7 +148,10 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     if (bwrap) {
       env.bwrap = bwrap;
       env.isolation = "sandbox";
-      env.binds = interpreterBinds(interpreter, (message) => logger.warn(message));
+      env.binds = [
+        ...interpreterBinds(interpreter, (message) => logger.warn(message)),
+        ...interpreterEtc(interpreter.version),
+      ];
       env.seccompFile = await seccompFilter(interpreter.executable, stateDir);
       if (!env.seccompFile) {
         logger.warn(

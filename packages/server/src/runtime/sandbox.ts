@@ -42,6 +42,11 @@ const HOST_ETC_FILES = [
   "/etc/localtime",
   "/etc/alternatives",
   "/etc/ssl/certs",
+  // Public databases the standard library reads: service and protocol names (socket), MIME
+  // types (mimetypes). Nothing in them is the host's secret.
+  "/etc/services",
+  "/etc/protocols",
+  "/etc/mime.types",
   // What packages read to import: Debian's matplotlib keeps its matplotlibrc here.
   "/etc/matplotlibrc",
 ];
@@ -49,6 +54,17 @@ const HOST_ETC_FILES = [
 /** Whether `path` is `dir` or below it. */
 export function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+}
+
+/**
+ * The interpreter's own configuration in /etc (Debian: /usr/lib/python3.X/sitecustomize.py is a
+ * link to /etc/python3.X/sitecustomize.py), bound read-only as the interpreter's files are.
+ */
+export function interpreterEtc(version: string): (readonly [string, string])[] {
+  const [major, minor] = version.split(".");
+  return [`/etc/python${major}.${minor}`, `/etc/python${major}`]
+    .filter((dir) => existsSync(dir))
+    .map((dir) => [dir, dir] as const);
 }
 
 /** Read-only binds of the system: merged-/usr symlinks are recreated as symlinks. */
@@ -186,7 +202,12 @@ export async function writeSandboxEtc(dir: string, uid: number, gid: number): Pr
       "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
     ].join("\n"),
     group: ["root:x:0:", `sandbox:x:${gid}:`, "nogroup:x:65534:"].join("\n"),
-    hosts: ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"].join("\n"),
+    // The sandbox's host name resolves, as Debian's installer writes it for a host's own name.
+    hosts: [
+      "127.0.0.1\tlocalhost",
+      "127.0.1.1\tsandbox",
+      "::1\tlocalhost ip6-localhost ip6-loopback",
+    ].join("\n"),
     "nsswitch.conf": ["passwd: files", "group: files", "shadow: files", "hosts: files"].join("\n"),
   };
   for (const [name, text] of Object.entries(files)) {

@@ -106,8 +106,9 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
           });
       }
       const python = env.interpreter.executable;
-      // Not -E: the environment is allow-listed already (see zygote/zygoteProcess.ts).
-      const flags = ["-s", "-u"];
+      // Not -E nor -s: the environment is allow-listed already, and HOME is the run's own
+      // directory (see zygote/zygoteProcess.ts).
+      const flags = ["-u"];
       const envVars = runEnvironment(home, { tmp, matplotlib: env.matplotlib });
       let seccompFd: number | null = null;
       const stdio: ("pipe" | "ignore" | number)[] = ["pipe", "pipe", "pipe", "pipe", "pipe"];

@@ -15,7 +15,8 @@ import { openRun } from "./stream";
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 
 /** The descriptor the bootstrap sends its events on (see python/bootstrap.py). */
-const EVENT_FD = 4;
+// The bootstrap's event channel, out of the way of the program's own descriptors (bootstrap.py).
+const EVENT_FD = 1000;
 
 /**
  * Writes `payload` to each of `fds` in a loop, ignoring errors, in the program and in `forks`
@@ -46,17 +47,11 @@ function flood(fds: number[], payload: string, forks = 0): string {
 const MEBIBYTE = "b'A' * (1 << 20)";
 const FLOODS = [
   // Every descriptor a program might hold, stdout and stderr included.
-  flood(
-    Array.from({ length: 30 }, (_, i) => i + 1),
-    MEBIBYTE,
-  ),
+  flood([...Array.from({ length: 30 }, (_, i) => i + 1), EVENT_FD], MEBIBYTE),
   // The event channel: one line that never ends.
   flood([EVENT_FD], MEBIBYTE),
   // Every descriptor but stdout and stderr: what reaches the server only by a side door.
-  flood(
-    Array.from({ length: 28 }, (_, i) => i + 3),
-    MEBIBYTE,
-  ),
+  flood([...Array.from({ length: 28 }, (_, i) => i + 3), EVENT_FD], MEBIBYTE),
   // The event channel: many small lines, each one parsed.
   flood([EVENT_FD], "b'{}\\n' * (1 << 18)"),
   // The event channel, from forked children too.

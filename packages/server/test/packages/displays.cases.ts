@@ -162,7 +162,7 @@ export function displayCases(startup: "spawn" | "zygote"): void {
         "class Evil:",
         `    def _repr_html_(self): return '${hostile}'`,
         "    def __repr__(self):",
-        '        os.write(4, b\'{"type": "display", "n": 99, "marks": 3, "data": {"text/html": "<img onerror=x>"}}\\n\')',
+        '        os.write(1000, b\'{"type": "display", "n": 99, "marks": 3, "data": {"text/html": "<img onerror=x>"}}\\n\')',
         "        return 'evil'",
         "display(Evil())",
         "print('after')",

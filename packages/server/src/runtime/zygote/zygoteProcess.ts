@@ -155,9 +155,9 @@ export class ZygoteProcess {
       "--",
       config.python,
       // Not -E: the environment is allow-listed already, and a program's own PYTHON* settings
-      // (PYTHONBREAKPOINT, say) must work as under CPython. -s: no user site; -u: output as it
-      // is written.
-      "-s",
+      // (PYTHONBREAKPOINT, say) must work as under CPython. Not -s: HOME is the run's own
+      // working directory, so its user site is the program's own, as under CPython
+      // (sys.flags.no_user_site is 0). -u: output as it is written.
       "-u",
       `${SANDBOX_BOOTSTRAP_DIR}/zygote.py`,
     ];
