@@ -22,10 +22,10 @@ import { createCluster } from "./queue/createCluster";
 import { normalizeQueueOptions } from "./queue/queueOptions";
 import { RateLimiter } from "./rateLimiter";
 import { RunManager } from "./runs/runManager";
-import { SessionManager } from "./sessions/sessionManager";
 import type { RuntimeOptions } from "./runtime/options";
 import { createPythonRuntime } from "./runtime/pythonRuntime";
 import type { Runtime } from "./runtime/types";
+import { SessionManager } from "./sessions/sessionManager";
 
 /** A Fetch handler for protocol v1, mountable behind any route. */
 export interface MechaHandler {

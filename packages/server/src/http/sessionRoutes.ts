@@ -5,8 +5,8 @@ import {
   SessionRunRequest,
 } from "@mecha/protocol";
 import { HttpError } from "../httpError";
-import { readJson } from "../readBody";
 import { resolveLimits } from "../options";
+import { readJson } from "../readBody";
 import { SessionFileError } from "../runtime/types";
 import type { SessionManager } from "../sessions/sessionManager";
 import { rateLimit } from "./access";
@@ -137,6 +137,9 @@ export async function getSessionFile(
   // Whatever the program wrote, it never runs as a page of this origin.
   headers.set("content-security-policy", "default-src 'none'; sandbox");
   const disposition = type?.startsWith("image/") ? "inline" : "attachment";
-  headers.set("content-disposition", `${disposition}; filename*=UTF-8''${encodeURIComponent(name)}`);
+  headers.set(
+    "content-disposition",
+    `${disposition}; filename*=UTF-8''${encodeURIComponent(name)}`,
+  );
   return new Response(new Uint8Array(file.content), { status: 200, headers });
 }

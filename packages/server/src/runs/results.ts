@@ -35,7 +35,9 @@ export function resultOf(job: RunJob, outcome: RunOutcome): RunResult {
     language: "python",
     ...rest,
     limits: { ...job.limits },
-    ...(job.sessionId && sessionState ? { session: { id: job.sessionId, state: sessionState } } : {}),
+    ...(job.sessionId && sessionState
+      ? { session: { id: job.sessionId, state: sessionState } }
+      : {}),
   };
 }
 

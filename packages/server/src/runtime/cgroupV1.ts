@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import { basename, join } from "node:path";
 import type { CgroupLimits, CgroupManager } from "./cgroup";
 import {
-  countOomKills,
   ControlFiles,
+  countOomKills,
   killLoop,
   mkdir,
   pidsOf,

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CgroupManager } from "./cgroup";
 import {
-  countOomKills,
   attach,
+  countOomKills,
   killLoop,
   mkdir,
   pidsOf,

@@ -1,7 +1,7 @@
+import type { RunFile } from "@mecha/protocol";
 import type { KernelShares } from "./kernelShares";
 import type { JobDocument, PreparedRun, RunNetwork } from "./launcher";
 import type { RuntimeSettings } from "./options";
-import type { RunFile } from "@mecha/protocol";
 import type { Limits } from "./types";
 
 const MiB = 1024 * 1024;

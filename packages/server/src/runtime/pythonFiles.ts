@@ -10,8 +10,8 @@ import inits from "../../python/mecha_inits.py?raw";
 import inline from "../../python/mecha_inline.py?raw";
 import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
-import survey from "../../python/mecha_survey.py?raw";
 import session from "../../python/mecha_session.py?raw";
+import survey from "../../python/mecha_survey.py?raw";
 import seccompFilter from "../../python/seccomp_filter.py?raw";
 import zygote from "../../python/zygote.py?raw";
 

@@ -142,7 +142,10 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       closed = true;
       const runs = [...running];
       for (const run of runs) run.cancel();
-      await Promise.all([...runs.map((run) => run.settled), ...[...sessions].map((s) => s.close())]);
+      await Promise.all([
+        ...runs.map((run) => run.settled),
+        ...[...sessions].map((s) => s.close()),
+      ]);
       if (!started) return;
       const ready = await started.catch(() => null);
       if (!ready) return;

@@ -4,14 +4,7 @@ import { classifyOutcome, type StopReason } from "./classifyOutcome";
 import { EventReader, type ProgramEvent } from "./eventReader";
 import { InputRelay } from "./inputRelay";
 import { type JobPlace, jobDocument } from "./jobDocument";
-import type { KernelShares } from "./kernelShares";
-import {
-  CancelledError,
-  type JobDocument,
-  type KernelExit,
-  type PreparedRun,
-  type RunNetwork,
-} from "./launcher";
+import { CancelledError, type KernelExit, type PreparedRun } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { OutputCollector } from "./outputCollector";
 import { OutputOrder } from "./outputOrder";

@@ -14,10 +14,11 @@ export async function within<T>(ms: number, promise: Promise<T>): Promise<T | nu
 }
 
 /** Settles once `stream` has closed (at once if it has). */
-export function closed(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) {
+export function closed(
+  stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean },
+) {
   return new Promise<void>((resolve) => {
     if (stream.readableEnded || stream.destroyed) resolve();
     else stream.once("close", () => resolve());
   });
 }
-

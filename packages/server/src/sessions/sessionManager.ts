@@ -2,13 +2,7 @@ import type { RunFile } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { Run } from "../runs/run";
 import type { RunManager, SubmitOptions } from "../runs/runManager";
-import type {
-  Limits,
-  RunJob,
-  Runtime,
-  RuntimeSession,
-  SessionFile,
-} from "../runtime/types";
+import type { Limits, RunJob, Runtime, RuntimeSession, SessionFile } from "../runtime/types";
 
 export interface SessionLimits {
   /** Sessions open at once (0: sessions are off). */
@@ -97,7 +91,11 @@ export class SessionManager {
     this.opening++;
     let runtime: RuntimeSession;
     try {
-      runtime = await this.runtime.openSession({ id, files: request.files, limits: request.limits });
+      runtime = await this.runtime.openSession({
+        id,
+        files: request.files,
+        limits: request.limits,
+      });
     } catch (cause) {
       throw new HttpError(
         "unavailable",
@@ -207,8 +205,9 @@ export class SessionManager {
       id,
       state,
       ...(session.busy ? { runId: session.busy.id } : {}),
-      expiresAt: new Date(session.busy ? this.now() + session.idleTimeoutMs : session.expiresAt)
-        .toISOString(),
+      expiresAt: new Date(
+        session.busy ? this.now() + session.idleTimeoutMs : session.expiresAt,
+      ).toISOString(),
       limits: { ...session.limits },
     } as const;
   }

@@ -209,7 +209,10 @@ export class PythonSession implements RuntimeSession {
       );
     }
     if (reply.error !== null || reply.content === null) {
-      throw new SessionFileError("not_found", `No regular file ${path} in the session's directory.`);
+      throw new SessionFileError(
+        "not_found",
+        `No regular file ${path} in the session's directory.`,
+      );
     }
     return { size: reply.size ?? 0, content: Buffer.from(reply.content, "base64") };
   }
@@ -227,7 +230,6 @@ export class PythonSession implements RuntimeSession {
     if (this.lost || this.control.destroyed || this.control.writableEnded) return;
     this.control.write(`${JSON.stringify(message)}\n`);
   }
-
 
   private output(stream: Stream, chunk: Buffer): void {
     if (!this.order.push(stream, chunk)) this.current?.stop("output_exceeded");

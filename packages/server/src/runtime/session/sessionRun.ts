@@ -168,9 +168,7 @@ export class SessionRun implements RunningProgram {
   }
 
   private async outcome(ending: Ending, endedAt: number, cpuAtEnd: number | null) {
-    const usage = ending.kept
-      ? await this.channel.cgroup?.usage().catch(() => null)
-      : ending.usage;
+    const usage = ending.kept ? await this.channel.cgroup?.usage().catch(() => null) : ending.usage;
     const oomKilled = (usage?.oomKills ?? 0) > this.oomAtStart;
     const reason = this.stopReason;
     const classified = ending.kept
