@@ -198,3 +198,24 @@ describe("MCP session maximum", () => {
     }
   });
 });
+
+describe("MCP and rateLimit", () => {
+  it("counts each run_python call, and answers one over the limit as an error result", async () => {
+    const handler = createHandler({
+      runtime: sessionRuntime().runtime,
+      mcp: true,
+      rateLimit: { limit: 2, windowMs: 60_000 },
+      logger: false,
+    });
+    try {
+      const id = await initialize(handler);
+      expect(textOf(await run(handler, id, "1"))).toMatch(/run 1/);
+      expect(textOf(await run(handler, id, "2"))).toMatch(/run 2/);
+      const refused = await run(handler, id, "3");
+      expect(refused.messages[0].result.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/^Too many runs; try again in \d+ s\.$/);
+    } finally {
+      await handler.close();
+    }
+  });
+});
