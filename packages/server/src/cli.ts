@@ -84,8 +84,10 @@ export async function main(argv: string[]): Promise<number> {
     const address = server.address();
     const boundPort = typeof address === "object" && address ? address.port : port;
     const shownHost = host.includes(":") ? `[${host}]` : host;
+    const origin = `http://${shownHost}:${boundPort}`;
+    const mcp = options.mcp && role !== "runner" ? `  MCP: ${origin}/mcp\n` : "";
     process.stdout.write(
-      `mecha-server ${VERSION} listening on http://${shownHost}:${boundPort}${role === "runner" ? " (/health and /metrics)" : ""}\n  ${runs}${redis}\n`,
+      `mecha-server ${VERSION} listening on ${origin}${role === "runner" ? " (/health and /metrics)" : ""}\n  ${runs}${redis}\n${mcp}`,
     );
   } else {
     process.stdout.write(`mecha-server ${VERSION} runner ready\n  ${runs}${redis}\n`);

@@ -31,6 +31,8 @@ Options:
                          (default: 4 × max-concurrent; 0 turns sessions off)
   --session-idle-timeout <ms>  A session unused this long ends; also the most a client may
                          ask for (default 600000, 10 minutes)
+  --mcp                  Serve the Model Context Protocol at /mcp (Streamable HTTP): a
+                         run_python tool for AI agents, behind the same token and Host check
 
 Scale-out (runs distributed over Redis; without --redis everything runs in this process):
   --redis <url>          Redis to share, e.g. redis://10.0.0.5:6379 (or set MECHA_REDIS_URL,
@@ -216,6 +218,7 @@ export function parseCommand(argv: string[]): Command {
       "max-queued": { type: "string" },
       "max-sessions": { type: "string" },
       "session-idle-timeout": { type: "string" },
+      mcp: { type: "boolean" },
       timeout: { type: "string" },
       "max-timeout": { type: "string" },
       memory: { type: "string" },
@@ -305,6 +308,7 @@ export function parseCommand(argv: string[]): Command {
   const options: HandlerOptions = {
     sandbox,
     startup,
+    ...(values.mcp ? { mcp: true } : {}),
     ...defined({
       python: values.python,
       preload,

@@ -15,6 +15,7 @@ import {
   postSessions,
 } from "./http/sessionRoutes";
 import { HttpError } from "./httpError";
+import type { McpEndpoint } from "./mcp/mcpEndpoint";
 import { Metrics } from "./metrics";
 import { type HandlerOptions, normalizeOptions } from "./options";
 import { problemResponse } from "./problemResponse";
@@ -94,6 +95,7 @@ const ROUTES: { path: RegExp; methods: Record<string, Route> }[] = [
   { path: /^\/sessions\/([^/]+)$/, methods: { GET: getSession, DELETE: deleteSession } },
   { path: /^\/sessions\/([^/]+)\/runs$/, methods: { POST: postSessionRuns } },
   { path: /^\/sessions\/([^/]+)\/files\/(.+)$/, methods: { GET: getSessionFile } },
+  { path: /^\/mcp$/, methods: { GET: mcpRoute, POST: mcpRoute, DELETE: mcpRoute } },
 ];
 
 /** A path segment (or the rest of a path) as the client meant it; 400 when it is not one. */
@@ -108,6 +110,16 @@ function decode(part: string | undefined): string {
 async function healthRoute(context: HandlerContext, { cors }: RequestScope): Promise<Response> {
   const body = await health(context);
   return json(body, body.status === "unavailable" ? 503 : 200, cors);
+}
+
+async function mcpRoute(context: HandlerContext, scope: RequestScope): Promise<Response> {
+  if (!context.mcp) {
+    throw new HttpError(
+      "not_found",
+      "MCP is off on this server; start mecha-server with --mcp (or createHandler({ mcp: true })).",
+    );
+  }
+  return (await context.mcp()).handle(scope);
 }
 
 function metricsRoute(context: HandlerContext, scope: RequestScope): Promise<Response> {
@@ -172,8 +184,14 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
         : null,
     metrics,
     sessions,
+    mcp: null,
     startedAt: Date.now(),
   };
+  let mcp: Promise<McpEndpoint> | null = null;
+  if (opts.mcp) {
+    context.mcp = () =>
+      (mcp ??= import("./mcp/mcpEndpoint").then(({ McpEndpoint }) => new McpEndpoint(context)));
+  }
   const runnerOnly = queue?.role === "runner";
   /** Connecting to Redis: a request waits for it a moment, then is answered either way. */
   let starting: Promise<void> | null = null;
@@ -237,6 +255,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   }) as MechaHandler;
 
   handler.close = async () => {
+    await (await mcp)?.close();
     await sessions?.closeAll();
     if (cluster) await cluster.close();
     else await runs.close();

@@ -96,6 +96,13 @@ export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurr
    * @default 600000
    */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Serve the Model Context Protocol at `/mcp` (Streamable HTTP), behind the same `authorize`
+   * as every route: a `run_python` tool for AI agents, each MCP session with a Mecha session of
+   * its own (see the "Mecha for AI agents" guide).
+   * @default false
+   */
+  mcp?: boolean;
   /** Per-key request limit; beyond it a request gets 429 `rate_limited` with `Retry-After`. */
   rateLimit?: RateLimitOptions | false;
   /**
@@ -164,6 +171,7 @@ export interface NormalizedOptions {
   maxBodyBytes: number;
   maxStdinBuffer: number;
   metrics: boolean;
+  mcp: boolean;
   resumeWindowMs: number;
   retainMs: number;
   retainBytes: number;
@@ -265,6 +273,7 @@ export function normalizeOptions(options: HandlerOptions, cores: number): Normal
     maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes, 2 * 1024 * 1024),
     maxStdinBuffer: positive("maxStdinBuffer", options.maxStdinBuffer, 2 * 1024 * 1024),
     metrics: options.metrics ?? true,
+    mcp: options.mcp ?? false,
     resumeWindowMs: positive("resumeWindowMs", options.resumeWindowMs, 2000),
     retainMs: positive("retainMs", options.retainMs, 5 * 60_000),
     retainBytes: positive("retainBytes", options.retainBytes, 64 << 20),

@@ -1,3 +1,4 @@
+import type { McpEndpoint } from "../mcp/mcpEndpoint";
 import type { Metrics } from "../metrics";
 import type { NormalizedOptions } from "../options";
 import type { RequestLimiter } from "../rateLimiter";
@@ -15,6 +16,8 @@ export interface HandlerContext {
   /** Sessions, where this handler has them (not with a queue). */
   sessions: SessionManager | null;
   metrics: Metrics | null;
+  /** `/mcp`, when the `mcp` option is on: loaded on its first request (the SDK with it). */
+  mcp: (() => Promise<McpEndpoint>) | null;
   startedAt: number;
 }
 

@@ -12,6 +12,7 @@ export function features(context: HandlerContext): string[] {
       (feature) => feature !== "sessions" || context.sessions?.enabled,
     ),
   ];
+  if (context.mcp) on.push("mcp");
   if (context.metrics) on.push("metrics");
   return on;
 }

@@ -58,19 +58,24 @@ export interface CliServer {
 
 /**
  * Starts the built CLI with `args`; `inherit` maps descriptor numbers the server is to inherit
- * (without close-on-exec, as a shell's `21<file` gives them) to descriptors of this process.
+ * (without close-on-exec, as a shell's `21<file` gives them) to descriptors of this process;
+ * `env` adds to this process's environment.
  */
 function startCli(
   bin: string,
   args: string[],
   inherit: Record<number, number> = {},
+  env: Record<string, string> = {},
 ): Promise<CliServer> {
   const top = Math.max(2, ...Object.keys(inherit).map(Number));
   const stdio: ("ignore" | "pipe" | number)[] = Array.from({ length: top + 1 }, (_, fd) =>
     fd === 1 || fd === 2 ? "pipe" : "ignore",
   );
   for (const [fd, source] of Object.entries(inherit)) stdio[Number(fd)] = source;
-  const child = spawn(process.execPath, [bin, ...args], { stdio });
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio,
+    env: { ...process.env, ...env },
+  });
   let text = "";
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
@@ -95,17 +100,18 @@ function startCli(
 
 /**
  * Builds mecha-server and starts it on a free port with the sandbox required and `startup`,
- * plus `args`; `close()` stops it and removes the build.
+ * plus `args` (and `env`); `close()` stops it and removes the build.
  */
 export async function serveCli(
   startup: "spawn" | "zygote",
   args: string[] = [],
   inherit: Record<number, number> = {},
+  env: Record<string, string> = {},
 ): Promise<CliServer & { close(): Promise<void> }> {
   const cli = await buildCli();
   try {
     const base = ["--port", "0", "--sandbox", "required", "--startup", startup, "--quiet"];
-    const server = await startCli(cli.bin, [...base, ...args], inherit);
+    const server = await startCli(cli.bin, [...base, ...args], inherit, env);
     return {
       ...server,
       close: async () => {

@@ -11,7 +11,8 @@ export interface FakeProgram {
   ended: Promise<RunOutcome>;
 }
 
-const OUTCOME: RunOutcome = {
+/** A program that succeeded without output, for tests to spread and change. */
+export const OUTCOME: RunOutcome = {
   status: "succeeded",
   exitCode: 0,
   signal: null,

@@ -1,0 +1,221 @@
+/**
+ * MCP sessions without Python (a runtime whose sessions the test can see): when they end without
+ * a DELETE — after the idle timeout with no request, no open stream and no call running (fake
+ * timers) — and how many may be open.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createHandler, type MechaHandler } from "../src/createHandler";
+import type { RunOutcome, Runtime, RuntimeSession } from "../src/runtime/types";
+import { OUTCOME } from "./support/fakeRuntime";
+
+const IDLE_MS = 60_000;
+const PROTOCOL = "2025-06-18";
+
+/** A runtime whose sessions answer each run with `<session id> run <n>`, and say when closed. */
+function sessionRuntime() {
+  const closed: string[] = [];
+  const runtime: Runtime = {
+    info: async () => ({ language: "python", version: "3.11.2", isolation: "sandbox" }),
+    features: ["sessions"],
+    start() {
+      throw new Error("every run here is in a session");
+    },
+    async openSession({ id }): Promise<RuntimeSession> {
+      let runs = 0;
+      let lost = false;
+      let end!: () => void;
+      const ended = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      const outcome = (): RunOutcome => ({
+        ...OUTCOME,
+        stdout: `${id} run ${++runs}\n`,
+        sessionState: "kept",
+      });
+      return {
+        start: () => ({
+          writeStdin() {},
+          stdinBuffered: 0,
+          cancel() {},
+          done: Promise.resolve(outcome()),
+        }),
+        readFile: () => Promise.reject(new Error("no files here")),
+        get lost() {
+          return lost;
+        },
+        ended,
+        async close() {
+          lost = true;
+          closed.push(id);
+          end();
+        },
+      };
+    },
+    close: async () => {},
+  };
+  return { runtime, closed };
+}
+
+/** One JSON-RPC POST to `/mcp`: its status, session id, and the messages of its event stream. */
+async function rpc(handler: MechaHandler, body: object, sessionId?: string) {
+  const response = await handler(
+    new Request("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": PROTOCOL } : {}),
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", ...body }),
+    }),
+  );
+  const messages = (await response.text())
+    .split("\n")
+    .filter((line) => line.startsWith("data: "))
+    .map((line) => JSON.parse(line.slice(6)));
+  return { status: response.status, sessionId: response.headers.get("mcp-session-id"), messages };
+}
+
+async function initialize(handler: MechaHandler): Promise<string> {
+  const { sessionId } = await rpc(handler, {
+    id: 0,
+    method: "initialize",
+    params: {
+      protocolVersion: PROTOCOL,
+      capabilities: {},
+      clientInfo: { name: "t", version: "1" },
+    },
+  });
+  await rpc(handler, { method: "notifications/initialized" }, sessionId!);
+  return sessionId!;
+}
+
+const run = (handler: MechaHandler, sessionId: string, code: string) =>
+  rpc(
+    handler,
+    { id: 1, method: "tools/call", params: { name: "run_python", arguments: { code } } },
+    sessionId,
+  );
+
+const textOf = (answer: Awaited<ReturnType<typeof run>>): string =>
+  answer.messages[0].result.content.map((part: { text: string }) => part.text).join("\n");
+
+describe("MCP session expiry", () => {
+  let handler: MechaHandler;
+  let closed: string[];
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    const made = sessionRuntime();
+    closed = made.closed;
+    handler = createHandler({
+      runtime: made.runtime,
+      mcp: true,
+      sessionIdleTimeoutMs: IDLE_MS,
+      logger: false,
+    });
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    await handler.close();
+  });
+
+  it("ends an MCP session unused for the idle timeout, and its Mecha session with it", async () => {
+    const id = await initialize(handler);
+    expect(textOf(await run(handler, id, "a = 1"))).toMatch(/^ses_\w+ run 1\n$/);
+    expect((await handler.health()).capacity.sessions).toBe(1);
+    await vi.advanceTimersByTimeAsync(IDLE_MS - 1);
+    expect((await run(handler, id, "a")).status).toBe(200);
+    await vi.advanceTimersByTimeAsync(IDLE_MS);
+    expect((await run(handler, id, "a")).status).toBe(404);
+    expect((await handler.health()).capacity.sessions).toBe(0);
+    expect(closed).toHaveLength(1);
+  });
+
+  it("keeps the MCP session of a client still connected, and replaces a Mecha session that expired, saying so", async () => {
+    const id = await initialize(handler);
+    const events = await handler(
+      new Request("http://localhost/mcp", {
+        headers: {
+          accept: "text/event-stream",
+          "mcp-session-id": id,
+          "mcp-protocol-version": PROTOCOL,
+        },
+      }),
+    );
+    expect(events.status).toBe(200);
+    const first = textOf(await run(handler, id, "a = 1"));
+    await vi.advanceTimersByTimeAsync(IDLE_MS);
+    // The interpreter, idle for its timeout, has ended; the MCP session has not.
+    expect(closed).toEqual([first.split(" ")[0]]);
+    const second = await run(handler, id, "a");
+    expect(second.status).toBe(200);
+    expect(textOf(second)).toMatch(
+      /^\[The session of the earlier calls expired after 60 s unused, and its state with it; this ran in a new session\.\]\nses_\w+ run 1\n$/,
+    );
+    expect(textOf(second)).not.toContain(first.split(" ")[0]);
+    // The client goes away: the MCP session ends an idle timeout later.
+    await events.body!.cancel();
+    await vi.advanceTimersByTimeAsync(IDLE_MS);
+    expect((await run(handler, id, "a")).status).toBe(404);
+    expect(closed).toHaveLength(2);
+  });
+});
+
+describe("MCP session maximum", () => {
+  it("answers 503 busy beyond 4 × max(maxSessions, maxConcurrent), and opens one again once one ends", async () => {
+    const handler = createHandler({
+      runtime: sessionRuntime().runtime,
+      mcp: true,
+      maxConcurrent: 1,
+      maxSessions: 1,
+      logger: false,
+    });
+    try {
+      const open = await Promise.all([1, 2, 3, 4].map(() => initialize(handler)));
+      const refused = await handler(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: {} }),
+        }),
+      );
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(await refused.text()).toMatch(/All 4 MCP sessions are open/);
+      const ended = await handler(
+        new Request("http://localhost/mcp", {
+          method: "DELETE",
+          headers: { "mcp-session-id": open[0]!, "mcp-protocol-version": PROTOCOL },
+        }),
+      );
+      expect(ended.status).toBe(200);
+      expect(await initialize(handler)).toMatch(/^[\w-]+$/);
+    } finally {
+      await handler.close();
+    }
+  });
+});
+
+describe("MCP and rateLimit", () => {
+  it("counts each run_python call, and answers one over the limit as an error result", async () => {
+    const handler = createHandler({
+      runtime: sessionRuntime().runtime,
+      mcp: true,
+      rateLimit: { limit: 2, windowMs: 60_000 },
+      logger: false,
+    });
+    try {
+      const id = await initialize(handler);
+      expect(textOf(await run(handler, id, "1"))).toMatch(/run 1/);
+      expect(textOf(await run(handler, id, "2"))).toMatch(/run 2/);
+      const refused = await run(handler, id, "3");
+      expect(refused.messages[0].result.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/^Too many runs; try again in \d+ s\.$/);
+    } finally {
+      await handler.close();
+    }
+  });
+});
