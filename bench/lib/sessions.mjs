@@ -233,7 +233,13 @@ export async function sessionsBench(options) {
   const results = { kernel: [], zygote: [], spawn: [] };
   const gates = [];
   for (let round = 0; round < rounds; round++) {
-    gates.push(await options.quiet());
+    const gate = await options.quiet();
+    gates.push(gate);
+    if (gate.otherLoadCores > 0.5) {
+      notes.push(
+        `sessions (round ${round + 1}): other processes still used ${gate.otherLoadCores} cores after waiting ${gate.waitedS} s for quiet; measured anyway`,
+      );
+    }
     const order = round % 2 === 0 ? ["kernel", "zygote", "spawn"] : ["zygote", "spawn", "kernel"];
     for (const side of order) {
       log(`\n== sessions (round ${round + 1} of ${rounds}): ${side}`);
