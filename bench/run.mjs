@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Mecha's benchmark: mecha-server (sandbox on and off) against a bare spawn floor and a copy
-// of the original Flask service, one target at a time, with autocannon as the load generator.
+// of the original Flask service, one target at a time, with autocannon as the load generator;
+// and its sessions against a local Jupyter kernel.
 //
-//   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20]
-//                            [--targets mecha-sandbox,mecha-preload,mecha-none,mecha-spawn,spawn-floor,flask,scale-out]
-//                            [--rounds 2] [--quick] [--no-profile]
+//   pnpm build && pnpm bench [--duration 10] [--warmup 3] [--stream-runs 20] [--rounds 2]
+//     [--targets mecha-sandbox,mecha-preload,mecha-none,mecha-spawn,spawn-floor,flask,scale-out,sessions]
+//     [--session-rounds 3] [--quick] [--no-profile]
+//   pnpm bench sessions      (the sessions section alone: --targets sessions --no-profile)
 //
 // Writes bench/results/latest.md and bench/results/latest.json and prints the tables.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -26,6 +28,7 @@ import {
 import { profileRuntime, spawnFloors } from "./lib/profile.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
 import { scaleOut, scaleOutUnavailable } from "./lib/scaleOut.mjs";
+import { sessionsBench, sessionsHeadline } from "./lib/sessions.mjs";
 import { executeOnce, streamOnce, wallClockOffset } from "./lib/stream.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -37,23 +40,34 @@ const RESULTS = join(HERE, "results");
 /** Other processes using more than this many cores during a measurement make it "disturbed". */
 const NOISE_CORES = 0.5;
 
-const { values: flags } = parseArgs({
+const { values: flags, positionals } = parseArgs({
   options: {
     duration: { type: "string" },
     warmup: { type: "string" },
     "stream-runs": { type: "string" },
     targets: { type: "string" },
     rounds: { type: "string" },
+    "session-rounds": { type: "string" },
     quick: { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
+  allowPositionals: true,
 });
+if (positionals.length > 0) {
+  if (positionals.length > 1 || positionals[0] !== "sessions") {
+    process.stderr.write(`bench: unknown argument(s) ${positionals.join(" ")}; see --help\n`);
+    process.exit(2);
+  }
+  // `pnpm bench sessions`: the sessions section alone.
+  flags.targets ??= "sessions";
+  flags["no-profile"] = true;
+}
 if (flags.help) {
   process.stdout.write(
     `${readFileSync(fileURLToPath(import.meta.url), "utf8")
       .split("\n")
-      .slice(1, 9)
+      .slice(1, 11)
       .join("\n")
       .replace(/^\/\/ ?/gm, "")}\n`,
   );
@@ -70,6 +84,8 @@ const PRELOAD = "numpy,pandas,matplotlib";
 /** When Mecha's memory is read a second time after load, once V8 has shrunk its heap. */
 const SETTLE_MS = (flags.quick ? 10 : 40) * 1000;
 const ROUNDS = Math.max(1, Number(flags.rounds ?? 2));
+/** Rounds of the sessions section (each: the kernel, Mecha with zygote and spawn start-up). */
+const SESSION_ROUNDS = Math.max(1, Number(flags["session-rounds"] ?? (flags.quick ? 2 : 3)));
 /** Seconds the whole run may spend waiting for other load to pass or re-measuring. */
 let noiseBudgetMs = (flags.quick ? 20 : 45) * 1000;
 
@@ -326,11 +342,11 @@ function summary(r) {
   };
 }
 
-/** Waits (within the noise budget, 15 s at most) for other processes to calm down. */
-async function waitForQuiet() {
+/** Waits (within the noise budget, `maxMs` at most) for other processes to calm down. */
+async function waitForQuiet(maxMs = 15_000) {
   const t0 = performance.now();
   let cores = await otherLoad(1000);
-  while (cores > NOISE_CORES && performance.now() - t0 < Math.min(15_000, noiseBudgetMs)) {
+  while (cores > NOISE_CORES && performance.now() - t0 < Math.min(maxMs, noiseBudgetMs)) {
     cores = await otherLoad(1000);
   }
   const waited = performance.now() - t0 - 1000;
@@ -887,11 +903,12 @@ async function main() {
     ?.split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+  const sections = ["scale-out", "sessions"];
   const unknown =
-    wanted?.filter((k) => k !== "scale-out" && !ALL_TARGETS.some((t) => t.key === k)) ?? [];
+    wanted?.filter((k) => !sections.includes(k) && !ALL_TARGETS.some((t) => t.key === k)) ?? [];
   if (unknown.length) {
     log(
-      `bench: unknown target(s) ${unknown.join(", ")}; known: ${ALL_TARGETS.map((t) => t.key).join(", ")}, scale-out`,
+      `bench: unknown target(s) ${unknown.join(", ")}; known: ${[...ALL_TARGETS.map((t) => t.key), ...sections].join(", ")}`,
     );
     process.exit(2);
   }
@@ -917,10 +934,10 @@ async function main() {
     profiled = await profile(notes);
   }
 
-  if (PACKAGES.unavailable)
+  if (PACKAGES.unavailable && targets.some((t) => t.packages))
     notes.push(`programs with packages not measured: ${PACKAGES.unavailable}`);
   const results = await runTargets(targets, notes);
-  if (!targets.some((t) => t.key === "flask") || results.flask?.skipped) {
+  if (targets.length > 0 && (!targets.some((t) => t.key === "flask") || results.flask?.skipped)) {
     notes.push("no Flask numbers in this run, so no ratios against Flask");
   }
   let scaled = null;
@@ -945,6 +962,24 @@ async function main() {
       });
     }
   }
+  let sessions = null;
+  if (!wanted || wanted.includes("sessions")) {
+    sessions = await sessionsBench({
+      bin: MECHA_BIN,
+      env: serverEnv(),
+      cwd: ROOT,
+      python: SYSTEM_PYTHON,
+      rounds: SESSION_ROUNDS,
+      creates: flags.quick ? 10 : 20,
+      cells: flags.quick ? 60 : 200,
+      warmup: 20,
+      kernelStarts: flags.quick ? 1 : 2,
+      log,
+      notes,
+      // At most 3 s per round, so the section stays near a minute on a busy machine.
+      quiet: () => waitForQuiet(3000),
+    });
+  }
   const leftovers = await stopAll();
   if (leftovers) notes.push(`${leftovers} processes were still running at the end and were killed`);
 
@@ -960,6 +995,7 @@ async function main() {
       profileRuns: PROFILE_RUNS,
       settleS: SETTLE_MS / 1000,
       noiseThresholdCores: NOISE_CORES,
+      sessionRounds: SESSION_ROUNDS,
       otherLoadBeforeCores: round(baseline, 2),
       loadAverageAtEnd: loadAverage(),
     },
@@ -967,6 +1003,7 @@ async function main() {
     ratios: ratios(results),
     profile: profiled,
     scaleOut: scaled,
+    sessions,
     notes,
   };
   mkdirSync(RESULTS, { recursive: true });
@@ -974,6 +1011,7 @@ async function main() {
   const markdown = renderMarkdown(report);
   writeFileSync(join(RESULTS, "latest.md"), markdown);
   process.stdout.write(`\n${markdown}`);
+  for (const line of sessionsHeadline(sessions)) log(line);
   log(`\nbench: wrote bench/results/latest.md and latest.json in ${report.durationS}s`);
 }
 

@@ -1,5 +1,6 @@
 // Renders a benchmark report (the object written to latest.json) as markdown.
 import { renderPackages } from "./packages.mjs";
+import { renderSessions } from "./sessions.mjs";
 
 const num = (value, digits = 1) =>
   typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
@@ -30,15 +31,16 @@ function failures(...results) {
 }
 
 export function renderMarkdown(report) {
-  const { machine, config, targets, ratios, profile, notes } = report;
+  const { machine, config, targets, profile, notes } = report;
   const list = Object.values(targets);
-  const measured = list.filter((t) => t.latency);
   const out = [];
   out.push(`# Mecha benchmark — ${report.date.slice(0, 16).replace("T", " ")} UTC`);
   out.push("");
   out.push(
     `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, ${machine.python ?? "python3 ?"}, ${machine.bwrap ?? "no bwrap"}, Flask ${machine.flask ?? "not installed"}, autocannon ${machine.autocannon}. ` +
-      `Program \`print("hi")\` via \`POST /execute\`; ${config.durationS} s per measurement in ${config.rounds} rounds (each round starts every target in turn, alone, warms it up for ${config.warmupS} s, measures, and stops it). ` +
+      (list.length > 0
+        ? `Program \`print("hi")\` via \`POST /execute\`; ${config.durationS} s per measurement in ${config.rounds} rounds (each round starts every target in turn, alone, warms it up for ${config.warmupS} s, measures, and stops it). `
+        : "") +
       `Other processes used ${num(config.otherLoadBeforeCores, 2)} cores just before the run (load average at the end: ${config.loadAverageAtEnd.join(" ")}). Run took ${report.durationS} s.`,
   );
   out.push("");
@@ -49,6 +51,67 @@ export function renderMarkdown(report) {
     );
     out.push("");
   }
+  if (list.length > 0) out.push(...targetSections(report));
+
+  if (profile) {
+    out.push("## Where a Mecha run's time goes");
+    out.push("");
+    out.push(
+      `Median of sequential in-process runs of \`print("hi")\` through the server's own runtime (its injectable spawner timestamps each step; no HTTP; 100 ms between runs so a pool can refill).`,
+    );
+    out.push("");
+    for (const [label, p] of Object.entries(profile.runs)) {
+      if (!p || p.failed) {
+        out.push(`- ${label}: ${p?.failed ?? "not measured"}`);
+        continue;
+      }
+      const ahead =
+        p.pooled && typeof p.aheadMs === "number"
+          ? `; the interpreter had been prepared ahead, off the request path (${num(p.aheadMs)} ms from spawn to ready)`
+          : "";
+      out.push(
+        `**${label}** (${p.isolation}, ${p.pooled ? `warm interpreter in ${p.warmRuns} of ${p.runs} runs` : "interpreter started per run"}): **${num(p.totalMs)} ms** from start to result over ${p.runs} runs; CPU time charged to the run's cgroup ${num(p.cpuTimeMs)} ms${ahead}.`,
+      );
+      out.push("");
+      out.push(
+        table(
+          ["step", "ms (median)"],
+          p.steps.map((step) => [step.label, num(step.ms, 2)]),
+        ),
+      );
+      out.push("");
+    }
+    if (profile.floors) {
+      out.push("Bare spawns from Node (uid 65534, median):");
+      out.push("");
+      out.push(
+        table(
+          ["command", "ms"],
+          profile.floors.map((row) => [`\`${row.label}\``, num(row.ms, 2)]),
+        ),
+      );
+      out.push("");
+    }
+  }
+
+  if (report.scaleOut) out.push(...scaleOutSection(report.scaleOut));
+  if (report.sessions) out.push(...renderSessions(report.sessions));
+
+  out.push("## Notes");
+  out.push("");
+  if (notes.length === 0)
+    out.push("- No errors, timeouts, non-2xx answers or wrong outputs; no measurement disturbed.");
+  for (const note of notes) out.push(`- ${note}`);
+  out.push("");
+  return `${out.join("\n")}\n`;
+}
+
+/** The sections on the targets measured side by side: latency, CPU, bursts, packages, memory. */
+function targetSections(report) {
+  const { config, targets, ratios } = report;
+  const list = Object.values(targets);
+  const measured = list.filter((t) => t.latency);
+  const out = [];
   out.push("## Latency and throughput");
   out.push("");
   out.push(
@@ -295,57 +358,7 @@ export function renderMarkdown(report) {
     `Descendants are summed from /proc (count in brackets); "after load" is 2 s after the last request, "once idle" (Mecha only) ${config.settleS ?? "–"} s after it: V8 keeps a heap grown under load until it has been idle a while, then gives it back. Start-up: from spawn to the \`listening on\` line. First request: the first \`print("hi")\` the idle server answers, 1 s after start-up.`,
   );
   out.push("");
-
-  if (profile) {
-    out.push("## Where a Mecha run's time goes");
-    out.push("");
-    out.push(
-      `Median of sequential in-process runs of \`print("hi")\` through the server's own runtime (its injectable spawner timestamps each step; no HTTP; 100 ms between runs so a pool can refill).`,
-    );
-    out.push("");
-    for (const [label, p] of Object.entries(profile.runs)) {
-      if (!p || p.failed) {
-        out.push(`- ${label}: ${p?.failed ?? "not measured"}`);
-        continue;
-      }
-      const ahead =
-        p.pooled && typeof p.aheadMs === "number"
-          ? `; the interpreter had been prepared ahead, off the request path (${num(p.aheadMs)} ms from spawn to ready)`
-          : "";
-      out.push(
-        `**${label}** (${p.isolation}, ${p.pooled ? `warm interpreter in ${p.warmRuns} of ${p.runs} runs` : "interpreter started per run"}): **${num(p.totalMs)} ms** from start to result over ${p.runs} runs; CPU time charged to the run's cgroup ${num(p.cpuTimeMs)} ms${ahead}.`,
-      );
-      out.push("");
-      out.push(
-        table(
-          ["step", "ms (median)"],
-          p.steps.map((step) => [step.label, num(step.ms, 2)]),
-        ),
-      );
-      out.push("");
-    }
-    if (profile.floors) {
-      out.push("Bare spawns from Node (uid 65534, median):");
-      out.push("");
-      out.push(
-        table(
-          ["command", "ms"],
-          profile.floors.map((row) => [`\`${row.label}\``, num(row.ms, 2)]),
-        ),
-      );
-      out.push("");
-    }
-  }
-
-  if (report.scaleOut) out.push(...scaleOutSection(report.scaleOut));
-
-  out.push("## Notes");
-  out.push("");
-  if (notes.length === 0)
-    out.push("- No errors, timeouts, non-2xx answers or wrong outputs; no measurement disturbed.");
-  for (const note of notes) out.push(`- ${note}`);
-  out.push("");
-  return `${out.join("\n")}\n`;
+  return out;
 }
 
 /** The scale-out section: the Redis path against in-process, one runner against two. */
