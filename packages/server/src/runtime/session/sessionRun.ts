@@ -18,6 +18,8 @@ export interface SessionChannel {
   /** Bytes sent that the interpreter has not taken yet. */
   readonly buffered: number;
   readonly cgroup: RunCgroup | null;
+  /** The session is being closed (DELETE, expiry, shutdown): its state goes with it. */
+  readonly closed: boolean;
   /** Kills the session's interpreter: its state is lost. */
   kill(): void;
   /** The run has ended: the session takes no more of its output. */
@@ -157,6 +159,8 @@ export class SessionRun implements RunningProgram {
   private settle(ending: Ending): void {
     if (this.settled) return;
     this.settled = true;
+    // A run that ends as its session is closed leaves no session behind, whatever it reported.
+    const kept = ending.kept && !this.channel.closed;
     const endedAt = performance.now();
     const cpuAtEnd = this.channel.cgroup?.cpuTimeMs() ?? null;
     clearTimeout(this.timer);
@@ -164,10 +168,10 @@ export class SessionRun implements RunningProgram {
     this.input.drop();
     this.collector.finish();
     this.channel.finished(this);
-    void this.outcome(ending, endedAt, cpuAtEnd).then(this.resolve);
+    void this.outcome(ending, endedAt, cpuAtEnd, kept).then(this.resolve);
   }
 
-  private async outcome(ending: Ending, endedAt: number, cpuAtEnd: number | null) {
+  private async outcome(ending: Ending, endedAt: number, cpuAtEnd: number | null, kept: boolean) {
     const usage = ending.kept ? await this.channel.cgroup?.usage().catch(() => null) : ending.usage;
     const oomKilled = (usage?.oomKills ?? 0) > this.oomAtStart;
     const reason = this.stopReason;
@@ -198,7 +202,7 @@ export class SessionRun implements RunningProgram {
       ...(returnFiles.length > 0
         ? { files: this.files.settle(this.job.limits.outputBytes - this.collector.used) }
         : {}),
-      sessionState: ending.kept ? "kept" : "lost",
+      sessionState: kept ? "kept" : "lost",
     } satisfies RunOutcome;
   }
 }
