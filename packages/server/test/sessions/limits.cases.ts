@@ -14,9 +14,13 @@ const MAX_PROCESSES = 24;
 
 /** Code that will not be interrupted: it catches every KeyboardInterrupt and goes on. */
 const STUBBORN = [
-  "print('holding on', flush=True)",
+  "shown = False",
   "while True:",
   "    try:",
+  // Said once it is inside the `try`: an interrupt from then on is caught.
+  "        if not shown:",
+  "            shown = True",
+  "            print('holding on', flush=True)",
   "        while True:",
   "            pass",
   "    except KeyboardInterrupt:",
@@ -83,6 +87,40 @@ export function limitCases(startup: "spawn" | "zygote"): void {
       expect(result.status).toBe("cancelled");
       expect(result.session).toEqual({ id, state: "lost" });
       await expectLost(id);
+    });
+
+    it("gives each run the limits the session was opened with, input() waits included", async () => {
+      const id = await api.open({ limits: { timeoutMs: 400, outputBytes: 5000 } });
+      await api.ok(id, "kept = 'yes'");
+      const waiting = await api.stream(id, "answer = input('? ')");
+      await waiting.untilInput();
+      const result = await waiting.finished();
+      expect(result).toMatchObject({ status: "timed_out", session: { id, state: "kept" } });
+      expect(result.limits).toMatchObject({ timeoutMs: 400, outputBytes: 5000 });
+      const flood = await api.run(id, "print('z' * 6000)");
+      expect(flood).toMatchObject({ status: "output_exceeded", truncated: true });
+      // A run may ask for its own time limit.
+      const longer = await api.ok(id, { code: "print(kept)", limits: { timeoutMs: 5000 } });
+      expect(longer.limits.timeoutMs).toBe(5000);
+      await api.delete(id);
+    });
+
+    it("a process of the session killed for memory is memory_exceeded, the session kept", async () => {
+      const id = await api.open({ limits: { memoryMb: 96 } });
+      const result = await api.run(
+        id,
+        [
+          "import subprocess, sys",
+          "kept = 'yes'",
+          "child = subprocess.run([sys.executable, '-c', \"b = b'x' * (200 << 20)\"])",
+          "print('child', child.returncode)",
+        ].join("\n"),
+      );
+      expect(result.status).toBe("memory_exceeded");
+      expect(result.stdout).toBe("child -9\n");
+      expect(result.session).toEqual({ id, state: "kept" });
+      expect((await api.ok(id, "print(kept)")).stdout).toBe("yes\n");
+      await api.delete(id);
     });
 
     it("counts memory over the session's life: steps that each fit end as memory_exceeded, then lost", async () => {

@@ -4,6 +4,7 @@
  */
 import { accessCases } from "./access.cases";
 import { sessionFileCases } from "./files.cases";
+import { lifecycleCases } from "./lifecycle.cases";
 import { limitCases } from "./limits.cases";
 import { stateCases } from "./state.cases";
 
@@ -12,4 +13,5 @@ export function sessionCases(startup: "spawn" | "zygote"): void {
   limitCases(startup);
   sessionFileCases(startup);
   accessCases(startup);
+  lifecycleCases(startup);
 }

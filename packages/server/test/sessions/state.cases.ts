@@ -3,10 +3,11 @@
  * directory; a final expression shown as a notebook shows it; exceptions, standard input given
  * up front or asked for by `input()`, and cancel, each leaving the session's state as it was.
  */
+import type { RunResult } from "@mecha/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { createHandler } from "../../src/createHandler";
 import { hasBwrap } from "../packages/helpers";
-import { SessionApi } from "./api";
+import { problemOf, SessionApi } from "./api";
 
 const text = (value: string) => ({ data: { "text/plain": value } });
 
@@ -114,6 +115,63 @@ export function stateCases(startup: "spawn" | "zygote"): void {
       await api.delete(id);
     });
 
+    it("names each cell in a traceback that runs through several, and a syntax error's line", async () => {
+      const id = await api.open();
+      await api.ok(id, "def invert(n):\n    return 1 / n");
+      const failed = await api.run(id, "x = 1\ninvert(0)");
+      expect(failed.error).toMatchObject({ type: "ZeroDivisionError", line: 2 });
+      expect(failed.stderr).toContain('File "<cell 2>", line 2, in <module>\n    invert(0)\n');
+      expect(failed.stderr).toContain('File "<cell 1>", line 2, in invert\n    return 1 / n\n');
+      const syntax = await api.run(id, "y = 2\ndef broken(:\n    pass");
+      expect(syntax.status).toBe("failed");
+      expect(syntax.error).toMatchObject({ type: "SyntaxError", line: 2 });
+      expect(syntax.stderr).toContain("def broken(:");
+      expect(syntax.session).toEqual({ id, state: "kept" });
+      // Nothing of a cell that does not compile ran.
+      expect((await api.ok(id, "print(x, 'y' in globals())")).stdout).toBe("1 False\n");
+      await api.delete(id);
+    });
+
+    it("takes sys.exit() as the cell's end, and os._exit() as the session's", async () => {
+      const id = await api.open();
+      const exited = await api.run(id, "import sys\nkept = 'here'\nsys.exit(3)");
+      expect(exited).toMatchObject({
+        status: "failed",
+        exitCode: 3,
+        session: { id, state: "kept" },
+      });
+      expect((await api.ok(id, "print(kept)")).stdout).toBe("here\n");
+      const ended = await api.run(id, "import os\nos._exit(5)");
+      expect(ended).toMatchObject({
+        status: "failed",
+        exitCode: 5,
+        session: { id, state: "lost" },
+      });
+      const next = await api.post(id, { code: "print(kept)" });
+      expect(next.status).toBe(410);
+      expect((await problemOf(next)).code).toBe("session_lost");
+      await api.delete(id);
+    });
+
+    it("answers a repeated Idempotency-Key with the same run, executed once", async () => {
+      const id = await api.open();
+      await api.ok(id, "count = 0");
+      const keyed = () =>
+        handler(
+          new Request(`http://localhost/sessions/${id}/runs`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "idempotency-key": `key-${id}` },
+            body: JSON.stringify({ code: "count += 1\nprint(count)" }),
+          }),
+        );
+      const first = (await (await keyed()).json()) as RunResult;
+      const again = (await (await keyed()).json()) as RunResult;
+      expect(again).toEqual(first);
+      expect(first.stdout).toBe("1\n");
+      expect((await api.ok(id, "print(count)")).stdout).toBe("1\n");
+      await api.delete(id);
+    });
+
     it("reads standard input given with the run, and none of it is left for the next", async () => {
       const id = await api.open();
       const result = await api.ok(id, {
@@ -141,6 +199,9 @@ export function stateCases(startup: "spawn" | "zygote"): void {
       expect(result.status).toBe("succeeded");
       expect(result.stdout).toBe("name? hello Ada\n");
       expect(result.session).toEqual({ id, state: "kept" });
+      // The run is a run like any other: read again after the fact.
+      const again = await api.get(`/runs/${stream.id}`);
+      expect(await again.json()).toEqual(result);
       expect((await api.ok(id, "name")).displays).toEqual([text("'Ada'")]);
       await api.delete(id);
     });
