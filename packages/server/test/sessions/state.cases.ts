@@ -153,6 +153,31 @@ export function stateCases(startup: "spawn" | "zygote"): void {
       await api.delete(id);
     });
 
+    it("never says a run succeeded when the session ended under it", async () => {
+      const id = await api.open();
+      // A thread of the first run ends the interpreter (exit status 0) once the second has begun.
+      await api.ok(
+        id,
+        [
+          "import os, threading, time",
+          "def end_when_told():",
+          "    while not os.path.exists('go'):",
+          "        time.sleep(0.01)",
+          "    os._exit(0)",
+          "threading.Thread(target=end_when_told, daemon=True).start()",
+        ].join("\n"),
+      );
+      const result = await api.run(
+        id,
+        "open('go', 'w').close()\nthreading.Event().wait()\nprint('never')",
+      );
+      expect(result.status).toBe("failed");
+      expect(result.stdout).toBe("");
+      expect(result.session).toEqual({ id, state: "lost" });
+      expect((await api.post(id, { code: "print(1)" })).status).toBe(410);
+      await api.delete(id);
+    });
+
     it("answers a repeated Idempotency-Key with the same run, executed once", async () => {
       const id = await api.open();
       await api.ok(id, "count = 0");

@@ -1,6 +1,6 @@
 import type { Display, RunError } from "@mecha/protocol";
 import type { CgroupUsage, RunCgroup } from "../cgroup";
-import { classifyOutcome, type StopReason } from "../classifyOutcome";
+import { type Classified, classifyOutcome, type StopReason } from "../classifyOutcome";
 import { InputRelay } from "../inputRelay";
 import type { KernelExit } from "../launcher";
 import { OutputCollector } from "../outputCollector";
@@ -24,6 +24,14 @@ export interface SessionChannel {
   kill(): void;
   /** The run has ended: the session takes no more of its output. */
   finished(run: SessionRun): void;
+}
+
+/**
+ * A run whose interpreter ended before the run did (`os._exit()`, a thread of an earlier run,
+ * its channels closed): whatever the interpreter's exit status, the run did not succeed.
+ */
+function interpreterEnded(classified: Classified): Classified {
+  return classified.status === "succeeded" ? { ...classified, status: "failed" } : classified;
 }
 
 /** How a session's run ended: the interpreter's report, or the kernel's when it died. */
@@ -186,7 +194,9 @@ export class SessionRun implements RunningProgram {
           // Interrupted, not killed: the session is still there.
           ...(reason ? { signal: ending.end.interrupted ? "SIGINT" : null } : {}),
         }
-      : classifyOutcome({ exit: ending.exit, reason, oomKilled, error: this.error });
+      : interpreterEnded(
+          classifyOutcome({ exit: ending.exit, reason, oomKilled, error: this.error }),
+        );
     let cpuTimeMs = usage?.cpuTimeMs ?? (ending.kept ? null : (ending.exit?.cpuTimeMs ?? null));
     if (this.cpuAtStart !== null && cpuAtEnd !== null) cpuTimeMs = cpuAtEnd - this.cpuAtStart;
     const returnFiles = this.job.returnFiles ?? [];
