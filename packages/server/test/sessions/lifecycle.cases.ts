@@ -6,6 +6,7 @@
 import type { HealthResponse } from "@mecha/protocol";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../../src/createHandler";
+import { hostProcessesWith, sleepMarker } from "../hostile/helpers";
 import { hasBwrap } from "../packages/helpers";
 import { problemOf, SessionApi } from "./api";
 
@@ -89,6 +90,43 @@ export function lifecycleCases(startup: "spawn" | "zygote"): void {
       expect((await stream.finished()).status).toBe("succeeded");
       expect((await api.ok(busy.id, "print(state, answer)")).stdout).toBe("kept 42\n");
       await expectExpires(busy.id);
+    });
+
+    it("leaves no process behind once a session ends: deleted, expired, lost or closed", async () => {
+      /** Opens a session (with `body`) whose first run leaves a marked sleeper running. */
+      async function withSleeper(on: SessionApi, body: Parameters<SessionApi["open"]>[0] = {}) {
+        const sleep = sleepMarker();
+        const id = await on.open(body);
+        await on.ok(id, `import subprocess\nsleeper = subprocess.Popen(['sleep', '${sleep}'])`);
+        expect(hostProcessesWith(sleep)).toHaveLength(1);
+        return { id, sleep };
+      }
+
+      const deleted = await withSleeper(api);
+      expect((await api.delete(deleted.id)).status).toBe(204);
+      expect(hostProcessesWith(deleted.sleep)).toEqual([]);
+
+      const expired = await withSleeper(api, { idleTimeoutMs: 200 });
+      await expectExpires(expired.id);
+      await vi.waitFor(() => expect(hostProcessesWith(expired.sleep)).toEqual([]), {
+        timeout: 5000,
+        interval: 50,
+      });
+
+      const lost = await withSleeper(api);
+      // Its interpreter ends, its sleeper holding stdout: the run ends with the interpreter.
+      const ended = await api.run(lost.id, "import os\nprint('bye', flush=True)\nos._exit(0)");
+      expect(ended).toMatchObject({
+        status: "failed",
+        stdout: "bye\n",
+        session: { state: "lost" },
+      });
+      expect(hostProcessesWith(lost.sleep)).toEqual([]);
+
+      const closing = createHandler({ sandbox: "required", startup, logger: false });
+      const open = await withSleeper(new SessionApi(closing));
+      await closing.close();
+      expect(hostProcessesWith(open.sleep)).toEqual([]);
     });
 
     it("lists sessions in /health: their count, the maximum and the feature", async () => {
