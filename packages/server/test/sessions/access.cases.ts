@@ -3,8 +3,8 @@
  * principal gets 404 for everything of one, one run at a time (409), a maximum (503 with
  * Retry-After) that DELETE makes room under, and DELETE itself.
  */
-import type { HealthResponse } from "@mecha/protocol";
-import { afterAll, describe, expect, it } from "vitest";
+import type { HealthResponse, RunResult } from "@mecha/protocol";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../../src/createHandler";
 import { hasBwrap } from "../packages/helpers";
 import { problemOf, SessionApi } from "./api";
@@ -168,6 +168,50 @@ export function accessCases(startup: "spawn" | "zygote"): void {
       expect(result.stdout).toBe("waiting\n");
       await expectNotFound(alice.get(`/sessions/${id}`));
       expect((await health()).capacity).toMatchObject({ sessions: 0, running: 0 });
+    });
+
+    it("a session's run waits for a run slot as any run does; cancel or DELETE end it at once", async () => {
+      const oneSlot = createHandler({
+        sandbox: "required",
+        startup,
+        logger: false,
+        maxConcurrent: 1,
+      });
+      const api = new SessionApi(oneSlot);
+      const queuedOne = () =>
+        vi.waitFor(async () => {
+          expect((await oneSlot.health()).capacity).toMatchObject({ running: 1, queued: 1 });
+        });
+      try {
+        const holder = await api.open();
+        const waiting = await api.open();
+        const held = await api.stream(holder, "input()");
+        await held.untilInput();
+
+        const first = api.post(waiting, { code: "print('never')" });
+        await queuedOne();
+        const { state, runId } = await api.describe(waiting);
+        expect(state).toBe("running");
+        expect((await api.request("POST", `/runs/${runId}/cancel`)).status).toBe(202);
+        const cancelled = (await (await first).json()) as RunResult;
+        expect(cancelled).toMatchObject({ id: runId, status: "cancelled", stdout: "" });
+        expect(cancelled.session).toEqual({ id: waiting, state: "kept" });
+        expect((await oneSlot.health()).capacity.queued).toBe(0);
+
+        // The session takes its next run (not session_busy), which waits in its turn.
+        const second = api.post(waiting, { code: "print('never either')" });
+        await queuedOne();
+        expect((await api.delete(waiting)).status).toBe(204);
+        const ended = (await (await second).json()) as RunResult;
+        expect(ended).toMatchObject({ status: "cancelled", stdout: "" });
+        expect(ended.session).toEqual({ id: waiting, state: "lost" });
+
+        // The run holding the slot was never disturbed.
+        expect((await held.writeStdin("done\n", true)).status).toBe(204);
+        expect((await held.finished()).status).toBe("succeeded");
+      } finally {
+        await oneSlot.close();
+      }
     });
   });
 }
