@@ -702,7 +702,25 @@ def report(status_fd, job):
         os.close(write_end)
         targets[read_end] = target
     ended = None
-    while targets or ended is None:
+
+    def relay(fd):
+        """Passes on what `fd` has; False at its end."""
+        data = os.read(fd, 65536)
+        if not data:
+            os.close(fd)
+            del targets[fd]
+            return False
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(targets[fd], view):]
+        except OSError:
+            pass
+        return True
+
+    # A session ends with its interpreter: a process it left holding stdout does not hold it.
+    session = bool(job.get("session"))
+    while (targets and not (session and ended)) or ended is None:
         try:
             readable, _, _ = select.select(list(targets) + [wake_r], [], [])
         except InterruptedError:
@@ -714,17 +732,7 @@ def report(status_fd, job):
                 except BlockingIOError:
                     pass
                 continue
-            data = os.read(fd, 65536)
-            if not data:
-                os.close(fd)
-                del targets[fd]
-                continue
-            view = memoryview(data)
-            try:
-                while view:
-                    view = view[os.write(targets[fd], view):]
-            except OSError:
-                pass
+            relay(fd)
         while True:
             try:
                 child, status, usage = os.wait4(-1, os.WNOHANG)
@@ -734,6 +742,15 @@ def report(status_fd, job):
                 break
             if child == pid:
                 ended = status, usage
+    for fd in list(targets):
+        # (A session's interpreter has ended:) what it wrote before goes on, a bounded amount.
+        os.set_blocking(fd, False)
+        for _ in range(16):
+            try:
+                if not relay(fd):
+                    break
+            except OSError:
+                break
     status, usage = ended
     if patterns:
         try:

@@ -26,3 +26,4 @@ await import("./cpython.cases");
 (await import("./packages/displays.cases")).displayCases("spawn");
 (await import("./packages/environment.cases")).environmentCases("spawn");
 (await import("./packages/files.cases")).fileCases("spawn");
+(await import("./sessions/sessions.cases")).sessionCases("spawn");

@@ -46,6 +46,7 @@ await import("./cpython.cases");
 (await import("./packages/environment.cases")).environmentCases("zygote");
 (await import("./packages/files.cases")).fileCases("zygote");
 (await import("./hostile/zygoteState.cases")).zygoteStateCases();
+(await import("./sessions/sessions.cases")).sessionCases("zygote");
 
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
 const hasMatplotlib =

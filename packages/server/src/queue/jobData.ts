@@ -19,6 +19,7 @@ const Job = z.object({
   returnFiles: z.optional(z.array(z.string())),
   limits: Limits,
   sessionId: z.optional(z.string()),
+  sessionEnded: z.optional(z.boolean()),
 });
 
 const JobData = z.object({ format: z.literal(JOB_FORMAT), job: Job });

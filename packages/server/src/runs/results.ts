@@ -19,11 +19,14 @@ function unrun(id: string, limits: Limits | undefined): Omit<RunResult, "status"
 }
 
 /** The result of a run cancelled while it waited: it never started. */
-export function cancelledBeforeStart(job: Pick<RunJob, "id" | "limits" | "sessionId">): RunResult {
+export function cancelledBeforeStart(
+  job: Pick<RunJob, "id" | "limits" | "sessionId" | "sessionEnded">,
+): RunResult {
+  const state = job.sessionEnded ? ("lost" as const) : ("kept" as const);
   return {
     ...unrun(job.id, job.limits),
     status: "cancelled",
-    ...(job.sessionId ? { session: { id: job.sessionId, state: "kept" as const } } : {}),
+    ...(job.sessionId ? { session: { id: job.sessionId, state } } : {}),
   };
 }
 

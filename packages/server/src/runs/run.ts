@@ -38,6 +38,8 @@ export class Run implements RunHandle {
     readonly owner: RunOwner,
     /** Standard input the run may hold that its program has not taken yet, in bytes. */
     private readonly maxStdinBuffer = Number.POSITIVE_INFINITY,
+    /** Cancelled before it started: it leaves the queue (and ends) at once. */
+    private readonly withdraw: () => void = () => {},
   ) {
     this.done = new Promise((resolve) => {
       this.resolve = resolve;
@@ -149,7 +151,8 @@ export class Run implements RunHandle {
   cancel(): boolean {
     if (this.state === "finished") return false;
     this.cancelled = true;
-    this.program?.cancel();
+    if (this.program) this.program.cancel();
+    else this.withdraw();
     return true;
   }
 

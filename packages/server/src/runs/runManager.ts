@@ -123,7 +123,12 @@ export class RunManager implements RunRegistry {
         { retryAfter: 1 },
       );
     }
-    const run = new Run(job, { principal: options.principal }, this.limits.maxStdinBuffer);
+    const run: Run = new Run(
+      job,
+      { principal: options.principal },
+      this.limits.maxStdinBuffer,
+      () => this.withdraw(run),
+    );
     this.starters.set(run, start);
     this.live.set(job.id, run);
     if (key) this.keys.set(key, { id: job.id, fingerprint: options.fingerprint });
@@ -172,6 +177,15 @@ export class RunManager implements RunRegistry {
         this.pump();
       });
     }
+  }
+
+  /** A queued run cancelled: it ends now, never started, and its place in the queue is free. */
+  private withdraw(run: Run): void {
+    const at = this.queue.indexOf(run);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    this.starters.delete(run);
+    this.retire(run, cancelledBeforeStart(run.job));
   }
 
   private retire(run: Run, result: RunResult): void {

@@ -41,6 +41,8 @@ export interface RunJob {
   limits: Limits;
   /** The session the run is in, if it is in one (its result says what became of the session). */
   sessionId?: string;
+  /** Its session ended (DELETE, expiry, shutdown) before the run could start. */
+  sessionEnded?: boolean;
 }
 
 /** Where a running program's output and prompts go, as they happen. */

@@ -227,7 +227,11 @@ export class SessionManager {
     this.stopTimer(session);
     session.closing = true;
     this.sessions.delete(session.id);
-    session.busy?.cancel();
+    if (session.busy) {
+      // A run still waiting for a slot never starts: its result says the session went.
+      session.busy.job.sessionEnded = true;
+      session.busy.cancel();
+    }
     await session.runtime.close();
   }
 

@@ -167,6 +167,25 @@ describe("RunManager", () => {
     expect(theirs.existing).toBe(false);
   });
 
+  it("ends a queued run at once when it is cancelled, freeing its place in the queue", async () => {
+    const { runtime, endAll, started } = fakeRuntime();
+    const manager = new RunManager(runtime, { maxConcurrent: 1, maxQueued: 1 });
+    const running = manager.submit(job("a")).run;
+    const queued = manager.submit(job("b")).run;
+    expect(codeOf(() => manager.submit(job("c")))).toBe("busy");
+    expect(queued.cancel()).toBe(true);
+    await expect(queued.done).resolves.toMatchObject({ id: "b", status: "cancelled" });
+    expect(manager.capacity).toMatchObject({ running: 1, queued: 0 });
+    const next = manager.submit(job("d")).run;
+    endAll();
+    await running.done;
+    // "d" started in the slot "a" left; "b" never did.
+    expect(started()).toBe(2);
+    endAll();
+    await next.done;
+    expect(queued.cancel()).toBe(false);
+  });
+
   it("gives a run only to the principal it belongs to", () => {
     const { runtime } = fakeRuntime();
     const manager = new RunManager(runtime, { maxConcurrent: 4, maxQueued: 4 });

@@ -78,6 +78,7 @@ export class PythonSession implements RuntimeSession {
   private readonly reads = new Map<number, (reply: ReadReply | null) => void>();
   private lastRead = 0;
   private exit: KernelExit | null | undefined = undefined;
+  private closing = false;
   private setupStderr = "";
   readonly opened: Promise<void>;
   readonly ended: Promise<void>;
@@ -132,12 +133,16 @@ export class PythonSession implements RuntimeSession {
     );
     this.control.on("error", () => {});
     const control = this.control;
+    const closing = () => this.closing;
     this.channel = {
       send: (message) => this.send(message),
       get buffered() {
         return control.writableLength;
       },
       cgroup: prepared.cgroup,
+      get closed() {
+        return closing();
+      },
       kill: () => this.kill(),
       finished: (run) => {
         if (this.current === run) this.current = null;
@@ -218,6 +223,7 @@ export class PythonSession implements RuntimeSession {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.kill();
     await this.ended;
   }

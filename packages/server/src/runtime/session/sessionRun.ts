@@ -1,6 +1,6 @@
 import type { Display, RunError } from "@mecha/protocol";
 import type { CgroupUsage, RunCgroup } from "../cgroup";
-import { classifyOutcome, type StopReason } from "../classifyOutcome";
+import { type Classified, classifyOutcome, type StopReason } from "../classifyOutcome";
 import type { InputRelay } from "../inputRelay";
 import type { KernelExit } from "../launcher";
 import type { OutputCollector } from "../outputCollector";
@@ -19,10 +19,20 @@ export interface SessionChannel {
   /** Bytes sent that the interpreter has not taken yet. */
   readonly buffered: number;
   readonly cgroup: RunCgroup | null;
+  /** The session is being closed (DELETE, expiry, shutdown): its state goes with it. */
+  readonly closed: boolean;
   /** Kills the session's interpreter: its state is lost. */
   kill(): void;
   /** The run has ended: the session takes no more of its output. */
   finished(run: SessionRun): void;
+}
+
+/**
+ * A run whose interpreter ended before the run did (`os._exit()`, a thread of an earlier run,
+ * its channels closed): whatever the interpreter's exit status, the run did not succeed.
+ */
+function interpreterEnded(classified: Classified): Classified {
+  return classified.status === "succeeded" ? { ...classified, status: "failed" } : classified;
 }
 
 /** How a session's run ended: the interpreter's report, or the kernel's when it died. */
@@ -148,6 +158,8 @@ export class SessionRun implements RunningProgram {
   private settle(ending: Ending): void {
     if (this.settled) return;
     this.settled = true;
+    // A run that ends as its session is closed leaves no session behind, whatever it reported.
+    const kept = ending.kept && !this.channel.closed;
     const endedAt = performance.now();
     const cpuAtEnd = this.channel.cgroup?.cpuTimeMs() ?? null;
     clearTimeout(this.timer);
@@ -155,10 +167,10 @@ export class SessionRun implements RunningProgram {
     this.input.drop();
     this.collector.finish();
     this.channel.finished(this);
-    void this.outcome(ending, endedAt, cpuAtEnd).then(this.resolve);
+    void this.outcome(ending, endedAt, cpuAtEnd, kept).then(this.resolve);
   }
 
-  private async outcome(ending: Ending, endedAt: number, cpuAtEnd: number | null) {
+  private async outcome(ending: Ending, endedAt: number, cpuAtEnd: number | null, kept: boolean) {
     const usage = ending.kept ? await this.channel.cgroup?.usage().catch(() => null) : ending.usage;
     const oomKilled = (usage?.oomKills ?? 0) > this.oomAtStart;
     const reason = this.stopReason;
@@ -173,7 +185,9 @@ export class SessionRun implements RunningProgram {
           // Interrupted, not killed: the session is still there.
           ...(reason ? { signal: ending.end.interrupted ? "SIGINT" : null } : {}),
         }
-      : classifyOutcome({ exit: ending.exit, reason, oomKilled, error: this.error });
+      : interpreterEnded(
+          classifyOutcome({ exit: ending.exit, reason, oomKilled, error: this.error }),
+        );
     let cpuTimeMs = usage?.cpuTimeMs ?? (ending.kept ? null : (ending.exit?.cpuTimeMs ?? null));
     if (this.cpuAtStart !== null && cpuAtEnd !== null) cpuTimeMs = cpuAtEnd - this.cpuAtStart;
     const returnFiles = this.job.returnFiles ?? [];
@@ -189,7 +203,7 @@ export class SessionRun implements RunningProgram {
       ...(returnFiles.length > 0
         ? { files: this.files.settle(this.job.limits.outputBytes - this.collector.used) }
         : {}),
-      sessionState: ending.kept ? "kept" : "lost",
+      sessionState: kept ? "kept" : "lost",
     } satisfies RunOutcome;
   }
 }
