@@ -2,7 +2,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Plugin } from "esbuild";
 import { defineConfig } from "tsup";
-import { rawText } from "../../scripts/rawTextPlugin";
+import { rawTextPlugin } from "../../scripts/rawTextPlugin";
+import { stripPython } from "../../scripts/stripPython";
 
 const WORKER_ENTRY = fileURLToPath(new URL("./src/browser/worker.ts", import.meta.url));
 const WORKER_OUT = fileURLToPath(new URL("./dist/browser/", import.meta.url));
@@ -69,7 +70,11 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "es2022",
-  esbuildPlugins: [inlineWorker, rawText],
+  // The browser entry carries the runner's Python as text: without comments and docstrings.
+  esbuildPlugins: [
+    inlineWorker,
+    rawTextPlugin((text, file) => (file.endsWith(".py") ? stripPython(text) : text)),
+  ],
   // `@mecha/protocol/python/run_error.py?raw` is text to inline, not a dependency to import.
   noExternal: [/\?raw$/],
   // `client.createSession()` loads the session entry by the package's own name, so the main

@@ -123,6 +123,17 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     expect(await ranOn().textContent()).toBe("browser");
   });
 
+  it("says what this Python has when a program imports a package it lacks", async () => {
+    await typeCode("import numpy");
+    await runAndWait("Note: this program ran in the browser's Python (Pyodide)");
+    await expect
+      .poll(() => runStatus().textContent())
+      .toBe("Failed on line 1: ModuleNotFoundError: No module named 'numpy'");
+    expect(await log().textContent()).toContain(
+      '"numpy" is not loaded. Run it on a Mecha server that has "numpy"',
+    );
+  });
+
   it("answers input() prompts from the keyboard", async () => {
     await page.getByLabel("Example").selectOption({ label: "Ask for input" });
     await runButton().click();

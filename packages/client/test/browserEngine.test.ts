@@ -226,6 +226,72 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
     expect(outputs[0]).toMatchObject({ data: "partial" });
   });
 
+  describe("a module the browser's Python does not have", () => {
+    /** What follows the traceback on stderr. */
+    const noteOf = (result: { stderr: string; error?: { traceback: string } }) => {
+      expect(result.stderr.startsWith(result.error?.traceback ?? "?")).toBe(true);
+      return result.stderr.slice(result.error?.traceback.length);
+    };
+
+    it("is Python's own ModuleNotFoundError, then a note on what this Python has", async () => {
+      const { result } = await run("import math\nimport numpy as np\nprint(np.zeros(2))\n");
+      expect(result).toMatchObject({ status: "failed", exitCode: 1, stdout: "" });
+      expect(result.error).toMatchObject({
+        type: "ModuleNotFoundError",
+        message: "No module named 'numpy'",
+        line: 2,
+      });
+      expect(noteOf(result)).toBe(
+        `Note: this program ran in the browser's Python (Pyodide), which has only the standard library and the packages the page loads from its Pyodide distribution (indexURL). "numpy" is not loaded. Run it on a Mecha server that has "numpy", or self-host a full Pyodide distribution (the pyodide npm package has no packages), set indexURL to it and load "numpy" with autoLoadPackages: true or packages: ["numpy"].\n`,
+      );
+    });
+
+    it("names the distribution's package that provides the module", async () => {
+      const { result } = await run("from sklearn.linear_model import LinearRegression\n");
+      expect(result.error).toMatchObject({ type: "ModuleNotFoundError", line: 1 });
+      expect(noteOf(result)).toContain(
+        '"scikit-learn" (which provides "sklearn") is not loaded. Run it on a Mecha server that has "scikit-learn"',
+      );
+    });
+
+    it("says when no package provides it", async () => {
+      const { result } = await run("x = 1\nimport definitely_missing_pkg.sub\n");
+      expect(result.error).toMatchObject({
+        type: "ModuleNotFoundError",
+        message: "No module named 'definitely_missing_pkg'",
+        line: 2,
+      });
+      const note = noteOf(result);
+      expect(note).toMatch(/^Note: this program ran in the browser's Python \(Pyodide\)/);
+      expect(note).toContain('No package there provides "definitely_missing_pkg".');
+      expect(note).toContain('Run it on a Mecha server that has "definitely_missing_pkg"');
+      expect(note).not.toContain("autoLoadPackages");
+    });
+
+    it("says when the standard library module is one Pyodide leaves out", async () => {
+      const { result } = await run("import tkinter\n");
+      expect(noteOf(result)).toContain(
+        '"tkinter" is a standard library module that Pyodide leaves out.',
+      );
+    });
+
+    it("adds nothing when the program's own package lacks a module, or handles the error", async () => {
+      const own = await run("import helpers.missing\n", {
+        files: [{ path: "helpers/__init__.py", content: "" }],
+      });
+      expect(own.result.error).toMatchObject({ type: "ModuleNotFoundError", line: 1 });
+      expect(own.result.stderr).toBe(own.result.error?.traceback);
+      const handled = await run(
+        "try:\n    import numpy\nexcept ImportError as error:\n    print('without', error.name)\n",
+      );
+      expect(handled.result).toMatchObject({
+        status: "succeeded",
+        stdout: "without numpy\n",
+        stderr: "",
+      });
+    });
+  });
+
   it("reports the Python version of the interpreter", () => {
     expect(state.engine.python).toMatch(/^3\.\d+\.\d+$/);
   });

@@ -34,11 +34,25 @@ export function job(code: string, extra: Partial<RunJob> = {}): RunJob {
   };
 }
 
+/** Loads the engine for a test file; `post` is where it sends its messages. */
+export type LoadEngine = (
+  post: (message: WorkerMessage) => void,
+  shared: SharedViews,
+) => Promise<PythonEngine>;
+
+/** The npm `pyodide` package's own files, as the tests' default. */
+const loadFromNpmPackage: LoadEngine = async (post, shared) => {
+  const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
+  const pyodide = await loadPyodide({ indexURL });
+  return createPythonEngine({ pyodide, runner: PYTHON_RUNNER, shared, post });
+};
+
 /**
- * The worker's engine on real Pyodide, in Node, loaded once for a test file. `run` runs a job
- * and gives its result as the page would make it, with every message the engine posted.
+ * The worker's engine on real Pyodide, in Node, loaded once for a test file (from the npm
+ * package, unless `load` says otherwise). `run` runs a job and gives its result as the page
+ * would make it, with every message the engine posted.
  */
-export function usePythonEngine() {
+export function usePythonEngine(load: LoadEngine = loadFromNpmPackage) {
   const state = {
     engine: undefined as unknown as PythonEngine,
     shared: undefined as unknown as SharedViews,
@@ -48,22 +62,15 @@ export function usePythonEngine() {
   };
 
   beforeAll(async () => {
-    const { loadPyodide } = await import(pathToFileURL(`${indexURL}pyodide.mjs`).href);
-    const pyodide = await loadPyodide({ indexURL });
     state.shared = {
       control: new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4)),
       interrupt: new Uint8Array(new SharedArrayBuffer(1)),
       stdin: new Uint8Array(new SharedArrayBuffer(STDIN_CAPACITY)),
     };
-    state.engine = createPythonEngine({
-      pyodide,
-      runner: PYTHON_RUNNER,
-      shared: state.shared,
-      post(message) {
-        state.messages.push(message);
-        state.onMessage(message);
-      },
-    });
+    state.engine = await load((message) => {
+      state.messages.push(message);
+      state.onMessage(message);
+    }, state.shared);
   }, 60_000);
 
   async function run(code: string, extra: Partial<RunJob> = {}) {

@@ -48,13 +48,18 @@ export interface BrowserBackendOptions {
    */
   maxLimits?: Partial<BrowserLimits>;
   /**
-   * Packages to load with the interpreter, from `indexURL` (a self-hosted full Pyodide
-   * distribution; the npm package holds none).
+   * Packages to load with the interpreter, by their names in the distribution's
+   * `pyodide-lock.json`, from `indexURL`: a self-hosted full Pyodide distribution (the npm
+   * package's lock file lists them, but holds none of their files). A program that imports a
+   * module the page has not loaded gets a note on stderr saying so.
+   * @example ["numpy", "pandas"]
    * @default []
    */
   packages?: string[];
   /**
-   * Before each run, load the packages its code imports from `indexURL`.
+   * Before each run, load the packages its code imports (with their dependencies) from
+   * `indexURL`, a self-hosted full Pyodide distribution. Loaded packages stay loaded for later
+   * runs in the same worker.
    * @default false
    */
   autoLoadPackages?: boolean;

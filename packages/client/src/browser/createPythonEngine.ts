@@ -1,4 +1,5 @@
 import type { RunFile } from "@mecha/protocol";
+import { missingModuleNote } from "./missingModuleNote";
 import { createOutputChannel, type OutputChannel } from "./outputChannel";
 import { parseTraceback } from "./parseTraceback";
 import type { PythonRunnerSource } from "./pythonRunner";
@@ -41,6 +42,8 @@ export interface PyodideLike {
     },
   ): Promise<unknown>;
   globals: { get(name: string): unknown };
+  /** The distribution's `pyodide-lock.json`: its packages and the modules each provides. */
+  lockfile?: { packages: Record<string, { name: string; imports: string[] }> };
 }
 
 export interface PythonEngineOptions {
@@ -51,6 +54,8 @@ export interface PythonEngineOptions {
   post(message: WorkerMessage): void;
   /** The shared memory views, when the page is cross-origin isolated. */
   shared?: SharedViews | undefined;
+  /** The packages loaded with the interpreter (`packages`), to explain one that did not load. */
+  packages?: readonly string[];
   /** @default performance.now */
   now?: () => number;
 }
@@ -209,12 +214,16 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
     });
     output = channel;
     const outcome: RunOutcome = { exitCode: 0, stopped: false, truncated: false, durationMs: 0 };
+    const stderr = (text: string) => channel.push("stderr", new TextEncoder().encode(text));
+    let loadFailed = false;
     if (job.autoLoadPackages) {
       await pyodide
         .loadPackagesFromImports(job.code, {
           messageCallback: () => {},
-          errorCallback: (message) =>
-            channel.push("stderr", new TextEncoder().encode(`${message}\n`)),
+          errorCallback: (message) => {
+            loadFailed = true;
+            stderr(`${message}\n`);
+          },
         })
         .catch(() => {});
     }
@@ -235,12 +244,20 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
         } else {
           outcome.exitCode = 1;
           outcome.error = parseTraceback(error.message, MAIN_PATH);
-          channel.push("stderr", new TextEncoder().encode(outcome.error.traceback));
+          stderr(outcome.error.traceback);
         }
       } else {
         outcome.exitCode = null;
         outcome.crashed = (error as Error)?.message ?? String(error);
       }
+    }
+    if (outcome.missing) {
+      const { module } = outcome.missing;
+      const found = Object.values(pyodide.lockfile?.packages ?? {}).find((entry) =>
+        entry.imports.includes(module),
+      )?.name;
+      const tried = found !== undefined && (loadFailed || !!options.packages?.includes(found));
+      stderr(missingModuleNote(outcome.missing, { package: found, loadFailed: tried }));
     }
     // The program's own time (the runner measures it, leaving out set-up and clean-up).
     outcome.durationMs = typeof measured === "number" ? measured : now() - started;

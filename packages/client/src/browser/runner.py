@@ -19,8 +19,8 @@ and `open_session`, `close_session` and `read_file` for sessions.
 """
 
 import ast
-
 import builtins
+import importlib.util
 import io
 import json
 import linecache
@@ -142,11 +142,7 @@ STDERR = _make_stream(2, "backslashreplace")
 
 
 def _input(prompt=""):
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:
-        pass
+    _flush_streams()
     text = str(prompt)
     if text:
         sys.stdout.write(text)
@@ -210,9 +206,7 @@ def _write_files(root, files):
         if os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
             raise ValueError("file path escapes the working directory: %r" % entry["path"])
         target = os.path.join(root, path)
-        parent = os.path.dirname(target)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "w", encoding="utf-8", newline="") as handle:
             handle.write(entry["content"])
 
@@ -237,6 +231,16 @@ def _flush_streams():
             stream.flush()
         except Exception:
             pass
+
+
+def _missing(exc):
+    """The top-level module a ModuleNotFoundError lacks, when nothing the run can import has it."""
+    name = (exc.name or "").partition(".")[0]
+    try:
+        found = not name or importlib.util.find_spec(name) is not None
+    except Exception:  # a finder of the program's own failed: say nothing
+        found = True
+    return None if found else {"module": name, "stdlib": name in sys.stdlib_module_names}
 
 
 def _run_atexit():
@@ -415,6 +419,8 @@ def run(job_json, host):
                 exc.__traceback__ = _strip_frames(exc.__traceback__, RUNNER_FILE)
                 outcome["error"] = _describe(exc, main_path)
                 outcome["exitCode"] = 130 if isinstance(exc, KeyboardInterrupt) else 1
+                if isinstance(exc, ModuleNotFoundError):
+                    outcome["missing"] = _missing(exc)
                 try:
                     sys.excepthook(type(exc), exc, exc.__traceback__)
                 except BaseException:

@@ -1,5 +1,6 @@
-import { createPythonEngine, type PyodideLike, type PythonEngine } from "./createPythonEngine";
-import { type PageMessage, viewsOf, type WorkerMessage } from "./workerProtocol";
+import type { PythonEngine } from "./createPythonEngine";
+import { loadPythonEngine } from "./loadPythonEngine";
+import type { PageMessage, WorkerMessage } from "./workerProtocol";
 
 /**
  * The dedicated worker that owns the Pyodide interpreter. Built on its own (a module worker
@@ -23,28 +24,10 @@ function serve(scope: WorkerScope): void {
   let queue: Promise<void> = Promise.resolve();
 
   async function load(message: Extract<PageMessage, { type: "init" }>): Promise<void> {
-    const started = performance.now();
     try {
-      const module = (await import(/* @vite-ignore */ `${message.indexURL}pyodide.mjs`)) as {
-        loadPyodide(options: { indexURL: string; packages?: string[] }): Promise<PyodideLike>;
-      };
-      const pyodide = await module.loadPyodide({
-        indexURL: message.indexURL,
-        ...(message.packages.length ? { packages: message.packages } : {}),
-      });
-      const { shared } = message;
-      engine = createPythonEngine({
-        pyodide,
-        runner: message.runner,
-        post,
-        shared: shared ? viewsOf(shared) : undefined,
-      });
-      post({
-        type: "ready",
-        pyodide: pyodide.version,
-        python: engine.python,
-        loadMs: performance.now() - started,
-      });
+      const loaded = await loadPythonEngine(message, post);
+      engine = loaded.engine;
+      post({ type: "ready", ...loaded.info });
     } catch (error) {
       post({ type: "load-error", message: describe(error) });
     }

@@ -81,6 +81,15 @@ export interface RunOutcome {
   crashed?: string;
   /** The interpreter may be left in a bad state: replace the worker after this run. */
   recycle?: boolean;
+  /** The module an uncaught `ModuleNotFoundError` lacked, when nothing the run could import had it. */
+  missing?: MissingModule | null;
+}
+
+/** A top-level module the browser's Python does not have. */
+export interface MissingModule {
+  module: string;
+  /** It belongs to CPython's standard library (which Pyodide trims). */
+  stdlib: boolean;
 }
 
 export type PageMessage =
