@@ -10,11 +10,13 @@ export type {
 export { CodeRunner, type CodeRunnerProps } from "./codeRunner/CodeRunner";
 export { useCodeRunner } from "./codeRunner/CodeRunnerContext";
 export type { CodeRunnerEditorProps } from "./codeRunner/CodeRunnerEditor";
+export type { CodeRunnerFilesProps } from "./codeRunner/CodeRunnerFiles";
 export type { CodeRunnerOutputProps } from "./codeRunner/CodeRunnerOutput";
 export type { CodeRunnerRootProps } from "./codeRunner/CodeRunnerRoot";
 export type { CodeRunnerRunButtonProps } from "./codeRunner/CodeRunnerRunButton";
 export type { CodeRunnerStatsProps } from "./codeRunner/CodeRunnerStats";
 export type { CodeRunnerStatusProps } from "./codeRunner/CodeRunnerStatus";
+export { DisplayView, type DisplayViewProps } from "./display/DisplayView";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
 export { Terminal, type TerminalProps } from "./terminal/Terminal";
