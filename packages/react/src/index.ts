@@ -19,6 +19,11 @@ export type { CodeRunnerStatusProps } from "./codeRunner/CodeRunnerStatus";
 export { DisplayView, type DisplayViewProps } from "./display/DisplayView";
 export { MechaProvider, type MechaProviderProps } from "./MechaProvider";
 export { isMechaReactError, MechaReactError, type MechaReactErrorCode } from "./MechaReactError";
+export type {
+  SessionRunner,
+  SessionSnapshot,
+  SessionStatus,
+} from "./session/createSessionStore";
 export { Terminal, type TerminalProps } from "./terminal/Terminal";
 export type { TerminalState } from "./terminal/TerminalContext";
 export type { TerminalButtonProps } from "./terminal/TerminalCopy";
@@ -28,3 +33,4 @@ export type { TerminalViewportProps } from "./terminal/TerminalViewport";
 export { type BackendStatus, type RunLocation, useBackendStatus } from "./useBackendStatus";
 export { useMechaClient } from "./useMechaClient";
 export { type RunInput, type UseRunOptions, type UseRunResult, useRun } from "./useRun";
+export { type UseSessionOptions, type UseSessionResult, useSession } from "./useSession";

@@ -1,4 +1,4 @@
-import type { RunSnapshot } from "@mecha/client/run-store";
+import { isActiveRunState, type RunSnapshot } from "@mecha/client/run-store";
 import type { RunOutcome } from "../internal/clientTypes";
 import type { RunLocation } from "../useBackendStatus";
 
@@ -59,8 +59,18 @@ export const LOCATION_LABELS: Record<RunLocation, string> = {
   unknown: "Checking server…",
 };
 
-/** The run's state in one sentence, for the status line. */
+/**
+ * The run's state in one sentence, for the status line; a run that ended with its session lost
+ * says so (the variables of earlier runs are gone).
+ */
 export function describeRun(run: RunSnapshot): string {
+  const sentence = describeState(run);
+  return run.result?.session?.state === "lost" && !isActiveRunState(run.state)
+    ? `${sentence} · the session was lost, and its variables with it`
+    : sentence;
+}
+
+function describeState(run: RunSnapshot): string {
   const { state, result, error, prompt } = run;
   // Mock output is not a run: its figures and exit status mean nothing, so say only that.
   if (result?.backend === "mock" && state !== "cancelled") {
