@@ -34,6 +34,8 @@ EVENTS_FD = 4
 EVENTS_HIGH_FD = 1000
 # The spawn path's reporter writes how the program ended here (see `report`).
 STATUS_FD = 8
+# What a session's control channel carried after its job's line (see read_job).
+JOB_REST = b""
 BOOTSTRAP_FILE = os.path.abspath(__file__)
 HERE = os.path.dirname(BOOTSTRAP_FILE)
 
@@ -55,14 +57,23 @@ GUARD = _load("mecha_guard.py")
 
 
 def read_job():
+    """The job: one JSON document on fd 3, read to the channel's end; or, for a session, to the
+    end of its line, the channel then kept open for the session's messages (JOB_REST holds what
+    came after the line; see mecha_session.py)."""
+    global JOB_REST
     chunks = []
     while True:
         chunk = os.read(JOB_FD, 65536)
         if not chunk:
             break
         chunks.append(chunk)
-    os.close(JOB_FD)
-    return json.loads(b"".join(chunks).decode("utf-8"))
+        if b"\n" in chunk:
+            break
+    head, _, JOB_REST = b"".join(chunks).partition(b"\n")
+    job = json.loads(head.decode("utf-8"))
+    if not job.get("session"):
+        os.close(JOB_FD)
+    return job
 
 
 class Events:
@@ -299,12 +310,15 @@ class FrameRoot:
             slot.value = here
 
 
-def watch_input(events):
+def watch_input(events, active=None):
     """Reports each input() call as an `input` event while input() stays the builtin: an audit
-    hook (PEP 578) sees the call before its prompt is written."""
+    hook (PEP 578) sees the call before its prompt is written. In a session, only while
+    `active()` says the running cell is interactive."""
 
     def hook(event, args):
         if event != "builtins.input" or os.getpid() != events.pid:
+            return
+        if active is not None and not active():
             return
         # input() fails at once without these: no event then.
         if getattr(sys, "stdin", None) is None or getattr(sys, "stdout", None) is None:
@@ -500,8 +514,11 @@ class Program:
 
 
 def start(job, depth=None):
-    """Prepares a job in this process (the program's first): its events and program. `depth`,
-    found once by a zygote, is good for every process it forks."""
+    """Prepares a job in this process (the program's first): its events and program, or, for a
+    session, the session (see mecha_session.py). `depth`, found once by a zygote, is good for
+    every process it forks."""
+    if job.get("session"):
+        return _load("mecha_session.py")["Session"](globals(), job, Events(), depth or RecursionDepth())
     return Program(job, Events(), depth or RecursionDepth())
 
 
@@ -658,7 +675,10 @@ def report(status_fd, job):
             os.close(write_end)
         return
     patterns = job.get("returnFiles") or []
-    # The event channel is the program's while it runs; the files go on it after.
+    # The event channel is the program's while it runs; the files go on it after. A session's
+    # control channel is the program's alone.
+    if job.get("session"):
+        os.close(JOB_FD)
     for fd in (0,) if patterns else (0, EVENTS_FD):
         try:
             os.close(fd)

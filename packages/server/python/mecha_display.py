@@ -209,6 +209,12 @@ class Display:
         event = {"type": "display", "data": data}
         if metadata:
             event["metadata"] = metadata
+        self.mark(event)
+
+    def mark(self, event):
+        """Sends `event` with the next marker number, that marker written first into each
+        standard stream still the run's own pipe (the program's streams flushed before)."""
+        events = self.events
         with events.lock:
             self.flush()
             self.count += 1

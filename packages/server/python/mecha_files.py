@@ -116,3 +116,40 @@ def send_files(root, patterns, budget, emit):
                 emit({"type": "file", "path": path, "size": info.st_size, "content": content})
     finally:
         os.close(root_fd)
+
+
+def read_file(root, path, limit):
+    """One file under `root` (a session's `GET /sessions/{id}/files/{path}`), opened as the
+    files a run sends back are: {"size", "content"} (base64), or {"error"}: "not_found" (no
+    such regular file inside `root`, a symbolic link on the way included), "too_large" (over
+    `limit` bytes: {"size"} too)."""
+    parts = [part for part in path.split("/") if part and part != "."]
+    if not parts or ".." in parts or "\0" in path:
+        return {"error": "not_found"}
+    dir_fd = _open(None, root, DIRECTORY)
+    opened = []
+    try:
+        for part in parts[:-1]:
+            if dir_fd is None:
+                return {"error": "not_found"}
+            opened.append(dir_fd)
+            dir_fd = _open(dir_fd, part, DIRECTORY)
+        if dir_fd is None:
+            return {"error": "not_found"}
+        opened.append(dir_fd)
+        fd = _open(dir_fd, parts[-1], FILE)
+        if fd is None:
+            return {"error": "not_found"}
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return {"error": "not_found"}
+            if info.st_size > limit:
+                return {"error": "too_large", "size": info.st_size}
+            data = _read(fd, info.st_size)
+        finally:
+            os.close(fd)
+        return {"size": len(data), "content": base64.b64encode(data).decode("ascii")}
+    finally:
+        for fd in opened:
+            os.close(fd)

@@ -27,6 +27,10 @@ Options:
   --max-concurrent <n>   Runs at once (default: 2 × CPU cores, at least 4)
   --max-queued <n>       Runs waiting for a slot (default: 4 × max-concurrent; with --redis,
                          4 × the live runners' max-concurrent)
+  --max-sessions <n>     Sessions open at once, each an interpreter kept between runs
+                         (default: 4 × max-concurrent; 0 turns sessions off)
+  --session-idle-timeout <ms>  A session unused this long ends; also the most a client may
+                         ask for (default 600000, 10 minutes)
 
 Scale-out (runs distributed over Redis; without --redis everything runs in this process):
   --redis <url>          Redis to share, e.g. redis://10.0.0.5:6379 (or set MECHA_REDIS_URL,
@@ -210,6 +214,8 @@ export function parseCommand(argv: string[]): Command {
       "token-file": { type: "string" },
       "max-concurrent": { type: "string" },
       "max-queued": { type: "string" },
+      "max-sessions": { type: "string" },
+      "session-idle-timeout": { type: "string" },
       timeout: { type: "string" },
       "max-timeout": { type: "string" },
       memory: { type: "string" },
@@ -275,6 +281,12 @@ export function parseCommand(argv: string[]): Command {
       ]);
   const maxConcurrent = integer("max-concurrent", values["max-concurrent"], 1);
   const maxQueued = integer("max-queued", values["max-queued"], 0);
+  const maxSessions = integer("max-sessions", values["max-sessions"], 0);
+  const sessionIdleTimeoutMs = integer(
+    "session-idle-timeout",
+    values["session-idle-timeout"],
+    1000,
+  );
   const timeout = integer("timeout", values.timeout, 1);
   const maxTimeout = integer("max-timeout", values["max-timeout"], 1);
   const memory = integer("memory", values.memory, 16);
@@ -298,6 +310,8 @@ export function parseCommand(argv: string[]): Command {
       preload,
       maxConcurrent,
       maxQueued,
+      maxSessions,
+      sessionIdleTimeoutMs,
       maxFileBytes,
       maxOpenFiles,
       maxProcesses,

@@ -7,6 +7,13 @@ import { postExecute } from "./http/executeRoute";
 import { getMetrics, getRuntimes, health } from "./http/infoRoutes";
 import { json } from "./http/respond";
 import { controlRun, getEvents, getRun, postRuns } from "./http/runRoutes";
+import {
+  deleteSession,
+  getSession,
+  getSessionFile,
+  postSessionRuns,
+  postSessions,
+} from "./http/sessionRoutes";
 import { HttpError } from "./httpError";
 import { Metrics } from "./metrics";
 import { type HandlerOptions, normalizeOptions } from "./options";
@@ -18,6 +25,7 @@ import { RunManager } from "./runs/runManager";
 import type { RuntimeOptions } from "./runtime/options";
 import { createPythonRuntime } from "./runtime/pythonRuntime";
 import type { Runtime } from "./runtime/types";
+import { SessionManager } from "./sessions/sessionManager";
 
 /** A Fetch handler for protocol v1, mountable behind any route. */
 export interface MechaHandler {
@@ -62,6 +70,7 @@ type Route = (
   context: HandlerContext,
   scope: RequestScope,
   id: string,
+  rest: string,
 ) => Promise<Response> | Response;
 
 /** Routes by method, for paths without an id and with one (`/runs/{id}/…`). */
@@ -81,7 +90,20 @@ const ROUTES: { path: RegExp; methods: Record<string, Route> }[] = [
     path: /^\/runs\/([^/]+)\/cancel$/,
     methods: { POST: (context, scope, id) => controlRun(context, scope, id, "cancel") },
   },
+  { path: /^\/sessions$/, methods: { POST: postSessions } },
+  { path: /^\/sessions\/([^/]+)$/, methods: { GET: getSession, DELETE: deleteSession } },
+  { path: /^\/sessions\/([^/]+)\/runs$/, methods: { POST: postSessionRuns } },
+  { path: /^\/sessions\/([^/]+)\/files\/(.+)$/, methods: { GET: getSessionFile } },
 ];
+
+/** A path segment (or the rest of a path) as the client meant it; 400 when it is not one. */
+function decode(part: string | undefined): string {
+  try {
+    return decodeURIComponent(part ?? "");
+  } catch {
+    throw new HttpError("invalid_request", `The path has a malformed escape: ${part}`);
+  }
+}
 
 async function healthRoute(context: HandlerContext, { cors }: RequestScope): Promise<Response> {
   const body = await health(context);
@@ -130,7 +152,15 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       },
       { finished: (_, result) => finished(result) },
     );
-  if (opts.metrics) metrics = new Metrics(() => runs.capacity, cluster?.runners);
+  const sessions =
+    runs instanceof RunManager
+      ? new SessionManager(runtime, runs, {
+          maxSessions: opts.maxSessions,
+          idleTimeoutMs: opts.sessionIdleTimeoutMs,
+        })
+      : null;
+  const capacity = () => ({ ...runs.capacity, ...sessions?.capacity });
+  if (opts.metrics) metrics = new Metrics(capacity, cluster?.runners);
   const context: HandlerContext = {
     opts,
     runtime,
@@ -141,6 +171,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
         ? new RateLimiter(opts.rateLimit.limit, opts.rateLimit.windowMs)
         : null,
     metrics,
+    sessions,
     startedAt: Date.now(),
   };
   const runnerOnly = queue?.role === "runner";
@@ -176,7 +207,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
         const allow = Object.keys(methods).join(", ");
         throw new HttpError("method_not_allowed", `Use ${allow} for ${path}.`, { allow });
       }
-      return handle(context, scope, decodeURIComponent(match[1] ?? ""));
+      return handle(context, scope, decode(match[1]), decode(match[2]));
     }
     throw new HttpError("not_found", `No route for ${method} ${path}.`);
   }
@@ -206,6 +237,7 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
   }) as MechaHandler;
 
   handler.close = async () => {
+    await sessions?.closeAll();
     if (cluster) await cluster.close();
     else await runs.close();
   };

@@ -17,7 +17,7 @@ export class Metrics {
   });
 
   constructor(
-    capacity: () => { running: number; queued: number },
+    capacity: () => { running: number; queued: number; sessions?: number },
     /** With runs distributed over Redis: the live runners, for `mecha_runners` and per runner. */
     runners?: () => readonly { id: string; running: number; maxConcurrent: number }[],
   ) {
@@ -36,6 +36,14 @@ export class Metrics {
       registers: [registry],
       collect() {
         this.set(capacity().queued);
+      },
+    });
+    new Gauge({
+      name: "mecha_sessions_open",
+      help: "Sessions open now (an interpreter kept between runs).",
+      registers: [registry],
+      collect() {
+        this.set(capacity().sessions ?? 0);
       },
     });
     if (runners) {

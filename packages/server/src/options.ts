@@ -84,6 +84,18 @@ export interface HandlerOptions extends Omit<RuntimeOptions, "logger" | "concurr
    * @default 4 × maxConcurrent
    */
   maxQueued?: number;
+  /**
+   * Sessions open at once (`POST /sessions`: an interpreter kept between runs); beyond this a
+   * request gets 503 `busy` with `Retry-After`. 0 turns sessions off.
+   * @default 4 × maxConcurrent
+   */
+  maxSessions?: number;
+  /**
+   * How long a session may sit idle before it ends, in milliseconds: the default and the most a
+   * client may ask for (`idleTimeoutMs`).
+   * @default 600000
+   */
+  sessionIdleTimeoutMs?: number;
   /** Per-key request limit; beyond it a request gets 429 `rate_limited` with `Retry-After`. */
   rateLimit?: RateLimitOptions | false;
   /**
@@ -157,6 +169,8 @@ export interface NormalizedOptions {
   retainBytes: number;
   maxConcurrent: number;
   maxQueued: number;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
   rateLimit: Required<RateLimitOptions> | null;
   cors: ((origin: string) => boolean) | null;
   corsAny: boolean;
@@ -170,6 +184,14 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw new TypeError(`Mecha: option ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new TypeError(`Mecha: option ${name} must be 0 or more, got ${String(value)}`);
   }
   return value;
 }
@@ -248,6 +270,12 @@ export function normalizeOptions(options: HandlerOptions, cores: number): Normal
     retainBytes: positive("retainBytes", options.retainBytes, 64 << 20),
     maxConcurrent,
     maxQueued,
+    maxSessions: Math.floor(nonNegative("maxSessions", options.maxSessions, maxConcurrent * 4)),
+    sessionIdleTimeoutMs: positive(
+      "sessionIdleTimeoutMs",
+      options.sessionIdleTimeoutMs,
+      10 * 60_000,
+    ),
     rateLimit,
     cors: cors.allow,
     corsAny: cors.any,

@@ -5,7 +5,13 @@ import { json } from "./respond";
 
 /** What this handler has on, as `GET /health` lists it (`features`). */
 export function features(context: HandlerContext): string[] {
-  const on = ["runtimes", "resume", ...(context.runtime.features ?? [])];
+  const on = [
+    "runtimes",
+    "resume",
+    ...(context.runtime.features ?? []).filter(
+      (feature) => feature !== "sessions" || context.sessions?.enabled,
+    ),
+  ];
   if (context.metrics) on.push("metrics");
   return on;
 }
@@ -13,7 +19,7 @@ export function features(context: HandlerContext): string[] {
 /** The health body: 200 `ok`/`degraded`, or `unavailable` when no program can run here. */
 export async function health(context: HandlerContext): Promise<HealthResponse> {
   const { runs, runtime, startedAt } = context;
-  const capacity = runs.capacity;
+  const capacity = { ...runs.capacity, ...context.sessions?.capacity };
   const common = {
     version: VERSION,
     protocol: PROTOCOL_VERSION,

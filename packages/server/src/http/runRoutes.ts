@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { HEADERS, MEDIA_TYPES, RunRequest, StdinRequest } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import { readJson } from "../readBody";
-import type { RunHandle } from "../runs/runRegistry";
+import type { RunHandle, SubmitOptions } from "../runs/runRegistry";
 import { rateLimit } from "./access";
 import type { HandlerContext, RequestScope } from "./context";
 import { json } from "./respond";
@@ -21,31 +21,32 @@ export function abandonOnAbort(request: Request, run: RunHandle, windowMs: numbe
   }
 }
 
-function wantsStream(request: Request): boolean {
+export function wantsStream(request: Request): boolean {
   return (request.headers.get("accept") ?? "").includes(MEDIA_TYPES.ndjson);
 }
 
-/** `POST /runs`: a run, answered as JSON once it ends or as a live NDJSON stream. */
-export async function postRuns(context: HandlerContext, scope: RequestScope): Promise<Response> {
-  const { request, cors, principal } = scope;
-  await rateLimit(request, context.opts, context.limiter);
-  const body = await readJson(request, RunRequest, context.opts.maxBodyBytes);
-  const streaming = wantsStream(request);
+/** What makes a retried request safe: its `Idempotency-Key` and a digest of what it asked for. */
+export function submitOptions(
+  request: Request,
+  principal: string | undefined,
+  asked: unknown,
+): SubmitOptions {
   const key = request.headers.get(HEADERS.idempotencyKey) ?? undefined;
-  if (key !== undefined && (key.length === 0 || key.length > 255)) {
+  if (key === undefined) return { principal };
+  if (key.length === 0 || key.length > 255) {
     throw new HttpError("invalid_request", "Idempotency-Key must be 1 to 255 characters.");
   }
-  const { run } = await context.runs.submit(toJob(context, body, streaming), {
-    principal,
-    ...(key !== undefined
-      ? {
-          idempotencyKey: key,
-          fingerprint: createHash("sha256")
-            .update(JSON.stringify([body, streaming]))
-            .digest("hex"),
-        }
-      : {}),
-  });
+  const fingerprint = createHash("sha256").update(JSON.stringify(asked)).digest("hex");
+  return { principal, idempotencyKey: key, fingerprint };
+}
+
+/** Answers an admitted run: as JSON once it ends, or as a live NDJSON stream. */
+export async function answerRun(
+  context: HandlerContext,
+  { request, cors }: RequestScope,
+  run: RunHandle,
+  streaming: boolean,
+): Promise<Response> {
   const window = context.opts.resumeWindowMs;
   // Touched before the abort is watched: a request that went away before this point still
   // abandons its run (a later touch would otherwise count as its owner coming back).
@@ -53,6 +54,17 @@ export async function postRuns(context: HandlerContext, scope: RequestScope): Pr
   abandonOnAbort(request, run, window);
   if (streaming) return streamRun(run, cors, -1, () => run.abandoned(window));
   return json(await run.done, 200, cors);
+}
+
+/** `POST /runs`: a run, answered as JSON once it ends or as a live NDJSON stream. */
+export async function postRuns(context: HandlerContext, scope: RequestScope): Promise<Response> {
+  const { request, principal } = scope;
+  await rateLimit(request, context.opts, context.limiter);
+  const body = await readJson(request, RunRequest, context.opts.maxBodyBytes);
+  const streaming = wantsStream(request);
+  const options = submitOptions(request, principal, [body, streaming]);
+  const { run } = await context.runs.submit(toJob(context, body, streaming), options);
+  return answerRun(context, scope, run, streaming);
 }
 
 /** `GET /runs/{id}`: the result once ended, else 202 with where it is. */

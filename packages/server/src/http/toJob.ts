@@ -1,7 +1,7 @@
 import type { RunRequest } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import { resolveLimits } from "../options";
-import type { RunJob } from "../runtime/types";
+import type { Limits, RunJob } from "../runtime/types";
 import type { HandlerContext } from "./context";
 import { utf8Length } from "./respond";
 
@@ -12,8 +12,10 @@ function newId(): string {
 /** A validated request as a job for the runtime: sizes checked, limits resolved. */
 export function toJob(
   { opts }: HandlerContext,
-  body: Omit<RunRequest, "language">,
+  body: Omit<RunRequest, "language" | "args"> & { args?: string[] },
   interactive: boolean,
+  /** The limits a run gets unless it asks for others (a session's). */
+  defaults: Limits = opts.defaultLimits,
 ): RunJob {
   if (utf8Length(body.code) > opts.maxCodeBytes) {
     throw new HttpError(
@@ -30,6 +32,6 @@ export function toJob(
     // A streaming request keeps stdin open unless the request gave it up front.
     interactive: interactive && body.stdin === undefined,
     returnFiles: body.returnFiles ?? [],
-    limits: resolveLimits(body.limits, opts.defaultLimits, opts.maxLimits),
+    limits: resolveLimits(body.limits, defaults, opts.maxLimits),
   };
 }

@@ -18,6 +18,7 @@ const Job = z.object({
   interactive: z.boolean(),
   returnFiles: z.optional(z.array(z.string())),
   limits: Limits,
+  sessionId: z.optional(z.string()),
 });
 
 const JobData = z.object({ format: z.literal(JOB_FORMAT), job: Job });

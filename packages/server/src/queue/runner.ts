@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { RunResult, RuntimeInfo } from "@mecha/protocol";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { unreadableResult } from "../runs/results";
+import { resultOf, unreadableResult } from "../runs/results";
 import { sinkTo } from "../runs/sinkTo";
 import type { Logger, RunJob, Runtime } from "../runtime/types";
 import { VERSION } from "../version";
@@ -206,7 +206,7 @@ export class Runner {
       );
       run.attach(program, input);
       const outcome = await program.done;
-      result = { id: run.id, language: "python", ...outcome, limits: { ...job.limits } };
+      result = resultOf(job, outcome);
     } catch (error) {
       this.logger.error("mecha: run failed to start", { run: run.id, runner: this.id, error });
       result = unreadableResult(

@@ -1,5 +1,5 @@
 import type { RunResult } from "@mecha/protocol";
-import type { Limits, RunJob } from "../runtime/types";
+import type { Limits, RunJob, RunOutcome } from "../runtime/types";
 
 /** A result with nothing run: no process, no output, no accounting. */
 function unrun(id: string, limits: Limits | undefined): Omit<RunResult, "status"> {
@@ -19,8 +19,26 @@ function unrun(id: string, limits: Limits | undefined): Omit<RunResult, "status"
 }
 
 /** The result of a run cancelled while it waited: it never started. */
-export function cancelledBeforeStart(job: Pick<RunJob, "id" | "limits">): RunResult {
-  return { ...unrun(job.id, job.limits), status: "cancelled" };
+export function cancelledBeforeStart(job: Pick<RunJob, "id" | "limits" | "sessionId">): RunResult {
+  return {
+    ...unrun(job.id, job.limits),
+    status: "cancelled",
+    ...(job.sessionId ? { session: { id: job.sessionId, state: "kept" as const } } : {}),
+  };
+}
+
+/** A run's result from what its runtime reported. */
+export function resultOf(job: RunJob, outcome: RunOutcome): RunResult {
+  const { sessionState, ...rest } = outcome;
+  return {
+    id: job.id,
+    language: "python",
+    ...rest,
+    limits: { ...job.limits },
+    ...(job.sessionId && sessionState
+      ? { session: { id: job.sessionId, state: sessionState } }
+      : {}),
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
-import type { RunJob, Runtime } from "../runtime/types";
-import { cancelledBeforeStart } from "./results";
+import type { RunJob, RunningProgram, RunSink, Runtime } from "../runtime/types";
+import { cancelledBeforeStart, resultOf } from "./results";
 import { Run } from "./run";
 import { runErrors } from "./runErrors";
 import type { RunRegistry, SubmitOptions } from "./runRegistry";
@@ -35,6 +35,8 @@ export class RunManager implements RunRegistry {
   /** Idempotency keys (by principal) and the run each answered, with what it asked for. */
   private readonly keys = new Map<string, { id: string; fingerprint?: string }>();
   private readonly queue: Run[] = [];
+  /** How each queued run starts. */
+  private readonly starters = new WeakMap<Run, (job: RunJob, sink: RunSink) => RunningProgram>();
   private running = 0;
   private closing = false;
   private readonly limits: Required<RunManagerLimits>;
@@ -71,24 +73,46 @@ export class RunManager implements RunRegistry {
   }
 
   /**
+   * The run an `Idempotency-Key` already answered within the retention window, if any (422 when
+   * the request differs from the one that used it).
+   */
+  repeated(options: SubmitOptions): Run | null {
+    this.prune();
+    const key = this.keyOf(options);
+    const known = key ? this.keys.get(key) : undefined;
+    if (!key || !known) return null;
+    const run = this.live.get(known.id) ?? this.ended.get(known.id);
+    if (!run) {
+      this.keys.delete(key);
+      return null;
+    }
+    if (known.fingerprint !== options.fingerprint) {
+      throw runErrors.keyReused(options.idempotencyKey!);
+    }
+    return run;
+  }
+
+  /**
    * Admits a run or throws 503 `busy`; the run starts now or when a slot frees. With an
    * idempotency key already used within the retention window, answers that run instead (never
    * a second execution): `existing` says so.
    */
   submit(job: RunJob, options: SubmitOptions = {}): { run: Run; existing: boolean } {
-    this.prune();
+    return this.submitTo(job, (queued, sink) => this.runtime.start(queued, sink), options);
+  }
+
+  /**
+   * Admits a run that `start` starts (a session's: see SessionManager) when a slot frees, as
+   * `submit` admits any run.
+   */
+  submitTo(
+    job: RunJob,
+    start: (job: RunJob, sink: RunSink) => RunningProgram,
+    options: SubmitOptions = {},
+  ): { run: Run; existing: boolean } {
+    const repeated = this.repeated(options);
+    if (repeated) return { run: repeated, existing: true };
     const key = this.keyOf(options);
-    const known = key ? this.keys.get(key) : undefined;
-    if (key && known) {
-      const run = this.live.get(known.id) ?? this.ended.get(known.id);
-      if (run) {
-        if (known.fingerprint !== options.fingerprint) {
-          throw runErrors.keyReused(options.idempotencyKey!);
-        }
-        return { run, existing: true };
-      }
-      this.keys.delete(key);
-    }
     if (this.closing) {
       throw runErrors.shuttingDown();
     }
@@ -100,6 +124,7 @@ export class RunManager implements RunRegistry {
       );
     }
     const run = new Run(job, { principal: options.principal }, this.limits.maxStdinBuffer);
+    this.starters.set(run, start);
     this.live.set(job.id, run);
     if (key) this.keys.set(key, { id: job.id, fingerprint: options.fingerprint });
     this.queue.push(run);
@@ -134,19 +159,16 @@ export class RunManager implements RunRegistry {
         continue;
       }
       this.running++;
-      const program = this.runtime.start(
+      const start = this.starters.get(run)!;
+      this.starters.delete(run);
+      const program = start(
         run.job,
         sinkTo((event) => run.emit(event)),
       );
       run.attach(program);
       void program.done.then((outcome) => {
         this.running--;
-        this.retire(run, {
-          id: run.id,
-          language: "python",
-          ...outcome,
-          limits: { ...run.job.limits },
-        });
+        this.retire(run, resultOf(run.job, outcome));
         this.pump();
       });
     }

@@ -16,6 +16,8 @@ export interface CgroupUsage {
   cpuTimeMs: number | null;
   memoryKb: number | null;
   oomKilled: boolean;
+  /** Processes the out-of-memory killer has ended in the cgroup, ever (a session's over runs). */
+  oomKills?: number;
 }
 
 export interface RunCgroup {

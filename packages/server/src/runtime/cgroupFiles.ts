@@ -215,3 +215,9 @@ export class ControlFiles {
     this.fds.clear();
   }
 }
+
+/** The `oom_kill N` count of a memory.oom_control (v1) or memory.events (v2) file. */
+export function countOomKills(text: string): number {
+  const count = /oom_kill (\d+)/.exec(text)?.[1];
+  return count ? Number(count) : 0;
+}

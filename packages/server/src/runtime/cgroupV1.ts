@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import type { CgroupLimits, CgroupManager } from "./cgroup";
 import {
   ControlFiles,
+  countOomKills,
   killLoop,
   mkdir,
   pidsOf,
@@ -148,14 +149,15 @@ export async function createV1(self: Map<string, string>): Promise<CgroupManager
         async usage() {
           const cpuNs = files.number(join(own.cpuacct, "cpuacct.usage"));
           const peak = files.number(join(own.memory, "memory.max_usage_in_bytes"));
-          let oomKilled = false;
+          let oomKills = 0;
           try {
-            oomKilled = /oom_kill [1-9]/.test(files.read(join(own.memory, "memory.oom_control")));
+            oomKills = countOomKills(files.read(join(own.memory, "memory.oom_control")));
           } catch {}
           return {
             cpuTimeMs: cpuNs === null ? null : cpuNs / 1e6,
             memoryKb: peak === null ? null : Math.round(Math.max(0, peak - residue) / 1024),
-            oomKilled,
+            oomKilled: oomKills > 0,
+            oomKills,
           };
         },
         killAll: () => killLoop(all),

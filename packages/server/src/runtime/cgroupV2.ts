@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { CgroupManager } from "./cgroup";
 import {
   attach,
+  countOomKills,
   killLoop,
   mkdir,
   pidsOf,
@@ -63,11 +64,12 @@ export async function createV2(self: Map<string, string>): Promise<CgroupManager
             if (usec) cpuTimeMs = Number(usec) / 1000;
           } catch {}
           const peak = await readNumber(join(dir, "memory.peak"));
-          let oomKilled = false;
+          let oomKills = 0;
           try {
-            oomKilled = /oom_kill [1-9]/.test(await readFile(join(dir, "memory.events"), "utf8"));
+            oomKills = countOomKills(await readFile(join(dir, "memory.events"), "utf8"));
           } catch {}
-          return { cpuTimeMs, memoryKb: peak === null ? null : Math.round(peak / 1024), oomKilled };
+          const memoryKb = peak === null ? null : Math.round(peak / 1024);
+          return { cpuTimeMs, memoryKb, oomKilled: oomKills > 0, oomKills };
         },
         processes: () => pidsOf([dir]),
         async killAll() {

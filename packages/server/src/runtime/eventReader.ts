@@ -1,9 +1,15 @@
 import type { Display } from "@mecha/protocol";
-import type { OrderedDisplay, Stream } from "./outputOrder";
+import type { OrderedDisplay, OrderedEnd, Stream } from "./outputOrder";
 
 /** An event the bootstrap sends (see python/bootstrap.py); anything else on the channel is ignored. */
 export type ProgramEvent =
   | { type: "input"; prompt: string }
+  /** A session is set up and waits for its first run. */
+  | { type: "ready" }
+  /** A session's run has ended (its status as the interpreter saw it), marked like a display. */
+  | ({ type: "end" } & OrderedEnd)
+  /** A session's answer to a file read. */
+  | { type: "read"; id: number; size: number | null; content: string | null; error: string | null }
   | { type: "error"; name: string; message: string; line: number | null; traceback: string }
   | ({ type: "display" } & OrderedDisplay)
   | { type: "file"; path: string; size: number; content: string | null };
@@ -19,9 +25,14 @@ export class EventReader {
   private over = false;
 
   constructor(
-    private readonly budget: number,
+    private budget: number,
     private readonly onEvent: (event: ProgramEvent) => void,
   ) {}
+
+  /** Allows `bytes` more (a session's next run, a file it is asked for). */
+  grant(bytes: number): void {
+    this.budget += bytes;
+  }
 
   /** Takes a chunk; false once the channel has carried more than its budget (the run must end). */
   push(chunk: Buffer): boolean {
@@ -65,6 +76,29 @@ function toEvent(value: unknown): ProgramEvent | null {
     return { type: "input", prompt: event.prompt };
   }
   if (event.type === "display") return toDisplay(event);
+  if (event.type === "ready") return { type: "ready" };
+  if (event.type === "end") {
+    const cell = event.cell;
+    const status = event.status;
+    return {
+      type: "end",
+      ...marking(event),
+      cell: Number.isSafeInteger(cell) ? (cell as number) : -1,
+      status: Number.isInteger(status) && (status as number) >= 0 ? (status as number) : 1,
+      interrupted: event.interrupted === true,
+    };
+  }
+  if (event.type === "read") {
+    if (!Number.isSafeInteger(event.id)) return null;
+    const { size, content, error } = event;
+    return {
+      type: "read",
+      id: event.id as number,
+      size: Number.isSafeInteger(size) && (size as number) >= 0 ? (size as number) : null,
+      content: typeof content === "string" ? content : null,
+      error: typeof error === "string" ? error : null,
+    };
+  }
   if (event.type === "file") {
     const { path, size, content } = event;
     if (typeof path !== "string" || !Number.isSafeInteger(size) || (size as number) < 0)
@@ -99,11 +133,16 @@ function toDisplay(event: Record<string, unknown>): ProgramEvent | null {
     if (typeof value === "string") data[mime] = value;
   }
   const display: Display = isObject(event.metadata) ? { data, metadata: event.metadata } : { data };
+  return { type: "display", ...marking(event), display };
+}
+
+/** Where an event was marked into stdout and stderr: its number and the streams marked. */
+function marking(event: Record<string, unknown>): { n: number | null; marks: Stream[] } {
   const n = Number.isSafeInteger(event.n) && (event.n as number) > 0 ? (event.n as number) : null;
   const marks: Stream[] = [];
-  if (typeof event.marks === "number") {
+  if (n !== null && typeof event.marks === "number") {
     if (event.marks & 1) marks.push("stdout");
     if (event.marks & 2) marks.push("stderr");
   }
-  return { type: "display", n, marks: n === null ? [] : marks, display };
+  return { n, marks };
 }

@@ -32,6 +32,8 @@ export interface JobDocument {
   /** Glob patterns of files to send back once the program has ended, and their byte budget. */
   returnFiles: string[];
   fileBytes: number;
+  /** A session: the job channel stays open for its runs (see python/mecha_session.py). */
+  session?: boolean;
 }
 
 /**
@@ -54,6 +56,8 @@ export interface PreparedRun {
   readonly dead: boolean;
   /** Gives the program its job: nothing of it runs before. */
   sendJob(job: JobDocument): void;
+  /** Gives a session its job, and keeps the channel open for the session's messages. */
+  openSession(job: JobDocument): Writable;
   /** Ends the run's whole process tree. */
   kill(): void;
   /** Frees what the run held (its cgroup, uid, directories), killing what is left first. */

@@ -9,12 +9,27 @@ export interface OrderedDisplay {
   display: Display;
 }
 
+/** The end of a session's run, marked as a display is: what came before it is the run's. */
+export interface OrderedEnd {
+  n: number | null;
+  marks: readonly Stream[];
+  cell: number;
+  /** The run's exit status as the interpreter reports it (0, 1, or a SystemExit's). */
+  status: number;
+  /** It ended in a KeyboardInterrupt (an interrupt the server asked for, usually). */
+  interrupted: boolean;
+}
+
+type Ordered = OrderedDisplay | OrderedEnd;
+
 /** Where ordered output goes; each returns false once the run is over its output limit. */
 export interface OrderedOutput {
   text(stream: Stream, chunk: Buffer): boolean;
   display(display: Display): boolean;
   /** Whether `bytes` more, held back for now, still fit the limit. */
   fits(bytes: number): boolean;
+  /** A session's run has ended here: what follows in each stream is the next one's. */
+  end?(end: OrderedEnd): void;
 }
 
 const BEL = 0x07;
@@ -104,7 +119,7 @@ export class OutputOrder {
   };
   /** The marker each stream is held at. */
   private readonly at: Record<Stream, number | null> = { stdout: null, stderr: null };
-  private readonly queue: OrderedDisplay[] = [];
+  private readonly queue: Ordered[] = [];
   private heldBytes = 0;
   /** The run has ended: markers no longer hold anything. */
   private ended = false;
@@ -124,8 +139,8 @@ export class OutputOrder {
     return ok && this.out.fits(this.heldBytes);
   }
 
-  /** A display from the event channel; false once the run is over its output limit. */
-  display(entry: OrderedDisplay): boolean {
+  /** A display (or a session run's end) from the event channel; false once over the output limit. */
+  display(entry: Ordered): boolean {
     this.queue.push(entry);
     return this.release();
   }
@@ -170,7 +185,9 @@ export class OutputOrder {
   private send(): boolean {
     const head = this.queue.shift();
     if (!head) return true;
-    let ok = this.out.display(head.display);
+    let ok = true;
+    if ("display" in head) ok = this.out.display(head.display);
+    else this.out.end?.(head);
     for (const stream of head.marks) if (this.at[stream] === head.n) ok = this.unhold(stream) && ok;
     return ok;
   }

@@ -10,6 +10,7 @@ import inits from "../../python/mecha_inits.py?raw";
 import inline from "../../python/mecha_inline.py?raw";
 import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
+import session from "../../python/mecha_session.py?raw";
 import survey from "../../python/mecha_survey.py?raw";
 import seccompFilter from "../../python/seccomp_filter.py?raw";
 import zygote from "../../python/zygote.py?raw";
@@ -26,6 +27,7 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_inline.py": inline,
   "mecha_files.py": files,
   "mecha_guard.py": guard,
+  "mecha_session.py": session,
 };
 
 /** Writes the seccomp filter for this host with python3-seccomp (see `generateSeccomp`). */

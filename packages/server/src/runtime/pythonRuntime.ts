@@ -4,7 +4,15 @@ import { type Detected, detectEnvironment } from "./detectEnvironment";
 import { runNetwork } from "./environment";
 import { type RuntimeOptions, resolveRuntimeOptions } from "./options";
 import { RunExecution } from "./runExecution";
-import type { RunJob, RunningProgram, RunSink, Runtime } from "./types";
+import { openPythonSession, type PythonSession } from "./session/pythonSession";
+import type {
+  RunJob,
+  RunningProgram,
+  RunSink,
+  Runtime,
+  RuntimeSession,
+  SessionSpec,
+} from "./types";
 import { WarmPool } from "./warmPool";
 
 /** A runtime that can also be asked to get ready ahead of its first run. */
@@ -23,6 +31,7 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
   let started: Promise<{ detected: Detected; pool: WarmPool }> | null = null;
   let closed = false;
   const running = new Set<RunExecution>();
+  const sessions = new Set<PythonSession>();
 
   /**
    * When the process exits without close() (a host with no SIGTERM handler of its own, say):
@@ -32,6 +41,7 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
   let stateDir: string | null = null;
   const onExit = () => {
     for (const run of running) run.cancel();
+    for (const session of sessions) void session.close();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   };
 
@@ -52,7 +62,7 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       await start();
     },
 
-    features: ["displays", "files"],
+    features: ["displays", "files", "sessions"],
 
     async packages(): Promise<RuntimePackage[]> {
       const { detected } = await start();
@@ -100,11 +110,42 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       return execution;
     },
 
+    async openSession(spec: SessionSpec): Promise<RuntimeSession> {
+      if (closed) throw new Error("Mecha: the runtime is closed");
+      let ready: Awaited<ReturnType<typeof start>>;
+      try {
+        ready = await start();
+      } catch (cause) {
+        throw new Error(`Mecha cannot run Python here: ${(cause as Error).message ?? cause}`);
+      }
+      const prepared = ready.pool.take() ?? (await ready.detected.launcher.prepare());
+      if (!closed) setImmediate(() => ready.pool.refill());
+      const { env } = ready.detected;
+      let opened: PythonSession | null = null;
+      const refill = () => {
+        if (opened) sessions.delete(opened);
+      };
+      opened = await openPythonSession(spec, {
+        settings,
+        place: { prepared, shares: env.shares, network: runNetwork(env) },
+        finished: refill,
+      });
+      if (closed) {
+        await opened.close();
+        throw new Error("Mecha: the runtime is closed");
+      }
+      if (!opened.lost) sessions.add(opened);
+      return opened;
+    },
+
     async close() {
       closed = true;
       const runs = [...running];
       for (const run of runs) run.cancel();
-      await Promise.all(runs.map((run) => run.settled));
+      await Promise.all([
+        ...runs.map((run) => run.settled),
+        ...[...sessions].map((s) => s.close()),
+      ]);
       if (!started) return;
       const ready = await started.catch(() => null);
       if (!ready) return;

@@ -2,35 +2,21 @@ import { randomBytes } from "node:crypto";
 import type { RunError } from "@mecha/protocol";
 import { classifyOutcome, type StopReason } from "./classifyOutcome";
 import { EventReader, type ProgramEvent } from "./eventReader";
-import type { KernelShares } from "./kernelShares";
-import {
-  CancelledError,
-  type JobDocument,
-  type KernelExit,
-  type PreparedRun,
-  type RunNetwork,
-} from "./launcher";
+import { InputRelay } from "./inputRelay";
+import { type JobPlace, jobDocument } from "./jobDocument";
+import { CancelledError, type KernelExit, type PreparedRun } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { OutputCollector } from "./outputCollector";
 import { OutputOrder } from "./outputOrder";
 import { ReturnedFiles } from "./returnedFiles";
+import { closed, within } from "./streamWaits";
 import type { RunJob, RunningProgram, RunOutcome, RunSink } from "./types";
 
 /** How long a run's output may still arrive once its processes are gone. */
 const DRAIN_MS = 250;
 /** How long a run's answer waits for what it left running to be gone once it has been killed. */
 const GONE_MS = 2000;
-/** How long an `input` event waits for its prompt to arrive on stdout (see `InputRelay`). */
-const PROMPT_WAIT_MS = 50;
 const MiB = 1024 * 1024;
-/** Address space on top of `memoryMb` where an rlimit stands in for a cgroup (stacks, maps). */
-const ADDRESS_SPACE_HEADROOM = 256 * MiB;
-/**
- * The least address space a run gets where an rlimit stands in for a cgroup: numpy, pandas and
- * matplotlib together reserve about 300 MiB (OpenBLAS maps its buffers at its first call, and
- * spins forever, rather than fail, when it cannot).
- */
-const ADDRESS_SPACE_FLOOR = 512 * MiB;
 
 /** Where a run is. Each state holds what only it has. */
 type RunState =
@@ -39,11 +25,7 @@ type RunState =
   | { kind: "finished" };
 
 /** An interpreter for a run, the run's share of per-user kernel counters, and what it can reach. */
-export interface Acquired {
-  prepared: PreparedRun;
-  shares: KernelShares;
-  network: RunNetwork;
-}
+export type Acquired = JobPlace;
 
 /** What a run needs from its runtime. */
 export interface ExecutionContext {
@@ -52,67 +34,6 @@ export interface ExecutionContext {
   acquire(cancelled: () => boolean): Promise<Acquired>;
   /** Called once the run has answered and what it held is released. */
   finished(): void;
-}
-
-/** `promise`'s value, or `null` once `ms` have passed (the timer cleared as soon as it settles). */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function closed(stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) {
-  return new Promise<void>((resolve) => {
-    if (stream.readableEnded || stream.destroyed) resolve();
-    else stream.once("close", () => resolve());
-  });
-}
-
-/**
- * Holds an `input` event back until its prompt has come out on stdout (input() writes it just
- * after the event is sent), so that a client shows the prompt before the field that answers it.
- */
-class InputRelay {
-  private pending: { prompt: string; seen: string; timer: NodeJS.Timeout } | null = null;
-
-  constructor(private readonly deliver: (prompt: string) => void) {}
-
-  event(prompt: string): void {
-    this.release();
-    if (!prompt) {
-      this.deliver(prompt);
-      return;
-    }
-    const timer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
-    this.pending = { prompt, seen: "", timer };
-  }
-
-  stdout(text: string): void {
-    if (!this.pending) return;
-    this.pending.seen += text;
-    if (this.pending.seen.includes(this.pending.prompt)) this.release();
-  }
-
-  release(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = null;
-    clearTimeout(pending.timer);
-    this.deliver(pending.prompt);
-  }
-
-  drop(): void {
-    if (this.pending) clearTimeout(this.pending.timer);
-    this.pending = null;
-  }
 }
 
 /**
@@ -226,42 +147,14 @@ export class RunExecution implements RunningProgram {
       case "file":
         if (this.returnFiles.length > 0) this.files.add(event);
         break;
-      default: {
+      case "error": {
         const { name, message, line, traceback } = event;
         this.error = { type: name, message, line, traceback };
+        break;
       }
+      default:
+      // A session's events mean nothing in a run.
     }
-  }
-
-  private jobDocument(prepared: PreparedRun, { shares, network }: Acquired): JobDocument {
-    const { settings } = this.context;
-    const { limits } = this.job;
-    return {
-      code: this.job.code,
-      files: this.job.files,
-      args: this.job.args,
-      interactive: this.job.interactive,
-      main: "main.py",
-      limits: {
-        // Memory is the cgroup's to limit; an address-space limit only stands in without one.
-        as:
-          prepared.cgroup || process.platform === "darwin"
-            ? undefined
-            : Math.max(limits.memoryMb * MiB + ADDRESS_SPACE_HEADROOM, ADDRESS_SPACE_FLOOR),
-        cpu: Math.ceil(limits.timeoutMs / 1000) + 1,
-        fsize: settings.maxFileBytes,
-        nofile: settings.maxOpenFiles,
-        // Counted per user: only meaningful when the run has a user of its own.
-        nproc: prepared.ownUser ? settings.maxProcesses : undefined,
-        core: 0,
-        sigpending: prepared.ownUser ? shares.sigpending : undefined,
-        msgqueue: prepared.ownUser ? shares.msgqueue : undefined,
-      },
-      marker: this.marker,
-      network,
-      returnFiles: this.returnFiles,
-      fileBytes: limits.outputBytes,
-    };
   }
 
   private async run(): Promise<RunOutcome> {
@@ -298,7 +191,21 @@ export class RunExecution implements RunningProgram {
       timer = setTimeout(() => this.stop("timed_out"), this.job.limits.timeoutMs);
       // The run's own CPU time is what its cgroup counts from here to its end.
       const cpuAtStart = current.cgroup?.cpuTimeMs() ?? null;
-      current.sendJob(this.jobDocument(current, acquired));
+      current.sendJob(
+        jobDocument(
+          {
+            code: this.job.code,
+            files: this.job.files,
+            args: this.job.args,
+            interactive: this.job.interactive,
+            returnFiles: this.returnFiles,
+            marker: this.marker,
+          },
+          this.job.limits,
+          acquired,
+          this.context.settings,
+        ),
+      );
       for (const { data, eof } of this.stdinQueue.splice(0)) this.write(current, data, eof);
       this.queuedBytes = 0;
 

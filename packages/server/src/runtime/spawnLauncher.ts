@@ -210,6 +210,11 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
         sendJob(job) {
           (streams[3] as Writable).end(JSON.stringify({ ...job, report: true }));
         },
+        openSession(job) {
+          const channel = streams[3] as Writable;
+          channel.write(`${JSON.stringify({ ...job, report: true })}\n`);
+          return channel;
+        },
         kill,
         async release() {
           kill();

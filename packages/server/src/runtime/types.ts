@@ -39,6 +39,8 @@ export interface RunJob {
   /** Glob patterns (relative to the working directory) of files to send back in the result. */
   returnFiles?: string[];
   limits: Limits;
+  /** The session the run is in, if it is in one (its result says what became of the session). */
+  sessionId?: string;
 }
 
 /** Where a running program's output and prompts go, as they happen. */
@@ -66,6 +68,8 @@ export interface RunOutcome {
   displays?: Display[];
   /** Files matched by the job's `returnFiles`; absent when it named none. */
   files?: ReturnedFile[];
+  /** For a run in a session: whether the session's interpreter is still there after it. */
+  sessionState?: "kept" | "lost";
 }
 
 export interface RunningProgram {
@@ -78,6 +82,49 @@ export interface RunningProgram {
   readonly done: Promise<RunOutcome>;
 }
 
+/** What a session starts with. */
+export interface SessionSpec {
+  id: string;
+  /** Written into its working directory before its first run. */
+  files: RunFile[];
+  /** Its runs' limits unless a run gives its own; its memory limit holds for its whole life. */
+  limits: Limits;
+}
+
+/** A file of a session's working directory. */
+export interface SessionFile {
+  size: number;
+  content: Buffer;
+}
+
+/** Why a session's file could not be read. */
+export class SessionFileError extends Error {
+  override readonly name = "SessionFileError";
+  constructor(
+    readonly reason: "not_found" | "too_large" | "unavailable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One interpreter that keeps its state from run to run (variables, imports, files), isolated
+ * as a run is, with its memory and process limits over its whole life.
+ */
+export interface RuntimeSession {
+  /** Runs a job in the session; its caller starts one at a time. */
+  start(job: RunJob, sink: RunSink): RunningProgram;
+  /** A regular file inside its working directory (never through a symbolic link). */
+  readFile(path: string): Promise<SessionFile>;
+  /** Its interpreter has ended (killed, out of memory, or closed): its state is gone. */
+  readonly lost: boolean;
+  /** Settles once its interpreter has ended. */
+  readonly ended: Promise<void>;
+  /** Ends its interpreter and frees what it held. */
+  close(): Promise<void>;
+}
+
 /** Turns jobs into running programs. The handler owns HTTP, queueing and limits. */
 export interface Runtime {
   /** What `/health` reports; rejects when no program can run (no interpreter, say). */
@@ -87,6 +134,8 @@ export interface Runtime {
   packages?(): Promise<RuntimePackage[]>;
   /** What the runtime adds to `/health`'s `features` (e.g. "displays", "files"). */
   readonly features?: readonly string[];
+  /** Opens a session (`POST /sessions`); absent where the runtime has none. */
+  openSession?(spec: SessionSpec): Promise<RuntimeSession>;
   /** Ends every running program and releases what the runtime holds. */
   close(): Promise<void>;
 }

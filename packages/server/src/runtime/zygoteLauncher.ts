@@ -84,6 +84,10 @@ export function createZygoteLauncher(
         sendJob(job) {
           run.job.end(JSON.stringify(job));
         },
+        openSession(job) {
+          run.job.write(`${JSON.stringify(job)}\n`);
+          return run.job;
+        },
         kill: run.kill,
         async release() {
           run.kill();

@@ -1,0 +1,41 @@
+/** How long an `input` event waits for its prompt to arrive on stdout. */
+const PROMPT_WAIT_MS = 50;
+
+/**
+ * Holds an `input` event back until its prompt has come out on stdout (input() writes it just
+ * after the event is sent), so that a client shows the prompt before the field that answers it.
+ */
+export class InputRelay {
+  private pending: { prompt: string; seen: string; timer: NodeJS.Timeout } | null = null;
+
+  constructor(private readonly deliver: (prompt: string) => void) {}
+
+  event(prompt: string): void {
+    this.release();
+    if (!prompt) {
+      this.deliver(prompt);
+      return;
+    }
+    const timer = setTimeout(() => this.release(), PROMPT_WAIT_MS);
+    this.pending = { prompt, seen: "", timer };
+  }
+
+  stdout(text: string): void {
+    if (!this.pending) return;
+    this.pending.seen += text;
+    if (this.pending.seen.includes(this.pending.prompt)) this.release();
+  }
+
+  release(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    clearTimeout(pending.timer);
+    this.deliver(pending.prompt);
+  }
+
+  drop(): void {
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = null;
+  }
+}
