@@ -79,13 +79,22 @@ function setup(cells: string[], client: FakeClient = createFakeClient({ script: 
   };
   const status = (n: number) => within(cell(n)).getByRole("status", { name: "Run status" });
   const output = (n: number) => within(cell(n)).getByRole("log", { name: "Program output" });
-  return { client, sessions, user, cell, run, status, output };
+  const badge = (n: number) => within(cell(n)).getByRole("status", { name: "Backend" });
+  return { client, sessions, user, cell, run, status, output, badge };
 }
 
 describe("<CodeRunner session>", () => {
   it("runs cells in one session, so they build on each other, and shows their displays", async () => {
-    const { client, sessions, run, status, output } = setup(["df = load()", "df", "df.plot()"]);
+    const { client, sessions, run, status, output, badge } = setup([
+      "df = load()",
+      "df",
+      "df.plot()",
+    ]);
+    // Until the session opens, the badge says where code runs; then where the session lives.
+    expect(badge(1)).toHaveTextContent("Runs on the server");
     await run(1);
+    expect(badge(3)).toHaveTextContent("Session on the server");
+    expect(badge(3)).toHaveAttribute("data-session", "ready");
     await run(2);
     await run(3);
     expect(sessions.opened).toHaveLength(1);
@@ -138,16 +147,22 @@ describe("<CodeRunner session>", () => {
             }
           : undefined,
     });
-    const { user, run, status, sessions } = setup(["crash()", "x = 1"], client);
+    const { user, run, status, sessions, badge } = setup(["crash()", "x = 1"], client);
     await run(1);
     expect(status(1)).toHaveTextContent("the session was lost, and its variables with it");
     expect(screen.getByRole("status", { name: "Session" })).toHaveTextContent("lost");
+    // Every cell of the session says so, not only the one whose run lost it.
+    for (const n of [1, 2]) {
+      expect(badge(n)).toHaveTextContent("Session lost");
+      expect(badge(n)).toHaveAttribute("data-state", "offline");
+    }
     await run(2);
     expect(status(2)).toHaveTextContent(/^Could not run the code: The session was lost/);
     await user.click(screen.getByRole("button", { name: "Restart" }));
     await waitFor(() =>
       expect(screen.getByRole("status", { name: "Session" })).toHaveTextContent("ready"),
     );
+    expect(badge(2)).toHaveTextContent("Session on the server");
     await run(2);
     expect(status(2)).toHaveTextContent(/^Finished/);
     expect(sessions.opened.map((session) => session.codes)).toEqual([["crash()"], ["x = 1"]]);

@@ -107,8 +107,8 @@ export const CodeRunnerRoot = forwardRef<HTMLDivElement, CodeRunnerRootProps>(
     );
 
     const value = useMemo<CodeRunnerContextValue>(
-      () => ({ code, setCode, run, toggle, errorMark }),
-      [code, setCode, run, toggle, errorMark],
+      () => ({ code, setCode, run, toggle, errorMark, session: session ?? null }),
+      [code, setCode, run, toggle, errorMark, session],
     );
 
     return (
