@@ -68,3 +68,19 @@ print(len(found), "primes below a million; the last is", found[-1])
 `,
   },
 ];
+
+/** The cells the session mode starts with: each builds on the ones above it. */
+export const SESSION_CELLS: string[] = [
+  `import math
+
+radius = 2.5
+area = math.pi * radius ** 2
+print(f"A circle of radius {radius} has an area of {area:.2f}")
+`,
+  `# A final expression's value is shown, as in a notebook
+round(area * 2, 3)
+`,
+  `areas = {r: round(math.pi * r ** 2, 2) for r in range(1, 6)}
+areas
+`,
+];
