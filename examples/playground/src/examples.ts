@@ -36,6 +36,33 @@ print("average of [] is", average([]))
 `,
   },
   {
+    title: "Plot (matplotlib)",
+    code: `import matplotlib.pyplot as plt
+
+months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+rainfall = [49, 36, 41, 47, 53, 58]
+
+plt.bar(months, rainfall, color="#0b6bcb")
+plt.title("Rainfall in Oslo (mm)")
+plt.show()  # an image in the output, as in a notebook
+`,
+  },
+  {
+    title: "DataFrame (pandas)",
+    code: `import pandas as pd
+
+sales = pd.DataFrame({
+    "city": ["Oslo", "Lima", "Pune", "Kyoto"],
+    "units": [120, 95, 143, 88],
+    "price": [9.5, 7.25, 6.0, 11.0],
+})
+sales["revenue"] = sales.units * sales.price
+
+display(sales.sort_values("revenue", ascending=False))  # a table, as in a notebook
+print("total revenue:", sales.revenue.sum())
+`,
+  },
+  {
     title: "Runs forever (try Stop)",
     code: `import itertools, time
 
