@@ -58,13 +58,23 @@ export default defineConfig({
     ai: "src/ai/index.ts",
   },
   format: ["esm", "cjs"],
-  dts: { compilerOptions: { ignoreDeprecations: "6.0", customConditions: [] } },
+  dts: {
+    compilerOptions: {
+      ignoreDeprecations: "6.0",
+      customConditions: [],
+      // The main entry's `import("@mecha/client/session")`, typed from the source it loads.
+      paths: { "@mecha/client/session": ["./src/session/index.ts"] },
+    },
+  },
   sourcemap: true,
   clean: true,
   target: "es2022",
   esbuildPlugins: [inlineWorker, rawText],
   // `@mecha/protocol/python/run_error.py?raw` is text to inline, not a dependency to import.
   noExternal: [/\?raw$/],
+  // `client.createSession()` loads the session entry by the package's own name, so the main
+  // entry carries none of it.
+  external: ["@mecha/client/session"],
   // No shared chunks: each entry is whole, and the main entry stays exactly as it is without the
   // others. The run store imports only types from the rest; sessions reach the client's own
   // machinery through the client object (clientInternals.ts), not by importing it again.

@@ -31,6 +31,7 @@ import { createMockBackend } from "./mockBackend";
 import { canFallBack, type FallbackKind, mayHaveRun, planBackends } from "./planBackends";
 import { type ClientOptions, resolveOptions } from "./resolveOptions";
 import { createServerBackend } from "./serverBackend";
+import type { Session, SessionOptions } from "./session/createSession";
 
 export interface RunOptions {
   /**
@@ -126,6 +127,16 @@ export interface MechaClient {
    * if ("exitCode" in run) show(run.stdout);
    */
   getRun(id: string, options?: { signal?: AbortSignal }): Promise<ClientRunResult | RunPending>;
+  /**
+   * Opens a session: state kept between runs, as a notebook's cells keep it. The same as
+   * `createSession(client, options)` from `@mecha/client/session`, which this loads on first use
+   * (so an app that never opens one does not carry it).
+   * @example
+   * const session = await client.createSession();
+   * await session.run("x = 41");
+   * (await session.run("x + 1")).displays; // [{ data: { "text/plain": "42" } }]
+   */
+  createSession(options?: SessionOptions): Promise<Session>;
 }
 
 const ignore = () => {};
@@ -363,6 +374,11 @@ export function createClient(options: ClientOptions): MechaClient {
       use();
       const run = await server.getRun(id, requestOptions.signal);
       return "exitCode" in run ? { ...run, backend: "server" } : run;
+    },
+    async createSession(sessionOptions) {
+      // The package's own entry, loaded when first asked for: it stays out of this one.
+      const { createSession } = await import("@mecha/client/session");
+      return createSession(client, sessionOptions);
     },
     dispose() {
       disposal.abort(new AbortedError("This client was disposed."));

@@ -295,6 +295,9 @@ export function createFakeClient(
     async getRun(id) {
       throw new Error(`The fake client keeps no runs; asked for ${id}.`);
     },
+    async createSession() {
+      throw new Error("The fake client opens no sessions.");
+    },
   };
   if (options.fallbacks === null) delete (client as { fallbacks?: unknown }).fallbacks;
   return client;

@@ -85,6 +85,23 @@ describe("a session on the server", () => {
     });
   });
 
+  it("opens the same way through client.createSession()", async () => {
+    const opened: unknown[] = [];
+    server.use(
+      healthy(),
+      http.post(`${BASE}/sessions`, async ({ request }) => {
+        opened.push(await request.json());
+        return HttpResponse.json({ id: "s1", expiresAt: EXPIRES }, { status: 201 });
+      }),
+      http.post(`${BASE}/sessions/s1/runs`, () => cell("r1", "", "42")),
+    );
+    const session = await makeClient().createSession({ limits: { memoryMb: 128 } });
+    expect(opened).toEqual([{ language: "python", limits: { memoryMb: 128 } }]);
+    expect(session).toMatchObject({ id: "s1", backend: "server", expiresAt: EXPIRES });
+    const result = await session.run("x + 1");
+    expect(result.displays).toEqual([{ data: { "text/plain": "42" } }]);
+  });
+
   it("starts interactive runs whose stdin goes to /runs/{id}/stdin", async () => {
     const body = controlledStream();
     const stdin: unknown[] = [];

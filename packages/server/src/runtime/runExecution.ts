@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { RunError } from "@mecha/protocol";
 import { classifyOutcome, type StopReason } from "./classifyOutcome";
 import { EventReader, type ProgramEvent } from "./eventReader";
-import { InputRelay } from "./inputRelay";
+import type { InputRelay } from "./inputRelay";
 import { type JobPlace, jobDocument } from "./jobDocument";
 import { CancelledError, type KernelExit, type PreparedRun } from "./launcher";
 import type { RuntimeSettings } from "./options";
-import { OutputCollector } from "./outputCollector";
+import type { OutputCollector } from "./outputCollector";
 import { OutputOrder } from "./outputOrder";
 import { ReturnedFiles } from "./returnedFiles";
+import { runOutput } from "./runOutput";
 import { closed, within } from "./streamWaits";
 import type { RunJob, RunningProgram, RunOutcome, RunSink } from "./types";
 
@@ -67,18 +68,8 @@ export class RunExecution implements RunningProgram {
     if (job.stdin) this.queue(job.stdin, false);
     if (!job.interactive) this.queue("", true);
     if (stopped) this.state = { kind: "starting", stop: stopped };
-    this.input = new InputRelay((prompt) => sink.input(prompt));
+    ({ input: this.input, collector: this.collector } = runOutput(job.limits.outputBytes, sink));
     const cap = job.limits.outputBytes;
-    this.collector = new OutputCollector(
-      cap,
-      (stream, data) => {
-        if (stream === "stdout") {
-          sink.stdout(data);
-          this.input.stdout(data);
-        } else sink.stderr(data);
-      },
-      (display) => sink.display(display),
-    );
     this.order = new OutputOrder(this.marker, {
       text: (stream, chunk) => this.collector.push(stream, chunk),
       display: (display) => this.collector.pushDisplay(display),

@@ -1,11 +1,12 @@
 import type { Display, RunError } from "@mecha/protocol";
 import type { CgroupUsage, RunCgroup } from "../cgroup";
 import { classifyOutcome, type StopReason } from "../classifyOutcome";
-import { InputRelay } from "../inputRelay";
+import type { InputRelay } from "../inputRelay";
 import type { KernelExit } from "../launcher";
-import { OutputCollector } from "../outputCollector";
+import type { OutputCollector } from "../outputCollector";
 import type { OrderedEnd, Stream } from "../outputOrder";
 import { ReturnedFiles } from "../returnedFiles";
+import { runOutput } from "../runOutput";
 import type { RunJob, RunningProgram, RunOutcome, RunSink } from "../types";
 
 /** How long a run asked to stop (cancel, time limit, output limit) has to end before its session is killed. */
@@ -60,17 +61,7 @@ export class SessionRun implements RunningProgram {
       this.resolve = resolve;
     });
     this.stdinClosed = !job.interactive;
-    this.input = new InputRelay((prompt) => sink.input(prompt));
-    this.collector = new OutputCollector(
-      job.limits.outputBytes,
-      (stream, data) => {
-        if (stream === "stdout") {
-          sink.stdout(data);
-          this.input.stdout(data);
-        } else sink.stderr(data);
-      },
-      (display) => sink.display(display),
-    );
+    ({ input: this.input, collector: this.collector } = runOutput(job.limits.outputBytes, sink));
   }
 
   /** Sends the job; its clock starts. */
