@@ -101,33 +101,42 @@ function scriptedRun(steps: (id: string) => Step[]) {
 type Run = ReturnType<typeof scriptedRun>;
 const active = new Map<string, Run>();
 
+/** Starts a run that plays `steps`, reachable through `runControls`; answers its stream. */
+export function startScriptedRun(steps: (id: string) => Step[]) {
+  const run = scriptedRun(steps);
+  active.set(run.id, run);
+  return run.response;
+}
+
 /** Handlers for a server that is up and plays `steps` for every run. */
 export function serverThatRuns(steps: (id: string) => Step[], health: HealthResponse = healthy) {
   return [
     http.get(`${BASE_URL}/health`, () => HttpResponse.json(health)),
-    http.post(`${BASE_URL}/runs`, () => {
-      const run = scriptedRun(steps);
-      active.set(run.id, run);
-      return run.response;
-    }),
-    http.post(`${BASE_URL}/runs/:id/stdin`, async ({ params, request }) => {
-      const run = active.get(String(params.id));
-      if (!run) return HttpResponse.json({ code: "not_found" }, { status: 404 });
-      const { data } = (await request.json()) as { data: string };
-      run.stdin(data);
-      return new HttpResponse(null, { status: 204 });
-    }),
-    http.post(`${BASE_URL}/runs/:id/cancel`, ({ params }) => {
-      active.get(String(params.id))?.cancel();
-      return new HttpResponse(null, { status: 202 });
-    }),
+    http.post(`${BASE_URL}/runs`, () => startScriptedRun(steps)),
+    ...runControls,
   ];
 }
+
+/** `POST /runs/{id}/stdin` and `/cancel` for the runs `startScriptedRun` started. */
+export const runControls = [
+  http.post(`${BASE_URL}/runs/:id/stdin`, async ({ params, request }) => {
+    const run = active.get(String(params.id));
+    if (!run) return HttpResponse.json({ code: "not_found" }, { status: 404 });
+    const { data } = (await request.json()) as { data: string };
+    run.stdin(data);
+    return new HttpResponse(null, { status: 204 });
+  }),
+  http.post(`${BASE_URL}/runs/:id/cancel`, ({ params }) => {
+    active.get(String(params.id))?.cancel();
+    return new HttpResponse(null, { status: 202 });
+  }),
+];
 
 /** Handlers for a server nobody can reach. */
 export const unreachable = [
   http.get(`${BASE_URL}/health`, () => HttpResponse.error()),
   http.post(`${BASE_URL}/runs`, () => HttpResponse.error()),
+  http.post(`${BASE_URL}/sessions`, () => HttpResponse.error()),
 ];
 
 /** A first `POST /runs` answered 429 with `Retry-After: 1`, then runs as `steps`. */
@@ -137,19 +146,12 @@ export function rateLimitedOnce(steps: (id: string) => Step[]) {
     http.post(`${BASE_URL}/runs`, () => {
       if (limited) return undefined;
       limited = true;
-      return HttpResponse.json(
-        {
-          type: "https://mecha.dev/problems/rate_limited",
-          title: "Too many requests",
-          status: 429,
-          detail: "Slow down: at most 10 runs a minute.",
-          code: "rate_limited",
-          retryAfter: 1,
-        },
-        {
-          status: 429,
-          headers: { "content-type": "application/problem+json", "retry-after": "1" },
-        },
+      return problem(
+        429,
+        "rate_limited",
+        "Too many requests",
+        "Slow down: at most 10 runs a minute.",
+        { headers: { "retry-after": "1" }, body: { retryAfter: 1 } },
       );
     }),
     ...serverThatRuns(steps),
@@ -162,3 +164,17 @@ export const exit = (partial: Partial<RunResult>): RunEvent => ({
   type: "exit",
   result: result(partial),
 });
+
+/** An RFC 9457 problem response, as a Mecha server answers an error. */
+export function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  extra: { headers?: Record<string, string>; body?: Record<string, unknown> } = {},
+) {
+  return HttpResponse.json(
+    { type: `https://mecha.dev/problems/${code}`, title, status, detail, code, ...extra.body },
+    { status, headers: { "content-type": "application/problem+json", ...extra.headers } },
+  );
+}

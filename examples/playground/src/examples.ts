@@ -36,6 +36,33 @@ print("average of [] is", average([]))
 `,
   },
   {
+    title: "Plot (matplotlib)",
+    code: `import matplotlib.pyplot as plt
+
+months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+rainfall = [49, 36, 41, 47, 53, 58]
+
+plt.bar(months, rainfall, color="#0b6bcb")
+plt.title("Rainfall in Oslo (mm)")
+plt.show()  # an image in the output, as in a notebook
+`,
+  },
+  {
+    title: "DataFrame (pandas)",
+    code: `import pandas as pd
+
+sales = pd.DataFrame({
+    "city": ["Oslo", "Lima", "Pune", "Kyoto"],
+    "units": [120, 95, 143, 88],
+    "price": [9.5, 7.25, 6.0, 11.0],
+})
+sales["revenue"] = sales.units * sales.price
+
+display(sales.sort_values("revenue", ascending=False))  # a table, as in a notebook
+print("total revenue:", sales.revenue.sum())
+`,
+  },
+  {
     title: "Runs forever (try Stop)",
     code: `import itertools, time
 
@@ -67,4 +94,20 @@ found = primes(1_000_000)
 print(len(found), "primes below a million; the last is", found[-1])
 `,
   },
+];
+
+/** The cells the session mode starts with: each builds on the ones above it. */
+export const SESSION_CELLS: string[] = [
+  `import math
+
+radius = 2.5
+area = math.pi * radius ** 2
+print(f"A circle of radius {radius} has an area of {area:.2f}")
+`,
+  `# A final expression's value is shown, as in a notebook
+round(area * 2, 3)
+`,
+  `areas = {r: round(math.pi * r ** 2, 2) for r in range(1, 6)}
+areas
+`,
 ];

@@ -3,7 +3,7 @@ import "@mecha/react/styles.css";
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { type BrowserPython, loadBrowserPython, useBrowserPython } from "./browserPython";
-import { EXAMPLES } from "./examples";
+import { EXAMPLES, SESSION_CELLS } from "./examples";
 import "./playground.css";
 import {
   type LimitOption,
@@ -12,11 +12,28 @@ import {
   timeLimitOptions,
   useRuntimeLimits,
 } from "./runtimeLimits";
+import { SessionNotebook } from "./SessionNotebook";
 
 const DEFAULT_ENDPOINT = "/api/mecha";
 
 function readEndpoint(): string {
   return new URLSearchParams(window.location.search).get("endpoint") || DEFAULT_ENDPOINT;
+}
+
+/** One program at a time, or cells that share a session (`?mode=session`). */
+type Mode = "run" | "session";
+
+function readMode(): Mode {
+  return new URLSearchParams(window.location.search).get("mode") === "session" ? "session" : "run";
+}
+
+/** Sets (or, at its default, removes) a query parameter of the page's URL, without reloading. */
+function setQuery(name: string, value: string | null): void {
+  const params = new URLSearchParams(window.location.search);
+  if (value === null) params.delete(name);
+  else params.set(name, value);
+  const query = params.toString();
+  window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
 }
 
 const LOCATION_TEXT = {
@@ -125,6 +142,7 @@ function LimitSelect(props: {
 
 function App() {
   const [endpoint, setEndpoint] = useState(readEndpoint);
+  const [mode, setMode] = useState(readMode);
   const [example, setExample] = useState(0);
   const [timeLimit, setTimeLimit] = useState<number | null>(30_000);
   const [outputLimit, setOutputLimit] = useState<number | null>(null);
@@ -133,12 +151,16 @@ function App() {
   const current = EXAMPLES[example]!;
 
   const connect = (url: string) => {
-    const params = new URLSearchParams(window.location.search);
-    if (url === DEFAULT_ENDPOINT) params.delete("endpoint");
-    else params.set("endpoint", url);
-    const query = params.toString();
-    window.history.replaceState(null, "", query ? `?${query}` : window.location.pathname);
+    setQuery("endpoint", url === DEFAULT_ENDPOINT ? null : url);
     setEndpoint(url);
+  };
+  const switchMode = (next: Mode) => {
+    setQuery("mode", next === "run" ? null : next);
+    setMode(next);
+  };
+  const runLimits = {
+    ...(timeLimit === null ? {} : { timeoutMs: timeLimit }),
+    ...(outputLimit === null ? {} : { outputBytes: outputLimit }),
   };
 
   return (
@@ -159,15 +181,24 @@ function App() {
         <div className="pg-controls">
           <EndpointForm endpoint={endpoint} onChange={connect} />
           <label className="pg-example">
-            Example{" "}
-            <select value={example} onChange={(event) => setExample(Number(event.target.value))}>
-              {EXAMPLES.map((entry, index) => (
-                <option key={entry.title} value={index}>
-                  {entry.title}
-                </option>
-              ))}
+            Mode{" "}
+            <select value={mode} onChange={(event) => switchMode(event.target.value as Mode)}>
+              <option value="run">One program</option>
+              <option value="session">Session: cells share variables</option>
             </select>
           </label>
+          {mode === "run" && (
+            <label className="pg-example">
+              Example{" "}
+              <select value={example} onChange={(event) => setExample(Number(event.target.value))}>
+                {EXAMPLES.map((entry, index) => (
+                  <option key={entry.title} value={index}>
+                    {entry.title}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
           <LimitSelect
             label="Time limit"
             options={timeLimitOptions(known)}
@@ -183,14 +214,11 @@ function App() {
             limits={limits}
           />
         </div>
-        <CodeRunner
-          key={current.title}
-          defaultCode={current.code}
-          limits={{
-            ...(timeLimit === null ? {} : { timeoutMs: timeLimit }),
-            ...(outputLimit === null ? {} : { outputBytes: outputLimit }),
-          }}
-        />
+        {mode === "run" ? (
+          <CodeRunner key={current.title} defaultCode={current.code} limits={runLimits} />
+        ) : (
+          <SessionNotebook cells={SESSION_CELLS} limits={runLimits} />
+        )}
         <footer className="pg-footer">
           Ctrl/⌘+Enter runs the program. Point the page at another backend with{" "}
           <code>?endpoint=http://localhost:5000</code>.

@@ -79,6 +79,31 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
       .toContain("Hello, Ada! In ten years you will be 40.");
   });
 
+  it("draws the plot example as an image and the DataFrame example as a table", async () => {
+    await page.goto(base);
+    await chooseExample("Plot (matplotlib)");
+    await runButton().click();
+    const figure = log().getByRole("img", { name: "<Figure size 640x480 with 1 Axes>" });
+    await figure.waitFor({ timeout: 30_000 });
+    // A PNG the browser decoded, scaled to the terminal's width.
+    expect(await figure.evaluate((image: HTMLImageElement) => image.naturalWidth)).toBeGreaterThan(
+      300,
+    );
+    const [shown, terminal] = await Promise.all([figure.boundingBox(), log().boundingBox()]);
+    expect(shown!.width).toBeLessThanOrEqual(terminal!.width);
+
+    await chooseExample("DataFrame (pandas)");
+    await runButton().click();
+    await expect.poll(() => log().textContent(), { timeout: 30_000 }).toContain("total revenue:");
+    const table = log().getByRole("table");
+    await expect.poll(() => table.textContent()).toMatch(/Pune.*143.*858\.0/s);
+    // In program order: the table first, then the printed total.
+    const order = await log().evaluate((element) =>
+      [...element.querySelectorAll("[data-stream]")].map((row) => row.getAttribute("data-stream")),
+    );
+    expect(order.indexOf("display")).toBeLessThan(order.lastIndexOf("stdout"));
+  });
+
   it("stops a program that runs forever", async () => {
     await page.goto(base);
     await chooseExample("Runs forever (try Stop)");

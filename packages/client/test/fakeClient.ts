@@ -1,4 +1,4 @@
-import type { HealthResponse, RunRequest, RuntimesResponse } from "@mecha/protocol";
+import type { Display, HealthResponse, RunRequest, RuntimesResponse } from "@mecha/protocol";
 import type { ClientRunEvent } from "../src/backend";
 import type {
   BackendKind,
@@ -17,6 +17,8 @@ export interface FakeRun {
   readonly signal: AbortSignal;
   stdout(data: string): void;
   stderr(data: string): void;
+  /** Emits rich output (a plot, a table), in order with the text; the result lists it too. */
+  display(display: Display): void;
   /** Emits an `input` event and resolves with the line the UI sends (without its newline). */
   input(prompt: string): Promise<string>;
   /** Resolves when the UI asks to cancel. */
@@ -204,6 +206,7 @@ export function createFakeClient(
       opts.signal?.addEventListener("abort", () => controller.abort());
       let stdout = "";
       let stderr = "";
+      const displays: Display[] = [];
       const stdin: FakeRun["stdin"] = [];
       let answer: ((line: string) => void) | null = null;
       let onCancel: () => void = () => {};
@@ -222,6 +225,10 @@ export function createFakeClient(
         stderr(data) {
           stderr += data;
           queue.push({ type: "stderr", data });
+        },
+        display(display) {
+          displays.push(display);
+          queue.push({ type: "display", ...display });
         },
         input(prompt) {
           if (prompt) fake.stdout(prompt);
@@ -248,7 +255,12 @@ export function createFakeClient(
             signal: "SIGKILL",
           })),
         ]);
-        const final = outcome({ id, ...partial }, stdout, stderr, backend);
+        const final = outcome(
+          { id, ...(displays.length > 0 ? { displays } : {}), ...partial },
+          stdout,
+          stderr,
+          backend,
+        );
         queue.push({ type: "exit", result: final });
         queue.end();
         return final;

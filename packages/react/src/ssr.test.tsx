@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { renderToString } from "react-dom/server";
 import { describe, expect, it } from "vitest";
+import { dataFrame } from "./test/displays";
 import { createFakeClient } from "./test/fakeClient";
 
 describe("server rendering", () => {
@@ -37,5 +38,13 @@ describe("server rendering", () => {
     );
     expect(html).toContain("red");
     expect(html).toContain("line 2");
+  });
+
+  it("renders a program's HTML as its text/plain: the sanitiser runs only in the browser", async () => {
+    const { DisplayView } = await import("./index");
+    const html = renderToString(<DisplayView display={dataFrame} />);
+    expect(html).toContain('data-state="loading"');
+    expect(html).toContain("Oslo    120");
+    expect(html).not.toContain("<table");
   });
 });

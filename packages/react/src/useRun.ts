@@ -11,9 +11,10 @@ import type { RunEvent, RunRequest } from "@mecha/protocol";
 import { useMutation } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { describeOutputLimit } from "./codeRunner/format";
-import type { RunOutcome } from "./internal/clientTypes";
+import type { MechaClient, RunOutcome } from "./internal/clientTypes";
 import { QUERY_KEY_ROOT } from "./internal/healthQuery";
 import { useMechaContext } from "./internal/MechaContext";
+import type { SessionRunner } from "./session/createSessionStore";
 
 /** What to run: the code alone, or a request (language defaults to Python). */
 export type RunInput = string | (Partial<RunRequest> & { code: string });
@@ -21,6 +22,14 @@ export type RunInput = string | (Partial<RunRequest> & { code: string });
 export interface UseRunOptions {
   /** Fields merged into every request, e.g. `{ limits: { timeoutMs: 5000 } }` or `files`. */
   request?: Partial<RunRequest>;
+  /**
+   * Run in this session (`useSession()`'s value, or a `Session` from `@mecha/client/session`)
+   * instead of on its own: variables, imports and files carry over from the session's earlier
+   * runs. A session run takes `stdin`, `files`, `limits` and `returnFiles`; `args` and
+   * `language` are the session's.
+   * @default undefined
+   */
+  session?: SessionRunner | null;
   /** Called for every event of a run's stream. */
   onEvent?: (event: RunEvent) => void;
   /**
@@ -83,6 +92,20 @@ function toRequest(input: RunInput, defaults: Partial<RunRequest> | undefined): 
   return request;
 }
 
+/** Starts a run's request in a session, with the fields a session run takes. */
+function inSession(session: SessionRunner): Pick<MechaClient, "start"> {
+  return {
+    start: ({ code, stdin, files, limits, returnFiles }, options) =>
+      session.start(code, {
+        ...options,
+        ...(stdin !== undefined ? { stdin } : {}),
+        ...(files ? { files } : {}),
+        ...(limits ? { limits } : {}),
+        ...(returnFiles ? { returnFiles } : {}),
+      }),
+  };
+}
+
 /**
  * Runs code with the provider's client and follows the run: its state (`idle`, `queued`,
  * `running`, then how it ended), its streamed output, and `input()` prompts.
@@ -121,7 +144,10 @@ export function useRun(options: UseRunOptions = {}): UseRunResult {
   const mutation = useMutation(
     {
       mutationKey: [QUERY_KEY_ROOT, "run", clientKey],
-      mutationFn: (req: RunRequest) => store.execute(client, req),
+      mutationFn: (req: RunRequest) => {
+        const { session } = latest.current;
+        return store.execute(session ? inSession(session) : client, req);
+      },
       retry: false,
       // Fallback backends run code with no network at all.
       networkMode: "always",

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 /**
  * What an app bundles from the built @mecha/react: the editor (CodeMirror) is a chunk of its own,
  * loaded when a CodeRunner's editor mounts, so an app that imports only the terminal never has it
- * in the code it loads first. Bundled with esbuild and code splitting, as an app's bundler would,
+ * in the code it loads first; DOMPurify likewise, loaded when a program's HTML is first shown. Bundled with esbuild and code splitting, as an app's bundler would,
  * both tree-shaking as usual and as a bundler that ignores `sideEffects` (Next.js in development
  * does not tree-shake at all).
  */
@@ -82,10 +82,14 @@ async function bundle(source: string, ignoreAnnotations: boolean): Promise<Bundl
   return { initial: [...initial], lazy, metafile: result.metafile };
 }
 
-const editorInputs = (metafile: Metafile, files: string[]) =>
+const SANITIZER = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?dompurify\//;
+
+/** The inputs of `files` that `pattern` matches. */
+const inputsOf = (metafile: Metafile, files: string[], pattern: RegExp) =>
   files
     .flatMap((file) => Object.keys(metafile.outputs[file]!.inputs))
-    .filter((input) => EDITOR.test(input));
+    .filter((input) => pattern.test(input));
+const editorInputs = (metafile: Metafile, files: string[]) => inputsOf(metafile, files, EDITOR);
 
 describe.each([
   ["with tree-shaking", false],
@@ -113,5 +117,16 @@ describe.each([
     );
     expect(editorInputs(metafile, initial)).toEqual([]);
     expect(editorInputs(metafile, lazy)).toContainEqual(expect.stringMatching(/@codemirror\/view/));
+  });
+
+  it("loads DOMPurify lazily, in a chunk of its own, for an app that shows displays", async () => {
+    const { initial, lazy, metafile } = await bundle(
+      'import { CodeRunner, DisplayView, Terminal } from "@mecha/react";\nexport const App = [CodeRunner, DisplayView, Terminal];\n',
+      ignoreAnnotations,
+    );
+    expect(inputsOf(metafile, initial, SANITIZER)).toEqual([]);
+    expect(inputsOf(metafile, lazy, SANITIZER)).toContainEqual(
+      expect.stringMatching(/purify\.es\.mjs$/),
+    );
   });
 });

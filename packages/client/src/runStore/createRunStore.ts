@@ -75,8 +75,12 @@ export interface RunStore {
   readonly output: TerminalBuffer;
   getSnapshot(): RunSnapshot;
   subscribe(listener: () => void): () => void;
-  /** Runs `req` on `client`, streaming into `output`; resolves with the outcome, rejects with the client's error. */
-  execute(client: MechaClient, req: RunRequest): Promise<ClientRunResult>;
+  /**
+   * Runs `req` on `client`, streaming into `output`; resolves with the outcome, rejects with the
+   * client's error. Anything with the client's `start` will do, e.g. an adapter that starts the
+   * run in a session.
+   */
+  execute(client: Pick<MechaClient, "start">, req: RunRequest): Promise<ClientRunResult>;
   /** Asks the backend to end the current run; it then ends as `cancelled`. */
   stop(): Promise<void>;
   /**
@@ -154,7 +158,7 @@ class Store implements RunStore {
     this.options = options;
   }
 
-  async execute(client: MechaClient, req: RunRequest): Promise<ClientRunResult> {
+  async execute(client: Pick<MechaClient, "start">, req: RunRequest): Promise<ClientRunResult> {
     this.abandon();
     const run: ActiveRun = { controller: new AbortController(), handle: null, stopping: false };
     this.active = run;

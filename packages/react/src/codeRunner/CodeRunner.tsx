@@ -2,6 +2,7 @@
 
 import { forwardRef, type ReactNode } from "react";
 import { CodeRunnerEditor, type CodeRunnerEditorProps } from "./CodeRunnerEditor";
+import { CodeRunnerFiles } from "./CodeRunnerFiles";
 import { CodeRunnerOutput, type CodeRunnerOutputProps } from "./CodeRunnerOutput";
 import { CodeRunnerRoot, type CodeRunnerRootProps } from "./CodeRunnerRoot";
 import { CodeRunnerRunButton } from "./CodeRunnerRunButton";
@@ -18,7 +19,8 @@ export interface CodeRunnerProps extends CodeRunnerRootProps {
 }
 
 /**
- * An editor, a Run/Stop button, where the code runs, a terminal and the run's figures, laid out.
+ * An editor, a Run/Stop button, where the code runs, a terminal with the program's text and rich
+ * output (plots, tables), the files it returned, and the run's figures, laid out.
  * For another layout, compose `CodeRunner.Root` with its parts.
  * @example
  * <CodeRunner defaultCode={'name = input("Name? ")\nprint("Hi", name)'} limits={{ timeoutMs: 5000 }} />
@@ -37,6 +39,7 @@ const CodeRunnerComponent = forwardRef<HTMLDivElement, CodeRunnerProps>(function
       </div>
       <CodeRunnerEditor {...editorProps} />
       <CodeRunnerOutput {...outputProps} />
+      <CodeRunnerFiles />
       <CodeRunnerStats />
       {children}
     </CodeRunnerRoot>
@@ -48,6 +51,7 @@ type CodeRunnerCompound = typeof CodeRunnerComponent & {
   Editor: typeof CodeRunnerEditor;
   RunButton: typeof CodeRunnerRunButton;
   Output: typeof CodeRunnerOutput;
+  Files: typeof CodeRunnerFiles;
   Status: typeof CodeRunnerStatus;
   Stats: typeof CodeRunnerStats;
 };
@@ -57,6 +61,7 @@ export const CodeRunner = Object.assign(CodeRunnerComponent, {
   Editor: CodeRunnerEditor,
   RunButton: CodeRunnerRunButton,
   Output: CodeRunnerOutput,
+  Files: CodeRunnerFiles,
   Status: CodeRunnerStatus,
   Stats: CodeRunnerStats,
 }) as CodeRunnerCompound;

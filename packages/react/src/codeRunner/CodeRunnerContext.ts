@@ -1,5 +1,6 @@
 import { createContext, useContext } from "react";
 import { MechaReactError } from "../MechaReactError";
+import type { SessionRunner } from "../session/createSessionStore";
 import type { UseRunResult } from "../useRun";
 
 /** The line an uncaught exception points at, with its message. */
@@ -16,6 +17,8 @@ export interface CodeRunnerContextValue {
   /** Runs the code, or stops the run in progress. */
   toggle(): void;
   errorMark: ErrorMark | null;
+  /** The session the code runs in (the root's `session` prop), or null for runs of their own. */
+  session: SessionRunner | null;
 }
 
 export const CodeRunnerContext = createContext<CodeRunnerContextValue | null>(null);

@@ -12,6 +12,7 @@ import {
 } from "react";
 import type { RunOutcome } from "../internal/clientTypes";
 import { composeEventHandlers, cx, isModEnter } from "../internal/dom";
+import type { SessionRunner } from "../session/createSessionStore";
 import { useRun } from "../useRun";
 import {
   CodeRunnerContext,
@@ -34,6 +35,17 @@ export interface CodeRunnerRootProps extends Omit<HTMLAttributes<HTMLDivElement>
   onResult?: (outcome: RunOutcome) => void;
   /** Called when no backend could run the code. */
   onError?: (error: Error) => void;
+  /**
+   * Run the code in this session (`useSession()`'s value, or a `Session` from
+   * `@mecha/client/session`), so that CodeRunners sharing it build on each other like notebook
+   * cells: a variable one defines, the next one can use. A final expression's value shows in
+   * the output.
+   * @example
+   * const session = useSession();
+   * <CodeRunner session={session} defaultCode="import math" />
+   * <CodeRunner session={session} defaultCode="math.pi" />
+   */
+  session?: SessionRunner | null;
 }
 
 /**
@@ -50,6 +62,7 @@ export const CodeRunnerRoot = forwardRef<HTMLDivElement, CodeRunnerRootProps>(
       request,
       onResult,
       onError,
+      session,
       className,
       onKeyDown,
       children,
@@ -64,6 +77,7 @@ export const CodeRunnerRoot = forwardRef<HTMLDivElement, CodeRunnerRootProps>(
     codeRef.current = code;
     const run = useRun({
       request: { ...request, ...(limits ? { limits } : {}) },
+      session,
       onResult,
       ...(onError ? { onError } : {}),
     });
@@ -93,8 +107,8 @@ export const CodeRunnerRoot = forwardRef<HTMLDivElement, CodeRunnerRootProps>(
     );
 
     const value = useMemo<CodeRunnerContextValue>(
-      () => ({ code, setCode, run, toggle, errorMark }),
-      [code, setCode, run, toggle, errorMark],
+      () => ({ code, setCode, run, toggle, errorMark, session: session ?? null }),
+      [code, setCode, run, toggle, errorMark, session],
     );
 
     return (

@@ -1,25 +1,26 @@
 "use client";
 
-import { forwardRef, type HTMLAttributes } from "react";
+import { forwardRef, type HTMLAttributes, useContext } from "react";
 import { cx } from "../internal/dom";
+import { sessionPlace } from "../session/sessionPlace";
 import { useBackendStatus } from "../useBackendStatus";
-import { LOCATION_LABELS } from "./format";
+import { CodeRunnerContext } from "./CodeRunnerContext";
+import { describeBadge } from "./format";
 
 export interface CodeRunnerStatusProps extends HTMLAttributes<HTMLSpanElement> {}
 
 /**
  * Where code runs, in words and colour: on the server, in the browser, simulated, or offline;
  * "Checking server…" until a health check has succeeded (never "server" for a server it has
- * not reached). Its `title` says why the last check failed. Works anywhere under
- * `<MechaProvider>`.
+ * not reached). In a `CodeRunner` with an open session, where that session lives ("Session on
+ * the server", "Session in your browser", "Simulated: no state is kept"), or "Session lost".
+ * Its `title` says why the last check failed. Works anywhere under `<MechaProvider>`.
  */
 export const CodeRunnerStatus = forwardRef<HTMLSpanElement, CodeRunnerStatusProps>(
   function CodeRunnerStatus({ className, children, ...rest }, ref) {
     const { location, status, error } = useBackendStatus();
-    const label =
-      location === "server" && status === "degraded"
-        ? "Runs on the server (degraded)"
-        : LOCATION_LABELS[location];
+    const session = sessionPlace(useContext(CodeRunnerContext)?.session);
+    const badge = describeBadge({ location, status }, session);
     return (
       <span
         ref={ref}
@@ -28,11 +29,12 @@ export const CodeRunnerStatus = forwardRef<HTMLSpanElement, CodeRunnerStatusProp
         className={cx("mecha-status", className)}
         title={error?.message}
         {...rest}
-        data-state={location}
+        data-state={badge.state}
         data-status={status}
+        data-session={session?.status}
       >
         <span aria-hidden="true" className="mecha-status-dot" />
-        {children ?? label}
+        {children ?? badge.label}
       </span>
     );
   },

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { describeLimit, formatBytes } from "./format";
+import type { ClientStatus } from "../internal/clientTypes";
+import type { SessionPlace } from "../session/sessionPlace";
+import type { RunLocation } from "../useBackendStatus";
+import { type Badge, describeBadge, describeLimit, formatBytes } from "./format";
 
 describe("formatBytes", () => {
   it.each([
@@ -33,5 +36,69 @@ describe("describeLimit", () => {
     ["a failure", { status: "failed", limits }, null],
   ])("%s", (_name, result, words) => {
     expect(describeLimit(result as Parameters<typeof describeLimit>[0])).toBe(words);
+  });
+});
+
+describe("describeBadge", () => {
+  const online = { location: "server" as RunLocation, status: "online" as ClientStatus };
+  const offline = { location: "browser" as RunLocation, status: "offline" as ClientStatus };
+  const ready = (backend: SessionPlace["backend"]): SessionPlace => ({ status: "ready", backend });
+  it.each<[string, typeof online, SessionPlace | null, Badge]>([
+    [
+      "no session: the client's place",
+      online,
+      null,
+      { label: "Runs on the server", state: "server" },
+    ],
+    [
+      "no session, degraded",
+      { location: "server", status: "degraded" },
+      null,
+      { label: "Runs on the server (degraded)", state: "server" },
+    ],
+    [
+      "a session not open yet: where it would open",
+      offline,
+      { status: "idle", backend: null },
+      { label: "Runs in your browser", state: "browser" },
+    ],
+    [
+      "a session on the server",
+      online,
+      ready("server"),
+      { label: "Session on the server", state: "server" },
+    ],
+    [
+      "a session on a server now unreachable: not the browser, where runs would otherwise go",
+      offline,
+      ready("server"),
+      { label: "Session on the server (unreachable)", state: "offline" },
+    ],
+    [
+      "a session in the browser, with the server back",
+      online,
+      ready("browser"),
+      { label: "Session in your browser", state: "browser" },
+    ],
+    [
+      "a simulated session",
+      offline,
+      ready("mock"),
+      { label: "Simulated: no state is kept", state: "simulated" },
+    ],
+    [
+      "a lost session",
+      online,
+      { status: "lost", backend: "server" },
+      { label: "Session lost", state: "offline" },
+    ],
+    [
+      "a closed session",
+      online,
+      { status: "closed", backend: null },
+      { label: "Session closed", state: "offline" },
+    ],
+  ])("%s", (_name, client, session, badge) => {
+    expect(describeBadge(client, session)).toEqual(badge);
   });
 });

@@ -1,5 +1,6 @@
-import type { RunSnapshot } from "@mecha/client/run-store";
-import type { RunOutcome } from "../internal/clientTypes";
+import { isActiveRunState, type RunSnapshot } from "@mecha/client/run-store";
+import type { ClientStatus, RunOutcome } from "../internal/clientTypes";
+import type { SessionPlace } from "../session/sessionPlace";
 import type { RunLocation } from "../useBackendStatus";
 
 /** "850 ms", "1.25 s". */
@@ -59,8 +60,57 @@ export const LOCATION_LABELS: Record<RunLocation, string> = {
   unknown: "Checking server…",
 };
 
-/** The run's state in one sentence, for the status line. */
+/** What the status badge shows: its words, and the place it is coloured as (`data-state`). */
+export interface Badge {
+  label: string;
+  state: RunLocation;
+}
+
+/**
+ * The status badge: where code runs, from the client's status — or, for a runner whose session
+ * is open (or gone), where that session lives, since its runs go there and nowhere else: a
+ * session opened in the browser stays there when the server comes back, and one on the server
+ * is unreachable while the server is.
+ */
+export function describeBadge(
+  client: { location: RunLocation; status: ClientStatus },
+  session: SessionPlace | null,
+): Badge {
+  if (session?.status === "lost") return { label: "Session lost", state: "offline" };
+  if (session?.status === "closed") return { label: "Session closed", state: "offline" };
+  const degraded = client.status === "degraded" ? " (degraded)" : "";
+  if (session?.status === "ready") {
+    switch (session.backend) {
+      case "server":
+        return client.status === "offline"
+          ? { label: "Session on the server (unreachable)", state: "offline" }
+          : { label: `Session on the server${degraded}`, state: "server" };
+      case "browser":
+        return { label: "Session in your browser", state: "browser" };
+      case "mock":
+        return { label: "Simulated: no state is kept", state: "simulated" };
+    }
+  }
+  const { location } = client;
+  return {
+    label:
+      location === "server" ? `${LOCATION_LABELS.server}${degraded}` : LOCATION_LABELS[location],
+    state: location,
+  };
+}
+
+/**
+ * The run's state in one sentence, for the status line; a run that ended with its session lost
+ * says so (the variables of earlier runs are gone).
+ */
 export function describeRun(run: RunSnapshot): string {
+  const sentence = describeState(run);
+  return run.result?.session?.state === "lost" && !isActiveRunState(run.state)
+    ? `${sentence} · the session was lost, and its variables with it`
+    : sentence;
+}
+
+function describeState(run: RunSnapshot): string {
   const { state, result, error, prompt } = run;
   // Mock output is not a run: its figures and exit status mean nothing, so say only that.
   if (result?.backend === "mock" && state !== "cancelled") {

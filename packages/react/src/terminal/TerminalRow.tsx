@@ -1,6 +1,7 @@
 import type { TerminalLine } from "@mecha/client/run-store";
 import type { Virtualizer } from "@tanstack/react-virtual";
 import { memo } from "react";
+import { DisplayView } from "../display/DisplayView";
 import { parseAnsi } from "./parseAnsi";
 
 export interface TerminalRowProps {
@@ -17,9 +18,9 @@ export const TerminalRow = memo(function TerminalRow({
   start,
   measure,
 }: TerminalRowProps) {
-  const segments = parseAnsi(line.text, line.style);
+  const segments = line.display ? [] : parseAnsi(line.text, line.style);
   // A line of nothing but escape sequences shows as an empty line, as in a terminal.
-  const empty = !line.input && segments.every((segment) => segment.text === "");
+  const empty = !line.display && !line.input && segments.every((segment) => segment.text === "");
   return (
     <div
       ref={measure}
@@ -38,6 +39,7 @@ export const TerminalRow = memo(function TerminalRow({
         textAlign: "start",
       }}
     >
+      {line.display && <DisplayView display={line.display} />}
       {segments.map((segment, i) =>
         segment.style ? (
           // biome-ignore lint/suspicious/noArrayIndexKey: segments of one line never reorder

@@ -6,3 +6,8 @@ export {
   type FakeRun,
   type FakeScript,
 } from "../../../client/test/fakeClient";
+export {
+  createFakeSessions,
+  type FakeSession,
+  type FakeSessions,
+} from "../../../client/test/fakeSession";

@@ -1,0 +1,125 @@
+import { render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { CodeRunner } from "../codeRunner/CodeRunner";
+import { MechaProvider } from "../MechaProvider";
+import { dataFrame, FORBIDDEN_TAGS, hostile, hostileSvg, PNG_BASE64, plot } from "../test/displays";
+import { createFakeClient } from "../test/fakeClient";
+import { DisplayView } from "./DisplayView";
+
+/** The sanitised HTML of a display, once DOMPurify (a lazy chunk) has loaded. */
+async function sanitised(container: HTMLElement) {
+  await waitFor(() =>
+    expect(container.querySelector(".mecha-display-html[data-state=ready]")).not.toBeNull(),
+  );
+  return container.querySelector(".mecha-display-html") as HTMLElement;
+}
+
+describe("<DisplayView>", () => {
+  it("shows a PNG inline, with text/plain as its alt text and the figure's size", () => {
+    render(<DisplayView display={plot} />);
+    const image = screen.getByRole("img", { name: "<Figure size 640x480 with 1 Axes>" });
+    expect(image).toHaveAttribute("src", `data:image/png;base64,${PNG_BASE64}`);
+    expect(image).toHaveAttribute("width", "640");
+    // Scales down to the width it is given, also without the stylesheet.
+    expect(image.style.maxWidth).toBe("100%");
+    expect(image.style.height).toBe("auto");
+  });
+
+  it("shows SVG as an image, never as markup in the page", () => {
+    const { container } = render(<DisplayView display={hostileSvg} />);
+    const image = screen.getByRole("img", { name: "<Hostile SVG>" });
+    expect(image.getAttribute("src")).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/);
+    expect(container.querySelector("svg, script")).toBeNull();
+  });
+
+  it("shows a DataFrame's text until the sanitiser loads, then its table", async () => {
+    const { container } = render(<DisplayView display={dataFrame} />);
+    expect(container).toHaveTextContent("city sales");
+    const html = await sanitised(container);
+    expect(screen.getByRole("table")).toHaveTextContent("Oslo120");
+    expect([...html.querySelectorAll("thead th")].map((cell) => cell.textContent)).toEqual([
+      "",
+      "city",
+      "sales",
+    ]);
+    // Its <style> would restyle the page: gone, with its text.
+    expect(html.querySelector("style")).toBeNull();
+    expect(html).not.toHaveTextContent("vertical-align");
+  });
+
+  it("removes from hostile HTML everything that could run, load, post or restyle", async () => {
+    const { container } = render(<DisplayView display={hostile} />);
+    const html = await sanitised(container);
+    for (const tag of FORBIDDEN_TAGS) expect(html.querySelector(tag)).toBeNull();
+    for (const element of html.querySelectorAll("*")) {
+      for (const attribute of element.attributes) {
+        expect(attribute.name).not.toMatch(/^on/);
+        expect(attribute.value).not.toMatch(/javascript:/i);
+      }
+    }
+    expect(html.querySelector("#js-link")).not.toHaveAttribute("href");
+    const docs = screen.getByRole("link", { name: "the docs" });
+    expect(docs).toHaveAttribute("href", "https://example.org/docs");
+    expect(docs).toHaveAttribute("target", "_blank");
+    expect(docs).toHaveAttribute("rel", "noopener noreferrer");
+    // What is harmless stays: the table, and the overlay, which its box contains.
+    expect(screen.getByRole("cell", { name: "kept" })).toBeInTheDocument();
+    expect(html.querySelector("#overlay")).not.toBeNull();
+    expect(html.style.position).toBe("relative");
+    expect(html.style.overflow).toBe("auto");
+    expect((window as { __mechaPwned?: string }).__mechaPwned).toBeUndefined();
+  });
+
+  it("shows Markdown and JSON as text, and text/plain for a type it does not know", () => {
+    render(
+      <>
+        <DisplayView display={{ data: { "text/plain": "md", "text/markdown": "# Title" } }} />
+        <DisplayView display={{ data: { "text/plain": "js", "application/json": '{"a":1}' } }} />
+        <DisplayView
+          display={{ data: { "text/plain": "<Widget>", "application/vnd.widget+json": "{}" } }}
+        />
+      </>,
+    );
+    expect(screen.getByText("# Title")).toBeInTheDocument();
+    expect(screen.getByText(/"a": 1/)).toBeInTheDocument();
+    expect(screen.getByText("<Widget>").closest("[data-mime]")).toHaveAttribute(
+      "data-mime",
+      "text/plain",
+    );
+  });
+});
+
+describe("displays in a CodeRunner's output", () => {
+  it("come in program order with the text around them", async () => {
+    const client = createFakeClient({
+      script: async (run) => {
+        run.stdout("before the plot\n");
+        run.display(plot);
+        run.stdout("between\n");
+        run.display(dataFrame);
+        run.stderr("after, on stderr\n");
+      },
+    });
+    render(
+      <MechaProvider client={client} healthChecks={false}>
+        <CodeRunner defaultCode="plt.show()" />
+      </MechaProvider>,
+    );
+    await userEvent.setup().click(screen.getByRole("button", { name: "Run" }));
+    const log = screen.getByRole("log", { name: "Program output" });
+    await waitFor(() => expect(log.querySelectorAll("[data-stream]")).toHaveLength(5));
+    await sanitised(log);
+    const rows = [...log.querySelectorAll("[data-stream]")].map((row) => [
+      row.getAttribute("data-stream"),
+      row.querySelector("[data-mime]")?.getAttribute("data-mime") ?? row.textContent,
+    ]);
+    expect(rows).toEqual([
+      ["stdout", "before the plot"],
+      ["display", "image/png"],
+      ["stdout", "between"],
+      ["display", "text/html"],
+      ["stderr", "after, on stderr"],
+    ]);
+  });
+});
