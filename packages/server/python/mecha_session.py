@@ -52,6 +52,10 @@ def final_expression(tree, source):
     return module, ast.Interactive(body=[body[-1]])
 
 
+# The status a session's interpreter ends with once its control channel is gone.
+SESSION_UNREACHABLE = 70
+
+
 class Control:
     """The control channel, read by a thread of ours; messages for the main thread queued."""
 
@@ -144,7 +148,10 @@ class Control:
         while True:
             with self.lock:
                 for fd in self.retired:
-                    os.close(fd)
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
                 self.retired = []
                 out = self.stdin_fd if self.stdin_data or self.stdin_eof else None
             if self.fd is None:
@@ -153,7 +160,10 @@ class Control:
                 readable, writable, _ = select.select([self.fd, self.wake_r],
                                                       [out] if out is not None else [], [])
             except (OSError, ValueError):
-                readable, writable = [], []
+                # The program closed the session's own descriptors: nothing can drive the
+                # session any more, so it ends now (the server reports it lost) rather than
+                # when its run's time is up.
+                os._exit(SESSION_UNREACHABLE)
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)

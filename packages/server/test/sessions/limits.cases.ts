@@ -78,6 +78,19 @@ export function limitCases(startup: "spawn" | "zygote"): void {
       await expectLost(id);
     });
 
+    it("ends a session whose code closed the session's own descriptors at once, not at its time limit", async () => {
+      const id = await api.open();
+      await api.ok(id, "kept = 1");
+      const result = await api.run(id, {
+        code: "import os\nprint('closing', flush=True)\nos.closerange(3, 4096)\nimport time\ntime.sleep(0.5)",
+        limits: { timeoutMs: 30_000 },
+      });
+      expect(result.status).toBe("failed");
+      expect(result.session).toEqual({ id, state: "lost" });
+      expect(result.stderr).not.toContain("Traceback");
+      await expectLost(id);
+    });
+
     it("a cancel the code will not take ends the session too, and says so", async () => {
       const id = await api.open();
       const stream = await api.stream(id, STUBBORN);
