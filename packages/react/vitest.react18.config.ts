@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { defineProject } from "vitest/config";
-import base from "./vitest.config";
+import base from "./vitest.config.ts";
 
 /**
  * The `react` suite once more, on React 18 (the peer range is `^18 || ^19`): `react`, `react-dom`
