@@ -795,7 +795,6 @@ def run_windows(job):
     try:
         contained = _load("mecha_windows.py")["Job"](place.get("memoryBytes"),
                                                      place.get("processes"))
-        contained.watch(place.get("server"))
     except Exception as error:  # noqa: BLE001 - say why, and run nothing uncontained
         os.write(2, ("Mecha: could not contain the run in a Windows job object: %s\n"
                      % error).encode("utf-8", "backslashreplace"))

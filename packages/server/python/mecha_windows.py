@@ -9,7 +9,10 @@ program starts is then in the job too (no limit here lets one break away). The j
   closed, which Windows does when the bootstrap's process ends in any way: its own exit, or the
   server's TerminateProcess of it (Node's `child.kill()`) on a timeout, a cancel or the server's
   shutdown. A process whose parent already exited is found this way too (`taskkill /T` walks
-  parent ids and would miss it). If the server itself dies, `watch` ends the job;
+  parent ids and would miss it). The server's own end, a crash included, ends the bootstrap:
+  Node (libuv) puts every child it spawns without `detached` in a job of its own with the same
+  flag, whose handle only the server holds; the run's job is nested in it (Windows 8 and later),
+  so its processes end too;
 - caps the committed memory of all its processes together (JOB_OBJECT_LIMIT_JOB_MEMORY): an
   allocation past it fails (a MemoryError in Python), and the job posts
   JOB_OBJECT_MSG_JOB_MEMORY_LIMIT to its completion port, which `usage` reads: that is how the
@@ -40,11 +43,6 @@ JobObjectBasicAndIoAccountingInformation = 8
 JobObjectExtendedLimitInformation = 9
 # winnt.h: completion port messages (the number of bytes transferred is the message)
 JOB_OBJECT_MSG_JOB_MEMORY_LIMIT = 10
-# winnt.h: process access rights
-SYNCHRONIZE = 0x00100000
-PROCESS_QUERY_LIMITED_INFORMATION = 0x00001000
-INFINITE = 0xFFFFFFFF
-ERROR_INVALID_PARAMETER = 87
 # Job object times are in 100-nanosecond ticks.
 TICKS_PER_MS = 10_000
 # The most completion port messages read at the end of a run (one per process started and ended).
@@ -123,10 +121,6 @@ class JOBOBJECT_ASSOCIATE_COMPLETION_PORT(ctypes.Structure):  # noqa: N801
     ]
 
 
-class FILETIME(ctypes.Structure):
-    _fields_ = [("dwLowDateTime", DWORD), ("dwHighDateTime", DWORD)]
-
-
 # sizeof on 64-bit Windows (x64 and ARM64), as the C compiler lays the structures out.
 SIZES = {
     JOBOBJECT_BASIC_LIMIT_INFORMATION: 64,
@@ -135,27 +129,20 @@ SIZES = {
     JOBOBJECT_BASIC_ACCOUNTING_INFORMATION: 48,
     JOBOBJECT_BASIC_AND_IO_ACCOUNTING_INFORMATION: 96,
     JOBOBJECT_ASSOCIATE_COMPLETION_PORT: 16,
-    FILETIME: 8,
 }
 
-# kernel32's functions as jobapi2.h, ioapiset.h, processthreadsapi.h, synchapi.h and
-# handleapi.h declare them: (name, result, arguments).
+# kernel32's functions as jobapi2.h, ioapiset.h and processthreadsapi.h declare them: (name,
+# result, arguments).
 PROTOTYPES = [
     ("CreateJobObjectW", HANDLE, [ctypes.c_void_p, ctypes.c_wchar_p]),
     ("SetInformationJobObject", BOOL, [HANDLE, ctypes.c_int, ctypes.c_void_p, DWORD]),
     ("QueryInformationJobObject", BOOL,
      [HANDLE, ctypes.c_int, ctypes.c_void_p, DWORD, ctypes.c_void_p]),
     ("AssignProcessToJobObject", BOOL, [HANDLE, HANDLE]),
-    ("TerminateJobObject", BOOL, [HANDLE, ctypes.c_uint]),
     ("GetCurrentProcess", HANDLE, []),
     ("CreateIoCompletionPort", HANDLE, [HANDLE, HANDLE, ULONG_PTR, DWORD]),
     ("GetQueuedCompletionStatus", BOOL,
      [HANDLE, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, DWORD]),
-    ("OpenProcess", HANDLE, [DWORD, BOOL, DWORD]),
-    ("GetProcessTimes", BOOL,
-     [HANDLE, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]),
-    ("WaitForSingleObject", DWORD, [HANDLE, DWORD]),
-    ("CloseHandle", BOOL, [HANDLE]),
 ]
 
 
@@ -174,15 +161,6 @@ def _check(ok, what):
     if not ok:
         error = ctypes.get_last_error()
         raise OSError(None, "%s failed (Windows error %d)" % (what, error), None, error)
-
-
-def _created(process, kernel):
-    """When a process started, as a FILETIME count."""
-    created, exited, kernel_time, user_time = FILETIME(), FILETIME(), FILETIME(), FILETIME()
-    _check(kernel.GetProcessTimes(process, ctypes.byref(created), ctypes.byref(exited),
-                                  ctypes.byref(kernel_time), ctypes.byref(user_time)),
-           "GetProcessTimes")
-    return created.dwHighDateTime << 32 | created.dwLowDateTime
 
 
 class Job:
@@ -215,35 +193,6 @@ class Job:
                "SetInformationJobObject")
         _check(kernel.AssignProcessToJobObject(self.handle, kernel.GetCurrentProcess()),
                "AssignProcessToJobObject")
-
-    def watch(self, server_pid):
-        """Ends the job (this process with it) when the server's process ends: nothing else would
-        end the run then. The server is the process of that id started before this one: a
-        newer one is another process that reuses the id of a server already gone."""
-        kernel = self.kernel
-        if not server_pid:
-            return
-        server = kernel.OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, False,
-                                    server_pid)
-        if not server:
-            if ctypes.get_last_error() == ERROR_INVALID_PARAMETER:  # no such process
-                kernel.TerminateJobObject(self.handle, 1)
-            return
-        try:
-            newer = _created(server, kernel) > _created(kernel.GetCurrentProcess(), kernel)
-        except OSError:
-            newer = False
-        if newer:
-            kernel.TerminateJobObject(self.handle, 1)
-            return
-
-        def wait():
-            kernel.WaitForSingleObject(server, INFINITE)
-            kernel.TerminateJobObject(self.handle, 1)
-
-        import _thread
-
-        _thread.start_new_thread(wait, ())
 
     def usage(self):
         """The run's accounting event: CPU time (user and kernel) of every process the job has

@@ -35,9 +35,9 @@ export interface JobProgram {
 }
 
 /**
- * The job as the bootstrap reads it on fd 3: the program, its rlimits, and where it runs. In a
- * Windows job object (which stands in for rlimits there), the job's limits, and this server's
- * process id, whose end ends the run (see python/mecha_windows.py).
+ * The job as the bootstrap reads it on fd 3: the program, its rlimits, and where it runs; for a
+ * run in a Windows job object (which stands in for rlimits there), the job's limits (see
+ * python/mecha_windows.py).
  */
 export function jobDocument(
   program: JobProgram,
@@ -70,11 +70,7 @@ export function jobDocument(
     ...(session ? { session: true } : {}),
     ...(prepared.jobObject
       ? {
-          windows: {
-            memoryBytes: limits.memoryMb * MiB,
-            processes: settings.maxProcesses,
-            server: process.pid,
-          },
+          windows: { memoryBytes: limits.memoryMb * MiB, processes: settings.maxProcesses },
         }
       : {}),
   };

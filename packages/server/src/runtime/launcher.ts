@@ -34,11 +34,8 @@ export interface JobDocument {
   fileBytes: number;
   /** A session: the job channel stays open for its runs (see python/mecha_session.py). */
   session?: boolean;
-  /**
-   * Windows: the run's job object limits, and the server's process id (the run ends with it);
-   * see python/mecha_windows.py.
-   */
-  windows?: { memoryBytes: number; processes: number; server: number };
+  /** Windows: the limits of the run's job object (see python/mecha_windows.py). */
+  windows?: { memoryBytes: number; processes: number };
 }
 
 /**

@@ -166,9 +166,11 @@ export function createSpawnLauncher(
           // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
           env: sandboxed ? {} : envVars,
           stdio: withInheritedClosed(stdio) as SpawnOptions["stdio"],
-          // A process group of its own on POSIX. On Windows `detached` would start it without
-          // a console (its console programs would each open a window); with every stdio piped,
-          // windowsHide gives it a hidden console of its own instead (CREATE_NO_WINDOW), which
+          // A process group of its own on POSIX. Not on Windows: there Node puts a child it
+          // spawns without `detached` in a job object that ends it when the server ends, a
+          // crash included (the run's own job nests in it), and `detached` would also start it
+          // without a console (its console programs would each open a window). With every stdio
+          // piped, windowsHide gives it a hidden console of its own (CREATE_NO_WINDOW), which
           // the server's Ctrl-C and Ctrl-Break do not reach.
           detached: !windows,
           windowsHide: true,

@@ -156,7 +156,8 @@ describe("the server on Windows (simulated: platform passed in, fake spawner)", 
     const [{ command, args, options }] = spawned as [Spawned];
     expect(command).toBe("C:\\Program Files\\Python312\\python.exe");
     expect(args).toEqual(["-u", join(ENV.bootstrapDir, "bootstrap.py")]);
-    // Not detached (DETACHED_PROCESS would leave it without a console); hidden.
+    // Not detached: Node's own job object then ends it with the server (and DETACHED_PROCESS
+    // would leave it without a console); hidden.
     expect(options.detached).toBe(false);
     expect(options.windowsHide).toBe(true);
     const env = options.env as Record<string, string>;
@@ -167,7 +168,6 @@ describe("the server on Windows (simulated: platform passed in, fake spawner)", 
     expect(job.windows).toEqual({
       memoryBytes: 64 * 1024 * 1024,
       processes: 7,
-      server: process.pid,
     });
     expect((job.limits as Record<string, unknown>).as).toBeUndefined();
   });
@@ -289,7 +289,6 @@ describe("the server on Windows (simulated: platform passed in, fake spawner)", 
     expect(windows.windows).toEqual({
       memoryBytes: 128 * 1024 * 1024,
       processes: 9,
-      server: process.pid,
     });
     expect(windows.limits.as).toBeUndefined();
     const posix = jobDocument(program, limits, place(false), settings);

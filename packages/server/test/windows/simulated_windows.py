@@ -13,7 +13,7 @@ process tree dies with the job.
     python3 simulated_windows.py --sizes BOOTSTRAP_DIR     (the job object structures' sizes)
 
 Environment: FAKE_MEMORY_LIMIT=1 makes the job's completion port hold
-JOB_OBJECT_MSG_JOB_MEMORY_LIMIT; FAKE_SERVER_GONE=1 makes the server's process end at once.
+JOB_OBJECT_MSG_JOB_MEMORY_LIMIT.
 A program can write a line of its own into the log with `import fake_kernel32;
 fake_kernel32.mark("...")`.
 """
@@ -30,11 +30,10 @@ import types
 USER_TICKS = 12_345_670
 KERNEL_TICKS = 100_000
 PEAK_JOB_MEMORY = 50 * 1024 * 1024
-JOB, PORT, SERVER = 0x1000, 0x2000, 0x3000
+JOB, PORT = 0x1000, 0x2000
 CURRENT_PROCESS = 2**64 - 1  # (HANDLE)-1, as a c_void_p result reads
 JOB_OBJECT_MSG_JOB_MEMORY_LIMIT = 10
 
-_exit = os._exit
 _write = os.write
 
 
@@ -113,9 +112,6 @@ class Kernel32:
     def AssignProcessToJobObject(self, job, process):  # noqa: N802
         return 1
 
-    def TerminateJobObject(self, job, code):  # noqa: N802
-        _exit(code)  # the job's only process is this one
-
     def GetCurrentProcess(self):  # noqa: N802
         return CURRENT_PROCESS
 
@@ -128,21 +124,6 @@ class Kernel32:
         message._obj.value = self.messages.pop(0)
         return 1
 
-    def OpenProcess(self, access, inherit, pid):  # noqa: N802
-        return SERVER
-
-    def GetProcessTimes(self, process, created, exited, kernel_time, user_time):  # noqa: N802
-        # The server started before the run's process.
-        created._obj.dwLowDateTime = 1 if process == SERVER else 2
-        return 1
-
-    def WaitForSingleObject(self, handle, milliseconds):  # noqa: N802
-        if not os.environ.get("FAKE_SERVER_GONE"):
-            threading.Event().wait()
-        return 0
-
-    def CloseHandle(self, handle):  # noqa: N802
-        return 1
 
 
 class Library:
