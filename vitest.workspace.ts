@@ -3,6 +3,7 @@
 export default [
   "packages/*/vitest.config.ts",
   "packages/react/vitest.browser.config.ts",
+  "packages/react/vitest.react18.config.ts",
   "examples/*/vitest.config.ts",
   "test/vitest.config.ts",
   "stories/vitest.config.ts",

@@ -14,7 +14,9 @@ Two ways in:
   `start()` then `run()` and `finish_forked()`: the forked interpreter skips tearing down what
   the zygote built, and only finalizes what the program made, as CPython would;
 - `python3 -s -u bootstrap.py` (the spawn start-up path) forks a reporter (see `report`) and
-  runs the program in the child, which then exits through CPython's own finalization.
+  runs the program in the child, which then exits through CPython's own finalization;
+- on Windows, which cannot fork, the same command runs the program in this process, contained in
+  a job object first (see `run_windows`).
 """
 
 import sys
@@ -38,6 +40,12 @@ STATUS_FD = 8
 JOB_REST = b""
 BOOTSTRAP_FILE = os.path.abspath(__file__)
 HERE = os.path.dirname(BOOTSTRAP_FILE)
+# Windows' CPython: no fork, fcntl or resource, and a job object instead (see `run_windows`). A
+# test may say so for a Linux interpreter with those names taken away (see the server's
+# test/windows/).
+WINDOWS = globals().get("WINDOWS", os.name == "nt")
+# CPython's exit status on Windows after an uncaught KeyboardInterrupt (Modules/main.c).
+STATUS_CONTROL_C_EXIT = 0xC000013A
 
 
 def _load(name):
@@ -81,17 +89,24 @@ class Events:
 
     def __init__(self, fd=EVENTS_FD):
         import _thread
-        import fcntl
 
         # Moved out of the way, before the program's descriptor limit is set: the program's own
         # open() gets 3, then 4, as under CPython (nothing executed inherits it: close-on-exec,
         # and a process it forks closes it at once).
-        self.fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, EVENTS_HIGH_FD)
+        if WINDOWS:
+            # No fcntl: a non-inheritable copy at that number (the C runtime's table grows to
+            # it), so no process the program starts has it; and nothing forks.
+            self.fd = os.dup2(fd, EVENTS_HIGH_FD, inheritable=False)
+        else:
+            import fcntl
+
+            self.fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, EVENTS_HIGH_FD)
         os.close(fd)
         self.pid = os.getpid()
         # One event at a time, whole, whichever thread sends it.
         self.lock = _thread.allocate_lock()
-        os.register_at_fork(after_in_child=self.forget)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.forget)
 
     def forget(self):
         if self.fd is not None:
@@ -174,7 +189,9 @@ def write_file(root, name, data):
     target = os.path.join(root, path)
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+    # Binary on Windows: the C runtime's text mode would write each LF as CR LF.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(target, flags | getattr(os, "O_BINARY", 0), 0o666)
     try:
         view = memoryview(data)
         while view:
@@ -362,8 +379,10 @@ def system_exit_status(code):
     if code is None:
         return 0
     if isinstance(code, int):
-        # CPython reads it as a C long: one that does not fit is -1.
-        return int(code) & 0xFF if -(1 << 63) <= code < (1 << 63) else 0xFF
+        # CPython reads it as a C long (32 bits on Windows, 64 elsewhere): one that does not fit
+        # is -1. POSIX keeps the low 8 bits of an exit status, Windows all 32.
+        bits, mask = (32, 0xFFFFFFFF) if WINDOWS else (64, 0xFF)
+        return int(code) & mask if -(1 << bits - 1) <= code < (1 << bits - 1) else mask
     stderr = getattr(sys, "stderr", None)
     try:
         if stderr is not None:
@@ -774,11 +793,49 @@ def close_other_descriptors(keep):
     for fd in sorted(fd for fd in keep if fd >= low):
         os.closerange(low, fd)
         low = fd + 1
-    os.closerange(low, 1 << 16)
+    # Windows' C runtime has at most 8192 descriptors.
+    os.closerange(low, 8192 if WINDOWS else 1 << 16)
+
+
+def run_windows(job):
+    """Windows' way through a run, in this one process (no fork, so no reporter): it contains
+    itself in a job object (see mecha_windows.py) before anything of the program runs, so that
+    every process the program starts is in the job too and all of them end with this one;
+    runs the program; ends it as a forked run ends (`finish_forked`: the program's threads,
+    atexit and modules, then the files it asks back); sends the job's accounting; and exits
+    with the status CPython's own `python main.py` would have. Never returns."""
+    close_other_descriptors(set())
+    if job.get("session"):
+        os.write(2, b"Mecha: sessions need fork(), which Windows does not have\n")
+        os._exit(1)
+    place = job.get("windows") or {}
+    try:
+        contained = _load("mecha_windows.py")["Job"](place.get("memoryBytes"),
+                                                     place.get("processes"))
+    except Exception as error:  # noqa: BLE001 - say why, and run nothing uncontained
+        os.write(2, ("Mecha: could not contain the run in a Windows job object: %s\n"
+                     % error).encode("utf-8", "backslashreplace"))
+        os._exit(1)
+    modules_before = dict(sys.modules)
+    builtins_before = dict(builtins.__dict__)
+    program = start(job)
+    status, interrupted = program.run()
+    status = finish_forked(status, modules_before, builtins_before)
+    program.send_files()
+    try:
+        program.events.emit(contained.usage())
+    except Exception:  # noqa: BLE001 - counters that cannot be read are not sent
+        pass
+    if interrupted:
+        status = STATUS_CONTROL_C_EXIT
+    # os._exit takes a C int: Windows' unsigned 32-bit status, as the same bits.
+    os._exit(status - (1 << 32) if status >= 1 << 31 else status)
 
 
 if __name__ == "__main__":
     job_document = read_job()
+    if WINDOWS:
+        run_windows(job_document)
     close_other_descriptors({STATUS_FD} if job_document.get("report") else set())
     if job_document.get("report"):
         report(STATUS_FD, job_document)

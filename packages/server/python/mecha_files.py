@@ -6,7 +6,11 @@ budget, the run's output limit, is spent; the server shares out what the limit h
 Patterns are globs relative to the working directory (`*.png`, `out/*.csv`, `**/*.json`), with
 `*` and `?` not matching a leading dot, as the shell's. Only what is inside the working directory
 is read: each path component is opened relative to its directory, never following a symbolic
-link (nor one a process of the run swaps in meanwhile), and only regular files are sent.
+link (nor one a process of the run swaps in meanwhile), and only regular files are sent. Where the
+platform cannot open a name relative to a directory without following links (Windows: no
+dir_fd, O_NOFOLLOW nor O_DIRECTORY), directories are walked by path instead, each component
+checked with lstat first: a symbolic link or junction is never followed, though one swapped in
+between the check and the open would be (such a run has process isolation only anyway).
 
 Loaded by the bootstrap into a namespace of its own (never sys.modules).
 """
@@ -17,15 +21,56 @@ import os
 import stat
 
 MAX_FILES = 1000
-DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+BY_PATH = os.open not in os.supports_dir_fd or not hasattr(os, "O_NOFOLLOW")
+if BY_PATH:
+    # A directory is its path; a file is opened in binary mode (the C runtime's text mode would
+    # turn CR LF into LF and stop at the first Ctrl-Z).
+    DIRECTORY = "directory"
+    FILE = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+else:
+    DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# A symbolic link, junction or other reparse point (Windows' stat.FILE_ATTRIBUTE_REPARSE_POINT).
+REPARSE_POINT = 0x400
 
 
 def _open(dir_fd, name, flags):
+    """`name` in the directory `dir_fd` (None: `name` is the root) opened without following a
+    link: a descriptor, or a path for a directory when walking `BY_PATH`; None if it cannot be."""
+    if BY_PATH:
+        return _open_by_path(dir_fd, name, flags)
     try:
         return os.open(name, flags, dir_fd=dir_fd)
     except OSError:
         return None
+
+
+def _open_by_path(parent, name, flags):
+    if parent is not None:
+        # One component only: no separator, no drive ("D:x" would leave the root), no stream.
+        if any(char in name for char in "/\\:") or name in ("", ".", ".."):
+            return None
+        name = os.path.join(parent, name)
+    try:
+        info = os.lstat(name)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISLNK(info.st_mode) or getattr(info, "st_file_attributes", 0) & REPARSE_POINT:
+        return None
+    if flags == DIRECTORY:
+        return name if stat.S_ISDIR(info.st_mode) else None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        return os.open(name, flags)
+    except (OSError, ValueError):
+        return None
+
+
+def _close(handle):
+    """Closes what `_open` returned (a directory walked by path has nothing to close)."""
+    if isinstance(handle, int):
+        os.close(handle)
 
 
 def _names(dir_fd, pattern):
@@ -54,7 +99,7 @@ def _walk(dir_fd, parts, prefix):
             try:
                 yield from _walk(sub, parts, prefix + name + "/")
             finally:
-                os.close(sub)
+                _close(sub)
         return
     for name in _names(dir_fd, head):
         if not rest:
@@ -66,7 +111,7 @@ def _walk(dir_fd, parts, prefix):
         try:
             yield from _walk(sub, rest, prefix + name + "/")
         finally:
-            os.close(sub)
+            _close(sub)
 
 
 def _read(fd, size):
@@ -115,7 +160,7 @@ def send_files(root, patterns, budget, emit):
                     os.close(fd)
                 emit({"type": "file", "path": path, "size": info.st_size, "content": content})
     finally:
-        os.close(root_fd)
+        _close(root_fd)
 
 
 def read_file(root, path, limit):
@@ -152,4 +197,4 @@ def read_file(root, path, limit):
         return {"size": len(data), "content": base64.b64encode(data).decode("ascii")}
     finally:
         for fd in opened:
-            os.close(fd)
+            _close(fd)

@@ -3,6 +3,7 @@ import { HELP, parseCommand } from "./cliArguments";
 import { createHandler } from "./createHandler";
 import { toNodeListener } from "./node";
 import { redactUrl } from "./queue/redisConnections";
+import { shutdownSignals } from "./shutdownSignals";
 import { VERSION } from "./version";
 
 export { hostName } from "./cliArguments";
@@ -110,9 +111,6 @@ export async function main(argv: string[]): Promise<number> {
       server?.closeAllConnections?.();
       void handler.close().then(() => resolve(0));
     };
-    // Windows sends Ctrl-Break as SIGBREAK (and a console's close as SIGHUP).
-    const signals: NodeJS.Signals[] =
-      process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
-    for (const signal of signals) process.once(signal, () => stop(signal));
+    for (const signal of shutdownSignals()) process.once(signal, () => stop(signal));
   });
 }

@@ -1,5 +1,6 @@
 import { createHandler, type MechaHandler } from "./createHandler";
 import type { HandlerOptions } from "./options";
+import { shutdownSignals } from "./shutdownSignals";
 
 /** Route handlers for a Next.js App Router catch-all route. */
 export interface NextRouteHandlers {
@@ -18,9 +19,7 @@ export interface NextRouteHandlers {
  * have; where no other listener exits the process, this one does once the runs have ended.
  */
 function closeOnSignals(handler: MechaHandler): void {
-  const signals: NodeJS.Signals[] =
-    process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
-  for (const signal of signals) {
+  for (const signal of shutdownSignals()) {
     process.once(signal, () => {
       const alone = process.listenerCount(signal) === 0;
       void handler.close().finally(() => {

@@ -16,6 +16,8 @@ export interface OutcomeFacts {
   reason: StopReason | null;
   /** The kernel killed a process of the run for memory (the cgroup's OOM killer). */
   oomKilled: boolean;
+  /** The run's Windows job object refused an allocation past its memory limit. */
+  memoryRefused?: boolean;
   /** The uncaught exception the program described, if it did. */
   error: RunError | undefined;
 }
@@ -29,10 +31,17 @@ export interface Classified {
 
 /**
  * A run's status from what the kernel said and what ended it: a stop the server made wins;
- * then the out-of-memory killer or an uncaught MemoryError; then the exit code. The program's
+ * then the out-of-memory killer, a job object's memory limit or an uncaught MemoryError; then
+ * the exit code. The program's
  * own description of its error is kept only when its exit status says it failed with one (1).
  */
-export function classifyOutcome({ exit, reason, oomKilled, error }: OutcomeFacts): Classified {
+export function classifyOutcome({
+  exit,
+  reason,
+  oomKilled,
+  memoryRefused = false,
+  error,
+}: OutcomeFacts): Classified {
   if (reason) return { status: reason, exitCode: null, signal: "SIGKILL" };
   let exitCode = exit?.code ?? null;
   let signal = exit?.signal ?? (exit ? null : "SIGKILL");
@@ -42,7 +51,7 @@ export function classifyOutcome({ exit, reason, oomKilled, error }: OutcomeFacts
     exitCode = null;
   }
   const described = exitCode === 1 ? error : undefined;
-  const memoryExceeded = oomKilled || described?.type === "MemoryError";
+  const memoryExceeded = oomKilled || memoryRefused || described?.type === "MemoryError";
   return {
     status: memoryExceeded ? "memory_exceeded" : exitCode === 0 ? "succeeded" : "failed",
     exitCode,

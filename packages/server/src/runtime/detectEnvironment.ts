@@ -55,6 +55,18 @@ function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
 
+/** What the server says at start-up when runs get process isolation only: what they do get. */
+export function processIsolationWarning(platform: NodeJS.Platform): string {
+  const what =
+    platform === "win32"
+      ? "bubblewrap is Linux-only; running programs with process isolation only (each run in a " +
+        "Windows job object: its memory and process limits, its whole process tree ended with " +
+        "it; a time limit; an allow-listed environment; no limit on file sizes or open files)"
+      : "bubblewrap (bwrap) not found; running programs with process isolation only " +
+        "(limits, a separate process group, an allow-listed environment)";
+  return `Mecha: WARNING: ${what}. Do not run untrusted code like this.`;
+}
+
 /** What a runtime runs programs with, and what to release when it closes. */
 export interface Detected {
   env: Environment;
@@ -222,13 +234,13 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     } else if (settings.sandbox === "required") {
       throw new Error(
         "Mecha: the sandbox is required but bubblewrap (bwrap) is not available on this " +
-          `${process.platform} host. Install it (apt-get install bubblewrap) or use --sandbox none.`,
+          `${process.platform} host. ` +
+          (process.platform === "linux"
+            ? "Install it (apt-get install bubblewrap) or use --sandbox none."
+            : "bubblewrap runs on Linux only: use --sandbox none here (see docs/platforms.md)."),
       );
     } else if (settings.sandbox === "auto") {
-      logger.warn(
-        "Mecha: WARNING: bubblewrap (bwrap) not found; running programs with process isolation only " +
-          "(limits, a separate process group, an allow-listed environment). Do not run untrusted code like this.",
-      );
+      logger.warn(processIsolationWarning(process.platform));
     }
     if (!launcher) {
       launcher = createSpawnLauncher(env, settings);

@@ -40,14 +40,47 @@ export function runNetwork(env: Environment): RunNetwork {
 /** Threads a numerical library may start per run (BLAS, OpenMP): see `runEnvironment`. */
 export const MATH_THREADS = "1";
 
+/** What CPython and the programs it starts need of the host's environment on Windows; no secrets. */
+const WINDOWS_SYSTEM_VARIABLES = [
+  // Without SYSTEMROOT, CPython's random numbers, sockets (Winsock) and asyncio fail to start.
+  "SYSTEMROOT",
+  "WINDIR",
+  "SYSTEMDRIVE",
+  // What subprocess's shell=True and shutil.which use.
+  "COMSPEC",
+  "PATHEXT",
+  // platform.machine() reads it.
+  "PROCESSOR_ARCHITECTURE",
+  "NUMBER_OF_PROCESSORS",
+  "PATH",
+];
+
+/** Where the run environment is made: the platform, and the host's variables (on Windows). */
+export interface RunEnvironmentHost {
+  tmp?: string;
+  matplotlib?: boolean;
+  /** @default process.platform */
+  platform?: NodeJS.Platform;
+  /** @default process.env */
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
 /**
  * The allow-listed environment of every run: nothing of the server's own. `tmp` is the run's
  * temporary directory; with `matplotlib`, matplotlib's configuration and cache directory is
- * `$TMPDIR/matplotlib` (the bootstrap seeds it with the font cache built at start-up).
+ * `$TMPDIR/matplotlib` (the bootstrap seeds it with the font cache built at start-up). On
+ * Windows, the run also gets the system variables CPython cannot start without, its own
+ * directories as USERPROFILE, TEMP and TMP, and UTF-8 for its standard streams and files (the
+ * job's files and the protocol are UTF-8; Windows' default is the ANSI code page).
  */
 export function runEnvironment(
   home: string,
-  { tmp = "/tmp", matplotlib = false }: { tmp?: string; matplotlib?: boolean } = {},
+  {
+    tmp = "/tmp",
+    matplotlib = false,
+    platform = process.platform,
+    hostEnv = process.env,
+  }: RunEnvironmentHost = {},
 ): Record<string, string> {
   const env: Record<string, string> = {
     PATH: "/usr/local/bin:/usr/bin:/bin",
@@ -62,13 +95,17 @@ export function runEnvironment(
     MKL_NUM_THREADS: MATH_THREADS,
   };
   if (matplotlib) env.MPLCONFIGDIR = `${tmp}/matplotlib`;
-  if (process.platform === "win32") {
-    // Python cannot start on Windows without these; they hold no secrets.
-    for (const key of ["SYSTEMROOT", "WINDIR", "TEMP", "TMP", "PATH"]) {
-      const value = process.env[key];
+  if (platform === "win32") {
+    for (const key of WINDOWS_SYSTEM_VARIABLES) {
+      const value = hostEnv[key];
       if (value) env[key] = value;
     }
+    // os.path.expanduser and tempfile's fallbacks read these on Windows, not HOME.
+    env.USERPROFILE = home;
+    env.TEMP = tmp;
+    env.TMP = tmp;
     env.PYTHONIOENCODING = "utf-8";
+    env.PYTHONUTF8 = "1";
   }
   return env;
 }

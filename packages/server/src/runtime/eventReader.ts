@@ -12,7 +12,14 @@ export type ProgramEvent =
   | { type: "read"; id: number; size: number | null; content: string | null; error: string | null }
   | { type: "error"; name: string; message: string; line: number | null; traceback: string }
   | ({ type: "display" } & OrderedDisplay)
-  | { type: "file"; path: string; size: number; content: string | null };
+  | { type: "file"; path: string; size: number; content: string | null }
+  /** A Windows job object's counters once the program has ended (see python/mecha_windows.py). */
+  | {
+      type: "accounting";
+      cpuTimeMs: number | null;
+      memoryKb: number | null;
+      memoryLimited: boolean;
+    };
 
 /**
  * Reads the event channel: JSON lines, split in one pass over each chunk (never rescanning what
@@ -105,6 +112,16 @@ function toEvent(value: unknown): ProgramEvent | null {
       return null;
     if (content !== null && typeof content !== "string") return null;
     return { type: "file", path, size: size as number, content };
+  }
+  if (event.type === "accounting") {
+    const count = (value: unknown) =>
+      typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+    return {
+      type: "accounting",
+      cpuTimeMs: count(event.cpuTimeMs),
+      memoryKb: count(event.memoryKb),
+      memoryLimited: event.memoryLimited === true,
+    };
   }
   if (event.type === "error") {
     const line = event.line;

@@ -34,7 +34,11 @@ export interface JobProgram {
   session?: boolean;
 }
 
-/** The job as the bootstrap reads it on fd 3: the program, its rlimits, and where it runs. */
+/**
+ * The job as the bootstrap reads it on fd 3: the program, its rlimits, and where it runs; for a
+ * run in a Windows job object (which stands in for rlimits there), the job's limits (see
+ * python/mecha_windows.py).
+ */
 export function jobDocument(
   program: JobProgram,
   limits: Limits,
@@ -46,9 +50,10 @@ export function jobDocument(
     ...rest,
     main: "main.py",
     limits: {
-      // Memory is the cgroup's to limit; an address-space limit only stands in without one.
+      // Memory is the cgroup's (or the job object's) to limit; an address-space limit only
+      // stands in without one.
       as:
-        prepared.cgroup || process.platform === "darwin"
+        prepared.cgroup || prepared.jobObject || process.platform === "darwin"
           ? undefined
           : Math.max(limits.memoryMb * MiB + ADDRESS_SPACE_HEADROOM, ADDRESS_SPACE_FLOOR),
       cpu: session ? undefined : Math.ceil(limits.timeoutMs / 1000) + 1,
@@ -63,5 +68,10 @@ export function jobDocument(
     network,
     fileBytes: limits.outputBytes,
     ...(session ? { session: true } : {}),
+    ...(prepared.jobObject
+      ? {
+          windows: { memoryBytes: limits.memoryMb * MiB, processes: settings.maxProcesses },
+        }
+      : {}),
   };
 }

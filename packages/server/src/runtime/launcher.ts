@@ -34,6 +34,8 @@ export interface JobDocument {
   fileBytes: number;
   /** A session: the job channel stays open for its runs (see python/mecha_session.py). */
   session?: boolean;
+  /** Windows: the limits of the run's job object (see python/mecha_windows.py). */
+  windows?: { memoryBytes: number; processes: number };
 }
 
 /**
@@ -48,6 +50,13 @@ export interface PreparedRun {
   readonly cgroup: RunCgroup | null;
   /** The run has a user (host uid or user namespace) of its own: per-user limits are its own. */
   readonly ownUser: boolean;
+  /**
+   * Windows: the bootstrap contains the run in a job object of its own (python/mecha_windows.py).
+   * Its job document then carries the job's limits, and the run's accounting comes from the
+   * job's counters, which the bootstrap sends as an `accounting` event (Windows has no wait4,
+   * and no process outside the run reads them).
+   */
+  readonly jobObject: boolean;
   /** The program ended; null when it was killed before it could say, or never started. */
   readonly exited: Promise<KernelExit | null>;
   /** No process of the run is left. */

@@ -12,6 +12,7 @@ import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
 import session from "../../python/mecha_session.py?raw";
 import survey from "../../python/mecha_survey.py?raw";
+import windows from "../../python/mecha_windows.py?raw";
 import seccompFilter from "../../python/seccomp_filter.py?raw";
 import zygote from "../../python/zygote.py?raw";
 
@@ -28,6 +29,7 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_files.py": files,
   "mecha_guard.py": guard,
   "mecha_session.py": session,
+  "mecha_windows.py": windows,
 };
 
 /** Writes the seccomp filter for this host with python3-seccomp (see `generateSeccomp`). */

@@ -26,8 +26,14 @@ export interface PythonRuntime extends Runtime {
  * or a run): then it finds what this host can do (see detectEnvironment), keeps warm
  * interpreters, and runs each job as a `RunExecution`.
  */
-export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime {
+export function createPythonRuntime(
+  options: RuntimeOptions = {},
+  platform: NodeJS.Platform = process.platform,
+): PythonRuntime {
   const settings = resolveRuntimeOptions(options);
+  // A session keeps its interpreter between runs with fork() and select() on pipes
+  // (python/mecha_session.py), which Windows does not have.
+  const sessionsHere = platform !== "win32";
   let started: Promise<{ detected: Detected; pool: WarmPool }> | null = null;
   let closed = false;
   const running = new Set<RunExecution>();
@@ -57,12 +63,41 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
     return started;
   }
 
+  async function openSession(spec: SessionSpec): Promise<RuntimeSession> {
+    if (closed) throw new Error("Mecha: the runtime is closed");
+    let ready: Awaited<ReturnType<typeof start>>;
+    try {
+      ready = await start();
+    } catch (cause) {
+      throw new Error(`Mecha cannot run Python here: ${(cause as Error).message ?? cause}`);
+    }
+    const prepared = ready.pool.take() ?? (await ready.detected.launcher.prepare());
+    if (!closed) setImmediate(() => ready.pool.refill());
+    const { env } = ready.detected;
+    let opened: PythonSession | null = null;
+    const refill = () => {
+      if (opened) sessions.delete(opened);
+    };
+    opened = await openPythonSession(spec, {
+      settings,
+      place: { prepared, shares: env.shares, network: runNetwork(env) },
+      finished: refill,
+    });
+    if (closed) {
+      await opened.close();
+      throw new Error("Mecha: the runtime is closed");
+    }
+    if (!opened.lost) sessions.add(opened);
+    return opened;
+  }
+
   return {
     async ready() {
       await start();
     },
 
-    features: ["displays", "files", "sessions"],
+    features: sessionsHere ? ["displays", "files", "sessions"] : ["displays", "files"],
+    ...(sessionsHere ? { openSession } : {}),
 
     async packages(): Promise<RuntimePackage[]> {
       const { detected } = await start();
@@ -108,34 +143,6 @@ export function createPythonRuntime(options: RuntimeOptions = {}): PythonRuntime
       });
       running.add(execution);
       return execution;
-    },
-
-    async openSession(spec: SessionSpec): Promise<RuntimeSession> {
-      if (closed) throw new Error("Mecha: the runtime is closed");
-      let ready: Awaited<ReturnType<typeof start>>;
-      try {
-        ready = await start();
-      } catch (cause) {
-        throw new Error(`Mecha cannot run Python here: ${(cause as Error).message ?? cause}`);
-      }
-      const prepared = ready.pool.take() ?? (await ready.detected.launcher.prepare());
-      if (!closed) setImmediate(() => ready.pool.refill());
-      const { env } = ready.detected;
-      let opened: PythonSession | null = null;
-      const refill = () => {
-        if (opened) sessions.delete(opened);
-      };
-      opened = await openPythonSession(spec, {
-        settings,
-        place: { prepared, shares: env.shares, network: runNetwork(env) },
-        finished: refill,
-      });
-      if (closed) {
-        await opened.close();
-        throw new Error("Mecha: the runtime is closed");
-      }
-      if (!opened.lost) sessions.add(opened);
-      return opened;
     },
 
     async close() {

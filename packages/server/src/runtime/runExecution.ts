@@ -47,6 +47,8 @@ export class RunExecution implements RunningProgram {
   private stdinClosed = false;
   private queuedBytes = 0;
   private error: RunError | undefined;
+  /** What the bootstrap's `accounting` event said (used only where the launcher says so). */
+  private accounting: Extract<ProgramEvent, { type: "accounting" }> | null = null;
   private readonly collector: OutputCollector;
   private readonly order: OutputOrder;
   private readonly files = new ReturnedFiles();
@@ -137,6 +139,9 @@ export class RunExecution implements RunningProgram {
         break;
       case "file":
         if (this.returnFiles.length > 0) this.files.add(event);
+        break;
+      case "accounting":
+        this.accounting ??= event;
         break;
       case "error": {
         const { name, message, line, traceback } = event;
@@ -229,9 +234,12 @@ export class RunExecution implements RunningProgram {
       this.input.drop();
       this.order.finish();
       this.collector.finish();
+      // Windows: the job object's counters, as the bootstrap read them (a run killed first has
+      // none). The program shares that process, so this is a claim like its error is.
+      const job = current.jobObject ? this.accounting : null;
       const usage = (await current.cgroup?.usage()) ?? {
-        cpuTimeMs: exit?.cpuTimeMs ?? null,
-        memoryKb: exit?.memoryKb ?? null,
+        cpuTimeMs: (job ? job.cpuTimeMs : exit?.cpuTimeMs) ?? null,
+        memoryKb: (job ? job.memoryKb : exit?.memoryKb) ?? null,
         oomKilled: false,
       };
       if (cpuAtStart !== null && cpuAtEnd !== null) usage.cpuTimeMs = cpuAtEnd - cpuAtStart;
@@ -239,6 +247,7 @@ export class RunExecution implements RunningProgram {
         exit,
         reason: this.stopReason,
         oomKilled: usage.oomKilled,
+        memoryRefused: job?.memoryLimited ?? false,
         error: this.error,
       });
       return {

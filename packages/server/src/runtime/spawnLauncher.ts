@@ -17,10 +17,17 @@ const STATUS_FD = 8;
 /** A memory limit for the time before a job says its own (see `RunExecution`). */
 export const IDLE_MEMORY_BYTES = 256 * 1024 * 1024;
 
-function killGroup(child: ChildProcess): void {
+/**
+ * Ends a run's whole process tree. POSIX: SIGKILL to its process group. Windows: Node's kill is
+ * TerminateProcess of the bootstrap, which closes the only handle of the run's job object, and
+ * the job (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) ends every process left in it, those whose parent
+ * already exited too (see python/mecha_windows.py). A virtual environment's python.exe starts
+ * the real interpreter as its child inside a job of its own that does the same.
+ */
+export function killGroup(child: ChildProcess, platform: NodeJS.Platform = process.platform): void {
   if (child.pid === undefined) return;
   try {
-    if (process.platform === "win32") child.kill("SIGKILL");
+    if (platform === "win32") child.kill("SIGKILL");
     else process.kill(-child.pid, "SIGKILL");
   } catch {
     try {
@@ -65,10 +72,16 @@ export function parseStatusLine(text: string): KernelExit | null {
 /**
  * The spawn start-up path: a fresh interpreter per run, in bubblewrap when the sandbox works
  * here, else with process isolation only. The bootstrap forks the program and reports its end
- * (see `report` in python/bootstrap.py).
+ * (see `report` in python/bootstrap.py); on Windows, which cannot fork, it runs the program in
+ * a job object of the run's own and reports the job's accounting (see `run_windows` there).
  */
-export function createSpawnLauncher(env: Environment, settings: RuntimeSettings): Launcher {
+export function createSpawnLauncher(
+  env: Environment,
+  settings: RuntimeSettings,
+  platform: NodeJS.Platform = process.platform,
+): Launcher {
   const spawn = settings.spawn ?? nodeSpawn;
+  const windows = platform === "win32";
 
   async function prepare(cancelled?: () => boolean): Promise<PreparedRun> {
     const sandboxed = env.bwrap !== null;
@@ -109,7 +122,7 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
       // Not -E nor -s: the environment is allow-listed already, and HOME is the run's own
       // directory (see zygote/zygoteProcess.ts).
       const flags = ["-u"];
-      const envVars = runEnvironment(home, { tmp, matplotlib: env.matplotlib });
+      const envVars = runEnvironment(home, { tmp, matplotlib: env.matplotlib, platform });
       let seccompFd: number | null = null;
       const stdio: ("pipe" | "ignore" | number)[] = ["pipe", "pipe", "pipe", "pipe", "pipe"];
       let command: string;
@@ -153,7 +166,13 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
           // bwrap itself starts with an empty environment: its pid 1 keeps its env readable.
           env: sandboxed ? {} : envVars,
           stdio: withInheritedClosed(stdio) as SpawnOptions["stdio"],
-          detached: process.platform !== "win32",
+          // A process group of its own on POSIX. Not on Windows: there Node puts a child it
+          // spawns without `detached` in a job object that ends it when the server ends, a
+          // crash included (the run's own job nests in it), and `detached` would also start it
+          // without a console (its console programs would each open a window). With every stdio
+          // piped, windowsHide gives it a hidden console of its own (CREATE_NO_WINDOW), which
+          // the server's Ctrl-C and Ctrl-Break do not reach.
+          detached: !windows,
           windowsHide: true,
           ...(uid !== null ? { uid, gid: uid } : {}),
         });
@@ -192,9 +211,11 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
         dead = true;
       });
       const kill = () => {
-        killGroup(proc);
+        killGroup(proc, platform);
         void cgroup?.killAll();
       };
+      // The reporter forks; Windows' bootstrap runs the program itself (see `run_windows`).
+      const report = !windows;
       const prepared: PreparedRun = {
         stdin: streams[0] as Writable,
         stdout: streams[1] as Readable,
@@ -202,17 +223,18 @@ export function createSpawnLauncher(env: Environment, settings: RuntimeSettings)
         events: streams[4] as Readable,
         cgroup,
         ownUser: sandboxed || uid !== null,
+        jobObject: windows,
         exited,
         gone,
         get dead() {
           return dead;
         },
         sendJob(job) {
-          (streams[3] as Writable).end(JSON.stringify({ ...job, report: true }));
+          (streams[3] as Writable).end(JSON.stringify({ ...job, report }));
         },
         openSession(job) {
           const channel = streams[3] as Writable;
-          channel.write(`${JSON.stringify({ ...job, report: true })}\n`);
+          channel.write(`${JSON.stringify({ ...job, report })}\n`);
           return channel;
         },
         kill,

@@ -12,7 +12,7 @@ import type {
 export interface Limits {
   /** Wall-clock limit in milliseconds. */
   timeoutMs: number;
-  /** Memory limit in MiB: the run's cgroup where there is one, else its address space (see README). */
+  /** Memory limit in MiB: the run's cgroup where there is one (its job object on Windows), else its address space (see README). */
   memoryMb: number;
   /** stdout + stderr + displays cap in bytes (returned files share what is left); reaching it ends the run as `output_exceeded`. */
   outputBytes: number;

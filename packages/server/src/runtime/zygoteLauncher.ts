@@ -76,6 +76,7 @@ export function createZygoteLauncher(
         events: run.events,
         cgroup,
         ownUser: true,
+        jobObject: false,
         exited: run.exited,
         gone: run.gone,
         get dead() {
