@@ -37,9 +37,8 @@ interface HeldSession {
   reason: LostReason;
 }
 
-/** Runners with the most room for a session first (then the least busy). */
-const byRoom = (a: RunnerInfo, b: RunnerInfo) =>
-  (a.sessions ?? 0) / (a.maxSessions ?? 1) - (b.sessions ?? 0) / (b.maxSessions ?? 1) ||
+/** The least busy runners first: among runners with as much room, a session goes there. */
+const byLoad = (a: RunnerInfo, b: RunnerInfo) =>
   a.running / a.maxConcurrent - b.running / b.maxConcurrent;
 
 /**
@@ -87,7 +86,7 @@ export class RedisSessions implements SessionRegistry {
         { retryAfter: 2 },
       );
     }
-    const holders = runners.filter((runner) => (runner.maxSessions ?? 0) > 0).sort(byRoom);
+    const holders = runners.filter((runner) => (runner.maxSessions ?? 0) > 0).sort(byLoad);
     if (holders.length === 0) {
       throw sessionErrors.off(
         "Sessions are off on every runner of this deployment (their maxSessions is 0).",
@@ -131,7 +130,10 @@ export class RedisSessions implements SessionRegistry {
     return { id, expiresAt: new Date(Number(answer.expiresAt)).toISOString() };
   }
 
-  /** Reserves a place on the first of `holders` with room; 503 `busy` when none has any. */
+  /**
+   * Reserves a place on the one of `holders` with the most room now (counted in Redis, not from
+   * the last heartbeats); 503 `busy` when none has any.
+   */
   private async reserve(
     id: string,
     holders: RunnerInfo[],
@@ -140,27 +142,25 @@ export class RedisSessions implements SessionRegistry {
     idleTimeoutMs: number,
   ): Promise<string> {
     const { command, keys, opts } = this.connections;
-    for (const holder of holders) {
-      const verdict = await command
-        .run(
-          "sessionOpen",
-          [keys.session(id), keys.runnerSessions(holder.id), keys.runners],
-          [
-            id,
-            owner(principal),
-            holder.id,
-            holder.maxSessions ?? 0,
-            JSON.stringify(limits),
-            idleTimeoutMs,
-            OPEN_MS + 10_000,
-            opts.lostAfterMs,
-          ],
-        )
-        .catch((cause) => {
-          throw unreachable(cause);
-        });
-      if (verdict === "ok") return holder.id;
-    }
+    const runner = await command
+      .run(
+        "sessionOpen",
+        [keys.session(id), keys.runners],
+        [
+          id,
+          owner(principal),
+          JSON.stringify(limits),
+          idleTimeoutMs,
+          OPEN_MS + 10_000,
+          opts.lostAfterMs,
+          keys.prefix,
+          ...holders.flatMap((holder) => [holder.id, holder.maxSessions ?? 0]),
+        ],
+      )
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (typeof runner === "string" && runner !== "") return runner;
     const most = holders.reduce((sum, holder) => sum + (holder.maxSessions ?? 0), 0);
     throw sessionErrors.full(
       `All ${most} sessions of ${holders.length} runner(s) are open; close one or try again once one expires.`,

@@ -33,7 +33,7 @@ const SCRIPTS = {
   beat: { keys: 3, lua: beat },
   census: { keys: 1, lua: census },
   reap: { keys: 1, lua: reap },
-  sessionOpen: { keys: 3, lua: sessionOpen },
+  sessionOpen: { keys: 2, lua: sessionOpen },
   sessionView: { keys: 1, lua: sessionView },
   session: { keys: 2, lua: session },
 } as const;
