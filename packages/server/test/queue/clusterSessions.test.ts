@@ -3,8 +3,8 @@
  * two `--role runner` processes (real Python, sandbox required) on this machine. A session keeps
  * its state through runs on either instance, takes stdin and a cancel through the other one,
  * refuses a second run across instances, is read and deleted through the other; each runner's
- * maximum holds; a runner killed with SIGKILL loses its session (its run `lost`, the next 410)
- * while a session on the other runner goes on.
+ * maximum holds; an MCP client's calls share a session; a runner killed with SIGKILL loses its
+ * session (its run `lost`, the next 410) while a session on the other runner goes on.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { hasBwrap } from "../packages/helpers";
 import { problemOf, SessionApi } from "../sessions/api";
 import { eventually, type MechaProcess, startMecha } from "../support/clusterProcesses";
 import { get } from "../support/http";
+import { connectMcp, textOf } from "../support/mcpClient";
 import { type RedisServer, redisMissing, startRedis } from "../support/redisServer";
 
 const missing = redisMissing() ?? (hasBwrap ? null : "bubblewrap is not installed");
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const runner = () =>
     role("runner", ["--max-concurrent", "2", "--max-sessions", String(MAX_SESSIONS)]);
   [apiA, apiB, ...runners] = await Promise.all([
-    role("api", ["--port", "0"]),
+    role("api", ["--port", "0", "--mcp"]),
     role("api", ["--port", "0"]),
     runner(),
     runner(),
@@ -138,6 +139,18 @@ describe.skipIf(missing)("sessions in a deployment of two API instances and two 
     expect((await problemOf(refused)).code).toBe("busy");
     for (const id of opened) expect((await onA.delete(id)).status).toBe(204);
   }, 90_000);
+
+  it("runs an MCP client's calls in one session held by a runner", async () => {
+    const mcp = await connectMcp(apiA.url!);
+    try {
+      expect((await mcp.run("x = 6")).isError).toBeFalsy();
+      const result = await mcp.run("print(x * 7)");
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toContain("42");
+    } finally {
+      await mcp.close();
+    }
+  }, 60_000);
 
   it("loses the session of a runner killed with SIGKILL — its run ends lost, its next run is 410 — while the other runner's session goes on", async () => {
     const onA = over(apiA.url!);
