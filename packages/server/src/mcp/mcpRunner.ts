@@ -109,7 +109,7 @@ export class McpRunner {
       note =
         gone === "not_found"
           ? `[The session of the earlier calls expired after ${Math.round(this.context.opts.sessionIdleTimeoutMs / 1000)} s unused, and its state with it; this ran in a new session.]`
-          : "[The session of the earlier calls had ended (its interpreter was killed), and its state with it; this ran in a new session.]";
+          : "[The session of the earlier calls had ended (its interpreter was killed, or the runner holding it went away), and its state with it; this ran in a new session.]";
       result = await this.inSession(await this.ownSession(sessions), code, scope);
     }
     if (result.session?.state === "lost") await this.forget();
