@@ -11,6 +11,8 @@ import { problemOf, SessionApi } from "../sessions/api";
 import { redisDeployments, runnersSeen } from "../support/redisDeployment";
 
 const { missing, deploy } = redisDeployments();
+/** A runner's idle timeout, shorter than the API instances' (10 min). */
+const IDLE_MS = 1500;
 
 async function health(handler: MechaHandler): Promise<HealthResponse> {
   return (await handler(new Request("http://localhost/health"))).json();
@@ -72,7 +74,7 @@ describe.skipIf(missing)("sessions over Redis, at their limits and their end", (
   it("ends a session left idle on its runner, leaving nothing in Redis; a run moves its expiry on", async () => {
     const { a, b, addRunner, redis, queue, opened, started } = await deploy({
       sessions: true,
-      runner: { sessionIdleTimeoutMs: 400 },
+      runner: { sessionIdleTimeoutMs: IDLE_MS },
     });
     await addRunner();
     await runnersSeen([a, b], 1);
@@ -82,8 +84,8 @@ describe.skipIf(missing)("sessions over Redis, at their limits and their end", (
     const created = (await (await onA.create()).json()) as { id: string; expiresAt: string };
     const session = await opening;
     // The runner's timeout is shorter than the instance's: the runner's holds.
-    expect(Date.parse(created.expiresAt)).toBeLessThanOrEqual(Date.now() + 400);
-    expect(Date.parse(created.expiresAt)).toBeGreaterThanOrEqual(before + 400);
+    expect(Date.parse(created.expiresAt)).toBeLessThanOrEqual(Date.now() + IDLE_MS);
+    expect(Date.parse(created.expiresAt)).toBeGreaterThanOrEqual(before + IDLE_MS);
     const next = started();
     const run = onA.run(created.id, "x = 1");
     (await next).end();

@@ -45,6 +45,9 @@ describe.skipIf(missing)("sessions over Redis", () => {
       const body = await health(handler);
       expect(body.features).toContain("sessions");
       expect(body.capacity).toMatchObject({ sessions: 1, maxSessions: 3 });
+      const metrics = await (await handler(new Request("http://localhost/metrics"))).text();
+      expect(metrics).toMatch(/^mecha_sessions_open 1$/m);
+      expect(metrics).toMatch(/^mecha_runner_sessions\{runner="[^"]+"\} 1$/m);
     }
 
     // A run through A, watched through B while it goes on.
@@ -186,11 +189,10 @@ describe.skipIf(missing)("sessions over Redis", () => {
     }
     program.end();
     expect((await stream.finished()).status).toBe("succeeded");
-    const asAlice = alice.as({ "x-user": "alice" });
-    expect(
-      await (await new SessionApi(b, { "x-user": "alice" }).file(id, "secret.txt")).text(),
-    ).toBe("alice's");
-    expect((await asAlice.describe(id)).state).toBe("idle");
+    // Its owner, on the other instance, still has it all.
+    const aliceOnB = new SessionApi(b, { "x-user": "alice" });
+    expect(await (await aliceOnB.file(id, "secret.txt")).text()).toBe("alice's");
+    expect((await aliceOnB.describe(id)).state).toBe("idle");
   });
 });
 
