@@ -27,6 +27,7 @@ import type { RuntimeOptions } from "./runtime/options";
 import { createPythonRuntime } from "./runtime/pythonRuntime";
 import type { Runtime } from "./runtime/types";
 import { SessionManager } from "./sessions/sessionManager";
+import type { SessionRegistry } from "./sessions/sessionRegistry";
 
 /** A Fetch handler for protocol v1, mountable behind any route. */
 export interface MechaHandler {
@@ -164,13 +165,13 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       },
       { finished: (_, result) => finished(result) },
     );
-  const sessions =
+  const sessions: SessionRegistry | null =
     runs instanceof RunManager
       ? new SessionManager(runtime, runs, {
           maxSessions: opts.maxSessions,
           idleTimeoutMs: opts.sessionIdleTimeoutMs,
         })
-      : null;
+      : (cluster?.sessions ?? null);
   const capacity = () => ({ ...runs.capacity, ...sessions?.capacity });
   if (opts.metrics) metrics = new Metrics(capacity, cluster?.runners);
   const context: HandlerContext = {

@@ -19,7 +19,12 @@ export class Metrics {
   constructor(
     capacity: () => { running: number; queued: number; sessions?: number },
     /** With runs distributed over Redis: the live runners, for `mecha_runners` and per runner. */
-    runners?: () => readonly { id: string; running: number; maxConcurrent: number }[],
+    runners?: () => readonly {
+      id: string;
+      running: number;
+      maxConcurrent: number;
+      sessions?: number;
+    }[],
   ) {
     const registry = this.registry;
     new Gauge({
@@ -58,7 +63,7 @@ export class Metrics {
       const perRunner = (
         name: string,
         help: string,
-        read: (r: { running: number; maxConcurrent: number }) => number,
+        read: (r: { running: number; maxConcurrent: number; sessions?: number }) => number,
       ) =>
         new Gauge({
           name,
@@ -75,6 +80,11 @@ export class Metrics {
         "mecha_runner_max_concurrent",
         "Runs each live runner executes at once at most.",
         (r) => r.maxConcurrent,
+      );
+      perRunner(
+        "mecha_runner_sessions",
+        "Sessions each live runner holds.",
+        (r) => r.sessions ?? 0,
       );
     }
     collectDefaultMetrics({ register: registry, prefix: "mecha_process_" });

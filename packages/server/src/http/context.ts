@@ -4,7 +4,7 @@ import type { NormalizedOptions } from "../options";
 import type { RequestLimiter } from "../rateLimiter";
 import type { RunRegistry } from "../runs/runRegistry";
 import type { Runtime } from "../runtime/types";
-import type { SessionManager } from "../sessions/sessionManager";
+import type { SessionRegistry } from "../sessions/sessionRegistry";
 
 /** What every route of a handler shares. */
 export interface HandlerContext {
@@ -13,8 +13,8 @@ export interface HandlerContext {
   /** The runs this handler answers for: in this process, or on runners over Redis. */
   runs: RunRegistry;
   limiter: RequestLimiter | null;
-  /** Sessions, where this handler has them (not with a queue). */
-  sessions: SessionManager | null;
+  /** Sessions: in this process, or on runners over Redis; null on a runner (it takes no requests). */
+  sessions: SessionRegistry | null;
   metrics: Metrics | null;
   /** `/mcp`, when the `mcp` option is on: loaded on its first request (the SDK with it). */
   mcp: (() => Promise<McpEndpoint>) | null;

@@ -8,22 +8,16 @@ import { HttpError } from "../httpError";
 import { resolveLimits } from "../options";
 import { readJson } from "../readBody";
 import { SessionFileError } from "../runtime/types";
-import type { SessionManager } from "../sessions/sessionManager";
+import { sessionErrors } from "../sessions/sessionErrors";
+import type { SessionRegistry } from "../sessions/sessionRegistry";
 import { rateLimit } from "./access";
 import type { HandlerContext, RequestScope } from "./context";
 import { json } from "./respond";
 import { answerRun, submitOptions, wantsStream } from "./runRoutes";
 import { toJob } from "./toJob";
 
-function sessionsOf(context: HandlerContext): SessionManager {
-  if (!context.sessions?.enabled) {
-    throw new HttpError(
-      "not_found",
-      context.sessions
-        ? "Sessions are off on this server (maxSessions is 0)."
-        : "Sessions are not available on a server that distributes runs over Redis.",
-    );
-  }
+function sessionsOf(context: HandlerContext): SessionRegistry {
+  if (!context.sessions?.enabled) throw sessionErrors.off();
   return context.sessions;
 }
 
@@ -60,7 +54,7 @@ export async function postSessionRuns(
   await rateLimit(request, context.opts, context.limiter);
   const body = await readJson(request, SessionRunRequest, context.opts.maxBodyBytes);
   const streaming = wantsStream(request);
-  const own = sessions.limitsOf(id, principal);
+  const own = await sessions.limitsOf(id, principal);
   const job = toJob(context, body, streaming, own);
   if (job.limits.memoryMb !== own.memoryMb) {
     throw new HttpError(
@@ -70,17 +64,17 @@ export async function postSessionRuns(
     );
   }
   const options = submitOptions(request, principal, [id, body, streaming]);
-  const { run } = sessions.submit(id, principal, job, options);
+  const { run } = await sessions.submit(id, principal, job, options);
   return answerRun(context, scope, run, streaming);
 }
 
 /** `GET /sessions/{id}`: its state, its run in progress, when it expires. */
-export function getSession(
+export async function getSession(
   context: HandlerContext,
   { cors, principal }: RequestScope,
   id: string,
-): Response {
-  return json(sessionsOf(context).describe(id, principal), 200, cors);
+): Promise<Response> {
+  return json(await sessionsOf(context).describe(id, principal), 200, cors);
 }
 
 /** `DELETE /sessions/{id}`: 204 once its interpreter has ended. */
@@ -117,7 +111,7 @@ export async function getSessionFile(
   if (problem) {
     throw new HttpError("invalid_request", `The file path ${JSON.stringify(path)} ${problem}.`);
   }
-  let file: Awaited<ReturnType<SessionManager["readFile"]>>;
+  let file: Awaited<ReturnType<SessionRegistry["readFile"]>>;
   try {
     file = await sessions.readFile(id, principal, path);
   } catch (error) {

@@ -5,7 +5,7 @@ import type { HandlerContext } from "../http/context";
 import { toJob } from "../http/toJob";
 import { HttpError } from "../httpError";
 import type { RunHandle } from "../runs/runRegistry";
-import type { SessionManager } from "../sessions/sessionManager";
+import type { SessionRegistry } from "../sessions/sessionRegistry";
 import { toolError, toToolResult } from "./toolResult";
 
 /** What one `run_python` call brings besides its arguments. */
@@ -80,7 +80,7 @@ export class McpRunner {
     return this.finish(run, scope);
   }
 
-  private inSession(id: string, code: string, scope: CallScope): Promise<RunResult> {
+  private async inSession(id: string, code: string, scope: CallScope): Promise<RunResult> {
     const sessions = this.context.sessions;
     if (!sessions?.enabled) {
       throw new HttpError(
@@ -88,13 +88,13 @@ export class McpRunner {
         `Sessions are off on this server, so there is no session ${id}; leave sessionId out to run the code on its own.`,
       );
     }
-    const job = toJob(this.context, { code }, false, sessions.limitsOf(id, this.principal));
-    const { run } = sessions.submit(id, this.principal, job, { principal: this.principal });
+    const job = toJob(this.context, { code }, false, await sessions.limitsOf(id, this.principal));
+    const { run } = await sessions.submit(id, this.principal, job, { principal: this.principal });
     return this.finish(run, scope);
   }
 
   private async inOwn(
-    sessions: SessionManager,
+    sessions: SessionRegistry,
     code: string,
     scope: CallScope,
   ): Promise<CallToolResult> {
@@ -109,14 +109,14 @@ export class McpRunner {
       note =
         gone === "not_found"
           ? `[The session of the earlier calls expired after ${Math.round(this.context.opts.sessionIdleTimeoutMs / 1000)} s unused, and its state with it; this ran in a new session.]`
-          : "[The session of the earlier calls had ended (its interpreter was killed), and its state with it; this ran in a new session.]";
+          : "[The session of the earlier calls had ended (its interpreter was killed, or the runner holding it went away), and its state with it; this ran in a new session.]";
       result = await this.inSession(await this.ownSession(sessions), code, scope);
     }
     if (result.session?.state === "lost") await this.forget();
     return toToolResult(result, note);
   }
 
-  private ownSession(sessions: SessionManager): Promise<string> {
+  private ownSession(sessions: SessionRegistry): Promise<string> {
     if (this.closed) throw new HttpError("not_found", "This MCP session has ended.");
     this.own ??= sessions
       .open({ files: [], limits: this.context.opts.defaultLimits }, this.principal)

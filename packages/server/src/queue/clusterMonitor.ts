@@ -12,6 +12,9 @@ export interface RunnerInfo {
   running: number;
   /** Finishing its runs before it stops: it takes no new ones. */
   draining: boolean;
+  /** Sessions it holds (their interpreters), and the most it holds at once (0: none). */
+  sessions?: number;
+  maxSessions?: number;
   runtime: RuntimeInfo;
   features: string[];
   startedAt: number;
@@ -78,8 +81,10 @@ export class ClusterMonitor {
         [keys.runners],
         [opts.lostAfterMs, keys.prefix, LOST_MESSAGE, this.retainMs, opts.maxEvents],
       )) as string[];
-      for (let i = 0; i < lost.length; i += 2) {
-        this.logger.warn("mecha: run lost", { run: lost[i + 1], runner: lost[i] });
+      for (let i = 0; i + 2 < lost.length; i += 3) {
+        const [kind, runner, id] = [lost[i], lost[i + 1], lost[i + 2]];
+        if (kind === "session") this.logger.warn("mecha: session lost", { session: id, runner });
+        else this.logger.warn("mecha: run lost", { run: id, runner });
       }
       const infos = (await command.run(
         "census",

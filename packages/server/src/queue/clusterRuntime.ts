@@ -55,8 +55,11 @@ export function clusterRuntime(connections: RedisConnections, monitor: ClusterMo
     get features() {
       const runners = monitor.available;
       const all = new Set(runners.flatMap((runner) => runner.features));
-      // What every runner has; a run may land on any of them.
-      const common = [...all].filter((name) => runners.every((r) => r.features.includes(name)));
+      // What every runner has, since a run may land on any of them; sessions where any holds
+      // them, since a session is opened on a runner that does.
+      const common = [...all].filter(
+        (name) => name === "sessions" || runners.every((r) => r.features.includes(name)),
+      );
       return [...common, "redis"];
     },
     start() {

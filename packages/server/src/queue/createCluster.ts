@@ -4,11 +4,13 @@ import type { NormalizedOptions } from "../options";
 import type { RequestLimiter } from "../rateLimiter";
 import type { RunRegistry } from "../runs/runRegistry";
 import type { Runtime } from "../runtime/types";
+import type { SessionRegistry } from "../sessions/sessionRegistry";
 import { ClusterMonitor, type RunnerInfo } from "./clusterMonitor";
 import { clusterRuntime, runnerRuntime } from "./clusterRuntime";
 import type { NormalizedQueueOptions } from "./queueOptions";
 import { RedisConnections } from "./redisConnections";
 import { RedisRuns } from "./redisRuns";
+import { RedisSessions } from "./redisSessions";
 import { Runner } from "./runner";
 import { RunQueue } from "./runQueue";
 import { SharedRateLimiter } from "./sharedRateLimiter";
@@ -17,6 +19,8 @@ import { SharedRateLimiter } from "./sharedRateLimiter";
 export interface Cluster {
   /** The registry the routes use (a runner's answers 404: it takes no requests). */
   runs: RunRegistry;
+  /** The sessions the routes use; null on a runner alone (it takes no requests). */
+  sessions: SessionRegistry | null;
   /** What `/health` and `/runtimes` report. */
   runtime: Runtime;
   limiter: RequestLimiter | null;
@@ -60,7 +64,12 @@ export function createCluster(
     ? new Runner(
         connections,
         local,
-        { maxConcurrent: opts.maxConcurrent, retainMs: opts.retainMs },
+        {
+          maxConcurrent: opts.maxConcurrent,
+          retainMs: opts.retainMs,
+          maxSessions: opts.maxSessions,
+          sessionIdleTimeoutMs: opts.sessionIdleTimeoutMs,
+        },
         opts.logger,
         role === "runner" ? { finished: settings.finished } : {},
       )
@@ -89,6 +98,8 @@ export function createCluster(
         maxConcurrent: runner!.maxConcurrent,
         maxQueued: 0,
         runners: monitor.available.length,
+        sessions: runner!.sessions.open,
+        maxSessions: runner!.sessions.max,
       };
     },
     get isClosing() {
@@ -103,9 +114,17 @@ export function createCluster(
     close: async () => {},
   };
 
+  const sessions = api
+    ? new RedisSessions(connections, monitor, api, {
+        maxSessions: opts.maxSessions,
+        idleTimeoutMs: opts.sessionIdleTimeoutMs,
+      })
+    : null;
+
   let starting: Promise<void> | null = null;
   return {
     runs: api ?? runnerOnly,
+    sessions,
     runtime: api ? clusterRuntime(connections, monitor) : runnerRuntime(local!, connections),
     limiter: opts.rateLimit
       ? new SharedRateLimiter(

@@ -20,8 +20,16 @@ export interface Keys {
   runner(id: string): string;
   /** The runs a runner holds (a set). */
   runnerRuns(id: string): string;
-  /** Where a runner is told of stdin and cancels for its runs. */
+  /** Where a runner is told of stdin and cancels for its runs, and of requests in its inbox. */
   runnerChannel(id: string): string;
+  /** The sessions a runner holds or is opening (a set): its count against its maximum. */
+  runnerSessions(id: string): string;
+  /** What API instances ask of a runner's sessions, in order (a list of JSON requests). */
+  runnerInbox(id: string): string;
+  /** A session's owner, runner, limits, state and run in progress (a hash). */
+  session(id: string): string;
+  /** A runner's answer to one request (a key that expires), and where it says it is there. */
+  reply(id: string): string;
   /** BullMQ's queue of runs (under the same prefix). */
   queue: string;
 }
@@ -39,6 +47,10 @@ export function keysFor(prefix: string): Keys {
     runner: (id) => `${prefix}:runner:${id}`,
     runnerRuns: (id) => `${prefix}:runner:${id}:runs`,
     runnerChannel: (id) => `${prefix}:runner:${id}:ch`,
+    runnerSessions: (id) => `${prefix}:runner:${id}:sessions`,
+    runnerInbox: (id) => `${prefix}:runner:${id}:inbox`,
+    session: (id) => `${prefix}:session:{${id}}`,
+    reply: (id) => `${prefix}:reply:${id}`,
     queue: "runs",
   };
 }

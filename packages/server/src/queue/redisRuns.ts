@@ -4,7 +4,9 @@ import { HttpError } from "../httpError";
 import { runErrors } from "../runs/runErrors";
 import type { RunRegistry, SubmitOptions } from "../runs/runRegistry";
 import type { Limits, Logger, RunJob } from "../runtime/types";
+import { type LostReason, sessionErrors } from "../sessions/sessionErrors";
 import type { ClusterMonitor } from "./clusterMonitor";
+import { jobData } from "./jobData";
 import type { RedisConnections } from "./redisConnections";
 import { type RemoteContext, RemoteRun, unreachable } from "./remoteRun";
 import type { RunQueue } from "./runQueue";
@@ -26,7 +28,8 @@ export interface RedisRunsObserver {
 }
 
 /** A run's owner as kept in Redis: "" for none (the id is the capability), else `p:<principal>`. */
-const owner = (principal: string | undefined) => (principal === undefined ? "" : `p:${principal}`);
+export const owner = (principal: string | undefined) =>
+  principal === undefined ? "" : `p:${principal}`;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
@@ -97,8 +100,8 @@ export class RedisRuns implements RunRegistry {
     return this.settings.maxQueued ?? 4 * maxConcurrent;
   }
 
-  /** Throws 503 when no run can be taken now: shutting down, no Redis, no runner, a full queue. */
-  private admit(): void {
+  /** Throws 503 while this instance cannot answer: shutting down, Redis out of reach or silent. */
+  assertServing(): void {
     if (this.closing) throw runErrors.shuttingDown();
     this.connections.assertReachable();
     if (!this.monitor.fresh) {
@@ -106,6 +109,11 @@ export class RedisRuns implements RunRegistry {
         retryAfter: 2,
       });
     }
+  }
+
+  /** Throws 503 when no run can be taken now: shutting down, no Redis, no runner, a full queue. */
+  private admit(): void {
+    this.assertServing();
     const { running, queued, maxConcurrent, maxQueued, runners } = this.capacity;
     if (runners === 0) {
       throw new HttpError(
@@ -123,8 +131,14 @@ export class RedisRuns implements RunRegistry {
     }
   }
 
+  /**
+   * Admits a run: onto the queue of runs, or, for a run in a session (`job.sessionId`), into
+   * the inbox of the runner holding the session (one at a time per session, decided in Redis).
+   */
   async submit(job: RunJob, options: SubmitOptions = {}) {
-    this.admit();
+    const session = job.sessionId;
+    if (session === undefined) this.admit();
+    else this.assertServing();
     const { command, keys, opts } = this.connections;
     // Subscribed to the run's channel before its job exists (so its start is seen), in
     // parallel with recording it.
@@ -144,7 +158,7 @@ export class RedisRuns implements RunRegistry {
         watch.ready,
         command.run(
           "submit",
-          [keys.run(job.id), idempotency],
+          [keys.run(job.id), idempotency, session ? keys.session(session) : keys.run(job.id)],
           [
             job.id,
             owner(options.principal),
@@ -156,6 +170,8 @@ export class RedisRuns implements RunRegistry {
             JSON.stringify(job.limits),
             keys.prefix,
             keyed ? 1 : 0,
+            session ?? "",
+            session ? JSON.stringify({ op: "run", session, run: job.id, data: jobData(job) }) : "",
           ],
         ) as Promise<[string, string?]>,
       ]);
@@ -168,14 +184,19 @@ export class RedisRuns implements RunRegistry {
     if (reply[0] !== "new") {
       watch.stop();
       if (reply[0] === "mismatch") throw runErrors.keyReused(options.idempotencyKey!);
+      if (reply[0] === "nosession") throw sessionErrors.notFound(session!);
+      if (reply[0] === "busy") throw sessionErrors.busy(session!, reply[1]!);
+      if (reply[0] === "lost") throw sessionErrors.lost(session!, reply[1] as LostReason);
       const run = await this.get(reply[1]!, options.principal);
       return { run, existing: true };
     }
     watch.begin();
-    this.waiting++;
+    // A session's run is in its runner's inbox already; it waits for no run slot.
+    const queued = session === undefined;
+    if (queued) this.waiting++;
     let taken: boolean;
     try {
-      await this.context.queue.add(job);
+      if (queued) await this.context.queue.add(job);
       // Nothing is sent until a runner takes it, so a run nobody takes can still be refused.
       taken = await within(watch.claimed, opts.queueTimeoutMs);
     } catch (cause) {
@@ -183,10 +204,10 @@ export class RedisRuns implements RunRegistry {
       await this.expire(job.id).catch(() => {});
       throw unreachable(cause);
     } finally {
-      this.waiting--;
+      if (queued) this.waiting--;
     }
     if (!taken) {
-      await this.expire(job.id).catch((cause) => {
+      await this.expire(job.id, session).catch((cause) => {
         watch.stop();
         throw unreachable(cause);
       });
@@ -194,11 +215,12 @@ export class RedisRuns implements RunRegistry {
     const ended = watch.done.then((result) => this.observer.finished?.(result));
     this.accepted.add(ended);
     void ended.finally(() => this.accepted.delete(ended));
-    return { run: new RemoteRun(job.id, job.limits, this.context, watch), existing: false };
+    const run = new RemoteRun(job.id, job.limits, this.context, watch, session);
+    return { run, existing: false };
   }
 
   /** Drops a run no runner took in time (503 busy), unless one took it meanwhile. */
-  private async expire(id: string): Promise<void> {
+  private async expire(id: string, session?: string): Promise<void> {
     const { command, keys, opts } = this.connections;
     const state = await command.run("expire", [keys.run(id), keys.events(id), keys.stdin(id)], []);
     if (state !== "expired" && state !== "gone") return;
@@ -207,9 +229,10 @@ export class RedisRuns implements RunRegistry {
       run: id,
       queueTimeoutMs: opts.queueTimeoutMs,
     });
+    const who = session ? `The runner holding session ${session} did not take` : "No runner took";
     throw new HttpError(
       "busy",
-      `No runner took the run within ${opts.queueTimeoutMs / 1000} s; nothing ran. Try again shortly.`,
+      `${who} the run within ${opts.queueTimeoutMs / 1000} s; nothing ran. Try again shortly.`,
       { retryAfter: Math.max(1, Math.ceil(opts.queueTimeoutMs / 4000)) },
     );
   }
@@ -217,13 +240,14 @@ export class RedisRuns implements RunRegistry {
   async get(id: string, principal?: string): Promise<RemoteRun> {
     this.connections.assertReachable();
     const { command, keys } = this.connections;
-    const [state, kept, limits] = await command.redis
-      .hmget(keys.run(id), "state", "principal", "limits")
+    const [state, kept, limits, session] = await command.redis
+      .hmget(keys.run(id), "state", "principal", "limits", "session")
       .catch((cause) => {
         throw unreachable(cause);
       });
     if (state === null || kept !== owner(principal)) throw runErrors.notFound(id);
-    return new RemoteRun(id, limits ? (JSON.parse(limits) as Limits) : undefined, this.context);
+    const own = limits ? (JSON.parse(limits) as Limits) : undefined;
+    return new RemoteRun(id, own, this.context, undefined, session ?? undefined);
   }
 
   /** Takes no new runs and waits for the ones this instance accepted (each ends by its timeout). */

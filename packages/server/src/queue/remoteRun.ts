@@ -42,6 +42,8 @@ export class RemoteRun implements RunHandle {
     private readonly limits: Limits | undefined,
     private readonly context: RemoteContext,
     watch?: RunWatch,
+    /** The session it runs in, if any. */
+    private readonly session?: string,
   ) {
     this.watch = watch ?? null;
   }
@@ -143,7 +145,11 @@ export class RemoteRun implements RunHandle {
 
   async cancel(): Promise<boolean> {
     const { connections, retainMs, queue } = this.context;
-    const result = cancelledBeforeStart({ id: this.id, limits: this.limits! });
+    const result = cancelledBeforeStart({
+      id: this.id,
+      limits: this.limits!,
+      ...(this.session ? { sessionId: this.session } : {}),
+    });
     const started = JSON.stringify({ type: "started", id: this.id, seq: 0 });
     const exit = JSON.stringify({ type: "exit", seq: 1, result });
     const verdict = await connections.command

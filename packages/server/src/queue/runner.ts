@@ -11,6 +11,7 @@ import type { RunnerInfo } from "./clusterMonitor";
 import { readJobData } from "./jobData";
 import { BLOCKING, type RedisConnections } from "./redisConnections";
 import { RunnerRun, type RunnerRunContext } from "./runnerRun";
+import { RunnerSessions, type Starter } from "./runnerSessions";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
 
@@ -19,6 +20,10 @@ export interface RunnerSettings {
   maxConcurrent: number;
   /** How long ended runs stay readable. */
   retainMs: number;
+  /** Sessions this runner holds at once (0: none). */
+  maxSessions: number;
+  /** The longest a session held here may wait for its next run. */
+  sessionIdleTimeoutMs: number;
 }
 
 /** Hooks that observe what a runner executed (metrics). */
@@ -31,6 +36,7 @@ export interface RunnerObserver {
  * its own `maxConcurrent`: BullMQ hands it jobs; Redis decides, atomically, that it is a run's
  * only executor (`claim`), so a run is never executed twice — BullMQ's stalled-job retry is off.
  * It says it is alive every heartbeat; when it goes silent, any instance ends its runs `lost`.
+ * It also holds sessions (see RunnerSessions): their runs come through its inbox, not the queue.
  */
 export class Runner {
   readonly id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -47,6 +53,9 @@ export class Runner {
   private draining = false;
   private readonly startedAt = Date.now();
   private starting: Promise<void> | null = null;
+  /** It has said it is alive at least once. */
+  private beaten = false;
+  readonly sessions: RunnerSessions;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -54,7 +63,25 @@ export class Runner {
     private readonly settings: RunnerSettings,
     private readonly logger: Logger,
     private readonly observer: RunnerObserver = {},
-  ) {}
+  ) {
+    this.sessions = new RunnerSessions(
+      connections,
+      runtime,
+      {
+        maxSessions: settings.maxSessions,
+        idleTimeoutMs: settings.sessionIdleTimeoutMs,
+        graceMs: 2 * connections.opts.lostAfterMs,
+      },
+      logger,
+      {
+        runnerId: this.id,
+        take: (job, start) => this.take(job, start),
+        refuse: (id, reason) => this.refuse(id, reason),
+        cancel: (id) => this.active.get(id)?.cancel(),
+        track: (work) => void this.track(work),
+      },
+    );
+  }
 
   /** Runs executing here now. */
   get running(): number {
@@ -124,22 +151,31 @@ export class Runner {
       maxConcurrent: this.settings.maxConcurrent,
       running: this.active.size,
       draining: this.draining,
+      sessions: this.sessions.open,
+      maxSessions: this.sessions.max,
       runtime: this.info!,
-      features: [...(this.runtime.features ?? [])],
+      features: (this.runtime.features ?? []).filter(
+        (feature) => feature !== "sessions" || this.sessions.enabled,
+      ),
       startedAt: this.startedAt,
     };
     try {
-      const hasPackages = await command.run(
+      const [hasPackages, known, inbox] = (await command.run(
         "beat",
-        [keys.runners, keys.runner(this.id)],
+        [keys.runners, keys.runner(this.id), keys.runnerInbox(this.id)],
         [
           this.id,
           JSON.stringify(info),
           opts.lostAfterMs * 2,
           this.packagesSent ? "" : this.packages!,
         ],
-      );
+      )) as [number, number, number];
       this.packagesSent = hasPackages === 1;
+      // Declared gone while it was out of reach: its sessions were lost meanwhile.
+      if (known === 0 && this.beaten) void this.sessions.verify();
+      this.beaten = true;
+      // A request whose message was lost (a reconnect) waits at most a heartbeat.
+      if (inbox > 0) this.sessions.drain();
     } catch {
       this.packagesSent = false;
     }
@@ -157,27 +193,38 @@ export class Runner {
     };
   }
 
-  private track(processing: Promise<void>): Promise<void> {
-    this.processing.add(processing);
-    void processing.catch(() => {}).finally(() => this.processing.delete(processing));
+  private track<T>(processing: Promise<T>): Promise<T> {
+    const tracked = processing.then(
+      () => {},
+      () => {},
+    );
+    this.processing.add(tracked);
+    void tracked.finally(() => this.processing.delete(tracked));
     return processing;
   }
 
   private async process(job: Job): Promise<void> {
-    const id = job.id!;
     const read = readJobData(job.data);
     if ("error" in read) {
-      await this.refuse(id, read.error);
+      await this.refuse(job.id!, read.error);
       throw new UnrecoverableError(read.error);
     }
-    const run = new RunnerRun(id, this.context());
-    this.active.set(id, run);
+    await this.take(read.job, (queued, sink) => this.runtime.start(queued, sink));
+  }
+
+  /**
+   * Claims a run and executes it: `start` starts its program (the runtime's, or a session's),
+   * or gives the result it ends with unrun. Null when it was not this runner's to run.
+   */
+  private async take(job: RunJob, start: Starter): Promise<RunResult | null> {
+    const run = new RunnerRun(job.id, this.context());
+    this.active.set(job.id, run);
     try {
       const claim = await this.claim(run);
-      if (!claim) return;
-      await this.execute(run, read.job, claim);
+      if (!claim) return null;
+      return await this.execute(run, job, claim, start);
     } finally {
-      this.active.delete(id);
+      this.active.delete(job.id);
     }
   }
 
@@ -197,16 +244,23 @@ export class Runner {
     return input ?? [];
   }
 
-  private async execute(run: RunnerRun, job: RunJob, input: string[]): Promise<void> {
+  private async execute(
+    run: RunnerRun,
+    job: RunJob,
+    input: string[],
+    start: Starter,
+  ): Promise<RunResult> {
     let result: RunResult;
     try {
-      const program = this.runtime.start(
+      const program = start(
         job,
         sinkTo((event) => run.push(event)),
       );
-      run.attach(program, input);
-      const outcome = await program.done;
-      result = resultOf(job, outcome);
+      if ("status" in program) result = program;
+      else {
+        run.attach(program, input);
+        result = resultOf(job, await program.done);
+      }
     } catch (error) {
       this.logger.error("mecha: run failed to start", { run: run.id, runner: this.id, error });
       result = unreadableResult(
@@ -229,6 +283,7 @@ export class Runner {
         runner: this.id,
       });
     }
+    return result;
   }
 
   /** Fails a run whose job this runner cannot read, saying why; the runner goes on. */
@@ -242,8 +297,12 @@ export class Runner {
     }
   }
 
-  /** `stdin <id>` or `cancel <id>`, from any API instance, for a run held here. */
+  /** `stdin <id>` or `cancel <id>` for a run held here, or `inbox`, from any API instance. */
   private control(message: string): void {
+    if (message === "inbox") {
+      this.sessions.drain();
+      return;
+    }
     const [kind, id] = message.split(" ");
     const run = this.active.get(id ?? "");
     if (!run) return;
@@ -254,6 +313,8 @@ export class Runner {
   /** After a reconnect (messages may have been lost): input and cancels for every run here. */
   private async resync(): Promise<void> {
     const { command, keys } = this.connections;
+    this.sessions.drain();
+    void this.sessions.verify();
     for (const run of this.active.values()) {
       run.takeInput();
       const flag = await command.redis.hget(keys.run(run.id), "cancel").catch(() => null);
@@ -263,16 +324,19 @@ export class Runner {
 
   /**
    * Drains: takes no new runs, lets the ones it holds finish, then leaves the deployment. Runs
-   * still queued stay in the queue for the other runners.
+   * still queued stay in the queue for the other runners. Its sessions end: their runs in
+   * progress finish, and their next run is 410 `session_lost`.
    */
   async close(): Promise<void> {
     this.draining = true;
     if (!this.starting) return;
     await this.starting.catch(() => {});
+    await this.sessions.retire();
     await this.beat();
     // BullMQ stops fetching at once; its close settles once its jobs are done.
     const closing = this.worker?.close().catch(() => {});
     while (this.processing.size > 0) await Promise.all(this.processing).catch(() => {});
+    await this.sessions.closeAll();
     // The runs are done; BullMQ's own connections do not hold a drained runner up (Redis may
     // be out of reach).
     await Promise.race([closing, sleep(2000)]);
@@ -282,7 +346,12 @@ export class Runner {
     await command.redis
       .multi()
       .zrem(keys.runners, this.id)
-      .del(keys.runner(this.id), keys.runnerRuns(this.id))
+      .del(
+        keys.runner(this.id),
+        keys.runnerRuns(this.id),
+        keys.runnerSessions(this.id),
+        keys.runnerInbox(this.id),
+      )
       .exec()
       .catch(() => {});
     this.blocking?.disconnect();

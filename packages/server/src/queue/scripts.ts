@@ -7,6 +7,9 @@ import census from "./lua/census.lua?raw";
 import claim from "./lua/claim.lua?raw";
 import expire from "./lua/expire.lua?raw";
 import reap from "./lua/reap.lua?raw";
+import session from "./lua/session.lua?raw";
+import sessionOpen from "./lua/sessionOpen.lua?raw";
+import sessionView from "./lua/sessionView.lua?raw";
 import stdin from "./lua/stdin.lua?raw";
 import submit from "./lua/submit.lua?raw";
 import takeStdin from "./lua/takeStdin.lua?raw";
@@ -20,16 +23,19 @@ end
 
 /** The scripts, each with how many of its arguments are keys. */
 const SCRIPTS = {
-  submit: { keys: 2, lua: submit },
+  submit: { keys: 3, lua: submit },
   claim: { keys: 4, lua: claim },
   append: { keys: 4, lua: append },
   stdin: { keys: 2, lua: stdin },
   takeStdin: { keys: 2, lua: takeStdin },
   cancel: { keys: 3, lua: cancel },
   expire: { keys: 3, lua: expire },
-  beat: { keys: 2, lua: beat },
+  beat: { keys: 3, lua: beat },
   census: { keys: 1, lua: census },
   reap: { keys: 1, lua: reap },
+  sessionOpen: { keys: 2, lua: sessionOpen },
+  sessionView: { keys: 1, lua: sessionView },
+  session: { keys: 2, lua: session },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

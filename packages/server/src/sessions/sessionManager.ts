@@ -1,21 +1,17 @@
-import type { RunFile } from "@mecha/protocol";
 import { HttpError } from "../httpError";
 import type { Run } from "../runs/run";
 import type { RunManager, SubmitOptions } from "../runs/runManager";
 import type { Limits, RunJob, Runtime, RuntimeSession, SessionFile } from "../runtime/types";
+import { sessionErrors } from "./sessionErrors";
+import type { SessionDescription, SessionRegistry, SessionRequest } from "./sessionRegistry";
+
+export type { SessionRequest };
 
 export interface SessionLimits {
   /** Sessions open at once (0: sessions are off). */
   maxSessions: number;
   /** The idle time after which a session ends: the default and the most a client may ask. */
   idleTimeoutMs: number;
-}
-
-/** What a new session asks for, validated. */
-export interface SessionRequest {
-  files: RunFile[];
-  limits: Limits;
-  idleTimeoutMs?: number;
 }
 
 /** One session as the handler keeps it. */
@@ -35,7 +31,8 @@ interface OpenSession {
   closing: boolean;
 }
 
-const newId = () => `ses_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+/** A new session's id: unguessable, the capability when there is no principal. */
+export const newSessionId = () => `ses_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
 
 /**
  * The sessions a handler answers for: opening (within `maxSessions`), lookup by id (404 for
@@ -43,7 +40,7 @@ const newId = () => `ses_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
  * its interpreter has died, and idle expiry. A session's runs are runs like any other (the run
  * manager admits them, they count in `running`), started in the session's interpreter.
  */
-export class SessionManager {
+export class SessionManager implements SessionRegistry {
   private readonly sessions = new Map<string, OpenSession>();
   /** Sessions being opened, counted against the maximum. */
   private opening = 0;
@@ -73,17 +70,15 @@ export class SessionManager {
     principal: string | undefined,
   ): Promise<{ id: string; expiresAt: string }> {
     if (!this.enabled || !this.runtime.openSession) {
-      throw new HttpError("not_found", "Sessions are off on this server.");
+      throw sessionErrors.off("Sessions are off on this server.");
     }
     if (this.closed) throw new HttpError("unavailable", "The server is shutting down.");
     if (this.capacity.sessions + this.opening >= this.limits.maxSessions) {
-      throw new HttpError(
-        "busy",
+      throw sessionErrors.full(
         `All ${this.limits.maxSessions} sessions are open; close one or try again once one expires.`,
-        { retryAfter: 5 },
       );
     }
-    const id = newId();
+    const id = newSessionId();
     const idleTimeoutMs = Math.min(
       request.idleTimeoutMs ?? this.limits.idleTimeoutMs,
       this.limits.idleTimeoutMs,
@@ -128,12 +123,7 @@ export class SessionManager {
   /** A session by id, if it is `principal`'s; else 404 (never whose it is). */
   private find(id: string, principal: string | undefined): OpenSession {
     const session = this.sessions.get(id);
-    if (!session || session.principal !== principal) {
-      throw new HttpError(
-        "not_found",
-        `No session ${id}: it never existed, was deleted, or expired after being idle.`,
-      );
-    }
+    if (!session || session.principal !== principal) throw sessionErrors.notFound(id);
     return session;
   }
 
@@ -141,10 +131,7 @@ export class SessionManager {
   private alive(session: OpenSession): void {
     if (session.lost || session.runtime.lost) {
       session.lost = true;
-      throw new HttpError(
-        "session_lost",
-        `Session ${session.id} has ended: its interpreter was killed (out of memory, over a time limit it did not stop at, or ended by its own code), and its state with it. Open a new session.`,
-      );
+      throw sessionErrors.lost(session.id);
     }
   }
 
@@ -166,12 +153,7 @@ export class SessionManager {
     const session = this.find(id, principal);
     const repeated = this.runs.repeated(options);
     if (repeated) return { run: repeated, existing: true };
-    if (session.busy) {
-      throw new HttpError(
-        "session_busy",
-        `Session ${session.id} is running ${session.busy.id}; a session runs one program at a time. Wait for it to end, or cancel it.`,
-      );
-    }
+    if (session.busy) throw sessionErrors.busy(session.id, session.busy.id);
     this.alive(session);
     const submitted = this.runs.submitTo(
       { ...job, sessionId: id },
@@ -198,7 +180,7 @@ export class SessionManager {
   }
 
   /** `GET /sessions/{id}`: where it is. */
-  describe(id: string, principal: string | undefined) {
+  describe(id: string, principal: string | undefined): SessionDescription {
     const session = this.find(id, principal);
     const state = session.lost || session.runtime.lost ? "lost" : session.busy ? "running" : "idle";
     return {
@@ -209,7 +191,7 @@ export class SessionManager {
         session.busy ? this.now() + session.idleTimeoutMs : session.expiresAt,
       ).toISOString(),
       limits: { ...session.limits },
-    } as const;
+    };
   }
 
   /** Ends a session (its run in progress too) and forgets it. */

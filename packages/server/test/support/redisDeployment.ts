@@ -30,7 +30,13 @@ export function redisDeployments() {
   let count = 0;
 
   async function deploy(
-    options: { api?: HandlerOptions; runner?: HandlerOptions; queue?: Partial<QueueOptions> } = {},
+    options: {
+      api?: HandlerOptions;
+      runner?: HandlerOptions;
+      queue?: Partial<QueueOptions>;
+      /** The runners' fake runtime holds sessions. */
+      sessions?: boolean;
+    } = {},
   ) {
     const queue = {
       redis: state.redis!.url,
@@ -50,7 +56,7 @@ export function redisDeployments() {
       closers.push(() => handler.close());
       return handler;
     };
-    const fake = fakeRuntime();
+    const fake = fakeRuntime({ sessions: options.sessions ?? false });
     const addRunner = async (extra: HandlerOptions = {}): Promise<MechaRunner> => {
       const runner = createRunner({
         logger: false,

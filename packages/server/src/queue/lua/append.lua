@@ -18,7 +18,7 @@ for i = 8, #ARGV, 2 do
 end
 redis.call('HSET', KEYS[1], 'last', last, 'held', ARGV[5])
 if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[1], 'state', 'finished', 'result', ARGV[7])
+  redis.call('HSET', KEYS[1], 'state', 'finished', 'result', ARGV[7], 'ended', now())
   redis.call('HDEL', KEYS[1], 'runner')
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   redis.call('PEXPIRE', KEYS[2], ARGV[6])

@@ -1,5 +1,7 @@
 -- Runners not heard from within lostAfterMs are gone: each run they held ends 'lost' with the
--- output it had sent, and is never run again. Any instance may call this; the first one does it.
+-- output it had sent, and is never run again; each session they held is lost (its next run is
+-- 410), and what was sent to them is dropped. Any instance may call this; the first one does it.
+-- Returns what was lost, in threes: 'run' or 'session', the runner, the id.
 -- KEYS: runners
 -- ARGV: lostAfterMs, prefix, error message, retainMs, max events
 local t = now()
@@ -9,7 +11,8 @@ for _, rid in ipairs(dead) do
   local runsKey = ARGV[2] .. ':runner:' .. rid .. ':runs'
   for _, id in ipairs(redis.call('SMEMBERS', runsKey)) do
     local runKey = ARGV[2] .. ':run:{' .. id .. '}'
-    local h = redis.call('HMGET', runKey, 'state', 'runner', 'started', 'last', 'limits')
+    local h = redis.call('HMGET', runKey, 'state', 'runner', 'started', 'last', 'limits',
+      'session')
     if h[1] == 'running' and h[2] == rid then
       local eventsKey = runKey .. ':events'
       local entries = redis.call('XRANGE', eventsKey, '-', '+')
@@ -29,6 +32,7 @@ for _, rid in ipairs(dead) do
         error = { type = 'RunnerLost', message = ARGV[3], line = cjson.null, traceback = '' },
       }
       if ok then result.limits = limits end
+      if h[6] then result.session = { id = h[6], state = 'lost' } end
       local encoded = cjson.encode(result)
       local seq = tonumber(h[4]) + 1
       local exit = '{"type":"exit","seq":' .. seq .. ',"result":' .. encoded .. '}'
@@ -39,11 +43,26 @@ for _, rid in ipairs(dead) do
       redis.call('PEXPIRE', eventsKey, ARGV[4])
       redis.call('DEL', runKey .. ':stdin')
       redis.call('PUBLISH', runKey .. ':ch', '[' .. exit .. ']')
+      lost[#lost + 1] = 'run'
       lost[#lost + 1] = rid
       lost[#lost + 1] = id
     end
   end
-  redis.call('DEL', runsKey, ARGV[2] .. ':runner:' .. rid)
+  local sessionsKey = ARGV[2] .. ':runner:' .. rid .. ':sessions'
+  for _, sid in ipairs(redis.call('SMEMBERS', sessionsKey)) do
+    local key = ARGV[2] .. ':session:{' .. sid .. '}'
+    local s = redis.call('HMGET', key, 'runner', 'state', 'idle')
+    if s[1] == rid and s[2] ~= 'lost' then
+      redis.call('HSET', key, 'state', 'lost', 'reason', 'runner')
+      -- Said to be lost for as long as it would have waited for its next run, then forgotten.
+      redis.call('PEXPIRE', key, math.max(1000, tonumber(s[3] or '0')))
+      lost[#lost + 1] = 'session'
+      lost[#lost + 1] = rid
+      lost[#lost + 1] = sid
+    end
+  end
+  redis.call('DEL', runsKey, sessionsKey, ARGV[2] .. ':runner:' .. rid .. ':inbox',
+    ARGV[2] .. ':runner:' .. rid)
   redis.call('ZREM', KEYS[1], rid)
 end
 return lost
