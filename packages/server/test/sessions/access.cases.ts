@@ -165,7 +165,9 @@ export function accessCases(startup: "spawn" | "zygote"): void {
       const result = await stream.finished();
       expect(result.status).toBe("cancelled");
       expect(result.session).toEqual({ id, state: "lost" });
-      expect(result.stdout).toBe("waiting\n");
+      // DELETE ends the interpreter at once: on the spawn path, bytes still in the sandbox's
+      // output relay at that moment (here print's separate "\n") may not arrive.
+      expect(result.stdout).toMatch(/^waiting\n?$/);
       await expectNotFound(alice.get(`/sessions/${id}`));
       expect((await health()).capacity).toMatchObject({ sessions: 0, running: 0 });
     });
