@@ -1,5 +1,4 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
-import { arch } from "node:os";
 import { join } from "node:path";
 import { type CgroupManager, createCgroupManager } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
@@ -9,15 +8,11 @@ import { interpreterBinds } from "./interpreterBinds";
 import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
-import { PYTHON_FILES, SECCOMP_FILTER_SCRIPT } from "./pythonFiles";
-import {
-  findBwrap,
-  generateSeccomp,
-  interpreterEtc,
-  SANDBOX_WORKDIR,
-  writeSandboxEtc,
-} from "./sandbox";
-import { SECCOMP_X64_BASE64 } from "./seccompX64";
+import { createPlainZygoteLauncher } from "./plainZygote";
+import { processIsolationWarning } from "./processIsolation";
+import { PYTHON_FILES } from "./pythonFiles";
+import { findBwrap, interpreterEtc, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
+import { seccompFilter } from "./seccompFilter";
 import { createSpawnLauncher } from "./spawnLauncher";
 import { makeTempDirectory, sweepStaleDirectories } from "./stateDirectory";
 import { runThrough, surveyInterpreter } from "./surveyInterpreter";
@@ -38,17 +33,6 @@ async function installBootstrap(stateDir: string): Promise<string> {
   // Mounted over what a run may not read of the host's /proc (see HIDDEN_PROC_FILES).
   await writeFile(join(dir, "empty"), "", { mode: 0o644 });
   return dir;
-}
-
-/** The seccomp filter: written for this host by python3-seccomp, else the one shipped for x86-64. */
-async function seccompFilter(python: string, stateDir: string): Promise<string | null> {
-  const script = join(stateDir, "seccomp_filter.py");
-  await writeFile(script, SECCOMP_FILTER_SCRIPT, { mode: 0o644 });
-  const out = join(stateDir, "seccomp.bpf");
-  if (await generateSeccomp(python, script, out)) return out;
-  if (arch() !== "x64") return null;
-  await writeFile(out, Buffer.from(SECCOMP_X64_BASE64, "base64"), { mode: 0o644 });
-  return out;
 }
 
 function isRoot(): boolean {
@@ -102,10 +86,52 @@ async function survey(launcher: Launcher, env: Environment, settings: RuntimeSet
 }
 
 /**
+ * The start-up path without the sandbox: runs forked from a zygote of their own kind (see
+ * plainZygote.ts) unless `startup: "spawn"` or that zygote does not work here, else a fresh
+ * interpreter per run. Says, loudly, what holds and what a run can still reach.
+ */
+async function unsandboxedLauncher(
+  env: Environment,
+  settings: RuntimeSettings,
+  because: string | null,
+): Promise<Launcher> {
+  const spawned = createSpawnLauncher(env, settings);
+  // What runs can import, before the zygote imports what it preloads.
+  const problem = await survey(spawned, env, settings);
+  if (problem) unlisted(problem, settings);
+  let launcher: Launcher = spawned;
+  let seccomp = false;
+  // The server opens a forked run's pipes through /proc/<pid>/fd (see ZygoteProcess.fork).
+  if (settings.startup === "zygote" && process.platform === "linux") {
+    const plain = await createPlainZygoteLauncher(env, settings);
+    const failure = await probe(plain.launcher, env, settings);
+    if (failure) {
+      plain.launcher.close();
+      settings.logger.warn(
+        `Mecha: the zygote start-up path failed (${failure}); starting a fresh interpreter for each run instead.`,
+      );
+    } else {
+      launcher = plain.launcher;
+      seccomp = plain.seccomp;
+    }
+  }
+  settings.logger.warn(
+    processIsolationWarning(because, {
+      forked: launcher.name === "zygote",
+      ownUid: env.uids !== null,
+      cgroups: env.cgroups !== null,
+      seccomp,
+    }),
+  );
+  return launcher;
+}
+
+/**
  * Finds what isolation this host gives (once): the interpreter, cgroups, bubblewrap and its
  * seccomp filter, uids for runs when root, then the start-up path, each tried with a real
  * program. The policy: the zygote when it works, else bubblewrap per run, else (unless the
- * sandbox is required) process isolation with a loud warning.
+ * sandbox is required) process isolation with a loud warning: runs forked from a zygote without
+ * namespaces when it works, else a fresh interpreter per run.
  */
 export async function detectEnvironment(settings: RuntimeSettings): Promise<Detected> {
   const { logger } = settings;
@@ -113,6 +139,8 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
   let cgroups: CgroupManager | null = null;
   let claim: UidClaim | null = null;
   let launcher: Launcher | null = null;
+  /** Why there is no sandbox though `sandbox: "auto"` wanted one. */
+  let unsandboxedBecause: string | null = null;
   const close = async () => {
     launcher?.close();
     await cgroups?.close().catch(() => {});
@@ -171,6 +199,7 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
         });
         const zygoteUid = env.uids?.acquire() ?? null;
         const zygote = new Zygote({
+          kind: "sandbox",
           bwrap,
           python: interpreter.executable,
           pythonPrefix: interpreter.prefix,
@@ -213,11 +242,9 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           );
         }
         const why = explainSandboxFailure(problem);
-        logger.warn(
-          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem})` +
-            (why ? `; the cause: ${why}` : "") +
-            ". Running programs with process isolation only: do not run untrusted code like this.",
-        );
+        unsandboxedBecause =
+          `bubblewrap is installed but its sandbox failed (${problem})` +
+          (why ? `; the cause: ${why}` : "");
       }
     } else if (settings.sandbox === "required") {
       throw new Error(
@@ -225,15 +252,10 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           `${process.platform} host. Install it (apt-get install bubblewrap) or use --sandbox none.`,
       );
     } else if (settings.sandbox === "auto") {
-      logger.warn(
-        "Mecha: WARNING: bubblewrap (bwrap) not found; running programs with process isolation only " +
-          "(limits, a separate process group, an allow-listed environment). Do not run untrusted code like this.",
-      );
+      unsandboxedBecause = `bubblewrap (bwrap) is not available on this ${process.platform} host`;
     }
     if (!launcher) {
-      launcher = createSpawnLauncher(env, settings);
-      const problem = await survey(launcher, env, settings);
-      if (problem) unlisted(problem, settings);
+      launcher = await unsandboxedLauncher(env, settings, unsandboxedBecause);
     }
     if (settings.preload.length > 0 && launcher.name !== "zygote") {
       logger.warn(
