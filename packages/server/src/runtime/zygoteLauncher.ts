@@ -37,7 +37,7 @@ export function createZygoteLauncher(
     let dirs: RunDirectories | null = null;
     if (runsDir !== null) {
       try {
-        dirs = await makeRunDirectories(runsDir, id, uid);
+        dirs = makeRunDirectories(runsDir, id, uid);
       } catch (cause) {
         if (uid !== null) env.uids?.release(uid);
         throw cause;
