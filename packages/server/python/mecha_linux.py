@@ -94,12 +94,23 @@ CAP_HEADER = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
 CAP_NONE = (CapData * 2)()
 
 
-def drop_bounding_set():
+def drop_bounding_set(caps=None):
     """No capability can ever be gained again, even by executing a file that grants it (this
-    takes CAP_SETPCAP: root of the process's user namespace)."""
-    for cap in range(CAP_LAST + 1):
+    takes CAP_SETPCAP: root of the process's user namespace). `caps`: those still in the set,
+    when only they are (see keep_capabilities); else every one."""
+    for cap in range(CAP_LAST + 1) if caps is None else caps:
         if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             check(-1, "capbset drop")
+
+
+def keep_capabilities(caps):
+    """This process keeps only `caps` (numbers below 32): in its bounding, permitted and
+    effective sets (a root process that needs no more)."""
+    drop_bounding_set([cap for cap in range(CAP_LAST + 1) if cap not in caps])
+    mask = sum(1 << cap for cap in caps)
+    data = (CapData * 2)()
+    data[0].effective = data[0].permitted = mask
+    check(libc.capset(ctypes.addressof(CAP_HEADER), ctypes.addressof(data)), "capset")
 
 
 def drop_privileges(seccomp_prog, bounding=True):

@@ -34,6 +34,10 @@ from mecha_zygote import (
 )
 
 LINUX = sys.platform.startswith("linux")
+# What a zygote running as root keeps (Linux's numbers): CAP_KILL (its runs have other uids),
+# CAP_SETGID and CAP_SETUID (it gives them), CAP_SETPCAP (each run drops these from its
+# bounding set). It can mount, trace, bypass file permissions and configure nothing.
+ZYGOTE_CAPABILITIES = (5, 6, 7, 8)
 # How often runs whose first process has ended while their process group had not are looked at.
 LINGER = 0.05
 
@@ -49,8 +53,13 @@ def start_up(options):
     """Before the zygote does anything else."""
     if not LINUX:
         return
-    from mecha_linux import PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, libc
+    from mecha_linux import (
+        PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, keep_capabilities, libc,
+    )
 
+    if os.getuid() == 0:
+        # As root, only what giving runs their uids takes (and dropping these from each run).
+        keep_capabilities(ZYGOTE_CAPABILITIES)
     # Not dumpable: a run with the zygote's uid can neither trace it nor open its descriptors.
     check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
     # It dies with the server; every orphan of its runs becomes its child, and is reaped.
@@ -72,8 +81,9 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
         join_cgroups(request, cgroup_parents)
     request.pop("cgroup", None)
     work, tmp = run_paths(place["runs"], request["id"].decode())
-    os.chdir(work)
     become(request.get("uid"), seccomp_prog)
+    # Its own directory (0700) as its own uid: the zygote may not enter it.
+    os.chdir(work)
     if os.getppid() != place["zygote"]:
         # The zygote died before U could die with it: nothing would ever end this run.
         os._exit(126)
@@ -97,7 +107,8 @@ def become(uid, seccomp_prog):
         from mecha_linux import PR_SET_DUMPABLE, PR_SET_PDEATHSIG, check, drop_bounding_set, libc
     if uid is not None:
         if LINUX:
-            drop_bounding_set()
+            # The zygote kept only these; without CAP_SETPCAP (the last) no more can be dropped.
+            drop_bounding_set(ZYGOTE_CAPABILITIES)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)

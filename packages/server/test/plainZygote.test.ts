@@ -8,6 +8,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
+import { dirname } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../src/createHandler";
 import { hostProcessesWith, linesWith, run, sleepMarker, watchPeak } from "./hostile/helpers";
@@ -124,6 +125,11 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
     if (ownUid) {
       expect(uids.size).toBe(3);
       for (const uid of uids) expect(Number(uid.split(" ")[0])).toBeGreaterThanOrEqual(200_000);
+      // A zygote running as root keeps CAP_KILL, CAP_SETGID, CAP_SETUID and CAP_SETPCAP only.
+      const status = readFileSync(`/proc/${[...parents][0]}/status`, "utf8");
+      for (const set of ["CapEff", "CapPrm", "CapBnd"]) {
+        expect(status).toMatch(new RegExp(`\\n${set}:\\s+00000000000001e0\\n`));
+      }
     }
   });
 
@@ -143,7 +149,7 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
     for (const line of dirs) expect(line).toMatch(/ 0o700 True$/);
     const paths = dirs.map((line) => line.split(" ")[0]!);
     // Listing the other runs' directories is not a run's to do (the parent is 0711).
-    expect(statSync(`${paths[0]}/..`).mode & 0o777).toBe(0o711);
+    expect(statSync(dirname(paths[0]!)).mode & 0o777).toBe(0o711);
     await vi.waitFor(
       () => {
         for (const path of paths) expect(() => statSync(path)).toThrow(/ENOENT/);
