@@ -4,13 +4,13 @@ missing or not wanted (`sandbox: "none"`).
 The zygote runs as the server's user, started directly by the server (no bubblewrap). Each run
 is U, forked from it, with the layers that need no namespace: a session and process group of
 its own, made at once; its cgroups (it joins cgroup v1 ones itself, before anything else; on
-cgroup v2 the server moves it); a working and a temporary directory of its own, which the
-server made under its state directory (`<runs>/<id>` and `<runs>/<id>.tmp`, the run's uid's,
-0700) and which $HOME and $TMPDIR name; when the server is root, a uid of its own from the
-range the server claimed (every capability dropped, the bounding set too, before the uid is
-taken); then, on Linux, no_new_privs and the seccomp filter the server passed (one that leaves
-the host's network to the run: see seccomp_filter.py). What the run can still reach is in
-docs/security.md.
+cgroup v2 the server moves it); when the server is root, a uid of its own from the range the
+server claimed (the zygote keeps four capabilities, which U drops from its bounding set before
+it takes the uid, so none is left); on Linux, no_new_privs and the seccomp filter the server
+passed (one that leaves the host's network to the run: see seccomp_filter.py); then a working
+and a temporary directory of its own, which the server made under its state directory
+(`<runs>/<id>` and `<runs>/<id>.tmp`, the run's uid's, 0700) and which $HOME and $TMPDIR
+name. What the run can still reach is in docs/security.md.
 
 Ending a run: its process group. When U is reaped the zygote answers `exit`, `alone` when
 nothing is left in U's process group; else it looks again whenever a child of its ends (on
