@@ -19,12 +19,14 @@ answers `reaped` once the group is empty. `kill <id>` kills U and its process gr
 that leaves the group (setsid, setpgid) is out of its reach: the server's cgroup ends it where
 there is one, and where there is none but the run has a uid of its own, `sweep <uid>` kills
 every process of that uid (a child of the zygote takes the uid and sends SIGKILL to every
-process it may signal, kill(-1)), answered `swept`, before the uid goes to another run.
+process it may signal, kill(-1), until there is none), answered `swept`, before the uid goes
+to another run.
 """
 
 import os
 import signal
 import sys
+import time
 
 import _signal
 
@@ -40,6 +42,8 @@ LINUX = sys.platform.startswith("linux")
 ZYGOTE_CAPABILITIES = (5, 6, 7, 8)
 # How often runs whose first process has ended while their process group had not are looked at.
 LINGER = 0.05
+# How long a sweep goes on killing, until no process of the uid is left (zombies included).
+SWEEP_SECONDS = 2.0
 
 
 def parse_options(argv):
@@ -220,10 +224,16 @@ class Runs:
                 os.setgid(uid)
                 os.setuid(uid)
                 # Every process this uid may signal, that is every process of the run's uid,
-                # but this one; never anything as the zygote's own uid.
-                if os.getuid() == uid and os.geteuid() == uid:
+                # but this one; never anything as the zygote's own uid. Again until there is
+                # none (ESRCH): a killed process counts until it is reaped, which the zygote,
+                # the subreaper of whatever runs leave, does meanwhile.
+                deadline = time.monotonic() + SWEEP_SECONDS
+                while os.getuid() == uid and os.geteuid() == uid:
                     os.kill(-1, signal.SIGKILL)
-            except BaseException:  # noqa: BLE001, S110 - nothing left of the uid to signal
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.002)
+            except BaseException:  # noqa: BLE001, S110 - ProcessLookupError: none is left
                 pass
             os._exit(0)
         self.sweepers[pid] = uid
