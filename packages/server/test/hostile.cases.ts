@@ -51,8 +51,9 @@ const LEFT_GROUP =
     ? null
     : "without cgroups or a uid of its own, a process that leaves its run's process group outlives the run";
 const DISK =
-  "without the sandbox a run writes on the host's disk (its own directories, /tmp, /dev/shm), " +
-  "each file capped (RLIMIT_FSIZE), not their total";
+  "without the sandbox a run writes in the host's /tmp and /dev/shm (and, where the server " +
+  "may not mount a tmpfs for runs, in its own directories on the host's disk), each file " +
+  "capped (RLIMIT_FSIZE), not their total";
 const SIGNALS = ownUid
   ? null
   : "a run with the server's own uid may signal the server and every other run";

@@ -11,6 +11,7 @@ import type { RuntimeSettings } from "./options";
 import { createPlainZygoteLauncher } from "./plainZygote";
 import { processIsolationWarning } from "./processIsolation";
 import { PYTHON_FILES } from "./pythonFiles";
+import { unmountBelow } from "./runsTmpfs";
 import { findBwrap, interpreterEtc, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
 import { seccompFilter } from "./seccompFilter";
 import { createSpawnLauncher } from "./spawnLauncher";
@@ -145,7 +146,10 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     launcher?.close();
     await cgroups?.close().catch(() => {});
     claim?.release();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    if (stateDir) {
+      unmountBelow(stateDir);
+      await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    }
   };
   try {
     const interpreter = await findPython(settings.python);

@@ -3,23 +3,30 @@ import { join } from "node:path";
 import { type Environment, runEnvironment } from "./environment";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
+import { mountRunsTmpfs } from "./runsTmpfs";
 import { seccompFilter } from "./seccompFilter";
 import { Zygote } from "./zygote/zygote";
 import { createZygoteLauncher } from "./zygoteLauncher";
 
+/** Files (and hard links) per run the runs' tmpfs holds, as each of a sandboxed run's tmpfs. */
+const INODES_PER_RUN = 65_536;
+
 /**
  * The zygote start-up path without the sandbox (where bubblewrap is missing or not wanted):
  * one interpreter, started once as the server's own user, forks each run without namespaces
- * (see python/mecha_plain_runs.py). Each run's directories are made under `<state>/runs`.
+ * (see python/mecha_plain_runs.py). Each run's directories are made under `<state>/runs`: a
+ * tmpfs of the server's where it may mount one (two `diskBytes` per run at once, together).
  */
 export async function createPlainZygoteLauncher(
   env: Environment,
   settings: RuntimeSettings,
-): Promise<{ launcher: Launcher; seccomp: boolean }> {
+): Promise<{ launcher: Launcher; seccomp: boolean; tmpfs: boolean }> {
   const runsDir = join(env.stateDir, "runs");
   // Each run uid reaches its own directories there, and lists nobody's.
   await mkdir(runsDir, { mode: 0o711 });
-  await chmod(runsDir, 0o711);
+  const { diskBytes, concurrency } = settings;
+  const tmpfs = mountRunsTmpfs(runsDir, 2 * diskBytes * concurrency, INODES_PER_RUN * concurrency);
+  if (!tmpfs) await chmod(runsDir, 0o711);
   // The zygote's own $HOME and $TMPDIR (each run gets its own): what it preloads may write there.
   const home = join(env.stateDir, "zygote");
   await mkdir(home, { mode: 0o755 });
@@ -49,5 +56,6 @@ export async function createPlainZygoteLauncher(
   return {
     launcher: createZygoteLauncher(env, settings, zygote, null),
     seccomp: seccompFile !== null,
+    tmpfs,
   };
 }
