@@ -217,7 +217,11 @@ const ALL_TARGETS = [
     ["--preload", PRELOAD],
     true,
   ),
-  mechaTarget("mecha-none", "none", "Mecha, sandbox off (process isolation + cgroups)"),
+  mechaTarget(
+    "mecha-none",
+    "none",
+    "Mecha, sandbox off (zygote start-up without namespaces: process isolation + cgroups)",
+  ),
   mechaTarget(
     "mecha-spawn",
     "required",

@@ -25,12 +25,14 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
 
+PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 PR_SET_SECCOMP = 22
+PR_SET_CHILD_SUBREAPER = 36
 SECCOMP_MODE_FILTER = 2
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
@@ -92,12 +94,31 @@ CAP_HEADER = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
 CAP_NONE = (CapData * 2)()
 
 
-def drop_privileges(seccomp_prog):
-    """In U: no capabilities at all, no way to gain any, and the seccomp filter (its address)."""
-    prctl = libc.prctl
-    for cap in range(CAP_LAST + 1):
-        if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+def drop_bounding_set(caps=None):
+    """No capability can ever be gained again, even by executing a file that grants it (this
+    takes CAP_SETPCAP: root of the process's user namespace). `caps`: those still in the set,
+    when only they are (see keep_capabilities); else every one."""
+    for cap in range(CAP_LAST + 1) if caps is None else caps:
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             check(-1, "capbset drop")
+
+
+def keep_capabilities(caps):
+    """This process keeps only `caps` (numbers below 32): in its bounding, permitted and
+    effective sets (a root process that needs no more)."""
+    drop_bounding_set([cap for cap in range(CAP_LAST + 1) if cap not in caps])
+    mask = sum(1 << cap for cap in caps)
+    data = (CapData * 2)()
+    data[0].effective = data[0].permitted = mask
+    check(libc.capset(ctypes.addressof(CAP_HEADER), ctypes.addressof(data)), "capset")
+
+
+def drop_privileges(seccomp_prog, bounding=True):
+    """In U: no capabilities at all, no way to gain any, and the seccomp filter (its address).
+    `bounding`: drop the bounding set here too (else the caller has, or cannot)."""
+    prctl = libc.prctl
+    if bounding:
+        drop_bounding_set()
     check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient clear")
     check(libc.capset(ctypes.addressof(CAP_HEADER), ctypes.addressof(CAP_NONE)), "capset")
     check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")

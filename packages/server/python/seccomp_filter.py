@@ -1,9 +1,12 @@
 """Writes Mecha's seccomp filter as BPF to the path given on the command line.
 
 Run by the server at start-up with the host's trusted python3 and Debian's python3-seccomp
-(libseccomp); bubblewrap loads the result with --seccomp. Everything is allowed except what a
+(libseccomp); bubblewrap, or the zygote, loads the result. Everything is allowed except what a
 program has no business doing in a sandbox: kernel, mount and namespace administration,
 tracing other processes, keyrings, BPF, io_uring, sockets other than AF_UNIX, and TIOCSTI.
+
+`--host-network` (for runs without the sandbox, which have the host's network by design):
+the same filter but for sockets, which it leaves to the run.
 """
 
 import errno
@@ -26,7 +29,7 @@ AF_UNIX = 1
 TIOCSTI = 0x5412
 
 
-def main(path):
+def main(path, host_network=False):
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     # A binary tree of syscall numbers rather than a list: the same decisions in fewer steps,
     # for each call a program makes and for the kernel, which runs the filter over every
@@ -42,11 +45,12 @@ def main(path):
     f.add_rule(eperm, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
     # clone3 passes its flags in memory a filter cannot read; glibc falls back to clone.
     f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-    f.add_rule(eperm, "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
+    if not host_network:
+        f.add_rule(eperm, "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
     f.add_rule(eperm, "ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, TIOCSTI))
     with open(path, "wb") as out:
         f.export_bpf(out)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[-1], host_network="--host-network" in sys.argv[1:-1])

@@ -62,10 +62,13 @@ export async function main(argv: string[]): Promise<number> {
   const role = options.queue?.role;
   const runtime = health.runtimes[0];
   const isolation = runtime?.isolation ?? "unavailable";
+  // What the runtime's start-up warning says in full (docs/security.md, "Without the sandbox").
+  const unsandboxed =
+    " (no sandbox: a run reaches the network, every world-readable file and every process in /proc; do not run untrusted code)";
   const runs =
     role === "api"
       ? `runs go to runners over Redis (${health.capacity.runners ?? 0} connected now)`
-      : `python ${runtime?.version ?? "?"} · isolation: ${isolation}${isolation === "process" ? " (no sandbox: do not run untrusted code)" : ""} · ${health.capacity.maxConcurrent} concurrent runs`;
+      : `python ${runtime?.version ?? "?"} · isolation: ${isolation}${isolation === "process" ? unsandboxed : ""} · ${health.capacity.maxConcurrent} concurrent runs`;
   const redis = options.queue ? ` · ${role} on Redis ${redactUrl(options.queue.redis)}` : "";
 
   let server: Server | null = null;

@@ -13,7 +13,8 @@ Options:
   --host <host>          Address to listen on (default 127.0.0.1)
   --port <port>          Port (default $PORT or 5000; 0 picks a free port)
   --sandbox <mode>       auto | required | none (default auto)
-  --startup <mode>       zygote | spawn: how sandboxed runs start (default zygote)
+  --startup <mode>       zygote | spawn: how runs start, with the sandbox or without it
+                         (default zygote)
   --python <path>        Python interpreter, e.g. a virtual environment's bin/python
                          (default: the system python3)
   --preload <modules>    Import these once in the zygote so every run has them loaded,

@@ -116,6 +116,22 @@ describe("mecha-server CLI", () => {
     expect(result.stdout).toBe("from cli\n");
   });
 
+  it("says at start-up, without the sandbox, which layers hold and what a run can still reach", async () => {
+    const server = await start(["--port", "0", "--sandbox", "none"]);
+    await expect
+      .poll(server.output)
+      .toContain(
+        "isolation: process (no sandbox: a run reaches the network, every world-readable file and every process in /proc; do not run untrusted code)",
+      );
+    const output = server.output();
+    expect(output).toContain("WARNING: no sandbox (sandbox: none). Each run is ");
+    expect(output).toContain(
+      "it can still reach the network, read every world-readable file on this host and see every process in /proc",
+    );
+    if (process.platform === "linux")
+      expect(output).toContain("forked from a preloaded interpreter");
+  });
+
   it("honours PORT from the environment", async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));

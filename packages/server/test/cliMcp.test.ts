@@ -64,7 +64,7 @@ describe("mecha-server --mcp flag", () => {
 describe.skipIf(!hasBwrap)("mecha-server --mcp", { timeout: 120_000 }, () => {
   let server: CliServer & { close(): Promise<void> };
   beforeAll(async () => {
-    server = await serveCli("zygote", ["--mcp"], {}, { MECHA_TOKEN: TOKEN });
+    server = await serveCli("zygote", ["--mcp"], {}, "required", { MECHA_TOKEN: TOKEN });
   }, 120_000);
   afterAll(() => server?.close());
 

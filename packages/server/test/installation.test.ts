@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { createHandler } from "../src/createHandler";
-import { SECCOMP_X64_BASE64 } from "../src/runtime/seccompX64";
+import { SECCOMP_X64_BASE64, SECCOMP_X64_HOST_NETWORK_BASE64 } from "../src/runtime/seccompX64";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -20,14 +20,15 @@ it("runs programs from a copy every run uid can read, not from the package's own
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
           language: "python",
-          code: "print([a for a in open('/proc/self/cmdline').read().split('\\0') if a][-1])",
+          code: "print([a for a in open('/proc/self/cmdline').read().split('\\0') if a.endswith('.py')][-1])",
         }),
       }),
     );
     const result = await response.json();
     expect(result.status).toBe("succeeded");
     const bootstrap = result.stdout.trim();
-    expect(bootstrap).toMatch(/bootstrap\.py$/);
+    // The zygote that forked the run (or, were it spawned, the bootstrap).
+    expect(bootstrap).toMatch(/(zygote|bootstrap)\.py$/);
     expect(bootstrap.startsWith(packageDir)).toBe(false);
     for (let dir = dirname(bootstrap); dir !== "/"; dir = dirname(dir)) {
       // Every directory on the way must be searchable by other users.
@@ -41,7 +42,7 @@ it("runs programs from a copy every run uid can read, not from the package's own
   }
 });
 
-it("ships the x64 seccomp filter that seccomp_filter.py writes (used where python3-seccomp is missing)", (context) => {
+it("ships the x64 seccomp filters that seccomp_filter.py writes (used where python3-seccomp is missing)", (context) => {
   const python = "/usr/bin/python3";
   const probe = spawnSync(python, ["-c", "import seccomp"]);
   if (process.arch !== "x64" || probe.status !== 0) {
@@ -50,11 +51,17 @@ it("ships the x64 seccomp filter that seccomp_filter.py writes (used where pytho
   }
   const dir = mkdtempSync(join(tmpdir(), "mecha-seccomp-"));
   try {
-    const written = join(dir, "filter.bpf");
-    const run = spawnSync(python, [join(packageDir, "python", "seccomp_filter.py"), written]);
-    expect(run.status, run.stderr.toString()).toBe(0);
-    const shipped = Buffer.from(SECCOMP_X64_BASE64, "base64");
-    expect(readFileSync(written).equals(shipped)).toBe(true);
+    const filters = [
+      [[], SECCOMP_X64_BASE64],
+      [["--host-network"], SECCOMP_X64_HOST_NETWORK_BASE64],
+    ] as const;
+    for (const [flags, base64] of filters) {
+      const written = join(dir, "filter.bpf");
+      const script = join(packageDir, "python", "seccomp_filter.py");
+      const run = spawnSync(python, [script, ...flags, written]);
+      expect(run.status, run.stderr.toString()).toBe(0);
+      expect(readFileSync(written).equals(Buffer.from(base64, "base64")), flags.join()).toBe(true);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

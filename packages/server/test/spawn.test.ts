@@ -5,6 +5,7 @@
  * suite, with every handler they create spawning its runs.
  */
 import { vi } from "vitest";
+import { target } from "./hostile/mode";
 
 vi.mock("../src/createHandler", async (importOriginal) => {
   const actual = await importOriginal<typeof import("../src/createHandler")>();
@@ -15,6 +16,7 @@ vi.mock("../src/createHandler", async (importOriginal) => {
   };
 });
 
+target.startup = "spawn";
 await import("./hostile.cases");
 await import("./programs.cases");
 await import("./accounting.cases");

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { mountRunsTmpfs, mountsBelow } from "../src/runtime/runsTmpfs";
 import { sweepStaleDirectories } from "../src/runtime/stateDirectory";
 
 const made: string[] = [];
@@ -35,3 +36,22 @@ it("sweeps what servers that are gone left in the temporary directory, and nothi
   for (const dir of stale) expect(existsSync(dir), dir).toBe(false);
   for (const dir of kept) expect(existsSync(dir), dir).toBe(true);
 });
+
+const root = process.getuid?.() === 0;
+if (!root) console.warn("SKIPPED: mounting a runs' tmpfs to sweep needs root.");
+it.skipIf(!root)(
+  "sweeps a stale directory whose runs' tmpfs is still mounted, unmounting it first",
+  () => {
+    const root = mkdtempSync(join(tmpdir(), "sweep-"));
+    made.push(root);
+    const stale = join(root, `mecha-${deadPid()}-abc123`);
+    const runs = join(stale, "runs");
+    mkdirSync(runs, { recursive: true });
+    expect(mountRunsTmpfs(runs, 1 << 20, 64)).toBe(true);
+    writeFileSync(join(runs, "left.txt"), "x");
+    expect(mountsBelow(stale)).toEqual([runs]);
+    sweepStaleDirectories(root);
+    expect(mountsBelow(stale)).toEqual([]);
+    expect(existsSync(stale)).toBe(false);
+  },
+);

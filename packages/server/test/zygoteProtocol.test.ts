@@ -110,6 +110,8 @@ for case in fixture["replies"]:
         line = zygote.format_exit(run_id, r["status"], float(r["cpu"]), r["maxrss"], r["alone"])
     elif r["type"] == "reaped":
         line = zygote.format_reaped(run_id, r["status"])
+    elif r["type"] == "swept":
+        line = zygote.format_swept(r["uid"])
     else:
         line = (json.dumps(r, separators=(",", ":")) + "\\n").encode()
     out.append(line.decode())

@@ -38,6 +38,11 @@ export interface RunCgroup {
   killAll(): Promise<void>;
   /** The processes in the cgroup now. */
   processes(): Promise<number[]>;
+  /**
+   * How many tasks (threads, zombies included) the cgroup holds now, from its `pids.current`
+   * counter (read synchronously, without listing them); null when it cannot be read.
+   */
+  tasks(): number | null;
   remove(): Promise<void>;
 }
 

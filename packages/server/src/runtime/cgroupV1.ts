@@ -162,6 +162,7 @@ export async function createV1(self: Map<string, string>): Promise<CgroupManager
         },
         killAll: () => killLoop(all),
         processes: () => pidsOf([own.pids]),
+        tasks: () => files.number(join(own.pids, "pids.current")),
         async remove() {
           if (recycle(own)) {
             free.push(own);

@@ -72,6 +72,13 @@ export async function createV2(self: Map<string, string>): Promise<CgroupManager
           return { cpuTimeMs, memoryKb, oomKilled: oomKills > 0, oomKills };
         },
         processes: () => pidsOf([dir]),
+        tasks() {
+          try {
+            return Number(readFileSync(join(dir, "pids.current"), "utf8"));
+          } catch {
+            return null;
+          }
+        },
         async killAll() {
           // cgroup.kill (Linux 5.14+) kills atomically, even processes forking at that moment.
           await writeFile(join(dir, "cgroup.kill"), "1").catch(() => {});

@@ -1,5 +1,4 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
-import { arch } from "node:os";
 import { join } from "node:path";
 import { type CgroupManager, createCgroupManager } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
@@ -9,15 +8,12 @@ import { interpreterBinds } from "./interpreterBinds";
 import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
-import { PYTHON_FILES, SECCOMP_FILTER_SCRIPT } from "./pythonFiles";
-import {
-  findBwrap,
-  generateSeccomp,
-  interpreterEtc,
-  SANDBOX_WORKDIR,
-  writeSandboxEtc,
-} from "./sandbox";
-import { SECCOMP_X64_BASE64 } from "./seccompX64";
+import { createPlainZygoteLauncher } from "./plainZygote";
+import { processIsolationWarning, windowsIsolationWarning } from "./processIsolation";
+import { PYTHON_FILES } from "./pythonFiles";
+import { unmountBelow } from "./runsTmpfs";
+import { findBwrap, interpreterEtc, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
+import { seccompFilter } from "./seccompFilter";
 import { createSpawnLauncher } from "./spawnLauncher";
 import { makeTempDirectory, sweepStaleDirectories } from "./stateDirectory";
 import { runThrough, surveyInterpreter } from "./surveyInterpreter";
@@ -40,31 +36,8 @@ async function installBootstrap(stateDir: string): Promise<string> {
   return dir;
 }
 
-/** The seccomp filter: written for this host by python3-seccomp, else the one shipped for x86-64. */
-async function seccompFilter(python: string, stateDir: string): Promise<string | null> {
-  const script = join(stateDir, "seccomp_filter.py");
-  await writeFile(script, SECCOMP_FILTER_SCRIPT, { mode: 0o644 });
-  const out = join(stateDir, "seccomp.bpf");
-  if (await generateSeccomp(python, script, out)) return out;
-  if (arch() !== "x64") return null;
-  await writeFile(out, Buffer.from(SECCOMP_X64_BASE64, "base64"), { mode: 0o644 });
-  return out;
-}
-
 function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
-}
-
-/** What the server says at start-up when runs get process isolation only: what they do get. */
-export function processIsolationWarning(platform: NodeJS.Platform): string {
-  const what =
-    platform === "win32"
-      ? "bubblewrap is Linux-only; running programs with process isolation only (each run in a " +
-        "Windows job object: its memory and process limits, its whole process tree ended with " +
-        "it; a time limit; an allow-listed environment; no limit on file sizes or open files)"
-      : "bubblewrap (bwrap) not found; running programs with process isolation only " +
-        "(limits, a separate process group, an allow-listed environment)";
-  return `Mecha: WARNING: ${what}. Do not run untrusted code like this.`;
 }
 
 /** What a runtime runs programs with, and what to release when it closes. */
@@ -114,10 +87,54 @@ async function survey(launcher: Launcher, env: Environment, settings: RuntimeSet
 }
 
 /**
+ * The start-up path without the sandbox: runs forked from a zygote of their own kind (see
+ * plainZygote.ts) unless `startup: "spawn"` or that zygote does not work here, else a fresh
+ * interpreter per run. Says, loudly, what holds and what a run can still reach.
+ */
+async function unsandboxedLauncher(
+  env: Environment,
+  settings: RuntimeSettings,
+  because: string | null,
+): Promise<Launcher> {
+  const spawned = createSpawnLauncher(env, settings);
+  // What runs can import, before the zygote imports what it preloads.
+  const problem = await survey(spawned, env, settings);
+  if (problem) unlisted(problem, settings);
+  let launcher: Launcher = spawned;
+  let seccomp = false;
+  // The server opens a forked run's pipes through /proc/<pid>/fd (see ZygoteProcess.fork).
+  if (settings.startup === "zygote" && process.platform === "linux") {
+    const plain = await createPlainZygoteLauncher(env, settings);
+    const failure = await probe(plain.launcher, env, settings);
+    if (failure) {
+      plain.launcher.close();
+      settings.logger.warn(
+        `Mecha: the zygote start-up path failed (${failure}); starting a fresh interpreter for each run instead.`,
+      );
+    } else {
+      launcher = plain.launcher;
+      seccomp = plain.seccomp;
+    }
+  }
+  settings.logger.warn(
+    process.platform === "win32"
+      ? windowsIsolationWarning(because)
+      : processIsolationWarning(because, {
+          forked: launcher.name === "zygote",
+          ownUid: env.uids !== null,
+          cgroups: env.cgroups !== null,
+          seccomp,
+        }),
+  );
+  return launcher;
+}
+
+/**
  * Finds what isolation this host gives (once): the interpreter, cgroups, bubblewrap and its
  * seccomp filter, uids for runs when root, then the start-up path, each tried with a real
  * program. The policy: the zygote when it works, else bubblewrap per run, else (unless the
- * sandbox is required) process isolation with a loud warning.
+ * sandbox is required) process isolation with a loud warning: runs forked from a zygote without
+ * namespaces when it works, else a fresh interpreter per run.
  */
 export async function detectEnvironment(settings: RuntimeSettings): Promise<Detected> {
   const { logger } = settings;
@@ -125,11 +142,16 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
   let cgroups: CgroupManager | null = null;
   let claim: UidClaim | null = null;
   let launcher: Launcher | null = null;
+  /** Why there is no sandbox though `sandbox: "auto"` wanted one. */
+  let unsandboxedBecause: string | null = null;
   const close = async () => {
     launcher?.close();
     await cgroups?.close().catch(() => {});
     claim?.release();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    if (stateDir) {
+      unmountBelow(stateDir);
+      await rm(stateDir, { recursive: true, force: true }).catch(() => {});
+    }
   };
   try {
     const interpreter = await findPython(settings.python);
@@ -183,6 +205,7 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
         });
         const zygoteUid = env.uids?.acquire() ?? null;
         const zygote = new Zygote({
+          kind: "sandbox",
           bwrap,
           python: interpreter.executable,
           pythonPrefix: interpreter.prefix,
@@ -225,11 +248,9 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
           );
         }
         const why = explainSandboxFailure(problem);
-        logger.warn(
-          `Mecha: WARNING: bubblewrap is installed but its sandbox failed (${problem})` +
-            (why ? `; the cause: ${why}` : "") +
-            ". Running programs with process isolation only: do not run untrusted code like this.",
-        );
+        unsandboxedBecause =
+          `bubblewrap is installed but its sandbox failed (${problem})` +
+          (why ? `; the cause: ${why}` : "");
       }
     } else if (settings.sandbox === "required") {
       throw new Error(
@@ -240,12 +261,10 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
             : "bubblewrap runs on Linux only: use --sandbox none here (see docs/platforms.md)."),
       );
     } else if (settings.sandbox === "auto") {
-      logger.warn(processIsolationWarning(process.platform));
+      unsandboxedBecause = `bubblewrap (bwrap) is not available on this ${process.platform} host`;
     }
     if (!launcher) {
-      launcher = createSpawnLauncher(env, settings);
-      const problem = await survey(launcher, env, settings);
-      if (problem) unlisted(problem, settings);
+      launcher = await unsandboxedLauncher(env, settings, unsandboxedBecause);
     }
     if (settings.preload.length > 0 && launcher.name !== "zygote") {
       logger.warn(

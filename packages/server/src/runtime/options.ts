@@ -24,12 +24,14 @@ export interface RuntimeOptions {
    */
   sandbox?: "auto" | "required" | "none";
   /**
-   * How sandboxed runs start: `"zygote"` (one interpreter started once in bubblewrap forks each
-   * run and isolates it before the run's code executes: its own user, pid, mount, ipc, uts and
+   * How runs start: `"zygote"` (one interpreter started once forks each run and isolates it
+   * before the run's code executes — in bubblewrap: its own user, pid, mount, ipc, uts and
    * cgroup namespaces, a network namespace no other running run is in, a host uid of its own
-   * when the server is root, no capabilities, the seccomp filter) or `"spawn"` (bubblewrap and a
-   * fresh interpreter per run: about three times the CPU per run). When the zygote cannot start,
-   * runs spawn, and the server says so. Ignored without the sandbox.
+   * when the server is root, no capabilities, the seccomp filter; without the sandbox, on Linux:
+   * its own process group, directories and, as root, uid, no capabilities, no_new_privs and a
+   * seccomp filter that leaves it the network) or `"spawn"` (a fresh interpreter per run, in
+   * bubblewrap when there is one: about three times the CPU per run). When the zygote cannot
+   * start, runs spawn, and the server says so.
    * @default "zygote"
    */
   startup?: "spawn" | "zygote";
@@ -39,7 +41,8 @@ export interface RuntimeOptions {
    * `matplotlib.pyplot` and the inline backend). Each must import in the sandbox and leave no
    * thread running, or the server does not start, and says which. Off by default: a larger
    * zygote makes every run's fork a little dearer (see the README for when it pays). Only the
-   * zygote start-up path preloads; with `startup: "spawn"` or without the sandbox it is ignored.
+   * zygote start-up path preloads (with the sandbox or without); with `startup: "spawn"` it is
+   * ignored.
    * @default []
    */
   preload?: readonly string[];

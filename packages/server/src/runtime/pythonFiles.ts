@@ -10,9 +10,12 @@ import inits from "../../python/mecha_inits.py?raw";
 import inline from "../../python/mecha_inline.py?raw";
 import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
+import plainRuns from "../../python/mecha_plain_runs.py?raw";
+import sandboxRuns from "../../python/mecha_sandbox_runs.py?raw";
 import session from "../../python/mecha_session.py?raw";
 import survey from "../../python/mecha_survey.py?raw";
 import windows from "../../python/mecha_windows.py?raw";
+import zygoteCore from "../../python/mecha_zygote.py?raw";
 import seccompFilter from "../../python/seccomp_filter.py?raw";
 import zygote from "../../python/zygote.py?raw";
 
@@ -21,6 +24,9 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "bootstrap.py": bootstrap,
   "run_error.py": runError,
   "zygote.py": zygote,
+  "mecha_zygote.py": zygoteCore,
+  "mecha_sandbox_runs.py": sandboxRuns,
+  "mecha_plain_runs.py": plainRuns,
   "mecha_linux.py": linux,
   "mecha_inits.py": inits,
   "mecha_isolation.py": isolation,

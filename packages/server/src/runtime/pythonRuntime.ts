@@ -4,6 +4,7 @@ import { type Detected, detectEnvironment } from "./detectEnvironment";
 import { runNetwork } from "./environment";
 import { type RuntimeOptions, resolveRuntimeOptions } from "./options";
 import { RunExecution } from "./runExecution";
+import { unmountBelow } from "./runsTmpfs";
 import { openPythonSession, type PythonSession } from "./session/pythonSession";
 import type {
   RunJob,
@@ -48,7 +49,10 @@ export function createPythonRuntime(
   const onExit = () => {
     for (const run of running) run.cancel();
     for (const session of sessions) void session.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    if (stateDir) {
+      unmountBelow(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   };
 
   function start(): Promise<{ detected: Detected; pool: WarmPool }> {

@@ -229,9 +229,10 @@ export function generateSeccomp(
   python: string,
   script: string,
   out: string,
+  flags: readonly string[] = [],
 ): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile(python, ["-E", "-s", script, out], { timeout: 10_000, env: {} }, (error) =>
+    execFile(python, ["-E", "-s", script, ...flags, out], { timeout: 10_000, env: {} }, (error) =>
       resolve(error ? null : out),
     );
   });

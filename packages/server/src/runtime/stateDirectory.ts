@@ -2,6 +2,7 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unmountBelow } from "./runsTmpfs";
 
 /** What Mecha names its directories in the temporary directory: `<prefix>-<server pid>-…`. */
 const OURS = /^mecha(?:-run)?-(\d+)-/;
@@ -33,6 +34,8 @@ export function sweepStaleDirectories(dir = tmpdir()): void {
     const path = join(dir, entry);
     try {
       if (uid !== undefined && statSync(path).uid !== uid) continue;
+      // Its runs' tmpfs (see runsTmpfs.ts), if it had one, goes first.
+      unmountBelow(path);
       rmSync(path, { recursive: true, force: true });
     } catch {
       // another server swept it first

@@ -2,12 +2,21 @@ import type { RunCgroup } from "./cgroup";
 import type { Environment } from "./environment";
 import { CancelledError, type Launcher, type PreparedRun } from "./launcher";
 import type { RuntimeSettings } from "./options";
+import { makeRunDirectories, type RunDirectories } from "./runDirectories";
 import { IDLE_MEMORY_BYTES } from "./spawnLauncher";
+import { within } from "./streamWaits";
 import type { Zygote } from "./zygote/zygote";
 
 /**
- * The zygote start-up path: each run is forked from one interpreter started once in bubblewrap,
- * and isolates itself before any of its code executes (see python/zygote.py).
+ * How long a release waits for a run without namespaces to be gone, and for its uid's sweep: a
+ * process that left the run's process group can hold a zombie of the group indefinitely.
+ */
+const GONE_MS = 2000;
+
+/**
+ * The zygote start-up path: each run is forked from one interpreter started once (in
+ * bubblewrap, or plain without the sandbox), and isolates itself before any of its code executes
+ * (see python/zygote.py). Without the sandbox the server also makes each run's directories.
  */
 export function createZygoteLauncher(
   env: Environment,
@@ -24,6 +33,16 @@ export function createZygoteLauncher(
     // The run moves itself into its cgroup as its first step, as the zygote's uid, when it may
     // (cgroup v1): the server then starts no thread-pool write for it.
     const joins = zygote.joinsCgroups;
+    const runsDir = zygote.runsDir;
+    let dirs: RunDirectories | null = null;
+    if (runsDir !== null) {
+      try {
+        dirs = makeRunDirectories(runsDir, id, uid);
+      } catch (cause) {
+        if (uid !== null) env.uids?.release(uid);
+        throw cause;
+      }
+    }
     if (env.cgroups) {
       cgroup = await env.cgroups
         .create(
@@ -36,8 +55,25 @@ export function createZygoteLauncher(
           return null;
         });
     }
+    // Without namespaces (see python/mecha_plain_runs.py) the run is its first process's
+    // process group; what leaves the group is ended by the run's cgroup where it has one, else,
+    // where the run has a uid of its own, by a sweep of that uid.
+    const plain = runsDir !== null;
+    const sweeps = plain && uid !== null && cgroup === null;
+    let swept: Promise<void> | null = null;
+    const sweep = () => {
+      swept ??= within(GONE_MS, zygote.sweep(uid!)).then(() => {});
+      return swept;
+    };
+    /**
+     * Once nothing of the run is left, what it held goes back: its cgroup (which ends anything
+     * left in it), then without namespaces every process of its uid (where no cgroup held them)
+     * and its directories, and last the uid, to another run.
+     */
     const releaseHeld = async () => {
       await cgroup?.remove().catch(() => {});
+      if (sweeps) await sweep();
+      await dirs?.remove().catch(() => {});
       if (uid !== null) env.uids?.release(uid);
     };
     try {
@@ -69,16 +105,32 @@ export function createZygoteLauncher(
       void run.exited.then(() => {
         dead = true;
       });
-      return {
+      const kill = () => {
+        run.kill();
+        if (sweeps) void sweep();
+      };
+      // The zygote knows of the process group only: a process that left it may be in the run's
+      // cgroup, and, where there is none, only a sweep of the run's uid can end it.
+      const exited = !plain
+        ? run.exited
+        : run.exited.then((exit) =>
+            exit?.alone && (sweeps || (cgroup?.tasks() ?? 0) > 0)
+              ? { ...exit, alone: false }
+              : exit,
+          );
+      const prepared: PreparedRun = {
         stdin: run.stdin,
         stdout: run.stdout,
         stderr: run.stderr,
         events: run.events,
         cgroup,
-        ownUser: true,
+        // Without namespaces, a user of its own only when the server gave it a uid.
+        ownUser: runsDir === null || uid !== null,
         jobObject: false,
-        exited: run.exited,
-        gone: run.gone,
+        exited,
+        get gone() {
+          return swept ? Promise.all([run.gone, swept]).then(() => {}) : run.gone;
+        },
         get dead() {
           return dead;
         },
@@ -89,16 +141,18 @@ export function createZygoteLauncher(
           run.job.write(`${JSON.stringify(job)}\n`);
           return run.job;
         },
-        kill: run.kill,
+        kill,
         async release() {
-          run.kill();
-          await run.gone;
+          kill();
+          // In the sandbox the run is its pid namespace, which the kernel ends whole; without,
+          // a process outside the group can hold a zombie of it indefinitely.
+          await (plain ? within(GONE_MS, prepared.gone) : run.gone);
           for (const stream of streams) stream.destroy();
           // Reaped: nothing of the run is left in its cgroup but what the kernel still frees.
-          await cgroup?.remove().catch(() => {});
-          if (uid !== null) env.uids?.release(uid);
+          await releaseHeld();
         },
       };
+      return prepared;
     } catch (cause) {
       await releaseHeld();
       throw cause;

@@ -99,18 +99,19 @@ function startCli(
 }
 
 /**
- * Builds mecha-server and starts it on a free port with the sandbox required and `startup`,
- * plus `args` (and `env`); `close()` stops it and removes the build.
+ * Builds mecha-server and starts it on a free port with `sandbox` (required unless said) and
+ * `startup`, plus `args` (and `env`); `close()` stops it and removes the build.
  */
 export async function serveCli(
   startup: "spawn" | "zygote",
   args: string[] = [],
   inherit: Record<number, number> = {},
+  sandbox: "required" | "none" = "required",
   env: Record<string, string> = {},
 ): Promise<CliServer & { close(): Promise<void> }> {
   const cli = await buildCli();
   try {
-    const base = ["--port", "0", "--sandbox", "required", "--startup", startup, "--quiet"];
+    const base = ["--port", "0", "--sandbox", sandbox, "--startup", startup, "--quiet"];
     const server = await startCli(cli.bin, [...base, ...args], inherit, env);
     return {
       ...server,

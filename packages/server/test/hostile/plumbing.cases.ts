@@ -2,7 +2,8 @@
  * What a program can write or send past its stdout and stderr: the descriptor its events travel
  * on, forged events, and standard input it never reads. The server whose memory is measured is
  * mecha-server in a process of its own, as deployed. Every case holds on both start-up paths
- * (run by test/spawn.test.ts and test/zygote.test.ts).
+ * (run by test/spawn.test.ts and test/zygote.test.ts), and without the sandbox
+ * (test/plainZygote.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHandler, type MechaHandler } from "../../src/createHandler";
@@ -58,8 +59,12 @@ const FLOODS = [
   flood([EVENT_FD], MEBIBYTE, 3),
 ];
 
-export function plumbingCases(startup: "spawn" | "zygote"): void {
-  describe.skipIf(!hasBwrap)(`the plumbing around a run (${startup})`, { timeout: 60_000 }, () => {
+export function plumbingCases(
+  startup: "spawn" | "zygote",
+  sandbox: "required" | "none" = "required",
+): void {
+  const title = `the plumbing around a run (${startup}${sandbox === "none" ? ", no sandbox" : ""})`;
+  describe.skipIf(!hasBwrap && sandbox === "required")(title, { timeout: 60_000 }, () => {
     let server: Awaited<ReturnType<typeof serveCli>>;
     let remoteServer: Fetcher;
     let handler: MechaHandler;
@@ -67,10 +72,10 @@ export function plumbingCases(startup: "spawn" | "zygote"): void {
     const serverGrowth = <T>(work: () => Promise<T>) => peakRssGrowth(server.child.pid!, work);
 
     beforeAll(async () => {
-      server = await serveCli(startup, ["--max-concurrent", "8"]);
+      server = await serveCli(startup, ["--max-concurrent", "8"], {}, sandbox);
       remoteServer = remote(server.url);
       handler = createHandler({
-        sandbox: "required",
+        sandbox,
         startup,
         logger: false,
         maxStdinBuffer: 500_000,

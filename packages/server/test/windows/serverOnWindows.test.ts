@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { processIsolationWarning } from "../../src/runtime/detectEnvironment";
 import { type Environment, runEnvironment } from "../../src/runtime/environment";
 import { jobDocument } from "../../src/runtime/jobDocument";
 import type { PreparedRun } from "../../src/runtime/launcher";
 import { resolveRuntimeOptions } from "../../src/runtime/options";
+import { windowsIsolationWarning } from "../../src/runtime/processIsolation";
 import { createPythonRuntime } from "../../src/runtime/pythonRuntime";
 import { RunExecution } from "../../src/runtime/runExecution";
 import { createSpawnLauncher } from "../../src/runtime/spawnLauncher";
@@ -309,7 +309,9 @@ describe("the server on Windows (simulated: platform passed in, fake spawner)", 
   });
 
   it("says at start-up what a Windows run does get without a sandbox", () => {
-    const warning = processIsolationWarning("win32");
+    const warning = windowsIsolationWarning(
+      "bubblewrap (bwrap) is not available on this win32 host",
+    );
     expect(warning).toMatch(/job object/);
     expect(warning).not.toMatch(/process group/);
     expect(warning).toMatch(/Do not run untrusted code/);

@@ -4,8 +4,9 @@ import type { ForkRequest } from "./zygoteProtocol";
 export type { ForkedExit, ZygoteConfig, ZygoteRun } from "./zygoteProcess";
 
 /**
- * A zygote: one interpreter started once in bubblewrap that forks each run and isolates it
- * before any of the run's code executes (see python/zygote.py). Restarted when it dies.
+ * A zygote: one interpreter started once (in bubblewrap, or plain where there is no sandbox)
+ * that forks each run and isolates it before any of the run's code executes (see
+ * python/zygote.py). Restarted when it dies.
  */
 export class Zygote {
   private current: ZygoteProcess | null = null;
@@ -26,6 +27,11 @@ export class Zygote {
     return (this.config.cgroupParents?.length ?? 0) > 0;
   }
 
+  /** Where runs' directories are made, for a zygote without namespaces (see `PlainZygoteConfig`). */
+  get runsDir(): string | null {
+    return this.config.kind === "plain" ? this.config.runsDir : null;
+  }
+
   /**
    * Forks a run. `hostUid` (from `runUids`) is the uid it has on the host; `request.cgroup` the
    * name of the cgroups it moves itself into (see `cgroupParents`), where `locate` finds it.
@@ -36,12 +42,35 @@ export class Zygote {
     place: (hostPid: number) => Promise<void>,
     locate: (() => Promise<number | null>) | null,
   ): Promise<ZygoteRun> {
+    return this.process().fork(
+      { ...request, uid: this.runUid(hostUid), disk: this.disk },
+      place,
+      locate,
+    );
+  }
+
+  /** A run's uid as the zygote takes it: the sandbox's user namespace numbers the range from 1. */
+  private runUid(hostUid: number | null): number | null {
     const range = this.config.runUids;
-    const uid =
-      range && hostUid !== null && hostUid >= range.start && hostUid < range.start + range.size
-        ? hostUid - range.start + 1
-        : null;
-    return this.process().fork({ ...request, uid, disk: this.config.diskBytes }, place, locate);
+    if (
+      !range ||
+      hostUid === null ||
+      hostUid < range.start ||
+      hostUid >= range.start + range.size
+    ) {
+      return null;
+    }
+    return this.config.kind === "plain" ? hostUid : hostUid - range.start + 1;
+  }
+
+  private get disk(): number {
+    return this.config.kind === "plain" ? 0 : this.config.diskBytes;
+  }
+
+  /** Kills every process of a run's host uid (a plain zygote's runs; see `ZygoteProcess.sweep`). */
+  sweep(uid: number): Promise<void> {
+    // By a new zygote if need be: what the run left may outlive the one that forked it.
+    return this.closed ? Promise.resolve() : this.process().sweep(uid);
   }
 
   close(): void {

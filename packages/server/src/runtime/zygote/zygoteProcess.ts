@@ -1,42 +1,15 @@
 import type { ChildProcess } from "node:child_process";
-import { closeSync, constants, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { withInheritedClosed } from "../inheritedDescriptors";
-import type { Spawner } from "../options";
 import { PipeWriter } from "../pipeWriter";
-import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS } from "../sandbox";
 import { decodeWaitStatus } from "../signals";
+import { startPlain } from "./startPlain";
+import { startSandboxed } from "./startSandboxed";
 import { type ForkRequest, formatRequest, parseReply, type ZygoteReply } from "./zygoteProtocol";
+import type { ZygoteConfig, ZygoteStart } from "./zygoteStart";
 
-export interface ZygoteConfig {
-  bwrap: string;
-  python: string;
-  pythonPrefix: string;
-  bootstrapDir: string;
-  etcDir: string;
-  /** Extra read-only binds (source, target) the sandbox needs (see `sandboxBinds`). */
-  binds: readonly (readonly [string, string])[];
-  seccompFile: string | null;
-  diskBytes: number;
-  /** Environment of the zygote and so of every run (allow-listed by the caller). */
-  env: Record<string, string>;
-  /** Host uid and gid the zygote runs as when the server is root. */
-  uid: number | null;
-  /**
-   * Host uids runs may be given, one per run (`uid` outside them): the server, as root, maps
-   * them into the zygote's user namespace, where run k (1-based) is uid k. Null: every run is the
-   * zygote's own uid on the host, as when the server is not root.
-   */
-  runUids: { start: number; size: number } | null;
-  /**
-   * Directories a run's cgroups are made in (one per hierarchy; see `CgroupManager.joinable`):
-   * each run moves itself into its cgroups, as its first step, through descriptors of these.
-   * Null: the server moves each run.
-   */
-  cgroupParents: readonly string[] | null;
-  spawn: Spawner;
-}
+export type { ZygoteConfig } from "./zygoteStart";
 
 /** How a forked run's program ended: its wait status and usage, from the kernel. */
 export interface ForkedExit {
@@ -70,161 +43,62 @@ interface Pending {
   fail: (error: Error) => void;
   exit: (value: ForkedExit | null) => void;
   gone: () => void;
+  /** The run's first process on the host, once found; until its end is reported. */
+  hostPid?: number;
 }
 
-/** The host pid of a child of `parent` whose pid in the zygote's pid namespace is `nsPid`. */
-function hostPidOf(parent: number, nsPid: number): number | null {
-  let children: string;
-  try {
-    children = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8");
-  } catch {
-    return null;
-  }
-  const candidates = children.trim().split(/\s+/).filter(Boolean).map(Number).reverse();
-  for (const pid of candidates) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      const match = /\nNSpid:\s+(\d+)\s+(\d+)/.exec(status);
-      if (match && Number(match[2]) === nsPid) return pid;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
-}
-
-const USERNS_BLOCK_FD = 7;
 /** The zygote finds the directories of `cgroupParents` on fds 8 on (see zygote.py). */
 const CGROUP_PARENTS_MAX = 3;
 /** The zygote's replies are short lines: more than this unread means it cannot be trusted. */
 const MAX_REPLY_BUFFER = 1 << 20;
 
-/**
- * The zygote's uid (and gid) map when the server is root: 0 is the zygote's own host uid, and
- * k >= 1 is host uid `start + k - 1`, for every uid of the range but the zygote's.
- */
-export function idMap(zygote: number, range: { start: number; size: number }): string {
-  const lines = [`0 ${zygote} 1`];
-  const end = range.start + range.size;
-  if (zygote < range.start || zygote >= end) {
-    lines.push(`1 ${range.start} ${range.size}`);
-  } else {
-    if (zygote > range.start) lines.push(`1 ${range.start} ${zygote - range.start}`);
-    if (zygote + 1 < end)
-      lines.push(`${zygote - range.start + 2} ${zygote + 1} ${end - zygote - 1}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
 /** A live zygote process and the runs it has forked. */
 export class ZygoteProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<number>;
+  private readonly hostPidOf: ZygoteStart["hostPidOf"];
+  /** Callers of `sweep`, by uid, until the zygote says it is done. */
+  private sweeps = new Map<number, (() => void)[]>();
   private control: Writable;
   private pending = new Map<string, Pending>();
   private buffer = "";
   private hostPid: number | null = null;
   dead = false;
 
-  constructor(config: ZygoteConfig) {
+  constructor(private readonly config: ZygoteConfig) {
     let seccompFd: number | null = null;
     const parents = (config.cgroupParents ?? []).slice(0, CGROUP_PARENTS_MAX);
     const parentFds: number[] = [];
-    if (config.seccompFile) seccompFd = openSync(config.seccompFile, "r");
-    const args = [
-      ...bwrapArgs(
-        {
-          pythonPrefix: config.pythonPrefix,
-          bootstrapDir: config.bootstrapDir,
-          etcDir: config.etcDir,
-          binds: config.binds,
-        },
-        { diskBytes: 1 << 20 },
-        config.env,
-        { seccomp: false, block: false, zygote: true },
-      ),
-      // bubblewrap waits for the server to write the user namespace's uid and gid maps.
-      ...(config.runUids ? ["--userns-block-fd", String(USERNS_BLOCK_FD)] : []),
-      // Root of its own user namespace (mapped to the unprivileged host uid), so that bubblewrap
-      // makes one user namespace only, the one owning the zygote's pid namespace: the zygote
-      // may then fork each run into a pid namespace of its own. Runs are uid 1000 in theirs.
-      "--uid",
-      "0",
-      "--gid",
-      "0",
-      "--",
-      config.python,
-      // Not -E: the environment is allow-listed already, and a program's own PYTHON* settings
-      // (PYTHONBREAKPOINT, say) must work as under CPython. Not -s: HOME is the run's own
-      // working directory, so its user site is the program's own, as under CPython
-      // (sys.flags.no_user_site is 0). -u: output as it is written.
-      "-u",
-      `${SANDBOX_BOOTSTRAP_DIR}/zygote.py`,
-    ];
+    let log = "";
+    let start: ZygoteStart;
     try {
+      if (config.seccompFile) seccompFd = openSync(config.seccompFile, "r");
       for (const dir of parents) {
         parentFds.push(openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY));
       }
-      this.child = config.spawn(config.bwrap, args, {
-        cwd: "/",
-        env: {},
-        // Pipes on 0-2 like every run's: the interpreter's stdio objects, created once here,
-        // learn what their descriptors are (not seekable, not a tty) at start-up.
-        stdio: withInheritedClosed<"pipe" | "ignore">([
-          "pipe",
-          "pipe",
-          "pipe",
-          "pipe",
-          "pipe",
-          seccompFd ?? "ignore",
-          "pipe",
-          config.runUids ? "pipe" : "ignore",
-          ...parentFds,
-        ]),
-        detached: true,
-        ...(config.uid !== null ? { uid: config.uid, gid: config.uid } : {}),
-      });
+      const fds = { seccomp: seccompFd, cgroupParents: parentFds };
+      start =
+        config.kind === "plain"
+          ? startPlain(config, fds)
+          : startSandboxed(config, fds, (why) => {
+              log += why;
+              this.kill();
+            });
     } finally {
       if (seccompFd !== null) closeSync(seccompFd);
       for (const fd of parentFds) closeSync(fd);
     }
+    this.child = start.child;
+    this.hostPidOf = start.hostPidOf;
     const streams = this.child.stdio as unknown as (Readable & Writable)[];
     for (const stream of streams) stream?.on?.("error", () => {});
     this.control = streams[3] as Writable;
     const replies = streams[4] as Readable;
-    let log = "";
     const collect = (chunk: Buffer) => {
       log = (log + chunk.toString("utf8")).slice(-4000);
     };
     this.child.stdout?.on("data", collect);
     this.child.stderr?.on("data", collect);
-    const info = streams[SANDBOX_FDS.info] as Readable;
-    const hostPid = new Promise<number | null>((resolve) => {
-      let text: string | null = "";
-      info.setEncoding("utf8");
-      info.on("data", (chunk: string) => {
-        if (text === null) return;
-        text += chunk;
-        const match = /"child-pid"\s*:\s*(\d+)/.exec(text);
-        if (!match) return;
-        text = null;
-        const pid = Number(match[1]);
-        if (config.runUids && config.uid !== null) {
-          try {
-            const map = idMap(config.uid, config.runUids);
-            writeFileSync(`/proc/${pid}/uid_map`, map);
-            writeFileSync(`/proc/${pid}/gid_map`, map);
-          } catch (cause) {
-            log += `could not map the zygote's user namespace: ${String(cause)}`;
-            this.kill();
-            return;
-          }
-          (streams[USERNS_BLOCK_FD] as Writable).end("1");
-        }
-        resolve(pid);
-      });
-      info.on("close", () => resolve(null));
-    });
     let hello!: () => void;
     const greeted = new Promise<void>((resolve) => {
       hello = resolve;
@@ -250,15 +124,20 @@ export class ZygoteProcess {
     void exited.then(() => {
       this.dead = true;
       for (const [, run] of this.pending) {
+        // A plain zygote's runs are not in a pid namespace that ends with it: their first
+        // processes die with it (PR_SET_PDEATHSIG), and what they started is killed here.
+        if (config.kind === "plain" && run.hostPid !== undefined) killGroup(run.hostPid);
         run.fail(new Error(`the zygote exited: ${log.trim().slice(-500)}`));
         run.exit(null);
         run.gone();
       }
       this.pending.clear();
+      for (const [, done] of this.sweeps) for (const resolve of done) resolve();
+      this.sweeps.clear();
     });
     this.ready = Promise.race([
-      Promise.all([hostPid, greeted]).then(([pid]) => {
-        if (pid === null) throw new Error("bubblewrap reported no pid");
+      Promise.all([start.hostPid, greeted]).then(([pid]) => {
+        if (pid === null) throw new Error(`the zygote did not start: ${log.trim().slice(-500)}`);
         this.hostPid = pid;
         return pid;
       }),
@@ -273,6 +152,11 @@ export class ZygoteProcess {
   }
 
   private handle(reply: Exclude<ZygoteReply, { type: "hello" }>): void {
+    if (reply.type === "swept") {
+      for (const resolve of this.sweeps.get(reply.uid) ?? []) resolve();
+      this.sweeps.delete(reply.uid);
+      return;
+    }
     const run = this.pending.get(reply.id);
     if (!run) return;
     switch (reply.type) {
@@ -280,10 +164,11 @@ export class ZygoteProcess {
         run.ready(reply);
         break;
       case "failed":
-        run.fail(new Error(`the sandbox could not be set up: ${reply.message}`));
+        run.fail(new Error(`the run could not be set up: ${reply.message}`));
         run.exit(null);
         break;
       case "exit":
+        run.hostPid = undefined;
         run.exit({
           ...decodeWaitStatus(reply.status),
           cpuTimeMs: reply.cpu * 1000,
@@ -356,8 +241,10 @@ export class ZygoteProcess {
     let hostPid: number | null = null;
     const opened: number[] = [];
     try {
-      hostPid = (await locate?.()) ?? hostPidOf(zygotePid, program);
+      hostPid = (await locate?.()) ?? this.hostPidOf(zygotePid, program);
       if (hostPid === null) throw new Error("could not find the run's host pid");
+      const pending = this.pending.get(id);
+      if (pending && !exitedOnce) pending.hostPid = hostPid;
       const open = (fd: number, flags: number) => {
         const opening = openSync(`/proc/${hostPid}/fd/${fd}`, flags | constants.O_NONBLOCK);
         opened.push(opening);
@@ -401,6 +288,20 @@ export class ZygoteProcess {
     }
   }
 
+  /**
+   * A plain zygote kills every process of a run's host uid (see python/mecha_plain_runs.py);
+   * resolves once it has, or once the zygote is gone.
+   */
+  sweep(uid: number): Promise<void> {
+    if (this.dead || this.config.kind !== "plain") return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.sweeps.get(uid);
+      if (waiting) waiting.push(resolve);
+      else this.sweeps.set(uid, [resolve]);
+      this.send(formatRequest({ op: "sweep", uid }));
+    });
+  }
+
   kill(): void {
     this.dead = true;
     const pid = this.child.pid;
@@ -417,5 +318,14 @@ export class ZygoteProcess {
         process.kill(this.hostPid, "SIGKILL");
       } catch {}
     }
+  }
+}
+
+/** Kills a process group, if it is still there. */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // gone already
   }
 }

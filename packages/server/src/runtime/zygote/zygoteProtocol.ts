@@ -11,7 +11,10 @@ export interface ForkRequest {
   id: string;
   /** Size of each of the run's tmpfs (/workspace, /tmp, /dev/shm), in bytes. */
   disk: number;
-  /** The run's uid in the zygote's user namespace (1-based), or null for the zygote's own. */
+  /**
+   * The run's uid: in a sandboxed zygote's user namespace (1-based), or on the host for a plain
+   * zygote; null for the zygote's own.
+   */
   uid: number | null;
   /** The cgroup the run moves itself into (see `cgroupParents`), or null. */
   cgroup: string | null;
@@ -19,10 +22,20 @@ export interface ForkRequest {
   inotify: [instances: number, watches: number];
 }
 
-export type ZygoteRequest = ({ op: "fork" } & ForkRequest) | { op: "kill"; id: string };
+export type ZygoteRequest =
+  | ({ op: "fork" } & ForkRequest)
+  | { op: "kill"; id: string }
+  /** A plain zygote kills every process of a run's host uid (see python/mecha_plain_runs.py). */
+  | { op: "sweep"; uid: number };
 
 /** A request as the line the zygote reads ("-" for a value not given). */
 export function formatRequest(request: ZygoteRequest): string {
+  if (request.op === "sweep") {
+    if (!Number.isInteger(request.uid) || request.uid <= 0) {
+      throw new Error(`not a run's uid: ${JSON.stringify(request.uid)}`);
+    }
+    return `sweep ${request.uid}\n`;
+  }
   if (!NAME.test(request.id)) throw new Error(`not a run id: ${JSON.stringify(request.id)}`);
   if (request.op === "kill") return `kill ${request.id}\n`;
   const { id, disk, uid, cgroup, inotify } = request;
@@ -61,7 +74,8 @@ export type ZygoteReply =
       /** Nothing else of the run was left running (the zygote has ended the run). */
       alone: boolean;
     }
-  | { type: "reaped"; id: string; status: number };
+  | { type: "reaped"; id: string; status: number }
+  | { type: "swept"; uid: number };
 
 const isInt = (value: unknown): value is number =>
   Number.isInteger(value) && (value as number) >= 0;
@@ -107,6 +121,8 @@ export function parseReply(line: string): ZygoteReply | null {
       return isId(value.id) && isInt(value.status)
         ? { type: "reaped", id: value.id, status: value.status }
         : null;
+    case "swept":
+      return isInt(value.uid) ? { type: "swept", uid: value.uid } : null;
     default:
       return null;
   }

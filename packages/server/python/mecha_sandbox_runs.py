@@ -1,0 +1,183 @@
+"""Runs of the sandboxed zygote (see zygote.py): each forked into namespaces of its own.
+
+The zygote lives inside bubblewrap (its own user namespace, where it is uid 0 with every
+capability, mapped to an unprivileged host uid; its own pid, net, ipc and uts namespaces; the
+system read-only; pid 1 of its pid namespace). Per run, the run's init is cloned as pid 1 of a
+new pid namespace (see Inits), and the zygote forks U, the program's first process, into it
+(pid 2). U leaves the zygote's other namespaces for the run's own (see mecha_isolation.py),
+then drops every capability, sets no_new_privs and loads the seccomp filter.
+
+The zygote ends a run by killing its init: the kernel then kills everything else in the run's
+pid namespace. When U is reaped the zygote answers `exit`; if U left nothing running (`alone`)
+the zygote ends the run's init at once. Once the init is reaped (the kernel lets it go only when
+every other process of the run is gone) it answers `reaped`.
+"""
+
+import os
+import signal
+
+import _signal
+
+from mecha_inits import Inits, check_platform
+from mecha_isolation import WORKDIR, Nets, isolate, join_cgroups
+from mecha_linux import CLONE_NEWPID, PR_SET_DUMPABLE, check, drop_privileges, libc
+from mecha_zygote import (
+    REPLY_FD, Forked, close_all_but, format_exit, format_reaped, hand_over, reply,
+    report_failure, run_program,
+)
+
+
+def start_up(options):
+    """Before the zygote does anything else."""
+    # Not dumpable, whatever the host's fs.suid_dumpable: with ptrace rights only over the
+    # zygote's user namespace may anyone read its memory or open its descriptors through /proc,
+    # and each run's init, a clone sharing both, is the pid 1 its program sees.
+    check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+    # Where the init clone was not written for this system, the zygote does not start, and says why.
+    check_platform()
+
+
+def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
+    """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
+    join_cgroups(request, cgroup_parents)
+    # Its cgroup may be kept from an earlier run, and named after it: nothing of that stays.
+    request.pop("cgroup", None)
+    # Its pid in the zygote's pid namespace, read from the zygote's /proc before the run's own
+    # is mounted: the server finds the run's host pid from it.
+    outer_pid = int(os.readlink("/proc/self"))
+    isolate(request, place)
+    hand_over(request["id"], outer_pid)
+    drop_privileges(seccomp_prog)
+    run_program(bootstrap, depth, WORKDIR)
+
+
+class Run:
+    """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
+
+    __slots__ = ("id", "init", "program", "net_fd", "init_status")
+
+    def __init__(self, run_id, init, net_fd):
+        self.id = run_id
+        self.init = init
+        self.program = None
+        self.net_fd = net_fd
+        self.init_status = None
+
+
+class Runs:
+    """The runs of a sandboxed zygote: each its own pid namespace, network and init."""
+
+    def __init__(self, options, cgroup_parents):
+        self.cgroup_parents = cgroup_parents
+        self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        self.nets = Nets()
+        self.inits = Inits()
+        self.runs = {}  # pid (init or program) -> Run
+        self.by_id = {}  # run id -> Run, until its init is reaped
+
+    def timeout(self):
+        return None
+
+    def fork(self, request):
+        """Starts a run: its init as pid 1 of a new pid namespace, then its program (U) as pid 2."""
+        run_id = request.get("id")
+        try:
+            net_fd = self.nets.take()
+        except OSError as error:
+            reply({"type": "failed", "id": run_id.decode(), "message": str(error)})
+            return
+        run = None
+        pid = None
+        try:
+            # The zygote's next children are created in a new pid namespace: the init first, as
+            # its pid 1, then the program. Its later children are again created in the zygote's.
+            check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
+            try:
+                run = Run(run_id, self.inits.start(), net_fd)
+                self.runs[run.init] = run
+                self.by_id[run_id] = run
+                pid = os.fork()
+            finally:
+                if run is None or pid != 0:
+                    check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns(pid)")
+        except OSError as error:
+            if run is None:
+                self.nets.give_back(net_fd)
+            else:
+                # Gives the network back once the init is reaped.
+                os.kill(run.init, signal.SIGKILL)
+            reply({"type": "failed", "id": run_id.decode(), "message": str(error)})
+            return
+        if pid == 0:
+            try:
+                signal.set_wakeup_fd(-1)
+                _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+                close_all_but({REPLY_FD, net_fd, *self.cgroup_parents})
+            except BaseException as error:  # noqa: BLE001
+                report_failure(request, error)
+                os._exit(126)
+            raise Forked(request, net_fd)
+        run.program = pid
+        self.runs[pid] = run
+
+    def kill(self, run_id):
+        # By the zygote, which reaps its children: never a pid already reused.
+        run = self.by_id.get(run_id)
+        if run is not None and self.runs.get(run.init) is run:
+            kill_init(run)
+
+    def sweep(self, uid):
+        """Only for runs without namespaces (see mecha_plain_runs): a run here is its pid
+        namespace, which ends whole."""
+
+    def reap(self):
+        """Reaps every child that has ended and reports the runs they belong to: a program's end
+        (`exit`) as soon as it is reaped, the run's (`reaped`) once its init is, always last."""
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            run = self.runs.pop(pid, None)
+            if run is None:
+                continue
+            if pid == run.program:
+                run.program = None
+                alone = run.init_status is not None or not has_children(run.init)
+                os.write(REPLY_FD, format_exit(run.id, status, usage.ru_utime + usage.ru_stime,
+                                               usage.ru_maxrss, alone))
+                if run.init_status is not None:
+                    self.ended(run)
+                elif alone:
+                    # Nothing else of the run is left: it has wholly ended.
+                    kill_init(run)
+            else:
+                # The kernel lets the init go only once every other process of the run is gone.
+                run.init_status = status
+                self.inits.reaped(pid)
+                if run.program is None:
+                    self.ended(run)
+
+    def ended(self, run):
+        if self.by_id.get(run.id) is run:
+            del self.by_id[run.id]
+        os.write(REPLY_FD, format_reaped(run.id, run.init_status))
+        self.nets.give_back(run.net_fd)
+
+
+def has_children(pid):
+    """Whether a process (a run's init) has a child left: the orphans of a run are its init's."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid), "rb") as listing:
+            return bool(listing.read().strip())
+    except OSError:
+        return False
+
+
+def kill_init(run):
+    try:
+        os.kill(run.init, signal.SIGKILL)
+    except OSError:
+        pass

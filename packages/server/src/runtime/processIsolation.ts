@@ -1,0 +1,55 @@
+/** What holds for a run without the sandbox here (see docs/security.md, layer 1). */
+export interface ProcessIsolation {
+  /** Runs fork from a preloaded interpreter (else each starts a fresh one). */
+  forked: boolean;
+  /** Each run has a uid of its own (the server is root). */
+  ownUid: boolean;
+  cgroups: boolean;
+  seccomp: boolean;
+}
+
+/**
+ * The start-up warning for runs without the sandbox: what contains them and what they can still
+ * reach, exactly. `why` says why there is no sandbox when one was wanted (`sandbox: "auto"`);
+ * null when the operator chose `sandbox: "none"`.
+ */
+export function processIsolationWarning(why: string | null, layers: ProcessIsolation): string {
+  const own = ["process group", "working directory", ...(layers.ownUid ? ["uid"] : [])];
+  const also = [
+    "rlimits",
+    ...(layers.cgroups ? ["cgroups (memory, processes)"] : []),
+    ...(layers.seccomp ? ["a seccomp filter"] : []),
+    "an allow-listed environment",
+  ];
+  const list = (items: string[]) =>
+    items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+  const start = layers.forked ? "forked from a preloaded interpreter" : "a fresh interpreter";
+  const reach = layers.ownUid
+    ? "it can still reach the network, read every world-readable file on this host and see every process in /proc"
+    : "it can still reach the network, read every world-readable file on this host and see every process in /proc, " +
+      "and, running as the server's own user, read the server's environment and signal the server and other runs";
+  const head = why
+    ? `Mecha: WARNING: ${why}; running programs with process isolation only`
+    : "Mecha: WARNING: no sandbox (sandbox: none)";
+  return (
+    `${head}. Each run is ${start} with a ${list(own)} of its own, ${list(also)}; ${reach}` +
+    `${layers.cgroups ? "" : "; a process that calls setsid() leaves its run's process group and outlives it"}` +
+    ". Do not run untrusted code like this."
+  );
+}
+
+/**
+ * The start-up warning on Windows, where bubblewrap cannot run: what a run does get there (see
+ * docs/platforms.md).
+ */
+export function windowsIsolationWarning(why: string | null): string {
+  const head = why
+    ? `Mecha: WARNING: ${why}; running programs with process isolation only`
+    : "Mecha: WARNING: no sandbox (sandbox: none)";
+  return (
+    `${head}. Each run is in a Windows job object (its memory and process limits, its whole ` +
+    "process tree ended with it), with a time limit and an allow-listed environment; no limit " +
+    "on file sizes or open files, and it can reach the network and every file the server's " +
+    "user can. Do not run untrusted code like this."
+  );
+}
