@@ -160,13 +160,13 @@ export function accessCases(startup: "spawn" | "zygote"): void {
     it("DELETE during a run ends the run with the session", async () => {
       const id = await alice.open();
       const stream = await alice.stream(id, "print('waiting', flush=True)\ninput()");
-      await stream.untilInput();
+      await stream.untilStdout("waiting");
       expect((await alice.delete(id)).status).toBe(204);
       const result = await stream.finished();
       expect(result.status).toBe("cancelled");
       expect(result.session).toEqual({ id, state: "lost" });
-      // DELETE ends the interpreter at once: on the spawn path, bytes still in the sandbox's
-      // output relay at that moment (here print's separate "\n") may not arrive.
+      // DELETE ends the interpreter at once: what reached the server is kept; on the spawn path
+      // bytes still in the sandbox's output relay then (here print's separate "\n") may not be.
       expect(result.stdout).toMatch(/^waiting\n?$/);
       await expectNotFound(alice.get(`/sessions/${id}`));
       expect((await health()).capacity).toMatchObject({ sessions: 0, running: 0 });
