@@ -2,19 +2,17 @@ import type { RunEvent, RunResult } from "@mecha/protocol";
 import { expect } from "vitest";
 import { type Fetcher, type RunBody, runRequest } from "./helpers";
 
-/** A streaming run (`Accept: application/x-ndjson`) read event by event. */
-export class RunStream {
+/** A stream of run events (`Accept: application/x-ndjson`) read event by event. */
+export class EventStream {
   id = "";
   stdout = "";
   stderr = "";
+  readonly events: RunEvent[] = [];
   result: RunResult | null = null;
   private buffered = "";
   private readonly decoder = new TextDecoder();
 
-  constructor(
-    private readonly handler: Fetcher,
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
-  ) {}
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
 
   /** Reads events until `done()` holds or the stream ends. */
   async until(done: () => boolean): Promise<void> {
@@ -45,6 +43,24 @@ export class RunStream {
     return this.result;
   }
 
+  private take(event: RunEvent): void {
+    this.events.push(event);
+    if (event.type === "started") this.id = event.id;
+    else if (event.type === "stdout") this.stdout += event.data;
+    else if (event.type === "stderr") this.stderr += event.data;
+    else if (event.type === "exit") this.result = event.result;
+  }
+}
+
+/** A streaming run of `POST /runs`, with its stdin and cancel. */
+export class RunStream extends EventStream {
+  constructor(
+    private readonly handler: Fetcher,
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ) {
+    super(reader);
+  }
+
   /** POST /runs/{id}/stdin. */
   writeStdin(data: string, eof = false): Promise<Response> {
     return this.handler(
@@ -61,13 +77,6 @@ export class RunStream {
     if (this.result) return this.result;
     await this.handler(new Request(`http://localhost/runs/${this.id}/cancel`, { method: "POST" }));
     return this.finished();
-  }
-
-  private take(event: RunEvent): void {
-    if (event.type === "started") this.id = event.id;
-    else if (event.type === "stdout") this.stdout += event.data;
-    else if (event.type === "stderr") this.stderr += event.data;
-    else if (event.type === "exit") this.result = event.result;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Problem, RunEvent, RunResult } from "@mecha/protocol";
 import { expect } from "vitest";
 import type { Fetcher, RunBody } from "../hostile/helpers";
+import { EventStream } from "../hostile/stream";
 
 const BASE = "http://localhost";
 
@@ -140,40 +141,12 @@ export class SessionApi {
 }
 
 /** A session's streaming run (`Accept: application/x-ndjson`) read event by event. */
-export class SessionStream {
-  id = "";
-  stdout = "";
-  stderr = "";
-  readonly events: RunEvent[] = [];
-  result: RunResult | null = null;
-  private buffered = "";
-  private readonly decoder = new TextDecoder();
-
+export class SessionStream extends EventStream {
   constructor(
     private readonly api: SessionApi,
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
-  ) {}
-
-  /** Reads events until `done()` holds or the stream ends. */
-  async until(done: () => boolean): Promise<void> {
-    while (!done()) {
-      const { value, done: ended } = await this.reader.read();
-      if (ended) return;
-      this.buffered += this.decoder.decode(value, { stream: true });
-      for (let newline = this.buffered.indexOf("\n"); newline >= 0; ) {
-        this.take(JSON.parse(this.buffered.slice(0, newline)) as RunEvent);
-        this.buffered = this.buffered.slice(newline + 1);
-        newline = this.buffered.indexOf("\n");
-      }
-    }
-  }
-
-  /** Reads until stdout holds `text`; fails if the run ends first. */
-  async untilStdout(text: string): Promise<void> {
-    await this.until(() => this.stdout.includes(text) || this.result !== null);
-    expect(this.stdout, `stdout never showed ${JSON.stringify(text)}: ${this.stderr}`).toContain(
-      text,
-    );
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+  ) {
+    super(reader);
   }
 
   /** Reads until the program waits for input (an `input` event); fails if the run ends first. */
@@ -186,13 +159,6 @@ export class SessionStream {
     return event;
   }
 
-  /** Reads to the end and returns the run's result. */
-  async finished(): Promise<RunResult> {
-    await this.until(() => this.result !== null);
-    if (!this.result) throw new Error(`the stream ended without a result: ${this.stderr}`);
-    return this.result;
-  }
-
   /** `POST /runs/{id}/stdin`. */
   writeStdin(data: string, eof = false): Promise<Response> {
     return this.api.request("POST", `/runs/${this.id}/stdin`, { data, eof });
@@ -201,13 +167,5 @@ export class SessionStream {
   /** `POST /runs/{id}/cancel`. */
   cancel(): Promise<Response> {
     return this.api.request("POST", `/runs/${this.id}/cancel`);
-  }
-
-  private take(event: RunEvent): void {
-    this.events.push(event);
-    if (event.type === "started") this.id = event.id;
-    else if (event.type === "stdout") this.stdout += event.data;
-    else if (event.type === "stderr") this.stderr += event.data;
-    else if (event.type === "exit") this.result = event.result;
   }
 }
