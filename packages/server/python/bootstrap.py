@@ -602,7 +602,9 @@ def finish_forked(status, zygote_modules, builtins_before):
     nothing of the program's sees it). `zygote_modules` is sys.modules as the run began, and
     `builtins_before` the builtins' namespace. Returns the exit status (120 when a flush failed)."""
     import gc
-    import weakref
+    # The interpreter's own (always loaded): `weakref`, which a fresh interpreter has not
+    # imported, would cost each run an import.
+    from _weakref import ref
 
     threading = sys.modules.get("threading")
     if threading is not None:
@@ -633,7 +635,7 @@ def finish_forked(status, zygote_modules, builtins_before):
         if zygote_modules.get(name) is module:
             continue
         if isinstance(module, type(sys)):
-            mine.append(weakref.ref(module))
+            mine.append(ref(module))
             sys.modules[name] = None
         module = None
     for name in [name for name, value in sys.modules.items() if value is None]:
