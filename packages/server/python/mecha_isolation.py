@@ -6,7 +6,7 @@ tmpfs, its uid, and a user namespace of its own, whose per-user counters are cap
 import os
 
 from mecha_linux import (
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWUTS,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUSER, CLONE_NEWUTS,
     MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
     PR_SET_DUMPABLE, check, libc, mount, write_file,
 )
@@ -32,11 +32,11 @@ def isolate(request, net_fd):
     # where the run has no capability, so nothing in it can be configured from inside.
     check(libc.setns(net_fd, CLONE_NEWNET), "setns(net)")
     os.close(net_fd)
-    # Its mount, ipc, uts and cgroup namespaces, made here in the zygote's user namespace and so
-    # owned by it: the run's own user namespace (below) holds no capability over any of them,
-    # so nothing mounted here can be unmounted, moved or remounted from inside the run.
-    check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
-          "unshare(run)")
+    # Its ipc, uts and cgroup namespaces made here, and its mount namespace by the zygote as it
+    # forked U (see Runs.fork), all in the zygote's user namespace and so owned by it: the run's
+    # own user namespace (below) holds no capability over any of them, so nothing mounted here
+    # can be unmounted, moved or remounted from inside the run.
+    check(libc.unshare(CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP), "unshare(run)")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     # A /proc of the run's pid namespace (a pid namespace the zygote's user namespace owns).
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -48,7 +48,7 @@ def isolate(request, net_fd):
     size = int(request.get("disk") or (64 << 20))
     flags = MS_NOSUID | MS_NODEV
     # The inode cap (hard links count too) bounds the work of unmounting them, which the run's
-    # last process does as it exits, in the run's cgroup.
+    # init does as it exits, once the run has ended (see Runs.fork).
     caps = "size=%d,nr_inodes=%d" % (size, MAX_INODES)
     mount("tmpfs", WORKDIR, "tmpfs", flags,
           "%s,mode=0755,uid=%d,gid=%d" % (caps, outer_uid, outer_gid))

@@ -31,8 +31,8 @@ import time
 import _signal
 
 from mecha_zygote import (
-    REPLY_FD, Forked, close_all_but, format_exit, format_reaped, format_swept, hand_over, reply,
-    report_failure, run_program,
+    REPLY_FD, Forked, before_job, close_all_but, format_exit, format_reaped, format_swept,
+    hand_over, reply, report_failure, run_program,
 )
 
 LINUX = sys.platform.startswith("linux")
@@ -98,8 +98,9 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile.tempdir = None
+    before = before_job(new_session=False)
     hand_over(request["id"], os.getpid())
-    run_program(bootstrap, depth, new_session=False)
+    run_program(bootstrap, depth, before)
 
 
 def become(uid, seccomp_prog):

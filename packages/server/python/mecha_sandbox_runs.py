@@ -20,9 +20,9 @@ import _signal
 
 from mecha_inits import Inits, check_platform
 from mecha_isolation import WORKDIR, Nets, isolate, join_cgroups
-from mecha_linux import CLONE_NEWPID, PR_SET_DUMPABLE, check, drop_privileges, libc
+from mecha_linux import CLONE_NEWNS, CLONE_NEWPID, PR_SET_DUMPABLE, check, drop_privileges, libc
 from mecha_zygote import (
-    REPLY_FD, Forked, close_all_but, format_exit, format_reaped, hand_over, reply,
+    REPLY_FD, Forked, before_job, close_all_but, format_exit, format_reaped, hand_over, reply,
     report_failure, run_program,
 )
 
@@ -38,7 +38,7 @@ def start_up(options):
 
 
 def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
-    """U: joins its cgroups, isolates itself, reports, waits for its job, drops every privilege, runs."""
+    """U: joins its cgroups, isolates itself, drops every privilege, reports, waits for its job, runs."""
     join_cgroups(request, cgroup_parents)
     # Its cgroup may be kept from an earlier run, and named after it: nothing of that stays.
     request.pop("cgroup", None)
@@ -46,9 +46,11 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     # is mounted: the server finds the run's host pid from it.
     outer_pid = int(os.readlink("/proc/self"))
     isolate(request, place)
-    hand_over(request["id"], outer_pid)
+    # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
-    run_program(bootstrap, depth, WORKDIR)
+    before = before_job(WORKDIR)
+    hand_over(request["id"], outer_pid)
+    run_program(bootstrap, depth, before)
 
 
 class Run:
@@ -70,6 +72,7 @@ class Runs:
     def __init__(self, options, cgroup_parents):
         self.cgroup_parents = cgroup_parents
         self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        self.mnt_ns = os.open("/proc/self/ns/mnt", os.O_RDONLY)
         self.nets = Nets()
         self.inits = Inits()
         self.runs = {}  # pid (init or program) -> Run
@@ -89,17 +92,26 @@ class Runs:
         run = None
         pid = None
         try:
-            # The zygote's next children are created in a new pid namespace: the init first, as
-            # its pid 1, then the program. Its later children are again created in the zygote's.
-            check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
+            # The run's mount namespace, made here so that its init is in it too: the init, not
+            # U, then holds it last, and tearing it down (which waits for an RCU grace period)
+            # is the init's to do once the run has ended, not U's as the program exits.
+            check(libc.unshare(CLONE_NEWNS), "unshare(mnt)")
             try:
-                run = Run(run_id, self.inits.start(), net_fd)
-                self.runs[run.init] = run
-                self.by_id[run_id] = run
-                pid = os.fork()
+                # The zygote's next children are created in a new pid namespace: the init first,
+                # as its pid 1, then the program. Its later children are again created in the
+                # zygote's.
+                check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
+                try:
+                    run = Run(run_id, self.inits.start(), net_fd)
+                    self.runs[run.init] = run
+                    self.by_id[run_id] = run
+                    pid = os.fork()
+                finally:
+                    if run is None or pid != 0:
+                        check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns(pid)")
             finally:
-                if run is None or pid != 0:
-                    check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns(pid)")
+                if pid != 0:
+                    check(libc.setns(self.mnt_ns, CLONE_NEWNS), "setns(mnt)")
         except OSError as error:
             if run is None:
                 self.nets.give_back(net_fd)

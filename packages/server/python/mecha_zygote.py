@@ -150,10 +150,20 @@ def hand_over(run_id, pid):
     os.close(REPLY_FD)
 
 
-def run_program(bootstrap, depth, workdir=None, new_session=True):
-    """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
-    end of a forked interpreter (see bootstrap.finish_forked). In a session of its own, made
-    here unless U made it already; in `workdir`, unless U is there already."""
+class Before:
+    """What U is before its job (see `before_job`): what finish_forked leaves alone."""
+
+    __slots__ = ("modules", "builtins")
+
+    def __init__(self, modules, builtins_namespace):
+        self.modules = modules
+        self.builtins = builtins_namespace
+
+
+def before_job(workdir=None, new_session=True):
+    """In U, before it reports `ready`: what does not need the job is done while the server has
+    none for it yet. A session of its own, made here unless U made it already; `workdir`, unless
+    U is there already; sys.modules and the builtins as the program will find them."""
     import builtins
     import sys
 
@@ -161,8 +171,12 @@ def run_program(bootstrap, depth, workdir=None, new_session=True):
         os.setsid()
     if workdir is not None:
         os.chdir(workdir)
-    zygote_modules = dict(sys.modules)
-    builtins_before = dict(builtins.__dict__)
+    return Before(dict(sys.modules), dict(builtins.__dict__))
+
+
+def run_program(bootstrap, depth, before):
+    """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
+    end of a forked interpreter (see bootstrap.finish_forked). `before` from before_job."""
     program = None
     try:
         program = bootstrap["start"](bootstrap["read_job"](), depth)
@@ -170,7 +184,7 @@ def run_program(bootstrap, depth, workdir=None, new_session=True):
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
         status, interrupted = 1, False
-    status = bootstrap["finish_forked"](status, zygote_modules, builtins_before)
+    status = bootstrap["finish_forked"](status, before.modules, before.builtins)
     # Once the program is wholly done (its files closed by its finalization too), before the
     # zygote reports its end.
     if program is not None:
