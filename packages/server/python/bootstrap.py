@@ -486,6 +486,7 @@ class Program:
         unshadow(self.root)
         self.module = main_module(self.main_path)
         sys.modules["__main__"] = self.module
+        self.since = Since(self.module)
 
     def run(self):
         """Runs the program; returns how it ended: (exit status, whether an uncaught
@@ -594,7 +595,41 @@ def _clear_module_dict(namespace):
                 pass
 
 
-def finish_forked(status, zygote_modules, builtins_before):
+class Since:
+    """sys.modules and the builtins as the program found them, by their dicts' version tags
+    (PEP 509: a dict's tag changes whenever it does), so that a run that changed neither is
+    finished without looking at every module and builtin (each look writes a reference count,
+    and so copies a page of the zygote's). Only on CPython 3.11 and 3.12 (64-bit), whose
+    PyDictObject keeps the tag after its size; elsewhere `changed` always says True."""
+
+    TAG_OFFSET = 24  # PyDictObject: ob_refcnt, ob_type, ma_used, then ma_version_tag
+
+    def __init__(self, main):
+        from _weakref import ref
+
+        self.main = ref(main)
+        self.tag = None
+        if sys.implementation.name != "cpython" or sys.version_info[:2] not in ((3, 11), (3, 12)):
+            return
+        if sys.maxsize < 2**32:
+            return
+        try:
+            import ctypes
+
+            self.tag = lambda namespace: ctypes.c_uint64.from_address(
+                id(namespace) + self.TAG_OFFSET).value
+            self.tags = (self.tag(sys.modules), self.tag(builtins.__dict__))
+        except (ImportError, AttributeError, OSError, ValueError):
+            self.tag = None
+
+    def changed(self):
+        """Whether sys.modules or the builtins' namespace changed since the program began."""
+        if self.tag is None:
+            return True
+        return (self.tag(sys.modules), self.tag(builtins.__dict__)) != self.tags
+
+
+def finish_forked(status, zygote_modules, builtins_before, since=None):
     """Py_FinalizeEx for an interpreter forked from a zygote, as far as a program can tell:
     threads joined, atexit, the standard streams flushed, garbage collected, and the modules the
     program loaded (its `__main__` first, in import order) torn down as CPython tears them down.
@@ -631,21 +666,32 @@ def finish_forked(status, zygote_modules, builtins_before):
         except AttributeError:
             pass
     mine = []
-    for name, module in list(sys.modules.items()):
-        if zygote_modules.get(name) is module:
-            continue
-        if isinstance(module, type(sys)):
-            mine.append(ref(module))
-            sys.modules[name] = None
-        module = None
-    for name in [name for name, value in sys.modules.items() if value is None]:
-        del sys.modules[name]
     current = builtins.__dict__
-    for key in [key for key in current if key not in builtins_before]:
-        del current[key]
-    for key, value in builtins_before.items():
-        if current.get(key, key) is not value:
-            current[key] = value
+    if since is not None and not since.changed():
+        # Neither changed since the program began: its one module is its `__main__`, and the
+        # one builtin the run added is display().
+        main = since.main()
+        if main is not None and sys.modules.get("__main__") is main:
+            mine.append(ref(main))
+            del sys.modules["__main__"]
+        main = None
+        if "display" not in builtins_before:
+            current.pop("display", None)
+    else:
+        for name, module in list(sys.modules.items()):
+            if zygote_modules.get(name) is module:
+                continue
+            if isinstance(module, type(sys)):
+                mine.append(ref(module))
+                sys.modules[name] = None
+            module = None
+        for name in [name for name, value in sys.modules.items() if value is None]:
+            del sys.modules[name]
+        for key in [key for key in current if key not in builtins_before]:
+            del current[key]
+        for key, value in builtins_before.items():
+            if current.get(key, key) is not value:
+                current[key] = value
     gc.collect()
     for ref in reversed(mine):
         module = ref()

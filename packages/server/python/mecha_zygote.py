@@ -151,27 +151,33 @@ def hand_over(run_id, pid):
 
 
 class Before:
-    """What U is before its job (see `before_job`): what finish_forked leaves alone."""
+    """sys.modules and the builtins' namespace as the zygote left them: what a run's
+    finish_forked leaves alone. Made once, by the zygote (see main), so that no run copies them:
+    copying writes the reference count of every module and builtin, a page copied per object."""
 
     __slots__ = ("modules", "builtins")
 
-    def __init__(self, modules, builtins_namespace):
-        self.modules = modules
-        self.builtins = builtins_namespace
+    def __init__(self):
+        import builtins
+        import sys
+
+        self.modules = dict(sys.modules)
+        self.builtins = dict(builtins.__dict__)
+
+
+# The zygote's Before, made in main() before it serves: every run forked after finds it here.
+BEFORE = None
 
 
 def before_job(workdir=None, new_session=True):
     """In U, before it reports `ready`: what does not need the job is done while the server has
     none for it yet. A session of its own, made here unless U made it already; `workdir`, unless
-    U is there already; sys.modules and the builtins as the program will find them."""
-    import builtins
-    import sys
-
+    U is there already. Returns the zygote's Before."""
     if new_session:
         os.setsid()
     if workdir is not None:
         os.chdir(workdir)
-    return Before(dict(sys.modules), dict(builtins.__dict__))
+    return BEFORE
 
 
 def run_program(bootstrap, depth, before):
@@ -184,7 +190,8 @@ def run_program(bootstrap, depth, before):
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
         status, interrupted = 1, False
-    status = bootstrap["finish_forked"](status, before.modules, before.builtins)
+    status = bootstrap["finish_forked"](status, before.modules, before.builtins,
+                                        getattr(program, "since", None))
     # Once the program is wholly done (its files closed by its finalization too), before the
     # zygote reports its end.
     if program is not None:
@@ -321,6 +328,8 @@ def main(kind, options, here, startup_modules):
     # (see unshadow in bootstrap.py); before serve() freezes what the zygote holds.
     bootstrap["preload"](names)
     depth = bootstrap["RecursionDepth"]()
+    global BEFORE
+    BEFORE = Before()
     try:
         serve(kind, options, cgroup_parents)
     except Forked as forked:
