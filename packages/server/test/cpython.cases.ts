@@ -48,6 +48,18 @@ const CASES: Case[] = [
     name: "finalizers at exit: __del__, a generator's finally, an unflushed stream of its own",
     code: "class A:\n    def __del__(self):\n        print('del A')\na = A()\ndef gen():\n    try:\n        yield 1\n    finally:\n        print('gen finally')\ng = gen()\nnext(g)\nimport atexit, sys\natexit.register(lambda: print('atexit'))\nout = open(sys.stdout.fileno(), 'w', closefd=False, buffering=4096)\nout.write('buffered\\n')",
   },
+  {
+    name: "a module torn down at exit, the program having imported nothing new",
+    code: "x = 1\nclass A:\n    def __del__(self):\n        print('del', x, __name__, 'display' in dir(__builtins__))\na = A()\nprint('end')",
+  },
+  {
+    name: "modules torn down at exit after a new import",
+    code: "import fractions\nx = 1\nclass A:\n    def __del__(self):\n        print('del', x, fractions.Fraction, __name__)\na = A()",
+  },
+  {
+    name: "builtins changed by the program, seen from a finalizer",
+    code: "import builtins\nbuiltins.extra = 1\ndel builtins.abs\nclass A:\n    def __del__(self):\n        print('del', hasattr(builtins, 'extra'), hasattr(builtins, 'abs'))\na = A()",
+  },
   { name: "sys.stdout closed", code: "import sys\nprint('hi')\nsys.stdout.close()" },
   { name: "sys.stderr closed", code: "import sys\nprint('hi')\nsys.stderr.close()" },
   { name: "sys.stdout set to None", code: "import sys\nprint('hi')\nsys.stdout = None" },
