@@ -440,6 +440,12 @@ def prepare_packages(display, network):
     (numpy's global random state, seeded at its import, reseeded: two runs never share a
     sequence), the inline backend sending this run's figures, and the run's audit hook (see
     mecha_guard.py)."""
+    renew_packages(display)
+    guard_packages(display, network)
+
+
+def renew_packages(display):
+    """The part of prepare_packages that does not need the job."""
     DISPLAY["seed_config"](HERE)
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
@@ -447,8 +453,12 @@ def prepare_packages(display, network):
     inline = sys.modules.get(DISPLAY["INLINE_MODULE"])
     if inline is not None:
         inline.publish = display.figure
+
+
+def guard_packages(display, network):
+    """The part of prepare_packages that needs the job's network: the run's audit hook."""
     on_matplotlib = None
-    if inline is None and os.path.isdir(os.path.join(HERE, "matplotlib")):
+    if sys.modules.get(DISPLAY["INLINE_MODULE"]) is None and os.path.isdir(os.path.join(HERE, "matplotlib")):
         def on_matplotlib(matplotlib):
             done = DISPLAY["use_inline"](HERE, matplotlib)
             module = sys.modules.get(DISPLAY["INLINE_MODULE"])
@@ -458,13 +468,32 @@ def prepare_packages(display, network):
     GUARD["install"](network, on_matplotlib)
 
 
+class Ready:
+    """What any job in this process needs, made before the job is known (in a zygote's run,
+    while its first process waits for its job, so that none of it is on the job's path): the
+    event channel, display() (its marker set with the job), the frame the program will run in,
+    sys.path as `python3 main.py` in the working directory has it, and preloaded packages made
+    the run's own. `depth`, found once by a zygote, is good for every process it forks."""
+
+    def __init__(self, depth=None):
+        self.events = Events()
+        self.depth = depth or RecursionDepth()
+        self.root = os.getcwd()
+        self.display = DISPLAY["Display"](self.events, None, flush_io)
+        self.frame_root = FrameRoot()
+        sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
+        renew_packages(self.display)
+
+
 class Program:
     """One job, ready to run: its files written, its limits set, its `__main__` made."""
 
-    def __init__(self, job, events, depth):
+    def __init__(self, job, ready):
+        events = ready.events
         self.events = events
-        self.depth = depth
-        self.root = os.getcwd()
+        self.depth = ready.depth
+        self.frame_root = ready.frame_root
+        self.root = ready.root
         self.main_name = job.get("main", "main.py")
         self.main_path = os.path.join(self.root, self.main_name)
         self.return_files = job.get("returnFiles") or []
@@ -476,13 +505,13 @@ class Program:
         apply_limits(job.get("limits") or {})
         if job.get("interactive"):
             watch_input(events)
-        self.display = DISPLAY["Display"](events, job.get("marker"), flush_io)
+        self.display = ready.display
+        self.display.set_marker(job.get("marker"))
         builtins.display = self.display.display
-        prepare_packages(self.display, job.get("network") or "host")
+        guard_packages(self.display, job.get("network") or "host")
         args = [str(arg) for arg in job.get("args") or []]
         sys.argv = [self.main_name] + args
         sys.orig_argv = ["python3", self.main_name] + args
-        sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
         unshadow(self.root)
         self.module = main_module(self.main_path)
         sys.modules["__main__"] = self.module
@@ -495,7 +524,7 @@ class Program:
         try:
             try:
                 code = compile(self.source, self.main_path, "exec", dont_inherit=True)
-                FrameRoot().exec(code, scope, self.depth)
+                self.frame_root.exec(code, scope, self.depth)
             finally:
                 self.show_figures()
                 flush_io()
@@ -533,13 +562,14 @@ class Program:
             pass
 
 
-def start(job, depth=None):
-    """Prepares a job in this process (the program's first): its events and program, or, for a
-    session, the session (see mecha_session.py). `depth`, found once by a zygote, is good for
-    every process it forks."""
+def start(job, depth=None, ready=None):
+    """Prepares a job in this process (the program's first): its program, or, for a session,
+    the session (see mecha_session.py). `ready` is what was made before the job (see Ready),
+    made here if nothing was."""
+    ready = ready or Ready(depth)
     if job.get("session"):
-        return _load("mecha_session.py")["Session"](globals(), job, Events(), depth or RecursionDepth())
-    return Program(job, Events(), depth or RecursionDepth())
+        return _load("mecha_session.py")["Session"](globals(), job, ready.events, ready.depth)
+    return Program(job, ready)
 
 
 # --- the end of a forked run --------------------------------------------------------------

@@ -174,11 +174,15 @@ class Display:
 
     def __init__(self, events, marker, flush):
         self.events = events
-        self.marker = b"\x1bMECHA" + marker.encode("ascii") + b"#" if marker else None
+        self.set_marker(marker)
         self.flush = flush
         self.count = 0
         # The run's own pipes: a stream the program has pointed elsewhere is never marked.
         self.pipes = {fd: pipe_identity(fd) for fd in (1, 2)}
+
+    def set_marker(self, marker):
+        """The marker (the job's) written where each display falls in stdout and stderr."""
+        self.marker = b"\x1bMECHA" + marker.encode("ascii") + b"#" if marker else None
 
     def display(self, *objs, include=None, exclude=None, metadata=None, transient=None,
                 display_id=None, raw=False, clear=False, **kwargs):

@@ -99,8 +99,8 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     if tempfile is not None:
         tempfile.tempdir = None
     before = before_job(new_session=False)
-    hand_over(request["id"], os.getpid())
-    run_program(bootstrap, depth, before)
+    ready = hand_over(request["id"], os.getpid(), lambda: bootstrap["Ready"](depth))
+    run_program(bootstrap, before, ready)
 
 
 def become(uid, seccomp_prog):

@@ -49,8 +49,8 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
     before = before_job(WORKDIR)
-    hand_over(request["id"], outer_pid)
-    run_program(bootstrap, depth, before)
+    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](depth))
+    run_program(bootstrap, before, ready)
 
 
 class Run:

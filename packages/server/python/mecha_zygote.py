@@ -122,32 +122,33 @@ def close_all_but(keep):
     os.closerange(low, MAX_FD)
 
 
-def hand_over(run_id, pid):
-    """In U: makes the run's pipes, tells the server where they are (`pid` is U's pid as the
-    zygote sees it), waits for the job and leaves only the run's ends, on 0-4."""
-    # Each pipe: (the run's end, the server's end, the fd the run sees it as).
-    pipes = {}
+def hand_over(run_id, pid, prepare):
+    """In U: makes the run's pipes, its ends on 0-4, calls `prepare()` (what the program needs
+    before its job, see bootstrap.Ready), tells the server where the server's ends are (`pid` is
+    U's pid as the zygote sees it), waits for the job, and closes the server's ends. Returns
+    what `prepare()` returned."""
+    server_ends = {}
     for name, target, run_reads in (("stdin", 0, True), ("stdout", 1, False),
                                     ("stderr", 2, False), ("job", 3, True),
                                     ("events", 4, False)):
         r, w = os.pipe()
-        pipes[name] = (r, w, target) if run_reads else (w, r, target)
-    os.write(REPLY_FD, format_ready(run_id, pid,
-                                    {name: server for name, (_, server, _) in pipes.items()}))
+        run_end, server_end = (r, w) if run_reads else (w, r)
+        # Both above 0-4 first: placing one run end on its number never closes another's.
+        moved = fcntl.fcntl(run_end, fcntl.F_DUPFD, 10)
+        server_ends[name] = fcntl.fcntl(server_end, fcntl.F_DUPFD, 10)
+        os.close(r)
+        os.close(w)
+        os.dup2(moved, target)
+        os.close(moved)
+    prepared = prepare()
+    os.write(REPLY_FD, format_ready(run_id, pid, server_ends))
     # The job comes once the server has placed U in the run's cgroup and opened its pipes
-    # (nothing of the run starts before); a run abandoned before is killed waiting.
-    select.select([pipes["job"][0]], [], [])
-    ends = []
-    for run_end, server_end, _ in pipes.values():
-        os.close(server_end)
-        ends.append(run_end)
-    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in ends]
-    for fd in ends:
-        os.close(fd)
-    for (_, _, target), fd in zip(pipes.values(), moved):
-        os.dup2(fd, target)
+    # (nothing of the program starts before); a run abandoned before is killed waiting.
+    select.select([3], [], [])
+    for fd in server_ends.values():
         os.close(fd)
     os.close(REPLY_FD)
+    return prepared
 
 
 class Before:
@@ -180,12 +181,13 @@ def before_job(workdir=None, new_session=True):
     return BEFORE
 
 
-def run_program(bootstrap, depth, before):
+def run_program(bootstrap, before, ready):
     """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
-    end of a forked interpreter (see bootstrap.finish_forked). `before` from before_job."""
+    end of a forked interpreter (see bootstrap.finish_forked). `before` from before_job, `ready`
+    from bootstrap.Ready (through hand_over)."""
     program = None
     try:
-        program = bootstrap["start"](bootstrap["read_job"](), depth)
+        program = bootstrap["start"](bootstrap["read_job"](), ready=ready)
         status, interrupted = program.run()
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
