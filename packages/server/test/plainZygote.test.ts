@@ -195,6 +195,13 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
       "        print('READ', open(path).read())",
       "    except OSError as error:",
       "        print('REFUSED', error.errno)",
+      "        if error.errno != 13:",
+      "            for part in (os.path.dirname(path), os.path.dirname(os.path.dirname(path))):",
+      "                try:",
+      "                    os.stat(part)",
+      "                    print('SEEN', part)",
+      "                except OSError as missing:",
+      "                    print('UNSEEN', part, missing.errno)",
     ].join("\n");
     const a = await openRun(handler, { code, limits: { timeoutMs: 20_000 } });
     const b = await openRun(handler, { code, limits: { timeoutMs: 20_000 } });
