@@ -98,9 +98,9 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile.tempdir = None
-    before = before_job(new_session=False)
+    before_job(new_session=False)
     ready = hand_over(request["id"], os.getpid(), lambda: bootstrap["Ready"](depth))
-    run_program(bootstrap, before, ready)
+    run_program(bootstrap, ready)
 
 
 def become(uid, seccomp_prog):

@@ -48,9 +48,9 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     isolate(request, place)
     # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
-    before = before_job(WORKDIR)
+    before_job(WORKDIR)
     ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](depth))
-    run_program(bootstrap, before, ready)
+    run_program(bootstrap, ready)
 
 
 class Run:
@@ -92,25 +92,20 @@ class Runs:
         run = None
         pid = None
         try:
-            # The run's mount namespace, made here so that its init is in it too: the init, not
-            # U, then holds it last, and tearing it down (which waits for an RCU grace period)
-            # is the init's to do once the run has ended, not U's as the program exits.
-            check(libc.unshare(CLONE_NEWNS), "unshare(mnt)")
+            # The zygote's next children are created in a new pid namespace (the init first, as
+            # its pid 1, then the program) and a new mount namespace: the init is in the run's
+            # mount namespace too, so it, not U, holds it last, and tearing it down (which waits
+            # for an RCU grace period) is the init's once the run has ended, not U's as the
+            # program exits. The zygote itself, and its later children, are again in its own.
+            check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare(mnt, pid)")
             try:
-                # The zygote's next children are created in a new pid namespace: the init first,
-                # as its pid 1, then the program. Its later children are again created in the
-                # zygote's.
-                check(libc.unshare(CLONE_NEWPID), "unshare(pid)")
-                try:
-                    run = Run(run_id, self.inits.start(), net_fd)
-                    self.runs[run.init] = run
-                    self.by_id[run_id] = run
-                    pid = os.fork()
-                finally:
-                    if run is None or pid != 0:
-                        check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns(pid)")
+                run = Run(run_id, self.inits.start(), net_fd)
+                self.runs[run.init] = run
+                self.by_id[run_id] = run
+                pid = os.fork()
             finally:
                 if pid != 0:
+                    check(libc.setns(self.pid_ns, CLONE_NEWPID), "setns(pid)")
                     check(libc.setns(self.mnt_ns, CLONE_NEWNS), "setns(mnt)")
         except OSError as error:
             if run is None:

@@ -173,18 +173,17 @@ BEFORE = None
 def before_job(workdir=None, new_session=True):
     """In U, before it reports `ready`: what does not need the job is done while the server has
     none for it yet. A session of its own, made here unless U made it already; `workdir`, unless
-    U is there already. Returns the zygote's Before."""
+    U is there already."""
     if new_session:
         os.setsid()
     if workdir is not None:
         os.chdir(workdir)
-    return BEFORE
 
 
-def run_program(bootstrap, before, ready):
+def run_program(bootstrap, ready):
     """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
-    end of a forked interpreter (see bootstrap.finish_forked). `before` from before_job, `ready`
-    from bootstrap.Ready (through hand_over)."""
+    end of a forked interpreter (see bootstrap.finish_forked), against the zygote's BEFORE.
+    `ready` from bootstrap.Ready (through hand_over)."""
     program = None
     try:
         program = bootstrap["start"](bootstrap["read_job"](), ready=ready)
@@ -192,7 +191,7 @@ def run_program(bootstrap, before, ready):
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
         status, interrupted = 1, False
-    status = bootstrap["finish_forked"](status, before.modules, before.builtins,
+    status = bootstrap["finish_forked"](status, BEFORE.modules, BEFORE.builtins,
                                         getattr(program, "since", None))
     # Once the program is wholly done (its files closed by its finalization too), before the
     # zygote reports its end.
