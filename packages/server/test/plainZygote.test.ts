@@ -183,8 +183,10 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
   });
 
   it.skipIf(!ownUid)("keeps one run's files from another run's uid", async () => {
+    // Both runs stay alive until both have tried: a run's files are removed when it ends, and
+    // then the other run would find nothing (ENOENT) rather than be refused.
     const code = [
-      "import os, sys, time",
+      "import os, sys",
       "mine = [os.path.join(os.getcwd(), 'secret.txt'), os.path.join(os.environ['TMPDIR'], 'secret.txt')]",
       "for path in mine:",
       "    open(path, 'w').write('s3cret')",
@@ -202,6 +204,8 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
       "                    print('SEEN', part)",
       "                except OSError as missing:",
       "                    print('UNSEEN', part, missing.errno)",
+      "print('TRIED', flush=True)",
+      "sys.stdin.read()",
     ].join("\n");
     const a = await openRun(handler, { code, limits: { timeoutMs: 20_000 } });
     const b = await openRun(handler, { code, limits: { timeoutMs: 20_000 } });
@@ -210,8 +214,12 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
       return linesWith(stream.stdout, "MINE ")[0]!;
     };
     const [pathsA, pathsB] = [await mine(a), await mine(b)];
-    await a.writeStdin(`${pathsB}\n`, true);
-    await b.writeStdin(`${pathsA}\n`, true);
+    await a.writeStdin(`${pathsB}\n`);
+    await b.writeStdin(`${pathsA}\n`);
+    await a.untilStdout("TRIED");
+    await b.untilStdout("TRIED");
+    await a.writeStdin("", true);
+    await b.writeStdin("", true);
     for (const result of [await a.finished(), await b.finished()]) {
       expect(result.status, result.stderr).toBe("succeeded");
       expect(result.stdout).not.toContain("READ");
