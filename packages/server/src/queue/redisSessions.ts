@@ -236,10 +236,12 @@ export class RedisSessions implements SessionRegistry {
 
   async describe(id: string, principal: string | undefined): Promise<SessionDescription> {
     const session = await this.find(id, principal);
-    const busy = session.runState === "queued" || session.runState === "running";
+    const run =
+      session.runState === "queued" || session.runState === "running" ? session.runState : null;
+    const busy = run !== null;
     return {
       id,
-      state: session.state === "lost" ? "lost" : busy ? "running" : "idle",
+      state: session.state === "lost" ? "lost" : (run ?? "idle"),
       ...(busy ? { runId: session.runId } : {}),
       expiresAt: new Date(busy ? session.now + session.idleMs : session.expiresAt).toISOString(),
       limits: session.limits,

@@ -182,7 +182,14 @@ export class SessionManager implements SessionRegistry {
   /** `GET /sessions/{id}`: where it is. */
   describe(id: string, principal: string | undefined): SessionDescription {
     const session = this.find(id, principal);
-    const state = session.lost || session.runtime.lost ? "lost" : session.busy ? "running" : "idle";
+    const state =
+      session.lost || session.runtime.lost
+        ? "lost"
+        : session.busy
+          ? session.busy.state === "queued"
+            ? "queued"
+            : "running"
+          : "idle";
     return {
       id,
       state,

@@ -12,7 +12,8 @@ export interface SessionRequest {
 /** `GET /sessions/{id}`: where a session is. */
 export interface SessionDescription {
   id: string;
-  state: "idle" | "running" | "lost";
+  /** `queued`: its run waits for a run slot; `running`: its run has one. */
+  state: "idle" | "queued" | "running" | "lost";
   /** Its run in progress (queued or running). */
   runId?: string;
   expiresAt: string;

@@ -193,7 +193,7 @@ export function accessCases(startup: "spawn" | "zygote"): void {
         const first = api.post(waiting, { code: "print('never')" });
         await queuedOne();
         const { state, runId } = await api.describe(waiting);
-        expect(state).toBe("running");
+        expect(state).toBe("queued");
         expect((await api.request("POST", `/runs/${runId}/cancel`)).status).toBe(202);
         const cancelled = (await (await first).json()) as RunResult;
         expect(cancelled).toMatchObject({ id: runId, status: "cancelled", stdout: "" });
