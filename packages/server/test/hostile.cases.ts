@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
@@ -8,20 +8,20 @@ import type { RunResult } from "@mecha/protocol";
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { createHandler, type MechaHandler } from "../src/createHandler";
 import { findBwrap } from "../src/runtime/sandbox";
+import { crossRunCases } from "./hostile/crossRun.cases";
 import {
   hostProcessesWith,
   linesWith,
   marker,
   run,
-  runRequest,
   sleepMarker,
   watchPeak,
-  withMarkedArgv,
 } from "./hostile/helpers";
+import { kernelEscapeCases } from "./hostile/kernelEscapes.cases";
+import { mixedLoadCases } from "./hostile/mixedLoad.cases";
 import { casesWithout, plainLayers, sessionRules, target } from "./hostile/mode";
 import {
   bigAllocation,
-  cpuSpinner,
   diskFill,
   doubleForkDaemon,
   forkBomb,
@@ -34,6 +34,7 @@ import {
   sleeper,
   termIgnorers,
 } from "./hostile/programs";
+import type { HostileSuite } from "./hostile/suite";
 
 const plain = target.sandbox === "none";
 const hasBwrap = process.platform === "linux" && findBwrap() !== null;
@@ -130,6 +131,16 @@ describe.skipIf(!hasBwrap && !plain)(
     function outputBytes(result: RunResult): number {
       return Buffer.byteLength(result.stdout) + Buffer.byteLength(result.stderr);
     }
+
+    const suite: HostileSuite = {
+      it,
+      plain,
+      secret: SECRET,
+      handler: () => handler,
+      expectHealthy,
+      expectNoSurvivors,
+      outputBytes,
+    };
 
     it("1. never shows the server's environment secrets", async () => {
       const sleep = sleepMarker();
@@ -552,183 +563,7 @@ describe.skipIf(!hasBwrap && !plain)(
       await expectHealthy();
     });
 
-    it("9. one run sees nothing of another run's files or processes", async () => {
-      const markA = marker("mecha-runa");
-      const secretA = `${randomBytes(16).toString("hex")}-payload`;
-      const codeA = withMarkedArgv(
-        markA,
-        [
-          "import time",
-          `SECRET = ${JSON.stringify(secretA)}`,
-          "for where in (os.getcwd(), '/tmp'):",
-          "    with open(os.path.join(where, MARK + '.secret'), 'w') as handle:",
-          "        handle.write(SECRET)",
-          "print('ready', flush=True)",
-          "while True:",
-          "    time.sleep(1)",
-        ].join("\n"),
-      );
-      const response = await handler(
-        runRequest({ code: codeA, limits: { timeoutMs: 25_000 } }, "application/x-ndjson"),
-      );
-      expect(response.status).toBe(200);
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      let buffered = "";
-      let runId = "";
-      let stdoutA = "";
-      let resultA: RunResult | null = null;
-      const readUntil = async (done: () => boolean) => {
-        while (!done()) {
-          const { value, done: ended } = await reader.read();
-          if (ended) break;
-          buffered += decoder.decode(value, { stream: true });
-          let newline = buffered.indexOf("\n");
-          while (newline >= 0) {
-            const event = JSON.parse(buffered.slice(0, newline));
-            buffered = buffered.slice(newline + 1);
-            newline = buffered.indexOf("\n");
-            if (event.type === "started") runId = event.id;
-            if (event.type === "stdout") stdoutA += event.data;
-            if (event.type === "exit") resultA = event.result;
-          }
-        }
-      };
-      await readUntil(() => stdoutA.includes("ready") || resultA !== null);
-      expect(resultA).toBeNull();
-      expect(hostProcessesWith(markA).length).toBeGreaterThan(0);
-
-      const codeB = [
-        "import os",
-        "print('PIDS', sorted(p for p in os.listdir('/proc') if p.isdigit()))",
-        "for pid in [p for p in os.listdir('/proc') if p.isdigit()]:",
-        "    for part in ('cmdline', 'environ'):",
-        "        try:",
-        "            with open('/proc/%s/%s' % (pid, part), 'rb') as handle:",
-        "                print('PROC', pid, part, handle.read().replace(b'\\0', b' ').decode('latin1'))",
-        "        except OSError as error:",
-        "            print('PROC', pid, part, 'denied', error.errno)",
-        "alive = []",
-        "for pid in range(1, 32768):",
-        "    try:",
-        "        os.kill(pid, 0)",
-        "        alive.append(pid)",
-        "    except ProcessLookupError:",
-        "        pass",
-        "    except PermissionError:",
-        "        alive.append(pid)",
-        "print('SIGNALABLE', alive)",
-        "for where in (os.getcwd(), '/tmp'):",
-        "    print('LIST', where, os.listdir(where))",
-        "for root, dirs, names in os.walk('/'):",
-        "    if root == '/':",
-        "        dirs[:] = [d for d in dirs if d != 'proc']",
-        "    for name in names + dirs:",
-        "        if 'mecha-runa' in name or name.endswith('.secret'):",
-        "            print('FOUND', os.path.join(root, name))",
-        "        if root.startswith(('/tmp', '/workspace')) and name in names:",
-        "            try:",
-        "                with open(os.path.join(root, name), 'rb') as handle:",
-        "                    print('CONTENT', os.path.join(root, name), handle.read(200))",
-        "            except OSError:",
-        "                pass",
-        "print('DONE')",
-      ].join("\n");
-      const resultB = await run(handler, { code: codeB, limits: { timeoutMs: 20_000 } });
-      expect(resultB.status, resultB.stderr).toBe("succeeded");
-      expect(resultB.stdout).toContain("DONE");
-      expect(resultB.stdout).not.toContain(markA);
-      expect(resultB.stdout).not.toContain(secretA);
-      expect(linesWith(resultB.stdout, "FOUND ")).toEqual([]);
-      const signalable = JSON.parse(
-        linesWith(resultB.stdout, "SIGNALABLE ")[0] ?? "[]",
-      ) as number[];
-      expect(signalable.length).toBeLessThanOrEqual(3);
-
-      const cancel = await handler(
-        new Request(`http://localhost/runs/${runId}/cancel`, { method: "POST" }),
-      );
-      expect(cancel.status).toBe(202);
-      await readUntil(() => resultA !== null);
-      expect((resultA as RunResult | null)?.status).toBe("cancelled");
-      expectNoSurvivors(markA);
-      await expectHealthy();
-    });
-
-    it("10. symlinks and file paths cannot reach outside the sandbox", async () => {
-      const hostPasswd = readFileSync("/etc/passwd", "utf8");
-      const sleep = sleepMarker();
-      const code = [
-        "import os",
-        sleeper(sleep),
-        "links = {",
-        "    'shadow': '/etc/shadow',",
-        "    'proc-root': '/proc/1/root/etc/shadow',",
-        "    'proc-root-app': '/proc/1/root/work/main/package.json',",
-        "    'self-root': '/proc/self/root/../../../etc/shadow',",
-        "    'dotdot': '../../../../../../../etc/shadow',",
-        "    'root-bashrc': '/root/.bashrc',",
-        "    'ppid-cwd': '/proc/%d/cwd/../../package.json' % os.getppid(),",
-        "}",
-        "for name, target in links.items():",
-        "    os.symlink(target, name)",
-        "    try:",
-        "        with open(name, 'rb') as handle:",
-        "            print('OPENED', name, handle.read(200))",
-        "    except OSError as error:",
-        "        print('DENIED', name, error.errno)",
-        "for source in ('/etc/passwd', '/usr/bin/python3'):",
-        "    try:",
-        "        os.link(source, 'hard-' + os.path.basename(source))",
-        "        print('LINKED', source)",
-        "    except OSError as error:",
-        "        print('NOLINK', source, error.errno)",
-        "with open('/etc/passwd') as handle:",
-        "    print('PASSWD', handle.read().replace('\\n', '|'))",
-        "print('DONE')",
-      ].join("\n");
-      const result = await run(handler, { code });
-      expect(result.status, result.stderr).toBe("succeeded");
-      expect(result.stdout).toContain("DONE");
-      expect(linesWith(result.stdout, "OPENED ")).toEqual([]);
-      expect(linesWith(result.stdout, "LINKED ")).toEqual([]);
-      expect(linesWith(result.stdout, "DENIED ")).toHaveLength(7);
-      // The sandbox's /etc/passwd is its own: root, the run's user and nobody, no host account.
-      expect(linesWith(result.stdout, "PASSWD ")).toEqual([
-        "root:x:0:0:root:/root:/usr/sbin/nologin|sandbox:x:1000:1000:sandbox:/workspace:/usr/sbin/nologin|nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin|",
-      ]);
-      expectNoSurvivors(sleep);
-
-      for (const path of [
-        "../../etc/passwd",
-        "/etc/passwd",
-        "a/../../etc/passwd",
-        "..\\..\\etc\\passwd",
-        "..",
-      ]) {
-        const response = await handler(
-          runRequest({
-            code: "print('ran')",
-            files: [{ path, content: "mecha:x:0:0::/:/bin/sh\n" }],
-          }),
-        );
-        if (response.status === 200) {
-          // Accepted: then the write must have stayed inside the working directory.
-          const outcome = (await response.json()) as RunResult;
-          expect(outcome.status, path).not.toBe("succeeded");
-        } else {
-          expect(response.status, path).toBe(400);
-          await response.body?.cancel();
-        }
-      }
-      const nested = await run(handler, {
-        code: "print(open('dir/ok.txt').read())",
-        files: [{ path: "dir/ok.txt", content: "inside" }],
-      });
-      expect(nested.stdout).toBe("inside\n");
-      expect(readFileSync("/etc/passwd", "utf8")).toBe(hostPasswd);
-      await expectHealthy();
-    });
+    crossRunCases(suite);
 
     it("11. setuid binaries, su, sudo and mount never give uid 0", async () => {
       const sleep = sleepMarker();
@@ -842,304 +677,7 @@ describe.skipIf(!hasBwrap && !plain)(
       await expectHealthy();
     });
 
-    it("14. twenty hostile runs at once are all contained", async () => {
-      type Case = {
-        name: string;
-        body: Parameters<typeof run>[1];
-        expect: string[];
-        markers: string[];
-      };
-      const cases: Case[] = [];
-      for (let i = 0; i < 2; i++) {
-        const mark = marker("mecha-c14-fork");
-        cases.push({
-          name: "fork bomb",
-          body: { code: forkBomb(mark), limits: { timeoutMs: 3_000 } },
-          expect: ["timed_out", "failed"],
-          markers: [mark],
-        });
-      }
-      {
-        const mark = marker("mecha-c14-shell");
-        cases.push({
-          name: "shell bomb",
-          body: { code: shellForkBomb(mark), limits: { timeoutMs: 3_000 } },
-          expect: ["timed_out", "failed"],
-          markers: [mark],
-        });
-      }
-      for (let i = 0; i < 2; i++) {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "big allocation",
-          body: { code: bigAllocation(sleep), limits: { memoryMb: 128, timeoutMs: 10_000 } },
-          expect: ["memory_exceeded"],
-          markers: [sleep],
-        });
-      }
-      {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "gradual allocation",
-          body: { code: gradualAllocation(sleep), limits: { memoryMb: 128, timeoutMs: 10_000 } },
-          expect: ["memory_exceeded"],
-          markers: [sleep],
-        });
-      }
-      {
-        const mark = marker("mecha-c14-forkmem");
-        cases.push({
-          name: "forked allocation",
-          body: { code: forkedAllocation(mark), limits: { memoryMb: 128, timeoutMs: 10_000 } },
-          expect: ["memory_exceeded"],
-          markers: [mark],
-        });
-      }
-      for (let i = 0; i < 2; i++) {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "output flood",
-          body: { code: outputFlood(sleep), limits: { outputBytes: 65_536, timeoutMs: 10_000 } },
-          expect: ["output_exceeded"],
-          markers: [sleep],
-        });
-      }
-      if (plain) {
-        // Without the sandbox the disk a run fills is the host's (7a): another flood instead.
-        const sleep = sleepMarker();
-        cases.push({
-          name: "output flood",
-          body: { code: outputFlood(sleep), limits: { outputBytes: 65_536, timeoutMs: 10_000 } },
-          expect: ["output_exceeded"],
-          markers: [sleep],
-        });
-      } else {
-        const mark = marker("mecha-c14-disk");
-        const sleep = sleepMarker();
-        cases.push({
-          name: "disk fill",
-          body: { code: diskFill(mark, sleep), limits: { timeoutMs: 10_000 } },
-          expect: ["succeeded"],
-          markers: [mark, sleep],
-        });
-      }
-      for (let i = 0; i < 2; i++) {
-        const sleep = sleepMarker();
-        const endsWithProgram = i === 0 || !sessionRules.heldOutputEndsRun();
-        cases.push({
-          name: "daemon",
-          // A run that ends with its program has the limit the other well-behaved entries have:
-          // a cold interpreter among nineteen hostile runs can take more than a second to start,
-          // and a run that waited for its daemon (sleeping 987 s) would still fail at 10 s.
-          body: {
-            code: doubleForkDaemon(sleep, i === 0),
-            limits: { timeoutMs: endsWithProgram ? 10_000 : 1_500 },
-          },
-          expect: [endsWithProgram ? "succeeded" : "timed_out"],
-          markers: [sleep],
-        });
-      }
-      for (let i = 0; i < 2; i++) {
-        const mark = marker("mecha-c14-term");
-        const sleep = sleepMarker();
-        cases.push({
-          name: "SIGTERM ignorers",
-          body: { code: termIgnorers(mark, sleep), limits: { timeoutMs: 1_500 } },
-          expect: ["timed_out"],
-          markers: [mark, sleep],
-        });
-      }
-      for (let i = 0; i < 2; i++) {
-        const mark = marker("mecha-c14-spin");
-        cases.push({
-          name: "cpu spinner",
-          body: { code: cpuSpinner(mark), limits: { timeoutMs: 1_500 } },
-          expect: ["timed_out", "failed"],
-          markers: [mark],
-        });
-      }
-      {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "setuid(0)",
-          body: { code: `${sleeper(sleep)}\nimport os\nos.setuid(0)\nprint('ROOT')` },
-          expect: ["failed"],
-          markers: [sleep],
-        });
-      }
-      {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "environment dump",
-          body: {
-            // pid 1's environment is empty (bubblewrap) or unreadable (the zygote's init).
-            code: `${sleeper(sleep)}\nimport os\nprint(dict(os.environ))\ntry:\n    print(open('/proc/1/environ','rb').read())\nexcept PermissionError:\n    print('DENIED')`,
-          },
-          expect: ["succeeded"],
-          markers: [sleep],
-        });
-      }
-      {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "killer",
-          body: {
-            code: `${sleeper(sleep)}\nimport os\nfor t in [t for t in (os.getppid(), 1, -1) if t]:\n    try: os.kill(t, 9)\n    except OSError: pass\nprint('alive')`,
-          },
-          expect: ["succeeded"],
-          markers: [sleep],
-        });
-      }
-      if (plain) {
-        // Without the sandbox the network is the host's (3): another spinner instead.
-        const mark = marker("mecha-c14-spin");
-        cases.push({
-          name: "cpu spinner",
-          body: { code: cpuSpinner(mark), limits: { timeoutMs: 1_500 } },
-          expect: ["timed_out", "failed"],
-          markers: [mark],
-        });
-      } else {
-        const sleep = sleepMarker();
-        cases.push({
-          name: "network",
-          body: {
-            code: `${sleeper(sleep)}\nimport socket\ntry:\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n    print('CONNECTED')\nexcept OSError as e:\n    print('blocked', e)`,
-          },
-          expect: ["succeeded"],
-          markers: [sleep],
-        });
-      }
-      expect(cases).toHaveLength(20);
-
-      const started = performance.now();
-      const results = await Promise.all(cases.map((entry) => run(handler, entry.body)));
-      const wall = performance.now() - started;
-      results.forEach((result, index) => {
-        const entry = cases[index]!;
-        expect(
-          entry.expect,
-          `${entry.name}: ${result.status} ${result.stderr.slice(-300)}`,
-        ).toContain(result.status);
-        expect(outputBytes(result)).toBeLessThanOrEqual(10 << 20);
-        expect(result.stdout).not.toContain(SECRET);
-        expect(result.stdout).not.toContain("CONNECTED");
-      });
-      expect(wall).toBeLessThan(25_000);
-      for (const entry of cases) expectNoSurvivors(...entry.markers);
-      await expectHealthy();
-    });
-
-    it("15. kernel escapes: ptrace, unshare, mount and writes to the system all fail", async () => {
-      const sleep = sleepMarker();
-      const bootstrap = join(import.meta.dirname, "../python/bootstrap.py");
-      const bootstrapHash = createHash("sha256").update(readFileSync(bootstrap)).digest("hex");
-      const code = [
-        "import ctypes, errno, os, platform, subprocess",
-        sleeper(sleep),
-        "libc = ctypes.CDLL(None, use_errno=True)",
-        "def call(name, function, *args):",
-        "    ctypes.set_errno(0)",
-        "    result = function(*args)",
-        "    code = ctypes.get_errno()",
-        "    print('CALL', name, result, errno.errorcode.get(code, code), flush=True)",
-        "CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000",
-        "call('ptrace-traceme', libc.ptrace, 0, 0, None, None)",
-        "call('ptrace-attach-1', libc.ptrace, 16, 1, None, None)",
-        "call('unshare-user', libc.unshare, CLONE_NEWUSER)",
-        "call('unshare-mount', libc.unshare, CLONE_NEWNS)",
-        "call('unshare-net', libc.unshare, CLONE_NEWNET)",
-        "call('unshare-pid', libc.unshare, CLONE_NEWPID)",
-        "call('mount-tmpfs', libc.mount, b'none', b'/tmp', b'tmpfs', 0, None)",
-        "call('mount-proc', libc.mount, b'proc', b'/tmp', b'proc', 0, None)",
-        "call('remount-usr-rw', libc.mount, None, b'/usr', None, 0x20 | 0x1000, None)",
-        "call('umount-proc', libc.umount2, b'/proc', 2)",
-        "call('chroot', libc.chroot, b'/tmp')",
-        "fd = os.open('/proc/1/ns/mnt', os.O_RDONLY) if os.path.exists('/proc/1/ns/mnt') else -1",
-        "call('setns', libc.setns, fd, 0)",
-        "call('sethostname', libc.sethostname, b'escaped', 7)",
-        "if platform.machine() in ('x86_64', 'AMD64'):",
-        "    SIGCHLD = 17",
-        "    call('clone-newuser', libc.syscall, 56, CLONE_NEWUSER | SIGCHLD, None, None, None, None)",
-        "    call('bpf', libc.syscall, 321, 0, None, 0)",
-        "    call('keyctl', libc.syscall, 250, 0, 0, 0, 0, 0)",
-        "    call('perf_event_open', libc.syscall, 298, None, 0, -1, -1, 0)",
-        "    call('io_uring_setup', libc.syscall, 425, 8, None)",
-        "    call('init_module', libc.syscall, 175, None, 0, b'')",
-        "    call('pivot_root', libc.syscall, 155, b'/tmp', b'/tmp')",
-        "    call('userfaultfd', libc.syscall, 323, 0)",
-        "import resource",
-        "for name in ('RLIMIT_AS', 'RLIMIT_NPROC', 'RLIMIT_FSIZE', 'RLIMIT_CPU', 'RLIMIT_NOFILE'):",
-        "    which = getattr(resource, name)",
-        "    soft, hard = resource.getrlimit(which)",
-        "    if hard == resource.RLIM_INFINITY:",
-        "        print('UNLIMITED', name)",
-        "        continue",
-        "    try:",
-        "        resource.setrlimit(which, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))",
-        "        print('RAISED', name)",
-        "    except (ValueError, OSError) as error:",
-        "        print('KEPT', name, hard)",
-        "for command in (['unshare', '-Ur', 'id', '-u'], ['unshare', '-m', 'true'], ['mount', '-t', 'tmpfs', 'x', '/tmp']):",
-        "    try:",
-        "        done = subprocess.run(command, capture_output=True, timeout=3)",
-        "        print('CMD', command[0], 'rc=%d' % done.returncode)",
-        "    except OSError as error:",
-        "        print('CMD', command[0], 'missing', error.errno)",
-        "created = ['/usr/mecha-escape', '/usr/bin/mecha-escape', '/usr/lib/mecha-escape',",
-        "           '/bin/mecha-escape', '/lib/mecha-escape', '/etc/mecha-escape', '/etc/passwd',",
-        "           '/etc/ld.so.cache', '/etc/ld.so.preload', '/opt/mecha/bootstrap.py',",
-        "           '/opt/mecha/mecha-escape', '/mecha-escape']",
-        "for path in created:",
-        "    try:",
-        "        with open(path, 'ab') as handle:",
-        "            handle.write(b'1')",
-        "        print('WROTE', path, flush=True)",
-        "    except OSError as error:",
-        "        print('READONLY', path, errno.errorcode.get(error.errno, error.errno), flush=True)",
-        "existing = {'/proc/sys/kernel/hostname': b'escaped', '/proc/sys/kernel/core_pattern': b'|/tmp/x',",
-        "            '/proc/sys/vm/drop_caches': b'3', '/proc/sysrq-trigger': b'h',",
-        "            '/proc/self/oom_score_adj': b'-1000', '/sys/fs/cgroup/cgroup.procs': b'1',",
-        "            '/dev/mem': b'1', '/dev/kmem': b'1', '/dev/port': b'1', '/dev/kmsg': b'1',",
-        "            '/dev/vda': b'1', '/dev/sda': b'1'}",
-        "for path, data in existing.items():",
-        "    try:",
-        "        fd = os.open(path, os.O_WRONLY)",
-        "        try:",
-        "            os.write(fd, data)",
-        "        finally:",
-        "            os.close(fd)",
-        "        print('WROTE', path, flush=True)",
-        "    except OSError as error:",
-        "        print('READONLY', path, errno.errorcode.get(error.errno, error.errno), flush=True)",
-        "for path in ('/usr/mecha-dir', '/etc/mecha-dir', '/mecha-dir'):",
-        "    try:",
-        "        os.mkdir(path)",
-        "        print('WROTE', path)",
-        "    except OSError as error:",
-        "        print('READONLY', path, errno.errorcode.get(error.errno, error.errno))",
-        "print('DONE')",
-      ].join("\n");
-      const result = await run(handler, { code, limits: { timeoutMs: 20_000 } });
-      expect(result.status, result.stderr).toBe("succeeded");
-      expect(result.stdout).toContain("DONE");
-      const calls = linesWith(result.stdout, "CALL ");
-      expect(calls.length).toBeGreaterThanOrEqual(13);
-      for (const line of calls) expect(line, line).toMatch(/^\S+ -1 E[A-Z]+$/);
-      for (const line of linesWith(result.stdout, "CMD ")) expect(line, line).not.toMatch(/ rc=0$/);
-      expect(linesWith(result.stdout, "RAISED ")).toEqual([]);
-      // Memory is the cgroup's to limit where there is one: then no address-space limit is set.
-      const unlimited = linesWith(result.stdout, "UNLIMITED ");
-      const mayBeUnlimited = sessionRules.unlimitedRlimits();
-      expect(unlimited.every((name) => mayBeUnlimited.includes(name))).toBe(true);
-      expect(linesWith(result.stdout, "KEPT ").length + unlimited.length).toBe(5);
-      expect(linesWith(result.stdout, "WROTE ")).toEqual([]);
-      expect(linesWith(result.stdout, "READONLY ").length).toBe(27);
-      expect(createHash("sha256").update(readFileSync(bootstrap)).digest("hex")).toBe(
-        bootstrapHash,
-      );
-      expectNoSurvivors(sleep);
-      await expectHealthy();
-    });
+    mixedLoadCases(suite);
+    kernelEscapeCases(suite);
   },
 );
