@@ -134,7 +134,9 @@ export const CellsInOneSession: Story = {
     expect(session()).toHaveTextContent(/^Session story-session-\d+ on the server/);
     // The second cell uses the first one's DataFrame; its value shows as a styled table.
     await run(2);
-    await waitFor(() => expect(within(output(2)).getByRole("table")).toHaveTextContent("Pune143"));
+    await waitFor(() => expect(within(output(2)).getByRole("table")).toHaveTextContent("Pune143"), {
+      timeout: 5_000,
+    });
     await run(3);
     const figure = within(output(3)).getByRole("img", {
       name: "<Figure size 640x480 with 1 Axes>",
@@ -164,14 +166,16 @@ export const SessionLost: Story = {
     expect(status(2)).toHaveTextContent(/^Could not run the code: The session was lost/);
 
     await userEvent.click(canvas.getByRole("button", { name: "Restart session" }));
-    await waitFor(() => expect(session()).toHaveTextContent(/on the server/));
+    await waitFor(() => expect(session()).toHaveTextContent(/on the server/), { timeout: 5_000 });
     expect(canvas.queryByRole("alert")).toBeNull();
     // The new session is empty: the DataFrame has to be loaded again.
     await run(2);
     expect(status(2)).toHaveTextContent("Failed on line 1: NameError: name 'sales' is not defined");
     await run(1);
     await run(2);
-    await waitFor(() => expect(within(output(2)).getByRole("table")).toHaveTextContent("Oslo120"));
+    await waitFor(() => expect(within(output(2)).getByRole("table")).toHaveTextContent("Oslo120"), {
+      timeout: 5_000,
+    });
   },
 };
 

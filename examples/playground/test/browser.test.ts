@@ -104,7 +104,8 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
 
     // Python is loaded now: the next run is quick.
     const secondMs = await runAndWait("332833500");
-    expect(secondMs).toBeLessThan(2_500);
+    // Loading Python again would take longer than this, even on a loaded machine.
+    expect(secondMs).toBeLessThan(5_000);
     const loaded = /loaded in ([\d.]+ s)/.exec(
       (await page.locator(".pg-status").textContent()) ?? "",
     );
@@ -117,7 +118,7 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     await page.getByLabel("Example").selectOption({ label: "Exception" });
     await runAndWait("ZeroDivisionError");
     await expect
-      .poll(() => runStatus().textContent())
+      .poll(() => runStatus().textContent(), { timeout: 15_000 })
       .toBe("Failed on line 2: ZeroDivisionError: division by zero");
     expect(await log().textContent()).toContain('File "/workspace/main.py", line 4, in <module>');
     expect(await ranOn().textContent()).toBe("browser");
@@ -127,7 +128,7 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     await typeCode("import numpy");
     await runAndWait("Note: this program ran in the browser's Python (Pyodide)");
     await expect
-      .poll(() => runStatus().textContent())
+      .poll(() => runStatus().textContent(), { timeout: 15_000 })
       .toBe("Failed on line 1: ModuleNotFoundError: No module named 'numpy'");
     expect(await log().textContent()).toContain(
       '"numpy" is not loaded. Run it on a Mecha server that has "numpy"',
@@ -158,7 +159,7 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     const ms = await runAndWait("spinning", 20_000);
     // Stopped by the interrupt at the 2 s limit, or, when a busy machine keeps the worker from
     // seeing it, by ending the worker after the 1 s grace period.
-    expect(await runStatus().textContent()).toMatch(/^Timed out after [23]\.\d\d s$/);
+    expect(await runStatus().textContent()).toMatch(/^Timed out after [2-4]\.\d\d s$/);
     expect(await ranOn().textContent()).toBe("browser");
     expect(ms).toBeLessThan(10_000);
     await page.getByLabel("Time limit").selectOption({ label: "30 s" });
@@ -176,7 +177,7 @@ describe.skipIf(!CHROMIUM)("playground: Python in the browser when the server is
     const ms = await runAndWait("still here", 15_000);
     expect(await ranOn().textContent()).toBe("browser");
     // Stopped by an interrupt, not by reloading Python.
-    expect(ms).toBeLessThan(2_500);
+    expect(ms).toBeLessThan(5_000);
   });
 
   it("goes back to the server as soon as it is reachable again", async () => {

@@ -48,7 +48,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
   it("shows the server is connected and runs a program the user types", async () => {
     await page.goto(base);
     await expect
-      .poll(() => page.getByTestId("backend-location").textContent())
+      .poll(() => page.getByTestId("backend-location").textContent(), { timeout: 15_000 })
       .toContain("programs run on the server");
     const editor = page.locator(".cm-content");
     await editor.click();
@@ -58,7 +58,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
     await page.keyboard.press("Control+Enter");
     await expect.poll(() => log().textContent(), { timeout: 15_000 }).toContain("total is 5050");
     const ranOn = page.locator("dt", { hasText: "Ran on" }).locator("xpath=following-sibling::dd");
-    await expect.poll(() => ranOn.textContent()).toBe("server");
+    await expect.poll(() => ranOn.textContent(), { timeout: 15_000 }).toBe("server");
   });
 
   it("answers input() prompts in the terminal with the keyboard", async () => {
@@ -67,7 +67,9 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
     await runButton().click();
     const name = page.getByRole("textbox", { name: "What is your name?" });
     await name.waitFor({ timeout: 15_000 });
-    await expect.poll(() => name.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expect
+      .poll(() => name.evaluate((el) => el === document.activeElement), { timeout: 15_000 })
+      .toBe(true);
     await page.keyboard.type("Ada");
     await page.keyboard.press("Enter");
     const age = page.getByRole("textbox", { name: "How old are you?" });
@@ -96,7 +98,7 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
     await runButton().click();
     await expect.poll(() => log().textContent(), { timeout: 30_000 }).toContain("total revenue:");
     const table = log().getByRole("table");
-    await expect.poll(() => table.textContent()).toMatch(/Pune.*143.*858\.0/s);
+    await expect.poll(() => table.textContent(), { timeout: 15_000 }).toMatch(/Pune.*143.*858\.0/s);
     // In program order: the table first, then the printed total.
     const order = await log().evaluate((element) =>
       [...element.querySelectorAll("[data-stream]")].map((row) => row.getAttribute("data-stream")),

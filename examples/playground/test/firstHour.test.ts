@@ -229,7 +229,9 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
     // The menu comes from the server's GET /runtimes: its default (1 MiB) first, then the usual
     // sizes up to its maximum (10 MiB), as the playground's server is configured.
     await expect
-      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents())
+      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents(), {
+        timeout: 15_000,
+      })
       .toEqual(["1 MiB (server default)", "64 KiB", "256 KiB", "4 MiB", "10 MiB (server maximum)"]);
     await page.getByLabel("Output limit").selectOption({ label: "64 KiB" });
     await page.getByRole("button", { name: "Run" }).click();
@@ -248,7 +250,9 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
     );
     await page.goto(base);
     await expect
-      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents())
+      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents(), {
+        timeout: 15_000,
+      })
       .toEqual(["server default", "64 KiB", "256 KiB", "1 MiB", "4 MiB", "16 MiB", "64 MiB"]);
     expect(await page.getByLabel("Time limit").locator("option").allTextContents()).toEqual([
       "server default",
@@ -276,7 +280,9 @@ describe.skipIf(!CHROMIUM)("the playground in a new user's first hour", () => {
     );
     await page.goto(base);
     await expect
-      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents())
+      .poll(() => page.getByLabel("Output limit").locator("option").allTextContents(), {
+        timeout: 15_000,
+      })
       .toEqual(["1 MiB (server default)", "64 KiB", "256 KiB", "4 MiB (server maximum)"]);
     expect(await page.getByLabel("Time limit").locator("option").allTextContents()).toEqual([
       "10 s (server default)",

@@ -77,7 +77,9 @@ describe.skipIf(!CHROMIUM)("playground: session mode", () => {
 
     await run(1);
     expect(await output(1).textContent()).toContain("A circle of radius 2.5 has an area of 19.63");
-    await expect.poll(() => sessionState().textContent()).toBe("Session on the server");
+    await expect
+      .poll(() => sessionState().textContent(), { timeout: 15_000 })
+      .toBe("Session on the server");
     await run(2);
     // The second cell's final expression, from the first cell's `area`.
     expect(await output(2).textContent()).toContain("39.27");
@@ -98,7 +100,7 @@ describe.skipIf(!CHROMIUM)("playground: session mode", () => {
     await page.getByRole("button", { name: "Add a cell" }).click();
     await typeInto(4, "import os\nos._exit(1)");
     await run(4);
-    await expect.poll(() => sessionState().textContent()).toBe("Session lost");
+    await expect.poll(() => sessionState().textContent(), { timeout: 15_000 }).toBe("Session lost");
     expect(await page.getByRole("alert").textContent()).toContain(
       "run the cells again from the top",
     );
@@ -112,7 +114,9 @@ describe.skipIf(!CHROMIUM)("playground: session mode", () => {
     );
 
     await page.getByRole("button", { name: "Restart session" }).click();
-    await expect.poll(() => sessionState().textContent()).toBe("Session on the server");
+    await expect
+      .poll(() => sessionState().textContent(), { timeout: 15_000 })
+      .toBe("Session on the server");
     expect(await page.getByRole("alert").count()).toBe(0);
     // An empty session: the first cell's variables are gone with the old one.
     await run(2);

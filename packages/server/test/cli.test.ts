@@ -97,7 +97,7 @@ afterEach(async () => {
   );
 });
 
-describe("mecha-server CLI", () => {
+describe("mecha-server CLI", { timeout: 30_000 }, () => {
   it("prints its URL once listening, on a free port with --port 0, and answers the protocol", async () => {
     const server = await start(["--port", "0"]);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

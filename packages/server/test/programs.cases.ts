@@ -224,11 +224,12 @@ describe.each(modes)("ordinary programs behave as under CPython (sandbox: %s)", 
   it("ends a run at its wall-clock limit", async () => {
     const result = await run({
       code: "print('start', flush=True)\nwhile True: pass",
-      limits: { timeoutMs: 500 },
+      limits: { timeoutMs: 2_000 },
     });
     expect(result.status).toBe("timed_out");
     expect(result.stdout).toBe("start\n");
-    expect(result.durationMs).toBeLessThan(3000);
+    expect(result.durationMs).toBeGreaterThanOrEqual(1_900);
+    expect(result.durationMs).toBeLessThan(6_000);
   });
 
   it("ends a run at its output limit and keeps what came before", async () => {

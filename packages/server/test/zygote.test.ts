@@ -380,7 +380,8 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     const sleep = sleepMarker();
     const pending = run(handler, {
       code: `${sleeper(sleep)}\nimport time\ntime.sleep(30)`,
-      limits: { timeoutMs: 3000 },
+      // Long enough to find the run's process and read its cgroups before the run ends.
+      limits: { timeoutMs: 6_000 },
     });
     await vi.waitFor(() => expect(hostProcessesWith(sleep)).toHaveLength(1), { timeout: 5_000 });
     const pid = hostProcessesWith(sleep)[0]?.pid ?? 0;

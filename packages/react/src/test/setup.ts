@@ -1,6 +1,9 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// What a test waits for may need a lazily loaded module (the editor, the HTML sanitizer) first.
+configure({ asyncUtilTimeout: 5_000 });
 
 afterEach(() => {
   cleanup();

@@ -1,11 +1,14 @@
 import type { Display } from "@mecha/protocol";
-import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, configure, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { userEvent } from "vitest/browser";
 import { CodeRunner, MechaProvider } from "../../src/index";
 import { dataFrame, hostile, hostileSvg } from "../../src/test/displays";
 import { createFakeClient, type FakeScript } from "../../src/test/fakeClient";
 import "../../src/styles.css";
+
+// The first HTML display waits for the sanitizer, a module loaded on first use.
+configure({ asyncUtilTimeout: 5_000 });
 
 /**
  * Rich output in Chromium: a hostile `_repr_html_` runs nothing and stays in its box, figures

@@ -116,7 +116,9 @@ export function plumbingCases(
         expect(flood.durationMs).toBeLessThan(timeoutMs);
       }
       const p50 = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
-      expect(p50, `print(1) took ${durations.map(Math.round).join(", ")} ms`).toBeLessThan(300);
+      // A server the floods stalled would take seconds; a cold interpreter per run on a loaded
+      // machine takes up to a few hundred milliseconds.
+      expect(p50, `print(1) took ${durations.map(Math.round).join(", ")} ms`).toBeLessThan(1_000);
       expect(growth / MiB).toBeLessThan(150);
     });
 

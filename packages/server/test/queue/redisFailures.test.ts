@@ -92,7 +92,8 @@ describe.skipIf(missing)("runs over Redis, when things go wrong", () => {
 
   it("is unavailable at once with no runner, and busy when no runner takes a run in time", async () => {
     const { a, b, addRunner, started, programs } = await deploy({
-      queue: { queueTimeoutMs: 300 },
+      // Long enough for the runner to take each run it has room for on a loaded machine.
+      queue: { queueTimeoutMs: 2_000 },
       runner: { maxConcurrent: 1 },
     });
     const none = await post(a, "/runs", runBody());

@@ -49,7 +49,13 @@ export function inSessions(handler: MechaHandler, warmUp?: string): MechaHandler
     try {
       const setUp = `import os as _os\n__file__ = _os.path.abspath("main.py")\ndel _os\n${warmUp ?? ""}`;
       {
-        const warmed = await runIn(setUp, { limits: body.limits });
+        // The program's limits but its time: a trivial cell given a case's short time limit could
+        // miss it on a loaded machine.
+        const limits = {
+          ...(body.limits as Record<string, unknown> | undefined),
+          timeoutMs: 20_000,
+        };
+        const warmed = await runIn(setUp, { limits });
         const result = (await warmed.json()) as { status: string; stderr: string };
         if (result.status !== "succeeded") {
           throw new Error(`the warm-up cell ${result.status}: ${result.stderr}`);
