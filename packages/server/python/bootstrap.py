@@ -184,7 +184,11 @@ def write_file(root, name, data):
     """Writes `data` (bytes, as a text file opened with newline="" would write them) to `name`
     under `root`, which it may not leave."""
     path = os.path.normpath(name)
-    if "\0" in name or os.path.isabs(path) or path == ".." or path.startswith(".." + os.sep):
+    # A drive or a leading separator is never relative (os.path.isabs on Windows says False for
+    # "\\x" from Python 3.13 on: relative to the current drive, but not below `root`).
+    rooted = os.path.splitdrive(path)[0] or path[:1] in ("/", os.sep)
+    if ("\0" in name or rooted or os.path.isabs(path) or path == ".."
+            or path.startswith(".." + os.sep)):
         raise ValueError("file path escapes the working directory: %r" % name)
     target = os.path.join(root, path)
     if os.path.dirname(path):

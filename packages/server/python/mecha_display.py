@@ -162,10 +162,18 @@ def raw_bundle(obj):
 
 
 def pipe_identity(fd):
+    """What `fd` is open on: its device and inode; where fstat gives neither (Windows, for a pipe
+    or NUL), its file type and the OS handle behind it, which dup2 onto `fd` changes."""
     try:
         stat = os.fstat(fd)
     except OSError:
         return None
+    if stat.st_dev == 0 and stat.st_ino == 0:
+        try:
+            import msvcrt
+            return stat.st_mode, msvcrt.get_osfhandle(fd)
+        except (ImportError, OSError):
+            return None
     return stat.st_dev, stat.st_ino
 
 
@@ -253,9 +261,21 @@ def seed_config(here):
         for name in names:
             link = os.path.join(target, name)
             if not os.path.lexists(link):
-                os.symlink(os.path.join(cache, name), link)
+                link_or_copy(os.path.join(cache, name), link)
     except OSError:
         pass
+
+
+def link_or_copy(source, link):
+    """A symbolic link, or (Windows without the privilege to make one) a copy."""
+    try:
+        os.symlink(source, link)
+    except OSError:
+        import shutil
+        if os.path.isdir(source):
+            shutil.copytree(source, link)
+        else:
+            shutil.copy2(source, link)
 
 
 def inline_module(here, lazy):

@@ -174,6 +174,11 @@ class Job:
         limits = JOBOBJECT_EXTENDED_LIMIT_INFORMATION()
         flags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
         if memory_bytes:
+            # SIZE_T: a 32-bit interpreter's would wrap a limit of 4 GiB or more round to a
+            # smaller one (ctypes does not check), so such a run is refused instead.
+            if memory_bytes >= 1 << (8 * ctypes.sizeof(SIZE_T)):
+                raise OSError("a memory limit of %d bytes does not fit this interpreter's "
+                              "SIZE_T (a 32-bit Python)" % memory_bytes)
             flags |= JOB_OBJECT_LIMIT_JOB_MEMORY
             limits.JobMemoryLimit = memory_bytes
         if processes:

@@ -26,3 +26,10 @@ it("names a configured interpreter that does not exist, or is not Python", async
   );
   await expect(findPython("/bin/true")).rejects.toThrow('"/bin/true" is not a working Python 3');
 });
+
+it("on Windows, names a batch file as one it cannot start, and where to find the interpreter", async () => {
+  const shim = "C:\\Users\\Ada\\.pyenv\\pyenv-win\\shims\\python.bat";
+  const refused = findPython(shim, "win32");
+  await expect(refused).rejects.toThrow(`${JSON.stringify(shim)} is a batch file`);
+  await expect(refused).rejects.toThrow("python.exe");
+});

@@ -23,7 +23,9 @@ const PROBE = [
 function probeEnvironment(platform: NodeJS.Platform = process.platform): Record<string, string> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
   if (platform === "win32") {
-    for (const key of ["SYSTEMROOT", "WINDIR", "TEMP", "TMP"]) {
+    // The py launcher's own choice of version (PY_PYTHON, PY_PYTHON3) too, so that `py -3`
+    // picks the Python the user's own `py` does.
+    for (const key of ["SYSTEMROOT", "WINDIR", "TEMP", "TMP", "PY_PYTHON", "PY_PYTHON3"]) {
       const value = process.env[key];
       if (value) env[key] = value;
     }
@@ -77,8 +79,21 @@ export function pythonCandidates(platform: NodeJS.Platform = process.platform): 
  * `sys.executable`), so each run starts the interpreter directly. A configured interpreter is one
  * path, spaces and all (`C:\\Program Files\\Python312\\python.exe`), never split into words.
  */
-export async function findPython(configured?: string): Promise<PythonInterpreter> {
+export async function findPython(
+  configured?: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<PythonInterpreter> {
   if (configured !== undefined) {
+    if (platform === "win32" && /\.(bat|cmd)$/i.test(configured)) {
+      // Node starts no batch file without a shell (EINVAL since 20.12.2), and a run's
+      // interpreter is started without one.
+      throw new Error(
+        `The configured interpreter ${JSON.stringify(configured)} is a batch file (a version ` +
+          "manager's shim, such as pyenv-win's python.bat), which Mecha cannot start without a " +
+          "shell. Point the `python` option (--python) at the python.exe it runs (`py -0p` or " +
+          "`pyenv which python` prints its path).",
+      );
+    }
     const found = await probe(configured, []);
     if (found) return found;
     throw new Error(
@@ -91,7 +106,7 @@ export async function findPython(configured?: string): Promise<PythonInterpreter
     );
   }
   const tried: string[] = [];
-  for (const [command, ...args] of pythonCandidates()) {
+  for (const [command, ...args] of pythonCandidates(platform)) {
     if (!command) continue;
     tried.push([command, ...args].join(" "));
     const found = await probe(command, args);

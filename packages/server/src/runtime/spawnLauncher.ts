@@ -82,6 +82,12 @@ export function createSpawnLauncher(
 ): Launcher {
   const spawn = settings.spawn ?? nodeSpawn;
   const windows = platform === "win32";
+  // On Windows a process of the run that its job is still ending can hold a directory for a
+  // moment (its working directory, a file opened without FILE_SHARE_DELETE): TerminateProcess
+  // only starts the end. fs.rm retries on EBUSY and EPERM.
+  const removal = windows
+    ? { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }
+    : { recursive: true, force: true };
 
   async function prepare(cancelled?: () => boolean): Promise<PreparedRun> {
     const sandboxed = env.bwrap !== null;
@@ -91,7 +97,13 @@ export function createSpawnLauncher(
     let cgroup: RunCgroup | null = null;
     const release = async () => {
       await cgroup?.remove().catch(() => {});
-      for (const dir of made) await rm(dir, { recursive: true, force: true }).catch(() => {});
+      for (const dir of made) {
+        await rm(dir, removal).catch((cause: unknown) => {
+          settings.logger.warn(
+            `Mecha: could not remove a run's directory ${dir}: ${String(cause)}`,
+          );
+        });
+      }
       if (uid !== null) env.uids?.release(uid);
     };
     try {

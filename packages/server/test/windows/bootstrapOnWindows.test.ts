@@ -213,6 +213,28 @@ describe("the bootstrap on Windows (simulated: Linux CPython without its Unix-on
     expect(result).toEqual([3, 300, 0xffffffff, 0xffffffff, 0xc000013a]);
   });
 
+  it("tells a standard stream the program pointed elsewhere from the run's pipe, where fstat gives no inode", () => {
+    // Windows' fstat gives a pipe (or NUL) device and inode 0: the display markers then go by
+    // the OS handle behind the descriptor, which the program's os.dup2 onto it changes.
+    const result = JSON.parse(
+      spawnSyncPython(
+        [
+          "import json, os, stat, sys, types",
+          `sys.path.insert(0, ${JSON.stringify(bootstrapDir)})`,
+          "handles = {1: 0x44}",
+          "sys.modules['msvcrt'] = types.SimpleNamespace(get_osfhandle=lambda fd: handles[fd])",
+          "os.fstat = lambda fd: types.SimpleNamespace(st_dev=0, st_ino=0, st_mode=stat.S_IFIFO | 0o600)",
+          "import mecha_display",
+          "run_pipe = mecha_display.pipe_identity(1)",
+          "still = mecha_display.pipe_identity(1)",
+          "handles[1] = 0x58",
+          "print(json.dumps([run_pipe is not None, still == run_pipe, mecha_display.pipe_identity(1) == run_pipe]))",
+        ].join("\n"),
+      ),
+    );
+    expect(result).toEqual([true, true, false]);
+  });
+
   it("lays the job object structures out as 64-bit Windows does (winnt.h's declarations)", () => {
     const sizes = JSON.parse(spawnSyncPython(null, ["--sizes", bootstrapDir])) as Record<
       string,
