@@ -11,6 +11,7 @@ import inline from "../../python/mecha_inline.py?raw";
 import isolation from "../../python/mecha_isolation.py?raw";
 import linux from "../../python/mecha_linux.py?raw";
 import plainRuns from "../../python/mecha_plain_runs.py?raw";
+import reporter from "../../python/mecha_report.py?raw";
 import sandboxRuns from "../../python/mecha_sandbox_runs.py?raw";
 import session from "../../python/mecha_session.py?raw";
 import survey from "../../python/mecha_survey.py?raw";
@@ -33,6 +34,7 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_display.py": display,
   "mecha_inline.py": inline,
   "mecha_files.py": files,
+  "mecha_report.py": reporter,
   "mecha_guard.py": guard,
   "mecha_session.py": session,
   "mecha_windows.py": windows,
