@@ -729,8 +729,8 @@ def finish_forked(status, zygote_modules, builtins_before, since=None):
             if current.get(key, key) is not value:
                 current[key] = value
     gc.collect()
-    for ref in reversed(mine):
-        module = ref()
+    for weak in reversed(mine):
+        module = weak()
         if module is not None:
             _clear_module_dict(module.__dict__)
         module = None
