@@ -99,7 +99,13 @@ export function lifecycleCases(startup: "spawn" | "zygote"): void {
         const sleep = sleepMarker();
         const id = await on.open(body);
         await on.ok(id, `import subprocess\nsleeper = subprocess.Popen(['sleep', '${sleep}'])`);
-        expect(hostProcessesWith(sleep)).toHaveLength(1);
+        // Popen returns once the child's exec has begun (its close-on-exec pipe closed), which
+        // is before the kernel sets up its new argv: on a loaded machine the run can have ended
+        // while the sleeper's /proc/<pid>/cmdline is still empty.
+        await vi.waitFor(() => expect(hostProcessesWith(sleep)).toHaveLength(1), {
+          timeout: 5_000,
+          interval: 20,
+        });
         return { id, sleep };
       }
 
