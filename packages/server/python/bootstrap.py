@@ -67,9 +67,9 @@ GUARD = _load("mecha_guard.py")
 
 
 def read_job():
-    """The job: one JSON document on fd 3, read to the channel's end; or, for a session, to the
-    end of its line, the channel then kept open for the session's messages (JOB_REST holds what
-    came after the line; see mecha_session.py)."""
+    """The job: one line of JSON on fd 3 (or all the channel holds, if it ends first), read
+    without waiting for the channel's end; for a session, the channel is then kept open for the
+    session's messages (JOB_REST holds what came after the line; see mecha_session.py)."""
     global JOB_REST
     chunks = []
     while True:

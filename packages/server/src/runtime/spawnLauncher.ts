@@ -242,7 +242,8 @@ export function createSpawnLauncher(
           return dead;
         },
         sendJob(job) {
-          (streams[3] as Writable).end(JSON.stringify({ ...job, report }));
+          // Its newline ends it: the program reads it at once, not waiting for the close.
+          (streams[3] as Writable).end(`${JSON.stringify({ ...job, report })}\n`);
         },
         openSession(job) {
           const channel = streams[3] as Writable;

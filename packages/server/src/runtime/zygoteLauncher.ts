@@ -135,7 +135,8 @@ export function createZygoteLauncher(
           return dead;
         },
         sendJob(job) {
-          run.job.end(JSON.stringify(job));
+          // Its newline ends it: the program reads it at once, not waiting for the close.
+          run.job.end(`${JSON.stringify(job)}\n`);
         },
         openSession(job) {
           run.job.write(`${JSON.stringify(job)}\n`);
