@@ -45,6 +45,8 @@ interface Pending {
   gone: () => void;
   /** The run's first process on the host, once found; until its end is reported. */
   hostPid?: number;
+  /** The zygote has ended the run itself: its program ended with nothing else left running. */
+  over?: boolean;
 }
 
 /** The zygote finds the directories of `cgroupParents` on fds 8 on (see zygote.py). */
@@ -169,6 +171,8 @@ export class ZygoteProcess {
         break;
       case "exit":
         run.hostPid = undefined;
+        // With nothing else left, the zygote ends the run itself (see python/mecha_*_runs.py).
+        run.over = reply.alone;
         run.exit({
           ...decodeWaitStatus(reply.status),
           cpuTimeMs: reply.cpu * 1000,
@@ -270,8 +274,12 @@ export class ZygoteProcess {
         exited,
         gone: ended,
         // Through the zygote, which reaps the run's pid 1: a pid it has reaped is never signalled.
-        // Once that process has ended, the kernel has ended the rest of the run with it.
-        kill: () => this.send(formatRequest({ op: "kill", id })),
+        // Once that process has ended, the kernel has ended the rest of the run with it. Not
+        // once the zygote has ended the run itself, or reaped it: it would wake for nothing.
+        kill: () => {
+          const pending = this.pending.get(id);
+          if (pending && !pending.over) this.send(formatRequest({ op: "kill", id }));
+        },
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
