@@ -168,6 +168,8 @@ class Before:
 
 # The zygote's Before, made in main() before it serves: every run forked after finds it here.
 BEFORE = None
+# The end of a forked run (mecha_finish.py), loaded by main() before it serves.
+FINISH = None
 
 
 def before_job(workdir=None, new_session=True):
@@ -182,23 +184,26 @@ def before_job(workdir=None, new_session=True):
 
 def run_program(bootstrap, ready):
     """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
-    end of a forked interpreter (see bootstrap.finish_forked), against the zygote's BEFORE.
+    end of a forked interpreter (see mecha_finish.finish_forked), against the zygote's BEFORE.
     `ready` from bootstrap.Ready (through hand_over)."""
     program = None
+    since = None
     try:
         program = bootstrap["start"](bootstrap["read_job"](), ready=ready)
+        if isinstance(program, bootstrap["Program"]):
+            # sys.modules and the builtins as the program finds them.
+            since = FINISH["Since"](program.module)
         status, interrupted = program.run()
     except BaseException:  # noqa: BLE001 - the bootstrap itself failed: say why
         traceback.print_exc()
         status, interrupted = 1, False
-    status = bootstrap["finish_forked"](status, BEFORE.modules, BEFORE.builtins,
-                                        getattr(program, "since", None))
+    status = FINISH["finish_forked"](status, BEFORE.modules, BEFORE.builtins, since)
     # Once the program is wholly done (its files closed by its finalization too), before the
     # zygote reports its end.
     if program is not None:
         program.send_files()
     if interrupted:
-        bootstrap["die_of_sigint"]()
+        FINISH["die_of_sigint"]()
     os._exit(status)
 
 
@@ -329,7 +334,8 @@ def main(kind, options, here, startup_modules):
     # (see unshadow in bootstrap.py); before serve() freezes what the zygote holds.
     bootstrap["preload"](names)
     depth = bootstrap["RecursionDepth"]()
-    global BEFORE
+    global BEFORE, FINISH
+    FINISH = bootstrap["_load"]("mecha_finish.py")
     BEFORE = Before()
     try:
         serve(kind, options, cgroup_parents)

@@ -5,6 +5,7 @@ import runError from "@mecha/protocol/python/run_error.py?raw";
 import bootstrap from "../../python/bootstrap.py?raw";
 import display from "../../python/mecha_display.py?raw";
 import files from "../../python/mecha_files.py?raw";
+import finish from "../../python/mecha_finish.py?raw";
 import guard from "../../python/mecha_guard.py?raw";
 import inits from "../../python/mecha_inits.py?raw";
 import inline from "../../python/mecha_inline.py?raw";
@@ -34,6 +35,7 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_display.py": display,
   "mecha_inline.py": inline,
   "mecha_files.py": files,
+  "mecha_finish.py": finish,
   "mecha_report.py": reporter,
   "mecha_guard.py": guard,
   "mecha_session.py": session,
