@@ -49,7 +49,7 @@ Limits (a request may ask for less or more, up to the maximum):
   --max-timeout <ms>     Highest a request may ask for (default 60000)
   --memory <MiB>         Memory per run (default 256)
   --max-memory <MiB>     Highest a request may ask for (default 1024)
-  --output-limit <bytes> stdout + stderr per run (default 1048576)
+  --output-limit <bytes> stdout, stderr and displays per run (default 1048576)
   --max-output-limit <bytes>  Highest a request may ask for (default 10485760)
   --max-file-size <bytes>     Largest file a program may write (default 10485760)
   --max-open-files <n>   Files a program may have open (default 256)
