@@ -90,15 +90,16 @@ export async function getEvents(
   const param = new URL(request.url).searchParams.get("after");
   let after = -1;
   if (param !== null) {
-    after = Number(param);
-    if (!Number.isInteger(after) || after < -1) {
+    if (!/^(-1|0|[1-9][0-9]{0,15})$/.test(param)) {
       throw new HttpError(
         "invalid_request",
         `after must be the seq of an event already received (a whole number ≥ 0), got ${JSON.stringify(param)}.`,
       );
     }
+    after = Number(param);
   }
-  await run.checkKept(after);
+  // A reader that has every event of an ended run, its `exit` included, has nothing to wait for.
+  if ((await run.checkAfter(after)) === "none") return streamRun(null, cors);
   return streamRun(run, cors, after, () => run.abandoned(context.opts.resumeWindowMs));
 }
 

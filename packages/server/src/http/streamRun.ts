@@ -1,100 +1,115 @@
-import { MEDIA_TYPES, type RunEvent } from "@mecha/protocol";
+import { MEDIA_TYPES } from "@mecha/protocol";
 import type { SequencedEvent } from "../runs/eventLog";
 import type { RunHandle } from "../runs/runRegistry";
 import { encoder } from "./respond";
 
+/** About how much one chunk of the stream holds, and one merged line of output at most. */
+const CHUNK_CHARS = 64 * 1024;
+
 /**
- * A run's events as NDJSON, from after `after` (-1: all of them), then live until `exit`.
- * Neighbouring chunks of one stream written in the same turn are merged into one line (same
- * bytes, same order), which carries the last one's `seq`.
+ * A run's events as NDJSON, from after `after` (-1: all of them), then live until `exit`; with
+ * no run, an empty stream (a reader that already has every event of an ended run).
+ *
+ * Events are serialized only as the client reads (a chunk at a time, as the connection drains),
+ * so a client that stops reading holds the server to one chunk, never a copy of the run's output.
+ * Neighbouring chunks of one stream that are waiting together (written in the same turn, or
+ * read back at once) are merged into one line of up to 64 KiB (same bytes, same order), which
+ * carries the last one's `seq`.
  */
 export function streamRun(
-  run: RunHandle,
+  run: RunHandle | null,
   headers: Headers,
   after = -1,
   onCancel: () => void = () => {},
 ): Response {
-  let unfollow = () => {};
-  let cancelled = false;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let pending: SequencedEvent[] = [];
-      let scheduled = false;
-      let closed = false;
-      const flush = () => {
-        scheduled = false;
-        if (pending.length === 0 || closed) return;
-        let text = "";
-        let last: SequencedEvent | null = null;
-        for (const event of pending) {
-          if (
-            last &&
-            (event.type === "stdout" || event.type === "stderr") &&
-            last.type === event.type
-          ) {
-            last = { ...last, data: last.data + event.data, seq: event.seq } as SequencedEvent;
-            continue;
-          }
-          if (last) text += `${JSON.stringify(last)}\n`;
-          last = event;
-        }
-        if (last) text += `${JSON.stringify(last)}\n`;
-        pending = [];
-        try {
-          controller.enqueue(encoder.encode(text));
-        } catch {
-          // the consumer is gone
-        }
-      };
-      const end = () => {
-        closed = true;
-        try {
-          controller.close();
-        } catch {}
-      };
-      const onEvent = (event: SequencedEvent) => {
-        if (closed) return;
-        pending.push(event);
-        if ((event as RunEvent).type === "exit") {
-          flush();
-          end();
-          return;
-        }
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-      };
-      // A gap (a reader behind what is kept) ends the stream without `exit`: the client asks
-      // again from its last seq and is told what was lost (410), never given a silent gap.
-      const following = run.follow(after, onEvent, () => {
-        flush();
-        end();
-      });
-      if (typeof following === "function") unfollow = following;
-      else {
-        following.then(
-          (stop) => {
-            if (cancelled) stop();
-            else unfollow = stop;
-          },
-          () => {
-            flush();
-            end();
-          },
-        );
-      }
-    },
-    cancel() {
-      cancelled = true;
-      unfollow();
-      onCancel();
-    },
-  });
   headers.set("content-type", MEDIA_TYPES.ndjson);
   headers.set("cache-control", "no-store");
   headers.set("x-content-type-options", "nosniff");
   // Proxies such as nginx would otherwise hold streamed lines back.
   headers.set("x-accel-buffering", "no");
+  if (run === null) return new Response("", { status: 200, headers });
+
+  const waiting: SequencedEvent[] = [];
+  // The follow has ended: with `exit`, or at a gap (the client asks again from its last seq and
+  // is told what was lost, 410, never given a silent gap), or because the stream was cancelled.
+  let ended = false;
+  let cancelled = false;
+  let unfollow = () => {};
+  let wake: (() => void) | null = null;
+  let scheduled = false;
+  // A pull waiting for events goes on a turn later, so that what arrives in one turn is merged.
+  const nudge = () => {
+    if (scheduled || !wake) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      const resume = wake;
+      wake = null;
+      resume?.();
+    });
+  };
+  const finish = () => {
+    ended = true;
+    nudge();
+  };
+  const onEvent = (event: SequencedEvent) => {
+    if (ended) return;
+    waiting.push(event);
+    if (event.type === "exit") ended = true;
+    nudge();
+  };
+
+  const stream = new ReadableStream<Uint8Array>({
+    start() {
+      const following = run.follow(after, onEvent, finish);
+      if (typeof following === "function") unfollow = following;
+      else {
+        following.then((stop) => {
+          if (cancelled) stop();
+          else unfollow = stop;
+        }, finish);
+      }
+    },
+    async pull(controller) {
+      while (waiting.length === 0 && !ended) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      if (cancelled) return;
+      if (waiting.length > 0) controller.enqueue(encoder.encode(takeLines(waiting)));
+      if (waiting.length === 0 && ended) controller.close();
+    },
+    cancel() {
+      cancelled = true;
+      unfollow();
+      onCancel();
+      finish();
+    },
+  });
   return new Response(stream, { status: 200, headers });
+}
+
+/** Takes about a chunk's worth of events off the front of `waiting`, as NDJSON lines. */
+function takeLines(waiting: SequencedEvent[]): string {
+  let text = "";
+  let taken = 0;
+  let last: SequencedEvent | null = null;
+  while (taken < waiting.length && text.length < CHUNK_CHARS) {
+    const event = waiting[taken++]!;
+    if (
+      last !== null &&
+      (event.type === "stdout" || event.type === "stderr") &&
+      last.type === event.type &&
+      last.data.length + event.data.length <= CHUNK_CHARS
+    ) {
+      last = { type: event.type, data: last.data + event.data, seq: event.seq };
+      continue;
+    }
+    if (last) text += `${JSON.stringify(last)}\n`;
+    last = event;
+  }
+  if (last) text += `${JSON.stringify(last)}\n`;
+  waiting.splice(0, taken);
+  return text;
 }

@@ -77,15 +77,20 @@ export class RemoteRun implements RunHandle {
     return { state: state === "queued" ? "queued" : "running" };
   }
 
-  async checkKept(after: number): Promise<void> {
-    const [first, last] = await Promise.all([
+  async checkAfter(after: number): Promise<"more" | "none"> {
+    const [first, [state, kept]] = await Promise.all([
       this.redis.xrange(this.keys.events(this.id), "-", "+", "COUNT", 1),
-      this.redis.hget(this.keys.run(this.id), "last"),
+      this.redis.hmget(this.keys.run(this.id), "state", "last"),
     ]).catch((cause) => {
       throw unreachable(cause);
     });
-    const firstSeq = first[0] ? seqOf(first[0][0]) : Number(last ?? -1) + 1;
+    if (state === null) throw runErrors.notFound(this.id);
+    const last = Number(kept ?? -1);
+    const firstSeq = first[0] ? seqOf(first[0][0]) : last + 1;
     if (after + 1 < firstSeq) throw runErrors.eventsExpired(this.id, firstSeq);
+    if (after > last) throw runErrors.afterUnsent(this.id, after, last);
+    // Once it has finished, its last event is its `exit`.
+    return state === "finished" && after === last ? "none" : "more";
   }
 
   async follow(

@@ -32,6 +32,11 @@ export class EventLog {
     return sequenced;
   }
 
+  /** The seq of the last event appended; -1 before the first. */
+  get last(): number {
+    return this.next - 1;
+  }
+
   /** Bytes the log holds. */
   get bytes(): number {
     return this.total;

@@ -64,9 +64,12 @@ export class Run implements RunHandle {
     return this.log.bytes;
   }
 
-  /** 410 `events_expired` when its events after `after` are no longer kept. */
-  checkKept(after: number): void {
+  checkAfter(after: number): "more" | "none" {
     this.log.check(after, this.id);
+    const last = this.log.last;
+    if (after > last) throw runErrors.afterUnsent(this.id, after, last);
+    // Once it has finished, its last event is its `exit`.
+    return this.state === "finished" && after === last ? "none" : "more";
   }
 
   /** Its events after `after` now, then each one as it happens; returns how to stop. */

@@ -21,6 +21,13 @@ export const runErrors = {
       "events_expired",
       `Run ${id}'s events before seq ${first} are no longer kept; read its result with GET /runs/${id}.`,
     ),
+  afterUnsent: (id: string, after: number, last: number) =>
+    new HttpError(
+      "invalid_request",
+      `after must be the seq of an event already received: run ${id} has sent ${
+        last < 0 ? "none yet" : `seq 0 to ${last}`
+      }, not ${after}.`,
+    ),
   keyReused: (key: string) =>
     new HttpError(
       "invalid_request",

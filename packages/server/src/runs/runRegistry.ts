@@ -19,8 +19,12 @@ export interface RunHandle {
   view(): MaybePromise<RunView>;
   /** Settles with its result when it ends. */
   readonly done: Promise<RunResult>;
-  /** 410 `events_expired` when its events after `after` are no longer kept. */
-  checkKept(after: number): MaybePromise<void>;
+  /**
+   * Whether a reader that has its events up to `after` has more to read: `none` once the run
+   * has ended and `after` is its `exit`. 410 `events_expired` when its events after `after` are
+   * no longer kept; 400 when `after` is past the last event it has sent.
+   */
+  checkAfter(after: number): MaybePromise<"more" | "none">;
   /**
    * Its events after `after` (-1: all), then each one as it happens until `exit`; returns how
    * to stop. `onBreak` is told when the events cannot go on without a gap (a reader that fell

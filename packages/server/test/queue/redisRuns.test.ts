@@ -84,6 +84,14 @@ describe.skipIf(missing)("runs over Redis", () => {
       .join("");
     expect(text).toBe("one\ntwo\nthree\n");
     expect(all.at(-1)).toMatchObject({ type: "exit", result: { status: "succeeded" } });
+    // A reader that has the exit has nothing more to wait for; one past it never had it.
+    const exitSeq = all.at(-1)!.seq as number;
+    const done = await get(a, `/runs/${program.job.id}/events?after=${exitSeq}`);
+    expect(done.status).toBe(200);
+    expect(await done.text()).toBe("");
+    const past = await get(b, `/runs/${program.job.id}/events?after=${exitSeq + 1}`);
+    expect(past.status).toBe(400);
+    expect(((await past.json()) as { detail: string }).detail).toContain(`seq 0 to ${exitSeq}`);
   });
 
   it("takes input sent before the run started, and a cancel before it starts ends it unrun", async () => {

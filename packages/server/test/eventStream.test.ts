@@ -1,0 +1,113 @@
+/**
+ * `GET /runs/{id}/events?after=` at its edges, and what a stream holds for a client that reads
+ * slowly or not at all. On a runtime the test drives, so every step waits for an event.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createHandler, type MechaHandler } from "../src/createHandler";
+import { fakeRuntime } from "./support/fakeRuntime";
+import { get, lines, post, runBody, STREAM } from "./support/http";
+
+const handlers: MechaHandler[] = [];
+afterEach(async () => {
+  await Promise.all(handlers.splice(0).map((handler) => handler.close()));
+});
+
+function setUp() {
+  const fake = fakeRuntime();
+  const handler = createHandler({ runtime: fake.runtime, logger: false });
+  handlers.push(handler);
+  return { handler, ...fake };
+}
+
+/** A streamed run, its program and its id once `started` has been read. */
+async function streamed(handler: MechaHandler, started: ReturnType<typeof setUp>["started"]) {
+  const next = started();
+  const stream = lines(await post(handler, "/runs", runBody(), STREAM));
+  const program = await next;
+  const { id } = (await stream.next()) as { id: string };
+  return { stream, program, id };
+}
+
+async function problem(response: Response) {
+  expect(response.status).toBe(400);
+  return (await response.json()) as { code: string; detail: string };
+}
+
+describe("resuming a run's events", () => {
+  it("ends at once, empty, for a reader that already has an ended run's exit", async () => {
+    const { handler, started } = setUp();
+    const { stream, program, id } = await streamed(handler, started);
+    program.sink.stdout("hi\n");
+    program.end();
+    expect(await stream.next()).toMatchObject({ type: "stdout", seq: 1 });
+    expect(await stream.next()).toMatchObject({ type: "exit", seq: 2 });
+    const resumed = await get(handler, `/runs/${id}/events?after=2`);
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get("content-type")).toContain("application/x-ndjson");
+    expect(await resumed.text()).toBe("");
+    // One before the exit: the exit alone, then the end.
+    expect(await lines(await get(handler, `/runs/${id}/events?after=1`)).rest()).toEqual([
+      expect.objectContaining({ type: "exit", seq: 2 }),
+    ]);
+  });
+
+  it("refuses an `after` past the last event sent, on a live run and on an ended one", async () => {
+    const { handler, started } = setUp();
+    const { program, id } = await streamed(handler, started);
+    const live = await problem(await get(handler, `/runs/${id}/events?after=5`));
+    expect(live.code).toBe("invalid_request");
+    expect(live.detail).toContain("seq 0 to 0");
+    expect(live.detail).toContain("not 5");
+    program.end();
+    await program.ended;
+    const ended = await problem(await get(handler, `/runs/${id}/events?after=3`));
+    expect(ended.detail).toContain("seq 0 to 1");
+  });
+
+  it("refuses an `after` that is not written as a whole number", async () => {
+    const { handler, started } = setUp();
+    const { program, id } = await streamed(handler, started);
+    program.end();
+    for (const after of ["", "0x1", "%201", "1.0", "1e0", "-2", "+1", "01"]) {
+      const refused = await problem(await get(handler, `/runs/${id}/events?after=${after}`));
+      expect(refused.detail, after).toMatch(/whole number/);
+    }
+    expect((await get(handler, `/runs/${id}/events?after=-1`)).status).toBe(200);
+  });
+});
+
+describe("a stream of much output", () => {
+  it("comes in lines of at most 64 KiB of output, each serialized only as the client reads", async () => {
+    const { handler, started } = setUp();
+    const { stream, program, id } = await streamed(handler, started);
+    await stream.cancel();
+    // One MiB in 4 KiB writes, while nobody reads (within what a run's events keep).
+    const piece = `${"x".repeat(4095)}\n`;
+    for (let i = 0; i < 256; i++) program.sink.stdout(piece);
+    program.end();
+    await program.ended;
+
+    const reader = (await get(handler, `/runs/${id}/events`)).body!.getReader();
+    const first = await reader.read();
+    // One chunk of the replay, not the run's whole output.
+    expect(first.value!.byteLength).toBeLessThan(256 * 1024);
+    const decoder = new TextDecoder();
+    let text = decoder.decode(first.value, { stream: true });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const events = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; data?: string; seq: number });
+    const output = events.filter((event) => event.type === "stdout");
+    expect(output.every((event) => event.data!.length <= 64 * 1024)).toBe(true);
+    expect(output.map((event) => event.data).join("") === piece.repeat(256)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: "exit", seq: 257 });
+    // Merged lines carry their last chunk's seq, in order.
+    const seqs = events.map((event) => event.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+});
