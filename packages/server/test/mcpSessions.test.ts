@@ -1,18 +1,22 @@
 /**
  * MCP sessions without Python (a runtime whose sessions the test can see): when they end without
  * a DELETE — after the idle timeout with no request, no open stream and no call running (fake
- * timers) — and how many may be open.
+ * timers) — how many may be open, and how many calls may wait for one.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createHandler, type MechaHandler } from "../src/createHandler";
+import { MAX_WAITING_CALLS } from "../src/mcp/mcpRunner";
 import type { RunOutcome, Runtime, RuntimeSession } from "../src/runtime/types";
 import { OUTCOME } from "./support/fakeRuntime";
 
 const IDLE_MS = 60_000;
 const PROTOCOL = "2025-06-18";
 
-/** A runtime whose sessions answer each run with `<session id> run <n>`, and say when closed. */
-function sessionRuntime() {
+/**
+ * A runtime whose sessions answer each run with `<session id> run <n>` (once `gate` opens, when
+ * given), and say when closed.
+ */
+function sessionRuntime(gate?: Promise<void>) {
   const closed: string[] = [];
   const runtime: Runtime = {
     info: async () => ({ language: "python", version: "3.11.2", isolation: "sandbox" }),
@@ -37,7 +41,7 @@ function sessionRuntime() {
           writeStdin() {},
           stdinBuffered: 0,
           cancel() {},
-          done: Promise.resolve(outcome()),
+          done: gate ? gate.then(outcome) : Promise.resolve(outcome()),
         }),
         readFile: () => Promise.reject(new Error("no files here")),
         get lost() {
@@ -90,10 +94,10 @@ async function initialize(handler: MechaHandler): Promise<string> {
   return sessionId!;
 }
 
-const run = (handler: MechaHandler, sessionId: string, code: string) =>
+const run = (handler: MechaHandler, sessionId: string, code: string, id = 1) =>
   rpc(
     handler,
-    { id: 1, method: "tools/call", params: { name: "run_python", arguments: { code } } },
+    { id, method: "tools/call", params: { name: "run_python", arguments: { code } } },
     sessionId,
   );
 
@@ -214,6 +218,46 @@ describe("MCP and rateLimit", () => {
       const refused = await run(handler, id, "3");
       expect(refused.messages[0].result.isError).toBe(true);
       expect(textOf(refused)).toMatch(/^Too many runs; try again in \d+ s\.$/);
+    } finally {
+      await handler.close();
+    }
+  });
+});
+
+describe("MCP calls waiting for their session", () => {
+  it(`refuses calls beyond ${MAX_WAITING_CALLS} waiting, and code over the limit before it waits`, async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const handler = createHandler({
+      runtime: sessionRuntime(gate).runtime,
+      mcp: true,
+      maxCodeBytes: 1024,
+      logger: false,
+    });
+    try {
+      const id = await initialize(handler);
+      // One runs (held by the gate), MAX_WAITING_CALLS wait, and two more are refused at once.
+      const answered: string[] = [];
+      const calls = Array.from({ length: MAX_WAITING_CALLS + 3 }, (_, i) =>
+        run(handler, id, `print(${i})`, 100 + i).then((answer) => {
+          answered.push(textOf(answer));
+          return answer;
+        }),
+      );
+      await vi.waitFor(() => expect(answered).toHaveLength(2));
+      for (const text of answered) expect(text).toMatch(/already waiting/);
+      const tooLong = await run(handler, id, "x".repeat(2048));
+      expect(tooLong.messages[0].result.isError).toBe(true);
+      expect(textOf(tooLong)).toMatch(/1024-byte limit/);
+      open();
+      const texts = (await Promise.all(calls)).map(textOf);
+      const ran = texts.filter((text) => / run \d+$/.test(text.trim()));
+      expect(ran).toHaveLength(MAX_WAITING_CALLS + 1);
+      expect(new Set(ran).size).toBe(MAX_WAITING_CALLS + 1);
+      // Once they have answered, the session takes calls again.
+      expect(textOf(await run(handler, id, "print(1)")).trim()).toMatch(/ run \d+$/);
     } finally {
       await handler.close();
     }

@@ -2,11 +2,17 @@ import type { RunResult } from "@mecha/protocol";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { rateLimit } from "../http/access";
 import type { HandlerContext } from "../http/context";
-import { toJob } from "../http/toJob";
+import { checkCodeSize, toJob } from "../http/toJob";
 import { HttpError } from "../httpError";
 import type { RunHandle } from "../runs/runRegistry";
 import type { SessionRegistry } from "../sessions/sessionRegistry";
 import { toolError, toToolResult } from "./toolResult";
+
+/**
+ * Calls of one MCP session that may wait for its own session's earlier calls; more are refused
+ * (an error result), so that no client can queue work, and the code it carries, without bound.
+ */
+export const MAX_WAITING_CALLS = 8;
 
 /** What one `run_python` call brings besides its arguments. */
 export interface CallScope {
@@ -31,6 +37,8 @@ export class McpRunner {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private calls = 0;
+  /** Calls in its own session, the one running included. */
+  private queued = 0;
 
   constructor(
     private readonly context: HandlerContext,
@@ -52,13 +60,25 @@ export class McpRunner {
     try {
       const { opts, limiter } = this.context;
       if (scope.request) await rateLimit(scope.request, opts, limiter);
+      // Before it waits for anything: a call that cannot run holds nothing.
+      checkCodeSize(this.context, code);
       if (sessionId !== undefined)
         return toToolResult(await this.inSession(sessionId, code, scope));
       const sessions = this.context.sessions;
       if (!sessions?.enabled) return toToolResult(await this.single(code, scope));
+      if (this.queued > MAX_WAITING_CALLS) {
+        return toolError(
+          `${MAX_WAITING_CALLS} calls of this MCP session are already waiting for its session (they run one after another); send this one again once some have answered.`,
+        );
+      }
+      this.queued++;
       const turn = this.tail.then(() => this.inOwn(sessions, code, scope));
       this.tail = turn.catch(() => {});
-      return await turn;
+      try {
+        return await turn;
+      } finally {
+        this.queued--;
+      }
     } catch (error) {
       if (error instanceof HttpError) return toolError(error.detail);
       this.context.opts.logger.error("Mecha: an MCP tool call failed", error);
