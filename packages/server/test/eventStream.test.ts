@@ -1,6 +1,7 @@
 /**
- * `GET /runs/{id}/events?after=` at its edges, and what a stream holds for a client that reads
- * slowly or not at all. On a runtime the test drives, so every step waits for an event.
+ * `GET /runs/{id}/events?after=` at its edges, and what a run's events and result hold the server
+ * to for a client that reads slowly or not at all. On a runtime the test drives, so every step
+ * waits for an event.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createHandler, type MechaHandler } from "../src/createHandler";
@@ -109,5 +110,28 @@ describe("a stream of much output", () => {
     // Merged lines carry their last chunk's seq, in order.
     const seqs = events.map((event) => event.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it("answers GET /runs/{id} of a large result a chunk at a time, as JSON.parse reads it whole", async () => {
+    const { handler, started } = setUp();
+    const next = started();
+    const answer = post(handler, "/runs", runBody());
+    const program = await next;
+    const piece = `${"é".repeat(4095)}\n`;
+    for (let i = 0; i < 256; i++) program.sink.stdout(piece);
+    program.end();
+    const whole = (await (await answer).json()) as { id: string; stdout: string };
+    const reader = (await get(handler, `/runs/${whole.id}`)).body!.getReader();
+    const first = await reader.read();
+    expect(first.value!.byteLength).toBeLessThan(256 * 1024);
+    const decoder = new TextDecoder();
+    let text = decoder.decode(first.value, { stream: true });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(JSON.parse(text)).toEqual(whole);
+    expect(whole.stdout.length).toBe(piece.length * 256);
   });
 });

@@ -5,6 +5,7 @@ import { readJson } from "../readBody";
 import type { RunHandle, SubmitOptions } from "../runs/runRegistry";
 import { rateLimit } from "./access";
 import type { HandlerContext, RequestScope } from "./context";
+import { streamedJson } from "./jsonChunks";
 import { json } from "./respond";
 import { streamRun } from "./streamRun";
 import { toJob } from "./toJob";
@@ -76,7 +77,8 @@ export async function getRun(
   const run = await context.runs.get(id, principal);
   run.touch();
   const view = await run.view();
-  if (view.state === "finished") return json(view.result, 200, cors);
+  // Written as the client reads it: many readers of one large result hold no copy of it each.
+  if (view.state === "finished") return streamedJson(view.result, 200, cors);
   return json({ id: run.id, status: view.state }, 202, cors);
 }
 

@@ -1,0 +1,78 @@
+import { MEDIA_TYPES } from "@mecha/protocol";
+import { encoder } from "./respond";
+
+/** About how many characters one chunk holds. */
+const CHUNK_CHARS = 64 * 1024;
+
+/**
+ * `JSON.stringify(value)` of plain data (objects, arrays, strings, numbers, booleans, null), in
+ * pieces: a long string comes in slices (never splitting a surrogate pair), so no piece is much
+ * longer than `chunkChars` and the whole text never exists at once.
+ */
+export function* jsonPieces(value: unknown, chunkChars = CHUNK_CHARS): Generator<string> {
+  if (typeof value === "string" && value.length > chunkChars) {
+    yield '"';
+    for (let start = 0; start < value.length; ) {
+      let end = Math.min(start + chunkChars, value.length);
+      // A high surrogate at the end of a slice stays with its low one.
+      if (end < value.length && (value.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+      yield JSON.stringify(value.slice(start, end)).slice(1, -1);
+      start = end;
+    }
+    yield '"';
+  } else if (Array.isArray(value)) {
+    yield "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ",";
+      const item = value[i];
+      // As JSON.stringify: what has no JSON form is null in an array.
+      if (item === undefined || typeof item === "function" || typeof item === "symbol")
+        yield "null";
+      else yield* jsonPieces(item, chunkChars);
+    }
+    yield "]";
+  } else if (value !== null && typeof value === "object" && !("toJSON" in value)) {
+    yield "{";
+    let first = true;
+    for (const [key, item] of Object.entries(value)) {
+      // As JSON.stringify: a property with no JSON form is left out.
+      if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
+      yield `${first ? "" : ","}${JSON.stringify(key)}:`;
+      first = false;
+      yield* jsonPieces(item, chunkChars);
+    }
+    yield "}";
+  } else {
+    yield JSON.stringify(value);
+  }
+}
+
+/**
+ * A JSON response written as the client reads it, a chunk at a time: however many clients ask
+ * for one large result, each holds the server to a chunk, never a copy of the whole text.
+ */
+export function streamedJson(body: unknown, status = 200, headers = new Headers()): Response {
+  headers.set("content-type", MEDIA_TYPES.json);
+  headers.set("cache-control", "no-store");
+  const pieces = jsonPieces(body);
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let text = "";
+      for (;;) {
+        const next = pieces.next();
+        if (next.done) {
+          if (text) controller.enqueue(encoder.encode(text));
+          controller.close();
+          return;
+        }
+        text += next.value;
+        if (text.length >= CHUNK_CHARS) break;
+      }
+      controller.enqueue(encoder.encode(text));
+    },
+    cancel() {
+      pieces.return(undefined);
+    },
+  });
+  return new Response(stream, { status, headers });
+}
