@@ -76,6 +76,9 @@ type Route = (
 ) => Promise<Response> | Response;
 
 /** Routes by method, for paths without an id and with one (`/runs/{id}/…`). */
+/** `GET /sessions/{id}/files/{path}`: its path as given, a trailing "/" included. */
+const FILE_ROUTE = /^\/sessions\/([^/]+)\/files\/(.+)$/;
+
 const ROUTES: { path: RegExp; methods: Record<string, Route> }[] = [
   { path: /^\/health$/, methods: { GET: healthRoute, HEAD: healthRoute } },
   { path: /^\/runtimes$/, methods: { GET: getRuntimes } },
@@ -95,7 +98,7 @@ const ROUTES: { path: RegExp; methods: Record<string, Route> }[] = [
   { path: /^\/sessions$/, methods: { POST: postSessions } },
   { path: /^\/sessions\/([^/]+)$/, methods: { GET: getSession, DELETE: deleteSession } },
   { path: /^\/sessions\/([^/]+)\/runs$/, methods: { POST: postSessionRuns } },
-  { path: /^\/sessions\/([^/]+)\/files\/(.+)$/, methods: { GET: getSessionFile } },
+  { path: FILE_ROUTE, methods: { GET: getSessionFile } },
   { path: /^\/mcp$/, methods: { GET: mcpRoute, POST: mcpRoute, DELETE: mcpRoute } },
 ];
 
@@ -244,7 +247,8 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
         }
         path = path.slice(opts.basePath.length) || "/";
       }
-      path = path.replace(/\/+$/, "") || "/";
+      // A trailing "/" is forgiven on every route but a file's, where it would name a folder.
+      if (!FILE_ROUTE.test(path)) path = path.replace(/\/+$/, "") || "/";
       if (request.method.toUpperCase() === "OPTIONS") return preflight(request, cors);
       const principal = await authorize(request, opts);
       if (cluster && !started) await Promise.race([start().catch(() => {}), sleep(1000)]);

@@ -159,6 +159,9 @@ export function sessionFileCases(startup: "spawn" | "zygote"): void {
         "%2Fetc%2Fpasswd",
         "/etc/passwd",
         "out/%2e%2e%2f%2e%2e%2fpasswd",
+        // A trailing "/" names a folder, never the file before it.
+        "summary.json/",
+        "summary.json//",
       ]) {
         const body = await expectProblem(path, 400, "invalid_request");
         expect(body, path).toMatch(/path/);
