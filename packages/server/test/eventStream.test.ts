@@ -5,6 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createHandler, type MechaHandler } from "../src/createHandler";
+import { streamRun } from "../src/http/streamRun";
+import type { SequencedEvent } from "../src/runs/eventLog";
+import type { RunHandle } from "../src/runs/runRegistry";
 import { fakeRuntime } from "./support/fakeRuntime";
 import { get, lines, post, runBody, STREAM } from "./support/http";
 
@@ -133,5 +136,39 @@ describe("a stream of much output", () => {
     }
     expect(JSON.parse(text)).toEqual(whole);
     expect(whole.stdout.length).toBe(piece.length * 256);
+  });
+
+  it("ends at a gap, not holding them all, when events made for it alone pile up unread", async () => {
+    // A run on another runner: each follower's events are its own copies, read from Redis.
+    let unfollowed = 0;
+    const piece = "x".repeat(64 * 1024);
+    const events: SequencedEvent[] = [{ type: "started", id: "run_1", seq: 0 }];
+    for (let seq = 1; seq <= 64; seq++) events.push({ type: "stdout", data: piece, seq });
+    const remote = {
+      id: "run_1",
+      copiesEvents: true,
+      async follow(after: number, listener: (event: SequencedEvent) => void) {
+        for (const event of events) if (event.seq > after) listener(event);
+        return () => {
+          unfollowed++;
+        };
+      },
+    } as unknown as RunHandle;
+    const text = await streamRun(remote, new Headers()).text();
+    const read = text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as SequencedEvent);
+    // About 1 MiB of the 4 delivered, in order, then the end without `exit`: the client asks
+    // again from its last seq.
+    const output = read.filter((event) => event.type === "stdout");
+    const chars = output.reduce((sum, event) => sum + (event as { data: string }).data.length, 0);
+    expect(chars).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(chars).toBeLessThan(2 * 1024 * 1024);
+    expect(read.some((event) => event.type === "exit")).toBe(false);
+    expect(read.map((event) => event.seq)).toEqual(
+      [...read.map((event) => event.seq)].sort((a, b) => a - b),
+    );
+    expect(unfollowed).toBe(1);
   });
 });

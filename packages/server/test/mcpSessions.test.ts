@@ -262,4 +262,30 @@ describe("MCP calls waiting for their session", () => {
       await handler.close();
     }
   });
+
+  it("never runs a call cancelled while it waited", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const handler = createHandler({
+      runtime: sessionRuntime(gate).runtime,
+      mcp: true,
+      logger: false,
+    });
+    try {
+      const id = await initialize(handler);
+      const first = run(handler, id, "print(1)", 201);
+      const cancelled = run(handler, id, "print(2)", 202);
+      await rpc(handler, { method: "notifications/cancelled", params: { requestId: 202 } }, id);
+      open();
+      expect(textOf(await first).trim()).toMatch(/ run 1$/);
+      // The cancelled call took no turn in the session (the SDK sends no answer to a request its
+      // client cancelled): the next run is its second.
+      void cancelled.catch(() => {});
+      expect(textOf(await run(handler, id, "print(3)", 203)).trim()).toMatch(/ run 2$/);
+    } finally {
+      await handler.close();
+    }
+  });
 });

@@ -15,6 +15,11 @@ describe("jsonPieces", () => {
     expect([...jsonPieces(value, 4)].join("")).toBe(JSON.stringify(value));
   });
 
+  it("slices even at one character a piece, a pair then coming as one", () => {
+    const text = "a😀b😀😀";
+    expect([...jsonPieces(text, 1)].join("")).toBe(JSON.stringify(text));
+  });
+
   it("slices a long string without splitting a surrogate pair, each piece short", () => {
     const text = `${"é😀x\n".repeat(5000)}😀`;
     const pieces = [...jsonPieces({ stdout: text }, 1000)];

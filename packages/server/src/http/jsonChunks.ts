@@ -14,8 +14,11 @@ export function* jsonPieces(value: unknown, chunkChars = CHUNK_CHARS): Generator
     yield '"';
     for (let start = 0; start < value.length; ) {
       let end = Math.min(start + chunkChars, value.length);
-      // A high surrogate at the end of a slice stays with its low one.
-      if (end < value.length && (value.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+      // A high surrogate at the end of a slice stays with its low one: the pair goes to the
+      // next slice, or into this one when it is the slice's only character.
+      if (end < value.length && (value.charCodeAt(end - 1) & 0xfc00) === 0xd800) {
+        end += end - start > 1 ? -1 : 1;
+      }
       yield JSON.stringify(value.slice(start, end)).slice(1, -1);
       start = end;
     }

@@ -5,6 +5,12 @@ import { encoder } from "./respond";
 
 /** About how much one chunk of the stream holds, and one merged line of output at most. */
 const CHUNK_CHARS = 64 * 1024;
+/**
+ * Of events made for this stream alone (a run on another runner, read from Redis), how much may
+ * wait for a client that does not read: past it the stream ends at a gap, and the client asks
+ * again from its last seq as it catches up.
+ */
+const MAX_WAITING_CHARS = 1024 * 1024;
 
 /**
  * A run's events as NDJSON, from after `after` (-1: all of them), then live until `exit`; with
@@ -30,6 +36,8 @@ export function streamRun(
   if (run === null) return new Response("", { status: 200, headers });
 
   const waiting: SequencedEvent[] = [];
+  const bounded = run.copiesEvents === true;
+  let waitingChars = 0;
   // The follow has ended: with `exit`, or at a gap (the client asks again from its last seq and
   // is told what was lost, 410, never given a silent gap), or because the stream was cancelled.
   let ended = false;
@@ -50,22 +58,30 @@ export function streamRun(
   };
   const finish = () => {
     ended = true;
+    // Once nothing more will be sent: a follower no longer (a run on another runner counts them).
+    unfollow();
     nudge();
   };
   const onEvent = (event: SequencedEvent) => {
     if (ended) return;
     waiting.push(event);
-    if (event.type === "exit") ended = true;
+    if (event.type === "exit") return finish();
+    if (bounded) {
+      waitingChars += "data" in event && typeof event.data === "string" ? event.data.length : 64;
+      if (waitingChars > MAX_WAITING_CHARS) return finish();
+    }
     nudge();
   };
 
   const stream = new ReadableStream<Uint8Array>({
     start() {
       const following = run.follow(after, onEvent, finish);
-      if (typeof following === "function") unfollow = following;
-      else {
+      if (typeof following === "function") {
+        if (ended) following();
+        else unfollow = following;
+      } else {
         following.then((stop) => {
-          if (cancelled) stop();
+          if (cancelled || ended) stop();
           else unfollow = stop;
         }, finish);
       }
@@ -77,7 +93,11 @@ export function streamRun(
         });
       }
       if (cancelled) return;
-      if (waiting.length > 0) controller.enqueue(encoder.encode(takeLines(waiting)));
+      if (waiting.length > 0) {
+        const text = takeLines(waiting);
+        if (bounded) waitingChars = Math.max(0, waitingChars - text.length);
+        controller.enqueue(encoder.encode(text));
+      }
       if (waiting.length === 0 && ended) controller.close();
     },
     cancel() {

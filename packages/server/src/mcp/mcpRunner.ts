@@ -72,7 +72,12 @@ export class McpRunner {
         );
       }
       this.queued++;
-      const turn = this.tail.then(() => this.inOwn(sessions, code, scope));
+      const turn = this.tail.then(() =>
+        // Cancelled while it waited: it never runs.
+        scope.signals.some((signal) => signal.aborted)
+          ? toolError("The call was cancelled before it ran.")
+          : this.inOwn(sessions, code, scope),
+      );
       this.tail = turn.catch(() => {});
       try {
         return await turn;

@@ -35,6 +35,8 @@ export function unreachable(cause: unknown): HttpError {
  * instance answers for any run.
  */
 export class RemoteRun implements RunHandle {
+  /** Each follower reads its own events from Redis. */
+  readonly copiesEvents = true;
   private watch: RunWatch | null;
 
   constructor(
@@ -78,12 +80,20 @@ export class RemoteRun implements RunHandle {
   }
 
   async checkAfter(after: number): Promise<"more" | "none"> {
-    const [first, [state, kept]] = await Promise.all([
-      this.redis.xrange(this.keys.events(this.id), "-", "+", "COUNT", 1),
-      this.redis.hmget(this.keys.run(this.id), "state", "last"),
-    ]).catch((cause) => {
-      throw unreachable(cause);
-    });
+    // In one transaction: a script claiming or ending the run between two reads would make
+    // its first event look trimmed.
+    const replies = await this.redis
+      .multi()
+      .xrange(this.keys.events(this.id), "-", "+", "COUNT", 1)
+      .hmget(this.keys.run(this.id), "state", "last")
+      .exec()
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    const failed = replies?.find(([error]) => error)?.[0];
+    if (!replies || failed) throw unreachable(failed ?? new Error("the transaction was aborted"));
+    const first = replies[0]![1] as [string, string[]][];
+    const [state, kept] = replies[1]![1] as (string | null)[];
     if (state === null) throw runErrors.notFound(this.id);
     const last = Number(kept ?? -1);
     const firstSeq = first[0] ? seqOf(first[0][0]) : last + 1;

@@ -15,6 +15,11 @@ export type RunView =
  */
 export interface RunHandle {
   readonly id: string;
+  /**
+   * The events `follow` delivers are made for each follower (read from elsewhere), not shared
+   * with a log this process keeps anyway: a stream then bounds how many it holds unread.
+   */
+  readonly copiesEvents?: boolean;
   /** Where it is now. */
   view(): MaybePromise<RunView>;
   /** Settles with its result when it ends. */
