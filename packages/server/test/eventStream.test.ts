@@ -32,6 +32,20 @@ async function streamed(handler: MechaHandler, started: ReturnType<typeof setUp>
   return { stream, program, id };
 }
 
+/** A body read to its end: its text, and how many bytes its first chunk held. */
+async function readAll(response: Response): Promise<{ first: number; text: string }> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let first = -1;
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return { first, text };
+    if (first < 0) first = value.byteLength;
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
 async function problem(response: Response) {
   expect(response.status).toBe(400);
   return (await response.json()) as { code: string; detail: string };
@@ -91,17 +105,9 @@ describe("a stream of much output", () => {
     program.end();
     await program.ended;
 
-    const reader = (await get(handler, `/runs/${id}/events`)).body!.getReader();
-    const first = await reader.read();
+    const { first, text } = await readAll(await get(handler, `/runs/${id}/events`));
     // One chunk of the replay, not the run's whole output.
-    expect(first.value!.byteLength).toBeLessThan(256 * 1024);
-    const decoder = new TextDecoder();
-    let text = decoder.decode(first.value, { stream: true });
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    expect(first).toBeLessThan(256 * 1024);
     const events = text
       .split("\n")
       .filter(Boolean)
@@ -124,16 +130,8 @@ describe("a stream of much output", () => {
     for (let i = 0; i < 256; i++) program.sink.stdout(piece);
     program.end();
     const whole = (await (await answer).json()) as { id: string; stdout: string };
-    const reader = (await get(handler, `/runs/${whole.id}`)).body!.getReader();
-    const first = await reader.read();
-    expect(first.value!.byteLength).toBeLessThan(256 * 1024);
-    const decoder = new TextDecoder();
-    let text = decoder.decode(first.value, { stream: true });
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
+    const { first, text } = await readAll(await get(handler, `/runs/${whole.id}`));
+    expect(first).toBeLessThan(256 * 1024);
     expect(JSON.parse(text)).toEqual(whole);
     expect(whole.stdout.length).toBe(piece.length * 256);
   });

@@ -94,6 +94,15 @@ async function initialize(handler: MechaHandler): Promise<string> {
   return sessionId!;
 }
 
+/** A gate for the runs of `sessionRuntime`, and how to open it. */
+function gated(): { gate: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { gate, open };
+}
+
 const run = (handler: MechaHandler, sessionId: string, code: string, id = 1) =>
   rpc(
     handler,
@@ -226,10 +235,7 @@ describe("MCP and rateLimit", () => {
 
 describe("MCP calls waiting for their session", () => {
   it(`refuses calls beyond ${MAX_WAITING_CALLS} waiting, and code over the limit before it waits`, async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const { gate, open } = gated();
     const handler = createHandler({
       runtime: sessionRuntime(gate).runtime,
       mcp: true,
@@ -264,10 +270,7 @@ describe("MCP calls waiting for their session", () => {
   });
 
   it("never runs a call cancelled while it waited", async () => {
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const { gate, open } = gated();
     const handler = createHandler({
       runtime: sessionRuntime(gate).runtime,
       mcp: true,
