@@ -18,6 +18,14 @@ export interface KernelExit {
  */
 export type RunNetwork = "host" | "none" | "unix";
 
+/**
+ * The job as sent on fd 3: one line of JSON, whose newline ends it, so the program reads it at
+ * once (a single run's channel is then closed; a session's stays open for its messages).
+ */
+export function jobLine(job: JobDocument): string {
+  return `${JSON.stringify(job)}\n`;
+}
+
 /** The job as the bootstrap reads it on fd 3 (see python/bootstrap.py). */
 export interface JobDocument {
   code: string;
@@ -32,6 +40,8 @@ export interface JobDocument {
   /** Glob patterns of files to send back once the program has ended, and their byte budget. */
   returnFiles: string[];
   fileBytes: number;
+  /** The spawn path: a reporter process reports how the program ended (see python/mecha_report.py). */
+  report?: boolean;
   /** A session: the job channel stays open for its runs (see python/mecha_session.py). */
   session?: boolean;
   /** Windows: the limits of the run's job object (see python/mecha_windows.py). */

@@ -6,13 +6,19 @@ import type { Readable, Writable } from "node:stream";
 import type { RunCgroup } from "./cgroup";
 import { type Environment, runEnvironment } from "./environment";
 import { withInheritedClosed } from "./inheritedDescriptors";
-import { CancelledError, type KernelExit, type Launcher, type PreparedRun } from "./launcher";
+import {
+  CancelledError,
+  jobLine,
+  type KernelExit,
+  type Launcher,
+  type PreparedRun,
+} from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS, SANDBOX_WORKDIR } from "./sandbox";
 import { decodeWaitStatus, standardSignal } from "./signals";
 import { makeTempDirectory } from "./stateDirectory";
 
-/** Where the bootstrap's reporter writes how the program ended (see python/bootstrap.py). */
+/** Where the bootstrap's reporter writes how the program ended (see python/mecha_report.py). */
 const STATUS_FD = 8;
 /** A memory limit for the time before a job says its own (see `RunExecution`). */
 export const IDLE_MEMORY_BYTES = 256 * 1024 * 1024;
@@ -55,7 +61,7 @@ function readChildPid(stream: Readable): Promise<number | null> {
   });
 }
 
-/** The reporter's line (see `report` in python/bootstrap.py): `exit <wait status> <cpu s> <maxrss KiB>`. */
+/** The reporter's line (see `report` in python/mecha_report.py): `exit <wait status> <cpu s> <maxrss KiB>`. */
 export function parseStatusLine(text: string): KernelExit | null {
   const match = /^exit (\d+) ([\d.e+-]+) (\d+)\n/.exec(text);
   if (!match) return null;
@@ -242,12 +248,11 @@ export function createSpawnLauncher(
           return dead;
         },
         sendJob(job) {
-          // Its newline ends it: the program reads it at once, not waiting for the close.
-          (streams[3] as Writable).end(`${JSON.stringify({ ...job, report })}\n`);
+          (streams[3] as Writable).end(jobLine({ ...job, report }));
         },
         openSession(job) {
           const channel = streams[3] as Writable;
-          channel.write(`${JSON.stringify({ ...job, report })}\n`);
+          channel.write(jobLine({ ...job, report }));
           return channel;
         },
         kill,

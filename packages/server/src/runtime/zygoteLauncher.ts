@@ -1,6 +1,6 @@
 import type { RunCgroup } from "./cgroup";
 import type { Environment } from "./environment";
-import { CancelledError, type Launcher, type PreparedRun } from "./launcher";
+import { CancelledError, jobLine, type Launcher, type PreparedRun } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { makeRunDirectories, type RunDirectories } from "./runDirectories";
 import { IDLE_MEMORY_BYTES } from "./spawnLauncher";
@@ -135,11 +135,10 @@ export function createZygoteLauncher(
           return dead;
         },
         sendJob(job) {
-          // Its newline ends it: the program reads it at once, not waiting for the close.
-          run.job.end(`${JSON.stringify(job)}\n`);
+          run.job.end(jobLine(job));
         },
         openSession(job) {
-          run.job.write(`${JSON.stringify(job)}\n`);
+          run.job.write(jobLine(job));
           return run.job;
         },
         kill,
