@@ -1,8 +1,13 @@
 import { MEDIA_TYPES } from "@mecha/protocol";
 import { encoder } from "./respond";
 
-/** About how many characters one chunk holds. */
-const CHUNK_CHARS = 64 * 1024;
+/** About how many characters one chunk of a streamed response holds. */
+export const CHUNK_CHARS = 64 * 1024;
+
+/** What JSON.stringify leaves out of an object, and writes as null in an array. */
+function hasNoJsonForm(value: unknown): boolean {
+  return value === undefined || typeof value === "function" || typeof value === "symbol";
+}
 
 /**
  * `JSON.stringify(value)` of plain data (objects, arrays, strings, numbers, booleans, null), in
@@ -28,9 +33,7 @@ export function* jsonPieces(value: unknown, chunkChars = CHUNK_CHARS): Generator
     for (let i = 0; i < value.length; i++) {
       if (i > 0) yield ",";
       const item = value[i];
-      // As JSON.stringify: what has no JSON form is null in an array.
-      if (item === undefined || typeof item === "function" || typeof item === "symbol")
-        yield "null";
+      if (hasNoJsonForm(item)) yield "null";
       else yield* jsonPieces(item, chunkChars);
     }
     yield "]";
@@ -38,8 +41,7 @@ export function* jsonPieces(value: unknown, chunkChars = CHUNK_CHARS): Generator
     yield "{";
     let first = true;
     for (const [key, item] of Object.entries(value)) {
-      // As JSON.stringify: a property with no JSON form is left out.
-      if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
+      if (hasNoJsonForm(item)) continue;
       yield `${first ? "" : ","}${JSON.stringify(key)}:`;
       first = false;
       yield* jsonPieces(item, chunkChars);

@@ -1,10 +1,9 @@
 import { MEDIA_TYPES } from "@mecha/protocol";
 import type { SequencedEvent } from "../runs/eventLog";
 import type { RunHandle } from "../runs/runRegistry";
+import { CHUNK_CHARS } from "./jsonChunks";
 import { encoder } from "./respond";
 
-/** About how much one chunk of the stream holds, and one merged line of output at most. */
-const CHUNK_CHARS = 64 * 1024;
 /**
  * Of events made for this stream alone (a run on another runner, read from Redis), how much may
  * wait for a client that does not read: past it the stream ends at a gap, and the client asks
@@ -19,7 +18,7 @@ const MAX_WAITING_CHARS = 1024 * 1024;
  * Events are serialized only as the client reads (a chunk at a time, as the connection drains),
  * so a client that stops reading holds the server to one chunk, never a copy of the run's output.
  * Neighbouring chunks of one stream that are waiting together (written in the same turn, or
- * read back at once) are merged into one line of up to 64 KiB (same bytes, same order), which
+ * read back at once) are merged into one line of up to 64 Ki characters (same bytes, same order), which
  * carries the last one's `seq`.
  */
 export function streamRun(
@@ -36,7 +35,7 @@ export function streamRun(
   if (run === null) return new Response("", { status: 200, headers });
 
   const waiting: SequencedEvent[] = [];
-  const bounded = run.copiesEvents === true;
+  // What `waiting` holds, in characters of output (an event without any counted as 64).
   let waitingChars = 0;
   // The follow has ended: with `exit`, or at a gap (the client asks again from its last seq and
   // is told what was lost, 410, never given a silent gap), or because the stream was cancelled.
@@ -66,10 +65,8 @@ export function streamRun(
     if (ended) return;
     waiting.push(event);
     if (event.type === "exit") return finish();
-    if (bounded) {
-      waitingChars += "data" in event && typeof event.data === "string" ? event.data.length : 64;
-      if (waitingChars > MAX_WAITING_CHARS) return finish();
-    }
+    waitingChars += charsOf(event);
+    if (run.copiesEvents && waitingChars > MAX_WAITING_CHARS) return finish();
     nudge();
   };
 
@@ -94,24 +91,30 @@ export function streamRun(
       }
       if (cancelled) return;
       if (waiting.length > 0) {
-        const text = takeLines(waiting);
-        if (bounded) waitingChars = Math.max(0, waitingChars - text.length);
+        const [text, taken] = takeLines(waiting);
+        for (const event of waiting.splice(0, taken)) waitingChars -= charsOf(event);
         controller.enqueue(encoder.encode(text));
       }
       if (waiting.length === 0 && ended) controller.close();
     },
     cancel() {
       cancelled = true;
-      unfollow();
-      onCancel();
       finish();
+      onCancel();
     },
   });
   return new Response(stream, { status: 200, headers });
 }
 
-/** Takes about a chunk's worth of events off the front of `waiting`, as NDJSON lines. */
-function takeLines(waiting: SequencedEvent[]): string {
+function charsOf(event: SequencedEvent): number {
+  return "data" in event && typeof event.data === "string" ? event.data.length : 64;
+}
+
+/**
+ * About a chunk's worth of events from the front of `waiting`, as NDJSON lines, and how many
+ * events they hold.
+ */
+function takeLines(waiting: readonly SequencedEvent[]): [text: string, taken: number] {
   let text = "";
   let taken = 0;
   let last: SequencedEvent | null = null;
@@ -130,6 +133,5 @@ function takeLines(waiting: SequencedEvent[]): string {
     last = event;
   }
   if (last) text += `${JSON.stringify(last)}\n`;
-  waiting.splice(0, taken);
-  return text;
+  return [text, taken];
 }

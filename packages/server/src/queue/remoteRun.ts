@@ -1,6 +1,6 @@
 import type { RunResult } from "@mecha/protocol";
 import { HttpError } from "../httpError";
-import type { SequencedEvent } from "../runs/eventLog";
+import { readerAt, type SequencedEvent } from "../runs/eventLog";
 import { cancelledBeforeStart } from "../runs/results";
 import { runErrors } from "../runs/runErrors";
 import type { RunHandle, RunView } from "../runs/runRegistry";
@@ -96,11 +96,11 @@ export class RemoteRun implements RunHandle {
     const [state, kept] = replies[1]![1] as (string | null)[];
     if (state === null) throw runErrors.notFound(this.id);
     const last = Number(kept ?? -1);
-    const firstSeq = first[0] ? seqOf(first[0][0]) : last + 1;
-    if (after + 1 < firstSeq) throw runErrors.eventsExpired(this.id, firstSeq);
-    if (after > last) throw runErrors.afterUnsent(this.id, after, last);
-    // Once it has finished, its last event is its `exit`.
-    return state === "finished" && after === last ? "none" : "more";
+    return readerAt(this.id, after, {
+      first: first[0] ? seqOf(first[0][0]) : last + 1,
+      last,
+      finished: state === "finished",
+    });
   }
 
   async follow(

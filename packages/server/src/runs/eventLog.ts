@@ -32,9 +32,9 @@ export class EventLog {
     return sequenced;
   }
 
-  /** The seq of the last event appended; -1 before the first. */
-  get last(): number {
-    return this.next - 1;
+  /** Where a reader with its events up to `after` stands (see `readerAt`). */
+  readerAt(after: number, runId: string, finished: boolean): "more" | "none" {
+    return readerAt(runId, after, { first: this.first, last: this.next - 1, finished });
   }
 
   /** Bytes the log holds. */
@@ -50,8 +50,27 @@ export class EventLog {
 
   /** 410 `events_expired` when events after `after` were dropped already. */
   check(after: number, runId: string): void {
-    if (after + 1 < this.first) {
-      throw runErrors.eventsExpired(runId, this.first);
-    }
+    checkKept(runId, after, this.first);
   }
+}
+
+/** 410 `events_expired` when events after `after` are older than `first`, the oldest kept. */
+function checkKept(runId: string, after: number, first: number): void {
+  if (after + 1 < first) throw runErrors.eventsExpired(runId, first);
+}
+
+/**
+ * Whether a reader with a run's events up to `after` has more to read, given the seqs its
+ * events are kept from (`first`) and sent up to (`last`): `none` once the run has finished and
+ * `after` is its last event, its `exit`. 410 `events_expired` when events after `after` are no
+ * longer kept; 400 when `after` is past the last event sent.
+ */
+export function readerAt(
+  runId: string,
+  after: number,
+  { first, last, finished }: { first: number; last: number; finished: boolean },
+): "more" | "none" {
+  checkKept(runId, after, first);
+  if (after > last) throw runErrors.afterUnsent(runId, after, last);
+  return finished && after === last ? "none" : "more";
 }

@@ -65,11 +65,7 @@ export class Run implements RunHandle {
   }
 
   checkAfter(after: number): "more" | "none" {
-    this.log.check(after, this.id);
-    const last = this.log.last;
-    if (after > last) throw runErrors.afterUnsent(this.id, after, last);
-    // Once it has finished, its last event is its `exit`.
-    return this.state === "finished" && after === last ? "none" : "more";
+    return this.log.readerAt(after, this.id, this.state === "finished");
   }
 
   /** Its events after `after` now, then each one as it happens; returns how to stop. */
