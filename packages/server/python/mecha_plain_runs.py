@@ -31,8 +31,8 @@ import time
 import _signal
 
 from mecha_zygote import (
-    REPLY_FD, Forked, before_job, close_all_but, format_exit, format_reaped, format_swept,
-    hand_over, reply, report_failure, run_program,
+    REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
+    format_swept, hand_over, reply, report_failure, run_program,
 )
 
 LINUX = sys.platform.startswith("linux")
@@ -243,13 +243,7 @@ class Runs:
         """Reaps every child that has ended: a run's U (`exit`, and `reaped` once its group is
         empty), a sweeper (`swept`), or an orphan a run left (nothing to say)."""
         ended = []
-        while True:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        for pid, status, usage in ended_children():
             run = self.programs.pop(pid, None)
             if run is not None:
                 run.status = status

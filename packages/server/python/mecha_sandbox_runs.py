@@ -22,8 +22,8 @@ from mecha_inits import Inits, check_platform
 from mecha_isolation import WORKDIR, Nets, isolate, join_cgroups
 from mecha_linux import CLONE_NEWNS, CLONE_NEWPID, PR_SET_DUMPABLE, check, drop_privileges, libc
 from mecha_zygote import (
-    REPLY_FD, Forked, before_job, close_all_but, format_exit, format_reaped, hand_over, reply,
-    report_failure, run_program,
+    REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
+    hand_over, reply, report_failure, run_program,
 )
 
 
@@ -140,13 +140,7 @@ class Runs:
     def reap(self):
         """Reaps every child that has ended and reports the runs they belong to: a program's end
         (`exit`) as soon as it is reaped, the run's (`reaped`) once its init is, always last."""
-        while True:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status, usage in ended_children():
             run = self.runs.pop(pid, None)
             if run is None:
                 continue

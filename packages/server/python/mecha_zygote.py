@@ -235,6 +235,19 @@ def load_seccomp():
     return prog
 
 
+def ended_children():
+    """Every child of the zygote's that has ended, reaped as it is taken: (pid, wait status,
+    rusage); none left to wait for, or none ended yet, ends it."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status, usage
+
+
 def take_cgroup_parents():
     """The directories of runs' cgroups the server passed on fds 8 on (see Cgroups), moved high."""
     parents = []
