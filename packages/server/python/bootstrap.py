@@ -27,6 +27,7 @@ import sys
 # these names is not imported instead (as in CPython); of any other, it is (see `unshadow`).
 STARTUP_MODULES = globals().get("STARTUP_MODULES") or frozenset(sys.modules)
 
+import _thread  # noqa: E402
 import builtins  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -90,8 +91,6 @@ class Events:
     """The event channel, written by the program's first process only."""
 
     def __init__(self, fd=EVENTS_FD):
-        import _thread
-
         # Moved out of the way, before the program's descriptor limit is set: the program's own
         # open() gets 3, then 4, as under CPython (nothing executed inherits it: close-on-exec,
         # and a process it forks closes it at once).
@@ -450,9 +449,9 @@ def prepare_packages(display, network):
     guard_packages(display, network)
 
 
-def renew_packages(display):
+def renew_packages(display, font_cache=None):
     """The part of prepare_packages that does not need the job."""
-    DISPLAY["seed_config"](HERE)
+    DISPLAY["seed_config"](HERE, font_cache)
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
         numpy_random.seed()
@@ -474,21 +473,34 @@ def guard_packages(display, network):
     GUARD["install"](network, on_matplotlib)
 
 
+class Once:
+    """What stays the same from run to run in one interpreter, found once (by a zygote, for every
+    process it forks, so that no run makes it again): where the recursion counter is (see
+    RecursionDepth), how the program's frame becomes the bottom one (see FrameRoot), and the font
+    cache a run's matplotlib configuration is seeded with (see seed_config)."""
+
+    def __init__(self):
+        self.depth = RecursionDepth()
+        self.frame_root = FrameRoot()
+        self.font_cache = DISPLAY["font_cache"](HERE)
+
+
 class Ready:
     """What any job in this process needs, made before the job is known (in a zygote's run,
     while its first process waits for its job, so that none of it is on the job's path): the
-    event channel, display() (its marker set with the job), the frame the program will run in,
-    sys.path as `python3 main.py` in the working directory has it, and preloaded packages made
-    the run's own. `depth`, found once by a zygote, is good for every process it forks."""
+    event channel, display() (its marker set with the job), sys.path as `python3 main.py` in the
+    working directory has it, and preloaded packages made the run's own; with what `once` found
+    (found here when not given)."""
 
-    def __init__(self, depth=None):
+    def __init__(self, once=None):
+        once = once or Once()
         self.events = Events()
-        self.depth = depth or RecursionDepth()
+        self.depth = once.depth
+        self.frame_root = once.frame_root
         self.root = os.getcwd()
         self.display = DISPLAY["Display"](self.events, None, flush_io)
-        self.frame_root = FrameRoot()
         sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
-        renew_packages(self.display)
+        renew_packages(self.display, once.font_cache)
 
 
 class Program:
@@ -567,11 +579,11 @@ class Program:
             pass
 
 
-def start(job, depth=None, ready=None):
+def start(job, once=None, ready=None):
     """Prepares a job in this process (the program's first): its program, or, for a session,
     the session (see mecha_session.py). `ready` is what was made before the job (see Ready),
     made here if nothing was."""
-    ready = ready or Ready(depth)
+    ready = ready or Ready(once)
     if job.get("session"):
         return _load("mecha_session.py")["Session"](globals(), job, ready.events, ready.depth)
     return Program(job, ready)

@@ -248,20 +248,40 @@ class Display:
 # --- matplotlib ---------------------------------------------------------------------------
 
 
-def seed_config(here):
-    """matplotlib's configuration directory ($MPLCONFIGDIR, the run's own) with the font cache
-    built at start-up (in `here`/matplotlib), so that no run builds it again."""
-    target = os.environ.get("MPLCONFIGDIR")
+def font_cache(here):
+    """The font cache a run's matplotlib configuration is seeded with (built at start-up in
+    `here`/matplotlib), as (path, name) pairs; none without it."""
     cache = os.path.join(here, "matplotlib")
+    try:
+        return tuple((os.path.join(cache, name), name) for name in os.listdir(cache))
+    except OSError:
+        return ()
+
+
+def seed_config(here, cache=None):
+    """matplotlib's configuration directory ($MPLCONFIGDIR, the run's own) with the font cache
+    built at start-up (`cache`, from font_cache(here) when not given), so that no run builds it
+    again."""
+    target = os.environ.get("MPLCONFIGDIR")
     if not target:
         return
+    if cache is None:
+        cache = font_cache(here)
     try:
-        names = os.listdir(cache)
-        os.makedirs(target, exist_ok=True)
-        for name in names:
+        try:
+            os.mkdir(target)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(target, exist_ok=True)
+        for source, name in cache:
             link = os.path.join(target, name)
-            if not os.path.lexists(link):
-                link_or_copy(os.path.join(cache, name), link)
+            try:
+                os.symlink(source, link)
+            except FileExistsError:
+                pass
+            except OSError:
+                link_or_copy(source, link)
     except OSError:
         pass
 

@@ -77,7 +77,7 @@ def run_paths(runs, run_id):
     return work, work + ".tmp"
 
 
-def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
+def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, takes its directories and uid, reports, waits for its job, runs."""
     if cgroup_parents:
         from mecha_isolation import join_cgroups
@@ -99,7 +99,7 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     if tempfile is not None:
         tempfile.tempdir = None
     before_job(new_session=False)
-    ready = hand_over(request["id"], os.getpid(), lambda: bootstrap["Ready"](depth))
+    ready = hand_over(request["id"], os.getpid(), lambda: bootstrap["Ready"](once))
     run_program(bootstrap, ready)
 
 

@@ -37,7 +37,7 @@ def start_up(options):
     check_platform()
 
 
-def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
+def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, isolates itself, drops every privilege, reports, waits for its job, runs."""
     join_cgroups(request, cgroup_parents)
     # Its cgroup may be kept from an earlier run, and named after it: nothing of that stays.
@@ -49,7 +49,7 @@ def program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents):
     # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
     before_job(WORKDIR)
-    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](depth))
+    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](once))
     run_program(bootstrap, ready)
 
 

@@ -346,7 +346,7 @@ def main(kind, options, here, startup_modules):
     # After STARTUP_MODULES, so that a program's own file of one of these names still wins
     # (see unshadow in bootstrap.py); before serve() freezes what the zygote holds.
     bootstrap["preload"](names)
-    depth = bootstrap["RecursionDepth"]()
+    once = bootstrap["Once"]()
     global BEFORE, FINISH
     FINISH = bootstrap["_load"]("mecha_finish.py")
     BEFORE = Before()
@@ -356,7 +356,7 @@ def main(kind, options, here, startup_modules):
         request, place = forked.request, forked.place
     # In U, with serve()'s frames gone (with the exception that held them).
     try:
-        kind.program(request, place, bootstrap, depth, seccomp_prog, cgroup_parents)
+        kind.program(request, place, bootstrap, once, seccomp_prog, cgroup_parents)
     except BaseException as error:  # noqa: BLE001
         report_failure(request, error)
     os._exit(126)
