@@ -256,6 +256,77 @@ describe("run() never runs a program twice on a real interpreter", () => {
   });
 });
 
+/** A browser backend double whose run waits for stdin or a cancel, as an `input()` call does. */
+function waitingBrowser() {
+  const stdin: string[] = [];
+  let cancels = 0;
+  const backend: Backend = {
+    start(_req, { onEvent }) {
+      let end: (status: "succeeded" | "cancelled", stdout: string) => void = () => {};
+      const result = new Promise<ReturnType<typeof runResult>>((resolve) => {
+        end = (status, stdout) => {
+          const ended = runResult({ id: "b1", status, stdout });
+          onEvent({ type: "exit", result: ended });
+          resolve(ended);
+        };
+      });
+      onEvent({ type: "started", id: "b1" });
+      onEvent({ type: "input", prompt: "Name? " });
+      return {
+        result,
+        sendStdin: async (data) => {
+          stdin.push(data);
+          end("succeeded", `Hi ${data}`);
+        },
+        cancel: async () => {
+          cancels++;
+          end("cancelled", "");
+        },
+      };
+    },
+  };
+  return { backend, stdin, cancels: () => cancels };
+}
+
+describe("start() that fell back to the browser", () => {
+  it("sends stdin to the browser run, also stdin sent while the server was still failing", async () => {
+    server.use(
+      healthDown(),
+      http.post(`${BASE}/runs`, () => HttpResponse.error()),
+    );
+    const browser = waitingBrowser();
+    const client = makeClient({
+      fallback: "browser",
+      browser: browser.backend,
+      retry: { limit: 0 },
+    });
+    const handle = client.start(request);
+    // Typed ahead, before any backend has started the run.
+    await handle.sendStdin("Ada\n");
+    await expect(handle.result).resolves.toMatchObject({ backend: "browser", stdout: "Hi Ada\n" });
+    expect(browser.stdin).toEqual(["Ada\n"]);
+    expect(count("POST /runs/b1/stdin")).toBe(0);
+  });
+
+  it("cancels the browser run, not the server request that failed before it", async () => {
+    server.use(
+      healthDown(),
+      http.post(`${BASE}/runs`, () => HttpResponse.error()),
+    );
+    const browser = waitingBrowser();
+    const client = makeClient({
+      fallback: "browser",
+      browser: browser.backend,
+      retry: { limit: 0 },
+    });
+    const handle = client.start(request);
+    for await (const event of handle.events) if (event.type === "input") break;
+    await handle.cancel();
+    await expect(handle.result).resolves.toMatchObject({ backend: "browser", status: "cancelled" });
+    expect(browser.cancels()).toBe(1);
+  });
+});
+
 describe("client.fallbacks", () => {
   const browser = fakeBrowser().backend;
   it.each<[Partial<ClientOptions>, string[]]>([

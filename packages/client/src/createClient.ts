@@ -245,10 +245,26 @@ export function createClient(options: ClientOptions): MechaClient {
     const unlinkCaller = linkSignal(signal, controller);
     const unlinkDisposal = linkSignal(disposal.signal, controller);
     let cancelled = false;
-    let markStarted: (run: BackendRun | undefined) => void = ignore;
-    const firstRun = new Promise<BackendRun | undefined>((resolve) => {
-      markStarted = resolve;
+    // The backend run that the caller's stdin and cancel go to: the latest one started. Before
+    // any event it may fail and the next backend take the run over; `moved` then wakes waiters.
+    let current: { run: BackendRun; delivered: () => boolean } | undefined;
+    let finished = false;
+    let wake: () => void = ignore;
+    let moved = new Promise<void>((resolve) => {
+      wake = resolve;
     });
+    const move = () => {
+      const waiting = wake;
+      moved = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      waiting();
+    };
+    /** The run after `than` once there is one; undefined when the handle ended without one. */
+    const runAfter = async (than: typeof current) => {
+      while (current === than && !finished) await moved;
+      return current === than ? undefined : current;
+    };
 
     const aborted = () => {
       const reason = controller.signal.reason;
@@ -266,14 +282,23 @@ export function createClient(options: ClientOptions): MechaClient {
       backend: undefined,
       result: undefined as unknown as Promise<ClientRunResult>,
       async sendStdin(data, stdinOptions) {
-        const run = await firstRun;
-        // No backend ever started the run: fail with the reason it did not start.
-        if (!run) return handle.result.then(ignore);
-        await run.sendStdin(data, stdinOptions);
+        for (let target = await runAfter(undefined); ; ) {
+          // No backend ever started the run: fail with the reason it did not start.
+          if (!target) return handle.result.then(ignore);
+          try {
+            return await target.run.sendStdin(data, stdinOptions);
+          } catch (error) {
+            // A backend that failed before any event hands the run on: the stdin goes there.
+            if (target.delivered()) throw error;
+            const next = await runAfter(target);
+            if (!next) throw error;
+            target = next;
+          }
+        }
       },
       async cancel() {
         cancelled = true;
-        await (await firstRun)?.cancel();
+        await current?.run.cancel();
       },
     };
 
@@ -314,7 +339,8 @@ export function createClient(options: ClientOptions): MechaClient {
               },
             });
             handle.backend = kind;
-            markStarted(run);
+            current = { run, delivered: () => delivered };
+            move();
             return { ...(await run.result), backend: kind };
           } catch (error) {
             const failure = toMechaError(error, kind);
@@ -328,7 +354,8 @@ export function createClient(options: ClientOptions): MechaClient {
       } finally {
         unlinkCaller();
         unlinkDisposal();
-        markStarted(undefined);
+        finished = true;
+        move();
       }
     })();
     handle.result.then(
