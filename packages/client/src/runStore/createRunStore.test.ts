@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { createFakeClient, deferred } from "../../test/fakeClient";
+import { createClient } from "../createClient";
 import { createRunStore } from "./createRunStore";
 
 const req = { language: "python" as const, code: "print(1)" };
@@ -36,6 +37,31 @@ describe("createRunStore", () => {
     ]);
     expect(states[0]).toBe("queued");
     expect(states.at(-1)).toBe("failed");
+  });
+
+  it("says where a run goes while it runs, also a fallback's", async () => {
+    const client = createClient({
+      baseUrl: "http://mecha.test",
+      fetch: async () => {
+        throw new TypeError("Failed to fetch");
+      },
+      fallback: "mock",
+      retry: { limit: 0 },
+      onWarning: () => {},
+    });
+    const store = createRunStore();
+    const running: unknown[] = [];
+    store.subscribe(() => {
+      const { state, backend } = store.getSnapshot();
+      if (state === "running") running.push(backend);
+    });
+    try {
+      await store.execute(client, req);
+    } finally {
+      client.dispose();
+    }
+    // Simulated output is never shown as running anywhere else, not even for a moment.
+    expect(new Set(running)).toEqual(new Set(["mock"]));
   });
 
   it("reports input prompts and sends the answer with a newline", async () => {

@@ -288,7 +288,12 @@ class Store implements RunStore {
   private apply(run: ActiveRun, event: ClientRunEvent): void {
     switch (event.type) {
       case "started":
-        this.update(run, { state: "running", runId: event.id });
+        // The backend is known once one has started the run (a fallback, maybe).
+        this.update(run, {
+          state: "running",
+          runId: event.id,
+          backend: run.handle?.backend ?? this.snapshot.backend,
+        });
         break;
       case "stdout":
       case "stderr":
