@@ -33,7 +33,8 @@ export function processIsolationWarning(why: string | null, layers: ProcessIsola
     : "Mecha: WARNING: no sandbox (sandbox: none)";
   return (
     `${head}. Each run is ${start} with a ${list(own)} of its own, ${list(also)}; ${reach}` +
-    `${layers.cgroups ? "" : "; a process that calls setsid() leaves its run's process group and outlives it"}` +
+    // What leaves the process group is ended through the run's cgroup, else through its uid.
+    `${layers.cgroups || layers.ownUid ? "" : "; a process that calls setsid() leaves its run's process group and outlives it"}` +
     ". Do not run untrusted code like this."
   );
 }

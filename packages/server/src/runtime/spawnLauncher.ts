@@ -17,11 +17,15 @@ import type { RuntimeSettings } from "./options";
 import { bwrapArgs, SANDBOX_BOOTSTRAP_DIR, SANDBOX_FDS, SANDBOX_WORKDIR } from "./sandbox";
 import { decodeWaitStatus, standardSignal } from "./signals";
 import { makeTempDirectory } from "./stateDirectory";
+import { within } from "./streamWaits";
+import { sweepUid } from "./uidSweep";
 
 /** Where the bootstrap's reporter writes how the program ended (see python/mecha_report.py). */
 const STATUS_FD = 8;
 /** A memory limit for the time before a job says its own (see `RunExecution`). */
 export const IDLE_MEMORY_BYTES = 256 * 1024 * 1024;
+/** How long a run's end waits for the sweep of its uid (see `sweepUid`). */
+const SWEEP_WAIT_MS = 3000;
 
 /**
  * Ends a run's whole process tree. POSIX: SIGKILL to its process group. Windows: Node's kill is
@@ -225,13 +229,20 @@ export function createSpawnLauncher(
         });
       });
       let dead = false;
-      const gone = processExit.then(() => {
+      const exitedProcess = processExit.then(() => {
         dead = true;
       });
+      // Without the sandbox and without a cgroup, a process that left the run's process group
+      // (setsid, as daemons do) is ended through the run's uid, before the uid goes to another run.
+      const sweeps = !sandboxed && !windows && uid !== null && cgroup === null;
+      let swept: Promise<void> | null = null;
       const kill = () => {
         killGroup(proc, platform);
         void cgroup?.killAll();
+        if (sweeps) swept ??= within(SWEEP_WAIT_MS, sweepUid(uid!)).then(() => {});
       };
+      const gone = () =>
+        swept ? Promise.all([exitedProcess, swept]).then(() => {}) : exitedProcess;
       // The reporter forks; Windows' bootstrap runs the program itself (see `run_windows`).
       const report = !windows;
       const prepared: PreparedRun = {
@@ -243,7 +254,9 @@ export function createSpawnLauncher(
         ownUser: sandboxed || uid !== null,
         jobObject: windows,
         exited,
-        gone,
+        get gone() {
+          return gone();
+        },
         get dead() {
           return dead;
         },
@@ -258,7 +271,7 @@ export function createSpawnLauncher(
         kill,
         async release() {
           kill();
-          await gone;
+          await gone();
           await cgroup?.killAll();
           for (const stream of streams) stream?.destroy?.();
           await release();
@@ -267,7 +280,7 @@ export function createSpawnLauncher(
       if (sandboxed) {
         const info = streams[SANDBOX_FDS.info] as Readable;
         const block = streams[SANDBOX_FDS.block] as Writable;
-        const childPid = await Promise.race([readChildPid(info), gone.then(() => null)]);
+        const childPid = await Promise.race([readChildPid(info), exitedProcess.then(() => null)]);
         if (childPid !== null && cgroup) await cgroup.add(childPid).catch(() => {});
         block.end("go");
       } else if (cgroup && proc.pid !== undefined) {
