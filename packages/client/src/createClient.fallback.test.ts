@@ -288,18 +288,20 @@ function waitingBrowser() {
   return { backend, stdin, cancels: () => cancels };
 }
 
+/** A client whose server is down, so that its runs fall back to a `waitingBrowser()`. */
+function fallenBack() {
+  server.use(
+    healthDown(),
+    http.post(`${BASE}/runs`, () => HttpResponse.error()),
+  );
+  const browser = waitingBrowser();
+  const client = makeClient({ fallback: "browser", browser: browser.backend, retry: { limit: 0 } });
+  return { browser, client };
+}
+
 describe("start() that fell back to the browser", () => {
   it("sends stdin to the browser run, also stdin sent while the server was still failing", async () => {
-    server.use(
-      healthDown(),
-      http.post(`${BASE}/runs`, () => HttpResponse.error()),
-    );
-    const browser = waitingBrowser();
-    const client = makeClient({
-      fallback: "browser",
-      browser: browser.backend,
-      retry: { limit: 0 },
-    });
+    const { browser, client } = fallenBack();
     const handle = client.start(request);
     // Typed ahead, before any backend has started the run.
     await handle.sendStdin("Ada\n");
@@ -309,16 +311,7 @@ describe("start() that fell back to the browser", () => {
   });
 
   it("cancels the browser run, not the server request that failed before it", async () => {
-    server.use(
-      healthDown(),
-      http.post(`${BASE}/runs`, () => HttpResponse.error()),
-    );
-    const browser = waitingBrowser();
-    const client = makeClient({
-      fallback: "browser",
-      browser: browser.backend,
-      retry: { limit: 0 },
-    });
+    const { browser, client } = fallenBack();
     const handle = client.start(request);
     for await (const event of handle.events) if (event.type === "input") break;
     await handle.cancel();
