@@ -91,8 +91,7 @@ export class PythonSession implements RuntimeSession {
     this.order = new OutputOrder(this.marker, {
       text: (stream, chunk) => this.current?.text(stream, chunk) ?? this.hold(stream, chunk),
       display: (display) => this.current?.display(display) ?? true,
-      // Between runs, what is held back behind a marker is bounded as other output is then.
-      fits: (bytes) => this.current?.fits(bytes) ?? bytes <= BETWEEN_BYTES,
+      fits: (bytes) => this.current?.fits(bytes) ?? true,
       end: (end) => {
         if (this.current && end.cell === this.current.cell) this.current.ended(end);
       },
@@ -239,11 +238,7 @@ export class PythonSession implements RuntimeSession {
   }
 
   private output(stream: Stream, chunk: Buffer): void {
-    if (this.order.push(stream, chunk)) return;
-    if (this.current) this.current.stop("output_exceeded");
-    // Output held back between runs for a display that never came (a forged marker): no run
-    // can take it, and the server holds no more of it.
-    else this.kill();
+    if (!this.order.push(stream, chunk)) this.current?.stop("output_exceeded");
   }
 
   /** Output while no run is in progress: kept (up to BETWEEN_BYTES) for the next run. */
