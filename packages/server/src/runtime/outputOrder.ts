@@ -175,8 +175,26 @@ export class OutputOrder {
     let ok = true;
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
+      ok = this.abandon(head.n) && ok;
       if (!head.marks.every((stream) => this.at[stream] === head.n)) break;
       ok = this.send() && ok;
+    }
+    return ok;
+  }
+
+  /**
+   * Lets flow each stream held at a marker before `n`, which came with no display: the event
+   * channel is in order, so once entry `n` has come, none before it will (a display whose
+   * sending was interrupted after its markers were written, or a marker the program forged).
+   */
+  private abandon(n: number | null): boolean {
+    let ok = true;
+    if (n === null) return ok;
+    for (const stream of ["stdout", "stderr"] as const) {
+      // What it held may reach a later marker and hold there: at only grows.
+      for (let at = this.at[stream]; at !== null && at < n; at = this.at[stream]) {
+        ok = this.unhold(stream) && ok;
+      }
     }
     return ok;
   }

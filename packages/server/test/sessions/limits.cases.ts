@@ -232,6 +232,22 @@ export function limitCases(startup: "spawn" | "zygote"): void {
       await api.delete(id);
     });
 
+    it("keeps the session of a run interrupted over its output limit as it displays its value", async () => {
+      const id = await api.open();
+      // The cell's value (os.write's count) is displayed as it ends: the interrupt the output
+      // limit asks for may land after that display's markers are written and before it is sent.
+      for (let round = 0; round < 12; round++) {
+        const over = await api.run(id, {
+          code: "import os\nos.write(1, b'x' * 30000)",
+          limits: { outputBytes: 20_000 },
+        });
+        expect(over.status).toBe("output_exceeded");
+        expect(over.session).toEqual({ id, state: "kept" });
+        expect((await api.ok(id, "print('next')")).stdout).toBe("next\n");
+      }
+      await api.delete(id);
+    });
+
     it("ends a flood that will not stop with its session, and says it is lost", async () => {
       const id = await api.open();
       const result = await api.run(id, {
