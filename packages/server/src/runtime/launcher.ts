@@ -19,6 +19,14 @@ export interface KernelExit {
 export type RunNetwork = "host" | "none" | "unix";
 
 /**
+ * When nothing of a run is left: its processes are gone (`gone`) and, where its uid was swept
+ * for what left its process group, the sweep has ended too.
+ */
+export function goneAfterSweep(gone: Promise<void>, swept: Promise<void> | null): Promise<void> {
+  return swept ? Promise.all([gone, swept]).then(() => {}) : gone;
+}
+
+/**
  * The job as sent on fd 3: one line of JSON, whose newline ends it, so the program reads it at
  * once (a single run's channel is then closed; a session's stays open for its messages).
  */

@@ -8,6 +8,7 @@ import { type Environment, runEnvironment } from "./environment";
 import { withInheritedClosed } from "./inheritedDescriptors";
 import {
   CancelledError,
+  goneAfterSweep,
   jobLine,
   type KernelExit,
   type Launcher,
@@ -241,8 +242,6 @@ export function createSpawnLauncher(
         void cgroup?.killAll();
         if (sweeps) swept ??= within(SWEEP_WAIT_MS, sweepUid(uid!)).then(() => {});
       };
-      const gone = () =>
-        swept ? Promise.all([exitedProcess, swept]).then(() => {}) : exitedProcess;
       // The reporter forks; Windows' bootstrap runs the program itself (see `run_windows`).
       const report = !windows;
       const prepared: PreparedRun = {
@@ -255,7 +254,7 @@ export function createSpawnLauncher(
         jobObject: windows,
         exited,
         get gone() {
-          return gone();
+          return goneAfterSweep(exitedProcess, swept);
         },
         get dead() {
           return dead;
@@ -271,7 +270,7 @@ export function createSpawnLauncher(
         kill,
         async release() {
           kill();
-          await gone();
+          await prepared.gone;
           await cgroup?.killAll();
           for (const stream of streams) stream?.destroy?.();
           await release();

@@ -1,6 +1,12 @@
 import type { RunCgroup } from "./cgroup";
 import type { Environment } from "./environment";
-import { CancelledError, jobLine, type Launcher, type PreparedRun } from "./launcher";
+import {
+  CancelledError,
+  goneAfterSweep,
+  jobLine,
+  type Launcher,
+  type PreparedRun,
+} from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { makeRunDirectories, type RunDirectories } from "./runDirectories";
 import { IDLE_MEMORY_BYTES } from "./spawnLauncher";
@@ -129,7 +135,7 @@ export function createZygoteLauncher(
         jobObject: false,
         exited,
         get gone() {
-          return swept ? Promise.all([run.gone, swept]).then(() => {}) : run.gone;
+          return goneAfterSweep(run.gone, swept);
         },
         get dead() {
           return dead;
