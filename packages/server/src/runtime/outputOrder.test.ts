@@ -61,4 +61,20 @@ describe("OutputOrder", () => {
     order.display({ n: 1, marks: [], display });
     expect(out).toEqual(["display"]);
   });
+
+  it("lets go of output held at a marker whose display will not come, and holds at the next", () => {
+    // A forged marker, ahead of any display the program will send: nothing releases it but
+    // the owner letting go, and what was held comes out in the order it arrived.
+    const { order, out } = ordered();
+    order.push("stdout", Buffer.concat([Buffer.from("a"), mark(999999), Buffer.from("b")]));
+    order.push("stdout", Buffer.from("c"));
+    expect(order.holding).toBe(2);
+    order.letGo();
+    expect(out).toEqual(["stdout:a", "stdout:b", "stdout:c"]);
+    expect(order.holding).toBe(0);
+    order.push("stdout", Buffer.concat([mark(3), Buffer.from("d")]));
+    expect(out).toHaveLength(3);
+    order.display({ n: 3, marks: ["stdout"], display });
+    expect(out.slice(3)).toEqual(["display", "stdout:d"]);
+  });
 });

@@ -145,6 +145,20 @@ export class OutputOrder {
     return this.release();
   }
 
+  /** Bytes held back now, behind markers whose displays have not come. */
+  get holding(): number {
+    return this.heldBytes;
+  }
+
+  /**
+   * Lets every stream flow on past the markers it is held at, as if their displays will not
+   * come (a marker the program forged, or more held than the caller will wait for). Markers that
+   * arrive later hold again. False once the run is over its output limit.
+   */
+  letGo(): boolean {
+    return this.abandon(Number.POSITIVE_INFINITY);
+  }
+
   /** Sends out everything still held, as nearly in order as what arrived allows (the run has ended). */
   finish(): void {
     while (this.queue.length > 0) this.send();

@@ -5,7 +5,7 @@
  * ending as any run's does, the session's state after it told as it is.
  */
 import type { RunResult } from "@mecha/protocol";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../../src/createHandler";
 import { hasBwrap } from "../packages/helpers";
 import { problemOf, SessionApi } from "./api";
@@ -245,6 +245,46 @@ export function limitCases(startup: "spawn" | "zygote"): void {
         expect(over.session).toEqual({ id, state: "kept" });
         expect((await api.ok(id, "print('next')")).stdout).toBe("next\n");
       }
+      await api.delete(id);
+    });
+
+    it("lets output between runs flow past a display marker the program forged, keeping 64 KiB of it", async () => {
+      const id = await api.open();
+      // Once its cell has ended (the interpreter waits for the next), a thread forges the marker
+      // of a display that never comes, so that the server would hold what follows, floods, and
+      // then says so in a file.
+      const first = await api.run(id, {
+        code: [
+          "import os, sys, threading, time",
+          "forged = display.__self__.marker + b'999999\\x07'",
+          "main = threading.main_thread().ident",
+          "def flood():",
+          "    while sys._current_frames()[main].f_code.co_name != 'next_cell':",
+          "        time.sleep(0.001)",
+          "    os.write(1, forged)",
+          "    chunk = b'z' * 65536",
+          "    for _ in range(256):",
+          "        os.write(1, chunk)",
+          "    open('flooded', 'w').close()",
+          "threading.Thread(target=flood, daemon=True).start()",
+        ].join("\n"),
+        limits: { outputBytes: 20_000 },
+      });
+      // The flood may reach the server before the cell's end does: then it counts as the cell's.
+      expect(["succeeded", "output_exceeded"]).toContain(first.status);
+      await vi.waitFor(async () => expect((await api.file(id, "flooded")).status).toBe(200), {
+        timeout: 10_000,
+      });
+      // The next run's output is not held behind the forged marker, and of the 16 MiB only what
+      // a session keeps between runs (and what was still in the pipe) comes with it.
+      const next = await api.run(id, {
+        code: "print('after')",
+        limits: { outputBytes: 1_000_000 },
+      });
+      expect(next.status).toBe("succeeded");
+      expect(next.stdout.endsWith("after\n")).toBe(true);
+      expect(next.stdout.length).toBeLessThan(256 * 1024);
+      expect(await api.describe(id)).toMatchObject({ state: "idle" });
       await api.delete(id);
     });
 

@@ -91,7 +91,8 @@ export class PythonSession implements RuntimeSession {
     this.order = new OutputOrder(this.marker, {
       text: (stream, chunk) => this.current?.text(stream, chunk) ?? this.hold(stream, chunk),
       display: (display) => this.current?.display(display) ?? true,
-      fits: (bytes) => this.current?.fits(bytes) ?? true,
+      // Between runs, what is held back behind a marker is bounded as other output is then.
+      fits: (bytes) => this.current?.fits(bytes) ?? bytes <= BETWEEN_BYTES,
       end: (end) => {
         if (this.current && end.cell === this.current.cell) this.current.ended(end);
       },
@@ -145,7 +146,9 @@ export class PythonSession implements RuntimeSession {
       },
       kill: () => this.kill(),
       finished: (run) => {
-        if (this.current === run) this.current = null;
+        if (this.current !== run) return;
+        this.current = null;
+        this.bound();
       },
     };
     this.ended = prepared.exited.then((exit) => this.onExit(exit));
@@ -238,7 +241,17 @@ export class PythonSession implements RuntimeSession {
   }
 
   private output(stream: Stream, chunk: Buffer): void {
-    if (!this.order.push(stream, chunk)) this.current?.stop("output_exceeded");
+    if (this.order.push(stream, chunk)) return;
+    if (this.current) this.current.stop("output_exceeded");
+    else this.bound();
+  }
+
+  /**
+   * No run is in progress: past BETWEEN_BYTES held back for displays that have not come (a
+   * display marker the program forged), output flows on and is kept as other output between runs.
+   */
+  private bound(): void {
+    if (this.order.holding > BETWEEN_BYTES) this.order.letGo();
   }
 
   /** Output while no run is in progress: kept (up to BETWEEN_BYTES) for the next run. */
