@@ -290,4 +290,28 @@ describe("streaming", () => {
     expect(error).toMatchObject({ name: "TimeoutError", code: "timeout" });
     await vi.waitFor(() => expect(cancels).toBe(1));
   });
+
+  it("holds a run to the time limit the server says in `started`, not the one it assumed", async () => {
+    const body = controlledStream();
+    server.use(
+      healthy(),
+      http.post(`${BASE}/runs`, () => new HttpResponse(body.stream, { headers: NDJSON })),
+      http.post(`${BASE}/runs/long/cancel`, () => HttpResponse.json({}, { status: 202 })),
+    );
+    // No limit asked for: the server's default is longer than the client's assumed 60 s.
+    const result = makeClient({ runTimeoutMarginMs: 500 }).run(request);
+    body.send({
+      type: "started",
+      id: "long",
+      limits: { timeoutMs: 120_000, memoryMb: 256, outputBytes: 1 << 20 },
+    });
+    await vi.waitFor(() => expect(clock.pending()).toContain(120_500));
+    expect(clock.pending()).not.toContain(60_500);
+    clock.advance(120_499);
+    body.send({ type: "stdout", data: "still going\n" });
+    const final = runResult({ stdout: "still going\n" });
+    body.send({ type: "exit", result: final });
+    body.close();
+    await expect(result).resolves.toEqual({ ...final, backend: "server" });
+  });
 });

@@ -96,8 +96,8 @@ export interface ClientOptions {
    */
   timeoutMs?: number;
   /**
-   * The time limit assumed for a run whose request sets no `limits.timeoutMs` (the server's
-   * default maximum).
+   * The time limit assumed for a run whose request sets no `limits.timeoutMs`, against a server
+   * that does not say the run's limits in its `started` event (an older one).
    * @default 60000
    */
   defaultRunTimeoutMs?: number;

@@ -48,8 +48,6 @@ export function startServerRun(
   const { timers, report, retry } = options;
   const controller = new AbortController();
   const unlink = linkSignal(signal, controller);
-  const wallMs =
-    (body.limits?.timeoutMs ?? options.defaultRunTimeoutMs) + options.runTimeoutMarginMs;
   const runRequest: MechaRequest = {
     method: "POST",
     url: `${options.baseUrl.replace(/\/+$/, "")}/${path}`,
@@ -131,7 +129,11 @@ export function startServerRun(
         id = event.id;
         begin(id);
         // The wall limit runs from `started`, as the server's does: not ending within the
-        // limit plus a margin means the server is stuck.
+        // limit plus a margin means the server is stuck. The server says the run's limit (after
+        // clamping, or a session's); one that does not is assumed to hold the one asked for.
+        const limitMs =
+          event.limits?.timeoutMs ?? body.limits?.timeoutMs ?? options.defaultRunTimeoutMs;
+        const wallMs = limitMs + options.runTimeoutMarginMs;
         watchdog = timers.setTimeout(() => {
           reason = new TimeoutError(
             `The run did not end within ${wallMs} ms (time limit plus margin).`,

@@ -12,6 +12,15 @@ const plot: DisplayEvent = {
 describe("run events", () => {
   it.each<[string, unknown]>([
     ["started", { type: "started", seq: 0, id: "r1" }],
+    [
+      "started with the run's limits",
+      {
+        type: "started",
+        seq: 0,
+        id: "r1",
+        limits: { timeoutMs: 120_000, memoryMb: 256, outputBytes: 1 << 20 },
+      },
+    ],
     ["stdout", { type: "stdout", seq: 1, data: "hi\n" }],
     ["stderr", { type: "stderr", seq: 1, data: "oops\n" }],
     ["input", { type: "input", seq: 3, prompt: "Name? " }],
@@ -24,6 +33,10 @@ describe("run events", () => {
 
   it.each<[string, unknown]>([
     ["a negative seq", { type: "stdout", seq: -1, data: "" }],
+    [
+      "a started event whose limits lack one",
+      { type: "started", id: "r1", limits: { timeoutMs: 1000, memoryMb: 256 } },
+    ],
     ["a fractional seq", { type: "stdout", seq: 1.5, data: "" }],
     ["a seq that is a string", { type: "stdout", seq: "1", data: "" }],
     ["a display without text/plain", { type: "display", seq: 0, data: { "image/png": "AA==" } }],

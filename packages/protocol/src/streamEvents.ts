@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { Display, LenientRunResult } from "./lenientRunResult";
+import { Limits } from "./limits";
 
 /**
  * Position of an event in its run's stream: 0, 1, 2, … in order. Servers of this version always
@@ -12,7 +13,17 @@ export const seq = () => z.optional(z.int().check(z.nonnegative()));
  * value rather than `z.literal`: the same check, and a client's bundle then needs no literal
  * schema at all.)
  */
-export const StartedEvent = z.object({ type: z.enum(["started"]), seq: seq(), id: z.string() });
+/**
+ * The run has left the queue. `limits` are those it is held to (after clamping, or a session's):
+ * its time limit counts from here. Servers of this version send them; a client falls back on
+ * its own assumption when they are absent.
+ */
+export const StartedEvent = z.object({
+  type: z.enum(["started"]),
+  seq: seq(),
+  id: z.string(),
+  limits: z.optional(Limits),
+});
 export const StdoutEvent = z.object({ type: z.enum(["stdout"]), seq: seq(), data: z.string() });
 export const StderrEvent = z.object({ type: z.enum(["stderr"]), seq: seq(), data: z.string() });
 /** The program called `input()` and waits for `POST /runs/{id}/stdin`. */

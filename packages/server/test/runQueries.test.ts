@@ -81,6 +81,28 @@ describe("a run after the fact", () => {
     expect(await stream.next()).toMatchObject({ type: "exit", seq: 3 });
   });
 
+  it("says in `started` the limits the run is held to: clamped to the maxima, defaults filled in", async () => {
+    const { handler, started } = setUp({ maxLimits: { timeoutMs: 120_000 } });
+    const next = started();
+    const stream = lines(
+      await post(
+        handler,
+        "/runs",
+        JSON.stringify({ language: "python", code: "", limits: { timeoutMs: 999_999 } }),
+        { accept: "application/x-ndjson" },
+      ),
+    );
+    const program = await next;
+    expect(await stream.next()).toEqual({
+      type: "started",
+      seq: 0,
+      id: program.job.id,
+      limits: { timeoutMs: 120_000, memoryMb: 256, outputBytes: 1 << 20 },
+    });
+    program.end();
+    expect(await stream.next()).toMatchObject({ type: "exit" });
+  });
+
   it("answers GET /runs/{id} with 202 and where it is, then its result", async () => {
     const { handler, started } = setUp();
     const next = started();

@@ -165,7 +165,7 @@ export class RemoteRun implements RunHandle {
       limits: this.limits!,
       ...(this.session ? { sessionId: this.session } : {}),
     });
-    const started = JSON.stringify({ type: "started", id: this.id, seq: 0 });
+    const started = JSON.stringify({ type: "started", id: this.id, seq: 0, limits: this.limits });
     const exit = JSON.stringify({ type: "exit", seq: 1, result });
     const verdict = await connections.command
       .run(

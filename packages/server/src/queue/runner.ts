@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { RunResult, RuntimeInfo } from "@mecha/protocol";
+import type { Limits, RunResult, RuntimeInfo } from "@mecha/protocol";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { resultOf, unreadableResult } from "../runs/results";
@@ -220,7 +220,7 @@ export class Runner {
     const run = new RunnerRun(job.id, this.context());
     this.active.set(job.id, run);
     try {
-      const claim = await this.claim(run);
+      const claim = await this.claim(run, job.limits);
       if (!claim) return null;
       return await this.execute(run, job, claim, start);
     } finally {
@@ -229,9 +229,9 @@ export class Runner {
   }
 
   /** Makes this runner the run's only executor; null when it was cancelled, expired or taken. */
-  private async claim(run: RunnerRun): Promise<string[] | null> {
+  private async claim(run: RunnerRun, limits?: Limits): Promise<string[] | null> {
     const { command, keys, opts } = this.connections;
-    const started = JSON.stringify({ type: "started", id: run.id, seq: 0 });
+    const started = JSON.stringify({ type: "started", id: run.id, seq: 0, limits });
     const [state, input] = (await command.run(
       "claim",
       [keys.run(run.id), keys.events(run.id), keys.stdin(run.id), keys.runnerRuns(this.id)],

@@ -113,7 +113,7 @@ export class Run implements RunHandle {
   private announce(): void {
     if (this.announced) return;
     this.announced = true;
-    this.emit({ type: "started", id: this.id });
+    this.emit({ type: "started", id: this.id, limits: this.job.limits });
   }
 
   attach(program: RunningProgram): void {

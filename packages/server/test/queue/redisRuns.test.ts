@@ -38,7 +38,13 @@ describe.skipIf(missing)("runs over Redis", () => {
     const next = started();
     const stream = lines(await post(a, "/runs", runBody("input()"), STREAM));
     const program = await next;
-    expect(await stream.next()).toMatchObject({ type: "started", seq: 0, id: program.job.id });
+    // The runner that took it says the limits it holds the run to.
+    expect(await stream.next()).toEqual({
+      type: "started",
+      seq: 0,
+      id: program.job.id,
+      limits: program.job.limits,
+    });
     program.sink.input("name? ");
     expect(await stream.next()).toMatchObject({ type: "input", seq: 1, prompt: "name? " });
     const fed = await post(b, `/runs/${program.job.id}/stdin`, { data: "Ada\n" });
@@ -124,7 +130,12 @@ describe.skipIf(missing)("runs over Redis", () => {
     expect(fedEvents.at(-1)).toMatchObject({ type: "exit", result: { status: "succeeded" } });
     const cancelledEvents = await lines(await waitingCancelled).rest();
     expect(cancelledEvents).toEqual([
-      { type: "started", seq: 0, id: cancelledId },
+      {
+        type: "started",
+        seq: 0,
+        id: cancelledId,
+        limits: { timeoutMs: 10_000, memoryMb: 256, outputBytes: 1 << 20 },
+      },
       { type: "exit", seq: 1, result: expect.objectContaining({ status: "cancelled" }) },
     ]);
   });
