@@ -603,6 +603,23 @@ def close_other_descriptors(keep):
     os.closerange(low, 8192 if WINDOWS else 1 << 16)
 
 
+def confine(seccomp_fd):
+    """The spawn path without the sandbox, on Linux: before anything of the program runs, no
+    capability and no way to gain one (no_new_privs: a setuid program runs with the run's uid),
+    and the seccomp filter the server passed on `seccomp_fd`, as bubblewrap gives both in the
+    sandbox and the zygote to each run it forks. A run that cannot have them runs nothing."""
+    import ctypes
+
+    try:
+        linux = _load("mecha_linux.py")
+        prog = linux["read_seccomp"](seccomp_fd)
+        linux["drop_privileges"](ctypes.addressof(prog), bounding=False)
+    except Exception as error:  # noqa: BLE001 - say why, and run nothing unconfined
+        os.write(2, ("Mecha: could not confine the run (no_new_privs, seccomp): %s\n"
+                     % error).encode("utf-8", "backslashreplace"))
+        os._exit(1)
+
+
 def run_windows(job):
     """Windows' way through a run, in this one process (no fork, so no reporter): it contains
     itself in a job object (see mecha_windows.py) before anything of the program runs, so that
@@ -643,6 +660,8 @@ if __name__ == "__main__":
     job_document = read_job()
     if WINDOWS:
         run_windows(job_document)
+    if job_document.get("seccomp") is not None:
+        confine(job_document["seccomp"])
     close_other_descriptors({STATUS_FD} if job_document.get("report") else set())
     if job_document.get("report"):
         _load("mecha_report.py")["report"](

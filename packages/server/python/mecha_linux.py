@@ -124,3 +124,22 @@ def drop_privileges(seccomp_prog, bounding=True):
     check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if seccomp_prog is not None:
         check(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, seccomp_prog, 0, 0), "seccomp")
+
+
+def read_seccomp(fd):
+    """The seccomp filter (BPF) read from `fd` to its end, which is then closed, as prctl takes
+    it (its buffer kept with it)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    data = b"".join(chunks)
+    if not data or len(data) % 8:
+        raise ValueError("the seccomp filter is not BPF")
+    buffer = ctypes.create_string_buffer(data, len(data))
+    prog = SockFprog(len(data) // 8, ctypes.addressof(buffer))
+    prog.buffer = buffer
+    return prog

@@ -214,25 +214,13 @@ def load_seccomp():
     """The seccomp filter the server passed on fd 5 (its BPF kept for the zygote's life: every
     run loads it from this address), or None when none was passed."""
     try:
-        chunks = []
-        while True:
-            chunk = os.read(SECCOMP_IN, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(SECCOMP_IN)
+        os.fstat(SECCOMP_IN)
     except OSError:
         # No filter passed: the server runs without one, and says so.
         return None
-    data = b"".join(chunks)
-    if not data or len(data) % 8:
-        raise ValueError("the seccomp filter is not BPF")
-    from mecha_linux import SockFprog
+    from mecha_linux import read_seccomp
 
-    buffer = ctypes.create_string_buffer(data, len(data))
-    prog = SockFprog(len(data) // 8, ctypes.addressof(buffer))
-    prog.buffer = buffer
-    return prog
+    return read_seccomp(SECCOMP_IN)
 
 
 def ended_children():

@@ -96,12 +96,21 @@ async function unsandboxedLauncher(
   settings: RuntimeSettings,
   because: string | null,
 ): Promise<Launcher> {
+  // The filter of runs without the sandbox, on either start-up path: the host's network allowed.
+  env.seccompFile =
+    process.platform === "linux"
+      ? await seccompFilter(env.interpreter.executable, env.stateDir, { hostNetwork: true })
+      : null;
+  if (process.platform === "linux" && !env.seccompFile) {
+    settings.logger.warn(
+      "Mecha: no seccomp filter for runs (install python3-seccomp); runs start without one.",
+    );
+  }
   const spawned = createSpawnLauncher(env, settings);
   // What runs can import, before the zygote imports what it preloads.
   const problem = await survey(spawned, env, settings);
   if (problem) unlisted(problem, settings);
   let launcher: Launcher = spawned;
-  let seccomp = false;
   // The server opens a forked run's pipes through /proc/<pid>/fd (see ZygoteProcess.fork).
   if (settings.startup === "zygote" && process.platform === "linux") {
     const plain = await createPlainZygoteLauncher(env, settings);
@@ -113,7 +122,6 @@ async function unsandboxedLauncher(
       );
     } else {
       launcher = plain.launcher;
-      seccomp = plain.seccomp;
     }
   }
   settings.logger.warn(
@@ -123,7 +131,7 @@ async function unsandboxedLauncher(
           forked: launcher.name === "zygote",
           ownUid: env.uids !== null,
           cgroups: env.cgroups !== null,
-          seccomp,
+          seccomp: env.seccompFile !== null,
         }),
   );
   return launcher;

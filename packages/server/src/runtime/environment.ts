@@ -11,6 +11,10 @@ export interface Environment {
   isolation: "sandbox" | "process";
   /** bubblewrap, when the sandbox works here. */
   bwrap: string | null;
+  /**
+   * The seccomp filter (BPF) runs load: the sandbox's, or without the sandbox on Linux one that
+   * leaves the host's network to the run (see `unsandboxedLauncher`); null where there is none.
+   */
   seccompFile: string | null;
   /** The server's own directory for this runtime (removed on close). */
   stateDir: string;

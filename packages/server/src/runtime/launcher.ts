@@ -50,6 +50,11 @@ export interface JobDocument {
   fileBytes: number;
   /** The spawn path: a reporter process reports how the program ended (see python/mecha_report.py). */
   report?: boolean;
+  /**
+   * The spawn path without the sandbox on Linux: the descriptor of the seccomp filter (BPF) the
+   * bootstrap loads, with no_new_privs, before it forks the program (see python/bootstrap.py).
+   */
+  seccomp?: number;
   /** A session: the job channel stays open for its runs (see python/mecha_session.py). */
   session?: boolean;
   /** Windows: the limits of the run's job object (see python/mecha_windows.py). */

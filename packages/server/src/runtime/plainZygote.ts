@@ -4,7 +4,6 @@ import { type Environment, runEnvironment } from "./environment";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { mountRunsTmpfs } from "./runsTmpfs";
-import { seccompFilter } from "./seccompFilter";
 import { Zygote } from "./zygote/zygote";
 import { createZygoteLauncher } from "./zygoteLauncher";
 
@@ -20,7 +19,7 @@ const INODES_PER_RUN = 65_536;
 export async function createPlainZygoteLauncher(
   env: Environment,
   settings: RuntimeSettings,
-): Promise<{ launcher: Launcher; seccomp: boolean; tmpfs: boolean }> {
+): Promise<{ launcher: Launcher; tmpfs: boolean }> {
   const runsDir = join(env.stateDir, "runs");
   // Each run uid reaches its own directories there, and lists nobody's.
   await mkdir(runsDir, { mode: 0o711 });
@@ -30,15 +29,8 @@ export async function createPlainZygoteLauncher(
   // The zygote's own $HOME and $TMPDIR (each run gets its own): what it preloads may write there.
   const home = join(env.stateDir, "zygote");
   await mkdir(home, { mode: 0o755 });
-  const seccompFile =
-    process.platform === "linux"
-      ? await seccompFilter(env.interpreter.executable, env.stateDir, { hostNetwork: true })
-      : null;
-  if (process.platform === "linux" && !seccompFile) {
-    settings.logger.warn(
-      "Mecha: no seccomp filter for runs (install python3-seccomp); runs start without one.",
-    );
-  }
+  // The filter of runs without the sandbox (see unsandboxedLauncher).
+  const { seccompFile } = env;
   await writeFile(join(env.bootstrapDir, "preload.json"), JSON.stringify(settings.preload), {
     mode: 0o644,
   });
@@ -55,7 +47,6 @@ export async function createPlainZygoteLauncher(
   });
   return {
     launcher: createZygoteLauncher(env, settings, zygote, null),
-    seccomp: seccompFile !== null,
     tmpfs,
   };
 }

@@ -23,6 +23,8 @@ import { sweepUid } from "./uidSweep";
 
 /** Where the bootstrap's reporter writes how the program ended (see python/mecha_report.py). */
 const STATUS_FD = 8;
+/** Without the sandbox on Linux, where the bootstrap reads the seccomp filter (BPF) from. */
+const SECCOMP_FD = 5;
 /** A memory limit for the time before a job says its own (see `RunExecution`). */
 export const IDLE_MEMORY_BYTES = 256 * 1024 * 1024;
 /** How long a run's end waits for the sweep of its uid (see `sweepUid`). */
@@ -176,7 +178,9 @@ export function createSpawnLauncher(
           `${SANDBOX_BOOTSTRAP_DIR}/bootstrap.py`,
         ];
       } else {
-        stdio.push("ignore", "ignore", "ignore", "pipe");
+        // On Linux the bootstrap loads the filter itself, with no_new_privs (see bootstrap.py).
+        if (env.seccompFile && !windows) seccompFd = openSync(env.seccompFile, "r");
+        stdio.push(seccompFd ?? "ignore", "ignore", "ignore", "pipe");
         command = python;
         args = [...flags, join(env.bootstrapDir, "bootstrap.py")];
       }
@@ -244,6 +248,8 @@ export function createSpawnLauncher(
       };
       // The reporter forks; Windows' bootstrap runs the program itself (see `run_windows`).
       const report = !windows;
+      // Without the sandbox, the descriptor the bootstrap reads the seccomp filter from.
+      const seccomp = !sandboxed && seccompFd !== null ? SECCOMP_FD : undefined;
       const prepared: PreparedRun = {
         stdin: streams[0] as Writable,
         stdout: streams[1] as Readable,
@@ -260,11 +266,11 @@ export function createSpawnLauncher(
           return dead;
         },
         sendJob(job) {
-          (streams[3] as Writable).end(jobLine({ ...job, report }));
+          (streams[3] as Writable).end(jobLine({ ...job, report, seccomp }));
         },
         openSession(job) {
           const channel = streams[3] as Writable;
-          channel.write(jobLine({ ...job, report }));
+          channel.write(jobLine({ ...job, report, seccomp }));
           return channel;
         },
         kill,

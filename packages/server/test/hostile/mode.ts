@@ -30,6 +30,15 @@ export const target: { sandbox: "required" | "none"; startup: "spawn" | "zygote"
   startup: "zygote",
 };
 
+/**
+ * The program's parent is a process it may kill: on the spawn path without the sandbox, its
+ * reporter (which relays its output and reports its end; see python/mecha_report.py) has the
+ * run's uid and no pid namespace shields it. A program that kills it ends its own run, as
+ * `failed`, and reaches nothing else.
+ */
+export const parentKillable = (): boolean =>
+  target.sandbox === "none" && target.startup === "spawn";
+
 const isRoot = process.getuid?.() === 0;
 
 /** What still holds without the sandbox on this host. */
