@@ -8,14 +8,9 @@
 import { vi } from "vitest";
 import { target } from "./hostile/mode";
 
-vi.mock("../src/createHandler", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("../src/createHandler")>();
-  return {
-    ...actual,
-    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
-      actual.createHandler({ startup: "spawn", ...options }),
-  };
-});
+vi.mock("../src/createHandler", async (importOriginal) =>
+  (await import("./support/spawnStartup")).spawnByDefault(await importOriginal()),
+);
 
 target.sandbox = "none";
 target.startup = "spawn";
