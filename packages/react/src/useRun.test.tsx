@@ -147,3 +147,26 @@ describe("useRun reports only the run it follows", () => {
     expect(status("Backend")).toHaveTextContent("Runs on the server");
   });
 });
+
+describe("a CodeRunner's badge while its run goes on", () => {
+  it("says where the run is going on when it fell back, before it ends", async () => {
+    const gate = deferred();
+    const client = createFakeClient({ fallbacks: ["browser"], script: () => gate.promise });
+    // The server failed this run before it started, and the client still counts it online.
+    client.backend = "browser";
+    const user = userEvent.setup();
+    render(
+      <MechaProvider client={client} healthChecks={false}>
+        <CodeRunner defaultCode="slow()" />
+      </MechaProvider>,
+    );
+    expect(status("Backend")).toHaveTextContent("Runs on the server");
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    await waitFor(() => expect(status("Run status")).toHaveTextContent("Running…"));
+    expect(status("Backend")).toHaveTextContent("Runs in your browser");
+    expect(status("Backend")).toHaveAttribute("data-state", "browser");
+    gate.resolve();
+    await waitFor(() => expect(status("Run status")).toHaveTextContent(/^Finished/));
+    expect(status("Backend")).toHaveTextContent("Runs in your browser");
+  });
+});

@@ -52,6 +52,10 @@ function ndjsonStream() {
     end() {
       controller.close();
     },
+    /** Breaks the connection mid-stream. */
+    fail() {
+      controller.error(new TypeError("network error"));
+    },
   };
 }
 
@@ -197,6 +201,41 @@ describe("with the real client against a protocol v1 server", () => {
     // Whether or not the client counts the server offline yet, the code ran on the mock.
     const badge = screen.getByRole("status", { name: "Backend" });
     expect(badge).toHaveTextContent("Simulated: server offline");
+  });
+
+  it("says a run that started did run when its stream breaks, never that it could not run", async () => {
+    let reopened = 0;
+    let stream!: ReturnType<typeof ndjsonStream>;
+    server.use(
+      http.get(`${BASE}/health`, () => HttpResponse.json(health)),
+      http.post(`${BASE}/runs`, () => {
+        stream = ndjsonStream();
+        stream.send({ type: "started", id: "r4", seq: 0 });
+        stream.send({ type: "stdout", data: "half way\n", seq: 1 });
+        return stream.response();
+      }),
+      http.get(`${BASE}/runs/r4/events`, () => {
+        reopened++;
+        return HttpResponse.error();
+      }),
+    );
+    const { user, client } = renderRunner("long_job()", "mock");
+    await waitFor(() =>
+      expect(screen.getByRole("status", { name: "Backend" })).toHaveTextContent(
+        "Runs on the server",
+      ),
+    );
+    await user.click(screen.getByRole("button", { name: "Run" }));
+    const output = screen.getByRole("log", { name: "Program output" });
+    await within(output).findByText("half way");
+    stream.fail();
+    const words = screen.getByRole("status", { name: "Run status" });
+    await waitFor(() => expect(words).toHaveTextContent(/^Started, but how it ended is unknown: /));
+    expect(reopened).toBe(1);
+    // What it printed stays, and no simulated output stands in for the rest.
+    expect(output).toHaveTextContent("half way");
+    expect(output).not.toHaveTextContent("[mock]");
+    client.dispose();
   });
 
   it("says why an answer was not sent when the server refuses it, and asks again", async () => {

@@ -1,26 +1,38 @@
 "use client";
 
 import { forwardRef, type HTMLAttributes, useContext } from "react";
+import type { BackendKind } from "../internal/clientTypes";
 import { cx } from "../internal/dom";
 import { sessionPlace } from "../session/sessionPlace";
-import { useBackendStatus } from "../useBackendStatus";
+import { type RunLocation, useBackendStatus } from "../useBackendStatus";
 import { CodeRunnerContext } from "./CodeRunnerContext";
 import { describeBadge } from "./format";
+
+const RUNS_ON: Record<BackendKind, RunLocation> = {
+  server: "server",
+  browser: "browser",
+  mock: "simulated",
+};
 
 export interface CodeRunnerStatusProps extends HTMLAttributes<HTMLSpanElement> {}
 
 /**
  * Where code runs, in words and colour: on the server, in the browser, simulated, or offline;
  * "Checking server…" until a health check has succeeded (never "server" for a server it has
- * not reached). In a `CodeRunner` with an open session, where that session lives ("Session on
- * the server", "Session in your browser", "Simulated: no state is kept"), or "Session lost".
+ * not reached). In a `CodeRunner` whose run goes on, where that run is; with an open session,
+ * where that session lives ("Session on the server", "Session in your browser", "Simulated: no
+ * state is kept"), or "Session lost".
  * Its `title` says why the last check failed. Works anywhere under `<MechaProvider>`.
  */
 export const CodeRunnerStatus = forwardRef<HTMLSpanElement, CodeRunnerStatusProps>(
   function CodeRunnerStatus({ className, children, ...rest }, ref) {
     const { location, status, error } = useBackendStatus();
-    const session = sessionPlace(useContext(CodeRunnerContext)?.session);
-    const badge = describeBadge({ location, status }, session);
+    const runner = useContext(CodeRunnerContext);
+    const session = sessionPlace(runner?.session);
+    // While the runner's own run goes on, it is where code runs now, even if it fell back while
+    // the client still counts the server online.
+    const going = runner?.run.isRunning ? runner.run.backend : null;
+    const badge = describeBadge({ location: going ? RUNS_ON[going] : location, status }, session);
     return (
       <span
         ref={ref}

@@ -1,8 +1,9 @@
+import type { RunSnapshot } from "@mecha/client/run-store";
 import { describe, expect, it } from "vitest";
-import type { ClientStatus } from "../internal/clientTypes";
+import type { ClientStatus, RunOutcome } from "../internal/clientTypes";
 import type { SessionPlace } from "../session/sessionPlace";
 import type { RunLocation } from "../useBackendStatus";
-import { type Badge, describeBadge, describeLimit, formatBytes } from "./format";
+import { type Badge, describeBadge, describeLimit, describeRun, formatBytes } from "./format";
 
 describe("formatBytes", () => {
   it.each([
@@ -100,5 +101,84 @@ describe("describeBadge", () => {
     ],
   ])("%s", (_name, client, session, badge) => {
     expect(describeBadge(client, session)).toEqual(badge);
+  });
+});
+
+describe("describeRun says how a run ended, and no more than is known", () => {
+  const ended = (partial: Partial<RunOutcome>): RunOutcome => ({
+    id: "r1",
+    language: "python",
+    status: "failed",
+    exitCode: 1,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    truncated: false,
+    durationMs: 42,
+    cpuTimeMs: 30,
+    memoryKb: 9000,
+    backend: "server",
+    ...partial,
+  });
+  const snapshot = (patch: Partial<RunSnapshot>): RunSnapshot => ({
+    state: "idle",
+    prompt: null,
+    result: null,
+    error: null,
+    backend: null,
+    runId: null,
+    ...patch,
+  });
+  it.each<[string, RunSnapshot, string]>([
+    [
+      "a status a newer server added, verbatim (not as a failure with no exit code)",
+      snapshot({
+        state: "failed",
+        result: ended({ status: "quota_exceeded", exitCode: null }),
+        runId: "r1",
+      }),
+      'Ended with status "quota_exceeded"',
+    ],
+    [
+      "a failure by a signal names the signal",
+      snapshot({
+        state: "failed",
+        result: ended({ exitCode: null, signal: "SIGSEGV" }),
+        runId: "r1",
+      }),
+      "Failed: ended by signal SIGSEGV",
+    ],
+    [
+      "a failure by its exit code",
+      snapshot({ state: "failed", result: ended({}), runId: "r1" }),
+      "Failed with exit code 1",
+    ],
+    [
+      "no backend could run it",
+      snapshot({ state: "error", error: new Error("Could not reach the server.") }),
+      "Could not run the code: Could not reach the server.",
+    ],
+    [
+      "a run that started and then could not be followed: it ran, its end is unknown",
+      snapshot({
+        state: "error",
+        backend: "server",
+        runId: "r1",
+        error: new Error("The run stream broke (reset)."),
+      }),
+      "Started, but how it ended is unknown: The run stream broke (reset).",
+    ],
+    [
+      "the mock at work: nothing runs",
+      snapshot({ state: "running", backend: "mock", runId: "mock-1" }),
+      "Simulating…",
+    ],
+    [
+      "a real backend at work",
+      snapshot({ state: "running", backend: "browser", runId: "b-1" }),
+      "Running…",
+    ],
+  ])("%s", (_name, run, words) => {
+    expect(describeRun(run)).toBe(words);
   });
 });

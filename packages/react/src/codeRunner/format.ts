@@ -122,15 +122,20 @@ function describeState(run: RunSnapshot): string {
     case "queued":
       return "Starting…";
     case "running":
-      return prompt !== null ? "Waiting for input" : "Running…";
+      if (prompt !== null) return "Waiting for input";
+      // The mock prints its notice and nothing else: no code is running.
+      return run.backend === "mock" ? "Simulating…" : "Running…";
     case "succeeded":
       return `Finished in ${formatDuration(result?.durationMs ?? 0)}`;
     case "failed": {
+      // The store shows a status a newer server added as `failed`; say it as it came.
+      if (result && result.status !== "failed") return `Ended with status "${result.status}"`;
       const failure = result?.error;
       if (failure) {
         const where = failure.line ? ` on line ${failure.line}` : "";
         return `Failed${where}: ${failure.type}: ${failure.message}`;
       }
+      if (result?.signal) return `Failed: ended by signal ${result.signal}`;
       return `Failed with exit code ${result?.exitCode ?? "unknown"}`;
     }
     case "timed_out":
@@ -143,6 +148,10 @@ function describeState(run: RunSnapshot): string {
     case "lost":
       return "Lost: the runner that held it went away";
     case "error":
+      // A run that started did run: only its end was lost (the stream broke, the client gave up).
+      if (run.runId !== null) {
+        return `Started, but how it ended is unknown: ${error?.message ?? "contact was lost"}`;
+      }
       return `Could not run the code: ${error?.message ?? "no backend is available"}`;
   }
 }

@@ -1,3 +1,4 @@
+import type { Display } from "@mecha/protocol";
 import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
@@ -58,17 +59,45 @@ describe("<DisplayView>", () => {
         expect(attribute.value).not.toMatch(/javascript:/i);
       }
     }
-    expect(html.querySelector("#js-link")).not.toHaveAttribute("href");
+    expect(html.querySelector("#user-content-js-link")).not.toHaveAttribute("href");
     const docs = screen.getByRole("link", { name: "the docs" });
     expect(docs).toHaveAttribute("href", "https://example.org/docs");
     expect(docs).toHaveAttribute("target", "_blank");
     expect(docs).toHaveAttribute("rel", "noopener noreferrer");
     // What is harmless stays: the table, and the overlay, which its box contains.
     expect(screen.getByRole("cell", { name: "kept" })).toBeInTheDocument();
-    expect(html.querySelector("#overlay")).not.toBeNull();
+    expect(html.querySelector("#user-content-overlay")).not.toBeNull();
     expect(html.style.position).toBe("relative");
     expect(html.style.overflow).toBe("auto");
     expect((window as { __mechaPwned?: string }).__mechaPwned).toBeUndefined();
+  });
+
+  it("takes over none of the page's ids, names or keyboard order", async () => {
+    const program: Display = {
+      data: {
+        "text/plain": "<Impostor>",
+        "text/html":
+          '<span id="save-label">Delete everything</span><a id="top" name="top" href="https://example.org/" tabindex="1">first</a><p tabindex="0">focusable</p>',
+      },
+    };
+    const { container } = render(
+      <>
+        <DisplayView display={program} />
+        <button type="button" aria-labelledby="save-label">
+          ?
+        </button>
+        <span id="save-label">Save</span>
+      </>,
+    );
+    const html = await sanitised(container);
+    // The host's button keeps its own name, and its id still finds its own element.
+    expect(screen.getByRole("button", { name: "Save" })).toBeInTheDocument();
+    expect(document.getElementById("save-label")).toHaveTextContent("Save");
+    expect(html.querySelector("[id='top'], [name='top']")).toBeNull();
+    // The program's link is reached in the page's order, not before everything else.
+    const link = screen.getByRole("link", { name: "first" });
+    expect(link.tabIndex).toBe(0);
+    expect(html.querySelector("[tabindex]")).toBeNull();
   });
 
   it("shows Markdown and JSON as text, and text/plain for a type it does not know", () => {

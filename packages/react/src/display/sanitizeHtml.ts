@@ -3,8 +3,9 @@ import DOMPurify, { type Config } from "dompurify";
 /**
  * A program's `text/html` made safe to put in the page: DOMPurify (loaded only when a page first
  * shows HTML output) removes scripts, event handlers and `javascript:` URLs; on top of its
- * defaults nothing that loads another document, submits, restyles the page or takes focus is
- * kept. What is left is drawn inside a box that keeps it there (see `HtmlDisplay`).
+ * defaults nothing that loads another document, submits, restyles the page, takes focus or a
+ * place in the keyboard order is kept, and its ids cannot be the page's. What is left is drawn
+ * inside a box that keeps it there (see `HtmlDisplay`).
  */
 const CONFIG: Config = {
   FORBID_TAGS: [
@@ -29,7 +30,12 @@ const CONFIG: Config = {
     "meta",
     "base",
   ],
-  FORBID_ATTR: ["autofocus", "autoplay", "formaction", "srcdoc", "ping"],
+  // A tabindex would put the program's elements in the page's keyboard order (a positive one
+  // ahead of everything else); links stay focusable without it.
+  FORBID_ATTR: ["autofocus", "autoplay", "formaction", "srcdoc", "ping", "tabindex"],
+  // Ids and names become `user-content-…`: a program's element must never answer for one of the
+  // page's (`getElementById`, `aria-labelledby`, `<label for>`, `#fragment`).
+  SANITIZE_NAMED_PROPS: true,
   // Kept as markup strings: React puts them in the page.
   RETURN_TRUSTED_TYPE: false,
 };

@@ -107,6 +107,13 @@ describe("<Terminal>", () => {
     expect(input).toHaveValue("");
   });
 
+  it("names the input line by a coloured prompt's words, without its escape sequences", () => {
+    render(
+      <Terminal prompt={"\x1b[1;32mName?\x1b[0m \x1b]0;title\x07"} onSubmitInput={() => {}} />,
+    );
+    expect(screen.getByRole("textbox")).toHaveAccessibleName("Name?");
+  });
+
   it("closes stdin on Ctrl+D in an empty input line", async () => {
     const user = userEvent.setup();
     const onEof = vi.fn();

@@ -1,5 +1,6 @@
 "use client";
 
+import { stripAnsi } from "@mecha/client/run-store";
 import {
   type FormHTMLAttributes,
   forwardRef,
@@ -52,7 +53,8 @@ export const TerminalInput = forwardRef<HTMLInputElement, TerminalInputProps>(
     }, [waiting, autoFocus, rootRef]);
 
     if (!waiting) return null;
-    const name = prompt.trim() || "Input for the program";
+    // The prompt is program output: a coloured one carries escape sequences, not words.
+    const name = stripAnsi(prompt).trim() || "Input for the program";
     return (
       <form
         {...formProps}

@@ -60,7 +60,7 @@ describe("a hostile display in Chromium", () => {
     const background = getComputedStyle(document.body).backgroundColor;
     const href = window.location.href;
     const frames = window.frames.length;
-    const imageFailed = eventReaching("error", "#bad-image");
+    const imageFailed = eventReaching("error", "#user-content-bad-image");
     const toggled = eventReaching("toggle", "details");
     const log = await runInPage(async (run) => {
       run.display(hostile);
@@ -75,7 +75,7 @@ describe("a hostile display in Chromium", () => {
     const svgImage = within(log).getByRole("img", { name: "<Hostile SVG>" }) as HTMLImageElement;
     await svgImage.decode();
     // The contained overlay lies over the link, as it lies over its whole box: activate it directly.
-    (log.querySelector("#js-link") as HTMLAnchorElement).click();
+    (log.querySelector("#user-content-js-link") as HTMLAnchorElement).click();
     expect(window.__mechaPwned).toBeUndefined();
     expect(window.location.href).toBe(href);
     // The SVG is an image: its markup never reached the page.
@@ -98,7 +98,7 @@ describe("a hostile display in Chromium", () => {
     );
     const box = log.querySelector(".mecha-display-html") as HTMLElement;
     expect(getComputedStyle(box).contain).toMatch(/paint/);
-    const overlay = box.querySelector("#overlay")!.getBoundingClientRect();
+    const overlay = box.querySelector("#user-content-overlay")!.getBoundingClientRect();
     const bounds = box.getBoundingClientRect();
     expect(overlay.left).toBeGreaterThanOrEqual(bounds.left);
     expect(overlay.top).toBeGreaterThanOrEqual(bounds.top);
