@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { HandlerContext, RequestScope } from "../http/context";
 import { HttpError } from "../httpError";
+import { checkParams } from "./checkParams";
 import { McpRunner } from "./mcpRunner";
 import { createMcpServer } from "./runPythonTool";
 
@@ -166,6 +167,7 @@ export class McpEndpoint {
     };
     session.transport.onclose = () => void this.end(session);
     await session.server.connect(session.transport);
+    checkParams(session.transport);
     return session;
   }
 
