@@ -3,6 +3,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { HandlerContext, RequestScope } from "../http/context";
 import { HttpError } from "../httpError";
 import { checkParams } from "./checkParams";
+import { endCancelled } from "./endCancelled";
 import { McpRunner } from "./mcpRunner";
 import { createMcpServer } from "./runPythonTool";
 
@@ -168,6 +169,7 @@ export class McpEndpoint {
     session.transport.onclose = () => void this.end(session);
     await session.server.connect(session.transport);
     checkParams(session.transport);
+    endCancelled(session.transport);
     return session;
   }
 
