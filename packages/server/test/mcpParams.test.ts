@@ -94,3 +94,39 @@ describe("MCP requests with params that do not fit", () => {
     expect(await call).toEqual({ content: [{ type: "text", text: "1\n" }] });
   });
 });
+
+describe("MCP initialize requests with params that do not fit", () => {
+  it("refuses one with -32602 saying why, not as a server not initialized, and opens nothing", async () => {
+    const handler = createHandler({ runtime: fakeRuntime().runtime, mcp: true, logger: false });
+    try {
+      const response = await handler(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 1,
+            method: "initialize",
+            params: { protocolVersion: 2025, capabilities: {}, clientInfo: { name: "t" } },
+          }),
+        }),
+      );
+      expect(response.status).toBe(400);
+      expect(response.headers.get("mcp-session-id")).toBeNull();
+      expect(await response.json()).toEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: {
+          code: ErrorCode.InvalidParams,
+          message:
+            "Invalid params for initialize: protocolVersion must be a string (got a number); clientInfo.version must be a string (got nothing).",
+        },
+      });
+    } finally {
+      await handler.close();
+    }
+  });
+});

@@ -68,6 +68,21 @@ function invalidParams(request: JSONRPCRequest): string | null {
 }
 
 /**
+ * Why the initialize request in an opening POST's body (a copy of it, read to its end) was
+ * refused, when its params do not fit; null when the body holds no such request. The transport
+ * takes an initialize request that does not fit for another one and says only that the server
+ * is not initialized.
+ */
+export async function refusedInitialize(
+  body: Request,
+): Promise<{ id: JSONRPCRequest["id"]; problem: string } | null> {
+  const message: unknown = await body.json().catch(() => null);
+  if (!isJSONRPCRequest(message) || message.method !== "initialize") return null;
+  const problem = invalidParams(message);
+  return problem === null ? null : { id: message.id, problem };
+}
+
+/**
  * Answers each request whose params do not fit its method with JSON-RPC -32602 (invalid params)
  * and a line saying what is wrong, through the transport as any answer; the server never sees it.
  * Call once the server is connected to `transport`.
