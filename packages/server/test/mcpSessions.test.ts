@@ -292,3 +292,36 @@ describe("MCP calls waiting for their session", () => {
     }
   });
 });
+
+describe("MCP cancelled calls", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("ends a cancelled call's response stream, so the session still ends once idle", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { gate, open } = gated();
+    const made = sessionRuntime(gate);
+    const handler = createHandler({
+      runtime: made.runtime,
+      mcp: true,
+      sessionIdleTimeoutMs: IDLE_MS,
+      logger: false,
+    });
+    try {
+      const id = await initialize(handler);
+      const cancelled = run(handler, id, "print(1)", 301);
+      await rpc(handler, { method: "notifications/cancelled", params: { requestId: 301 } }, id);
+      open();
+      // A later call runs once the cancelled one has let go of the session.
+      expect(textOf(await run(handler, id, "print(2)", 302)).trim()).toMatch(/ run \d$/);
+      await vi.advanceTimersByTimeAsync(IDLE_MS);
+      expect((await run(handler, id, "print(3)", 303)).status).toBe(404);
+      expect(made.closed).toHaveLength(1);
+      // The SDK sends no answer to a cancelled request: its stream ended empty.
+      expect((await cancelled).messages).toEqual([]);
+    } finally {
+      await handler.close();
+    }
+  });
+});

@@ -248,6 +248,98 @@ describe("pythonTool with a session", () => {
     await expect(call("x", "s9")).rejects.toThrow(/There is no session "s9"/);
   });
 
+  it("runs calls the model sends at once one after another in its session, in order", async () => {
+    // The session runs one program at a time, as the server's does: a run while one runs is 409.
+    const runs: string[] = [];
+    let running = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.use(
+      healthy(),
+      http.post(`${BASE}/sessions`, () =>
+        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
+      ),
+      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
+        if (running) return problemResponse("session_busy", 409);
+        running = true;
+        const { code } = (await request.json()) as { code: string };
+        runs.push(code);
+        if (runs.length === 1) await released;
+        running = false;
+        return sessionRun(`${code}\n`);
+      }),
+    );
+    const python = pythonTool({ client: makeClient(), session: true });
+    const execute = python.execute!;
+    let executed = 0;
+    // The first run answers once the model's last call has been handed to the tool.
+    python.execute = (input, options) => {
+      if (++executed === 3) release();
+      return execute(input, options);
+    };
+    let calls = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async () =>
+        ++calls === 1
+          ? {
+              ...callTool("a", { code: "x = 1" }),
+              content: ["x = 1", "y = 2", "x + y"].map((code, i) => ({
+                type: "tool-call" as const,
+                toolCallId: `c${i}`,
+                toolName: "python",
+                input: JSON.stringify({ code }),
+              })),
+            }
+          : answer("3"),
+    });
+    const result = await generateText({
+      model,
+      tools: { python },
+      stopWhen: stepCountIs(3),
+      prompt: "Add them.",
+    });
+    expect(result.steps[0]!.toolResults.map((part) => part.output)).toMatchObject([
+      { status: "succeeded", stdout: "x = 1\n", sessionId: "s1" },
+      { status: "succeeded", stdout: "y = 2\n", sessionId: "s1" },
+      { status: "succeeded", stdout: "x + y\n", sessionId: "s1" },
+    ]);
+    expect(runs).toEqual(["x = 1", "y = 2", "x + y"]);
+  });
+
+  it("never runs a call aborted while it waited for the one before it", async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.use(
+      healthy(),
+      http.post(`${BASE}/sessions`, () =>
+        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
+      ),
+      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
+        const { code } = (await request.json()) as { code: string };
+        runs.push(code);
+        await released;
+        return sessionRun(`${code}\n`);
+      }),
+    );
+    const python = pythonTool({ client: makeClient(), session: true });
+    const aborted = new AbortController();
+    const first = python.execute!({ code: "a" }, { toolCallId: "c1", messages: [] });
+    const second = python.execute!(
+      { code: "b" },
+      { toolCallId: "c2", messages: [], abortSignal: aborted.signal },
+    );
+    aborted.abort(new Error("the user stopped it"));
+    release();
+    await expect(second).rejects.toThrow("the user stopped it");
+    expect(await first).toMatchObject({ stdout: "a\n" });
+    expect(runs).toEqual(["a"]);
+  });
+
   it("opens a new session when its session was lost, and says so", async () => {
     let sessions = 0;
     server.use(

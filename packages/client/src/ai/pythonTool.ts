@@ -134,6 +134,18 @@ export function pythonTool(options: PythonToolOptions): Tool<PythonToolInput, Py
   const own = typeof options.session === "object" ? options.session : undefined;
   const sessions = new Map<string, Session>(own ? [[own.id, own]] : []);
   let current: Promise<Session> | undefined = own && Promise.resolve(own);
+  /** The last call in a session: the next waits for it (a model may send several at once). */
+  let tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `call` once the calls before it have ended, unless it was aborted while it waited. */
+  function inTurn<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const turn = tail.then(() => {
+      signal?.throwIfAborted();
+      return call();
+    });
+    tail = turn.catch(() => {});
+    return turn;
+  }
 
   async function sessionFor(id: string | undefined): Promise<Session> {
     if (id !== undefined) {
@@ -176,19 +188,22 @@ export function pythonTool(options: PythonToolOptions): Tool<PythonToolInput, Py
     async execute({ code, sessionId }, { abortSignal }) {
       const run = { signal: abortSignal, ...(limits ? { limits } : {}) };
       if (!keep) return toOutput(await client.run({ language: "python", code, ...run }), undefined);
-      let session = await sessionFor(sessionId);
-      try {
-        return toOutput(await session.run(code, run), session.id);
-      } catch (error) {
-        // The session died (its memory, its runner): open a new one and say so in the output.
-        if (!isMechaError(error, "session_lost") || sessionId !== undefined || own) throw error;
-        sessions.delete(session.id);
-        current = undefined;
-        session = await sessionFor(undefined);
-        const output = toOutput(await session.run(code, run), session.id);
-        const note = "[the previous session was lost with its state; this ran in a new one]\n";
-        return { ...output, stderr: note + output.stderr };
-      }
+      // A session runs one program at a time: calls sent together run in turn, in order.
+      return inTurn(async () => {
+        let session = await sessionFor(sessionId);
+        try {
+          return toOutput(await session.run(code, run), session.id);
+        } catch (error) {
+          // The session died (its memory, its runner): open a new one and say so in the output.
+          if (!isMechaError(error, "session_lost") || sessionId !== undefined || own) throw error;
+          sessions.delete(session.id);
+          current = undefined;
+          session = await sessionFor(undefined);
+          const output = toOutput(await session.run(code, run), session.id);
+          const note = "[the previous session was lost with its state; this ran in a new one]\n";
+          return { ...output, stderr: note + output.stderr };
+        }
+      }, abortSignal);
     },
     toModelOutput: ({ output }) => toModelText(output, options),
   });

@@ -1,7 +1,10 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { HandlerContext, RequestScope } from "../http/context";
 import { HttpError } from "../httpError";
+import { checkParams, refusedInitialize } from "./checkParams";
+import { endCancelled } from "./endCancelled";
 import { McpRunner } from "./mcpRunner";
 import { createMcpServer } from "./runPythonTool";
 
@@ -18,8 +21,13 @@ interface McpSession {
 }
 
 /** A JSON-RPC error as the MCP transport answers one (not a problem: MCP clients read these). */
-function rpcError(status: number, code: number, message: string): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+function rpcError(
+  status: number,
+  code: number,
+  message: string,
+  id: string | number | null = null,
+): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }), {
     status,
     headers: { "content-type": "application/json" },
   });
@@ -127,13 +135,19 @@ export class McpEndpoint {
       );
     }
     this.opening++;
+    // To say why an initialize request was refused: read only once the transport has read the
+    // body, within its size limit.
+    const copy = request.clone();
     try {
       const session = await this.open(principal);
       const response = await session.transport.handleRequest(request, { authInfo });
       // Anything but an initialize request was refused: nothing was opened.
       if (!session.transport.sessionId) await this.end(session);
-      return withCors(response, cors);
+      const refused = response.status === 400 ? await refusedInitialize(copy) : null;
+      if (!refused) return withCors(response, cors);
+      return withCors(rpcError(400, ErrorCode.InvalidParams, refused.problem, refused.id), cors);
     } finally {
+      if (!copy.bodyUsed) void copy.body?.cancel().catch(() => {});
       this.opening--;
     }
   }
@@ -166,6 +180,8 @@ export class McpEndpoint {
     };
     session.transport.onclose = () => void this.end(session);
     await session.server.connect(session.transport);
+    checkParams(session.transport);
+    endCancelled(session.transport);
     return session;
   }
 
