@@ -173,6 +173,28 @@ describe("the bootstrap on Windows (simulated: Linux CPython without its Unix-on
     ]);
   });
 
+  it.each([
+    ["CreateJobObjectW", 8],
+    ["SetInformationJobObject", 87],
+    ["CreateIoCompletionPort", 1450],
+    // Windows 7 and older: a process already in a job (Node's) cannot join another one.
+    ["AssignProcessToJobObject", 5],
+  ])(
+    "runs nothing when %s fails, and says Windows' error (ctypes' copy of GetLastError)",
+    async (name, error) => {
+      const run = await simulate(
+        'import fake_kernel32\nfake_kernel32.mark("program")\nprint("ran")\n',
+        { fake: { FAKE_FAIL: `${name}:${error}` } },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toContain("Mecha: could not contain the run in a Windows job object");
+      expect(run.stderr).toContain(`${name} failed (Windows error ${error})`);
+      expect(run.calls.some((entry) => "mark" in entry)).toBe(false);
+      expect(run.events).toEqual([]);
+    },
+  );
+
   it("says when the job's memory limit refused an allocation (simulated completion message)", async () => {
     const run = await simulate("x = 1\n", { fake: { FAKE_MEMORY_LIMIT: "1" } });
     expect(run.events.at(-1)).toMatchObject({ type: "accounting", memoryLimited: true });

@@ -13,7 +13,9 @@ process tree dies with the job.
     python3 simulated_windows.py --sizes BOOTSTRAP_DIR     (the job object structures' sizes)
 
 Environment: FAKE_MEMORY_LIMIT=1 makes the job's completion port hold
-JOB_OBJECT_MSG_JOB_MEMORY_LIMIT.
+JOB_OBJECT_MSG_JOB_MEMORY_LIMIT; FAKE_FAIL=NAME:ERROR makes kernel32's NAME fail (return 0)
+with that Windows error, which ctypes.get_last_error() then reports, as ctypes does, only to a
+library loaded with use_last_error=True.
 A program can write a line of its own into the log with `import fake_kernel32;
 fake_kernel32.mark("...")`.
 """
@@ -53,7 +55,8 @@ class Function:
     def __init__(self, kernel, name):
         self.kernel, self.name = kernel, name
         self.argtypes = None
-        self.restype = None
+        # ctypes' default: a C int, which keeps only the low 32 bits of a HANDLE or pointer.
+        self.restype = ctypes.c_int
 
     def __call__(self, *args):
         if self.argtypes is None or len(self.argtypes) != len(args):
@@ -62,7 +65,14 @@ class Function:
         for argtype, arg in zip(self.argtypes, args):
             argtype.from_param(arg)  # what ctypes does: raises if the argument does not fit
         self.kernel.log({"call": self.name, "args": [describe(arg) for arg in args]})
-        return getattr(self.kernel, self.name)(*args)
+        failure = self.kernel.failures.get(self.name)
+        if failure is not None:
+            self.kernel.set_last_error(failure)
+            result = 0
+        else:
+            result = getattr(self.kernel, self.name)(*args)
+        # What ctypes makes of the C result for the declared restype (c_void_p: None for NULL).
+        return None if self.restype is None else self.restype(result).value
 
 
 class Kernel32:
@@ -72,6 +82,17 @@ class Kernel32:
         self.messages = [JOB_OBJECT_MSG_JOB_MEMORY_LIMIT] if os.environ.get(
             "FAKE_MEMORY_LIMIT") else []
         self.functions = {}
+        self.failures = {}
+        name, _, error = os.environ.get("FAKE_FAIL", "").partition(":")
+        if name:
+            self.failures[name] = int(error)
+        # ctypes' own copy of the last error, kept for libraries with use_last_error=True.
+        self.use_last_error = False
+        self.last_error = 0
+
+    def set_last_error(self, error):
+        if self.use_last_error:
+            self.last_error = error
 
     def function(self, name):
         if name not in self.functions:
@@ -169,8 +190,13 @@ def take_away_unix():
 
 def install_kernel32(log_path):
     kernel = Kernel32(log_path)
-    ctypes.WinDLL = lambda name, use_last_error=False: Library(kernel)
-    ctypes.get_last_error = lambda: 0
+
+    def win_dll(name, use_last_error=False):
+        kernel.use_last_error = kernel.use_last_error or use_last_error
+        return Library(kernel)
+
+    ctypes.WinDLL = win_dll
+    ctypes.get_last_error = lambda: kernel.last_error
     module = types.ModuleType("fake_kernel32")
     module.mark = lambda text: kernel.log({"mark": text})
     sys.modules["fake_kernel32"] = module
