@@ -136,13 +136,17 @@ export function createCluster(
       : null,
     runners: () => monitor.runners,
     start() {
+      // A start that failed (Redis out of reach) is tried again by the next call.
       starting ??= (async () => {
         await connections.open();
         bull?.open();
         monitor.start();
         await runner?.start();
         await monitor.refresh();
-      })();
+      })().catch((error: unknown) => {
+        starting = null;
+        throw error;
+      });
       return starting;
     },
     async close() {

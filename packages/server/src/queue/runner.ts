@@ -92,9 +92,15 @@ export class Runner {
     return this.settings.maxConcurrent;
   }
 
-  /** Starts the runtime, joins the deployment and takes runs; rejects saying why it cannot. */
+  /**
+   * Starts the runtime, joins the deployment and takes runs; rejects saying why it cannot, and
+   * tries again when called again.
+   */
   start(): Promise<void> {
-    this.starting ??= this.join();
+    this.starting ??= this.join().catch((error: unknown) => {
+      this.starting = null;
+      throw error;
+    });
     return this.starting;
   }
 
@@ -108,7 +114,7 @@ export class Runner {
     await this.connections.open();
     this.stops.push(
       await channels.listen(keys.runnerChannel(this.id), (message) => this.control(message)),
-      channels.onReconnect(() => void this.resync()),
+      channels.onReconnect(() => this.resync()),
     );
     await this.beat();
     this.timer = setInterval(() => void this.beat(), opts.heartbeatMs);
@@ -171,8 +177,11 @@ export class Runner {
         ],
       )) as [number, number, number];
       this.packagesSent = hasPackages === 1;
-      // Declared gone while it was out of reach: its sessions were lost meanwhile.
-      if (known === 0 && this.beaten) void this.sessions.verify();
+      // Declared gone while it was out of reach: its runs and sessions were lost meanwhile.
+      if (known === 0 && this.beaten) {
+        void this.sessions.verify();
+        for (const run of this.active.values()) void run.check();
+      }
       this.beaten = true;
       // A request whose message was lost (a reconnect) waits at most a heartbeat.
       if (inbox > 0) this.sessions.drain();
@@ -222,6 +231,7 @@ export class Runner {
     try {
       const claim = await this.claim(run, job.limits);
       if (!claim) return null;
+      run.claimed = true;
       return await this.execute(run, job, claim, start);
     } finally {
       this.active.delete(job.id);
@@ -310,15 +320,16 @@ export class Runner {
     else if (kind === "stdin") run.takeInput();
   }
 
-  /** After a reconnect (messages may have been lost): input and cancels for every run here. */
-  private async resync(): Promise<void> {
-    const { command, keys } = this.connections;
+  /**
+   * After a reconnect (messages may have been lost): input and cancels for every run here, and
+   * the runs no longer this runner's stopped.
+   */
+  private resync(): void {
     this.sessions.drain();
     void this.sessions.verify();
     for (const run of this.active.values()) {
       run.takeInput();
-      const flag = await command.redis.hget(keys.run(run.id), "cancel").catch(() => null);
-      if (flag === "1") run.cancel();
+      void run.check();
     }
   }
 
