@@ -62,6 +62,9 @@ describe.skipIf(missing)("runs over Redis, when Redis goes away", () => {
     await redis.restart();
     // Its program waits for input that can never come: the runner frees its slot at once.
     expect(await program.ended).toMatchObject({ status: "cancelled" });
-    expect((await stream.rest()).at(-1)).toMatchObject({ type: "exit", result: { status: "lost" } });
+    expect((await stream.rest()).at(-1)).toMatchObject({
+      type: "exit",
+      result: { status: "lost" },
+    });
   });
 });
