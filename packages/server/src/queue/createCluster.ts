@@ -83,6 +83,7 @@ export function createCluster(
           maxQueued: settings.maxQueued,
           maxStdinBuffer: opts.maxStdinBuffer,
           retainMs: opts.retainMs,
+          retainBytes: opts.retainBytes,
           maxRunMs: opts.maxLimits.timeoutMs,
         },
         opts.logger,

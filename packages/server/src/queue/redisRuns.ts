@@ -9,6 +9,7 @@ import type { ClusterMonitor } from "./clusterMonitor";
 import { jobData } from "./jobData";
 import type { RedisConnections } from "./redisConnections";
 import { type RemoteContext, RemoteRun, unreachable } from "./remoteRun";
+import { ResultCache } from "./resultCache";
 import type { RunQueue } from "./runQueue";
 import { watchRun } from "./runWatch";
 
@@ -18,6 +19,8 @@ export interface RedisRunsSettings {
   maxStdinBuffer: number;
   /** How long ended runs stay readable, and an idempotency key with them. */
   retainMs: number;
+  /** What the ended runs' results read here may hold together, shared by the requests. */
+  retainBytes: number;
   /** The longest a run may last (the highest timeout a request may ask for). */
   maxRunMs: number;
 }
@@ -71,6 +74,7 @@ export class RedisRuns implements RunRegistry {
       queue,
       maxStdinBuffer: settings.maxStdinBuffer,
       retainMs: settings.retainMs,
+      results: new ResultCache(settings.retainBytes, settings.retainMs),
     };
   }
 

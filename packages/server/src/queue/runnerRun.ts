@@ -70,7 +70,9 @@ export class RunnerRun {
   async check(): Promise<void> {
     if (!this.claimed || this.ending || this.disowned) return;
     const { command, keys, runnerId } = this.context;
-    const reply = await command.redis.hmget(keys.run(this.id), "runner", "cancel").catch(() => null);
+    const reply = await command.redis
+      .hmget(keys.run(this.id), "runner", "cancel")
+      .catch(() => null);
     if (!reply || this.ending) return;
     const [runner, cancel] = reply;
     if (runner !== runnerId) this.disown();

@@ -198,6 +198,33 @@ describe.skipIf(missing)("runs over Redis", () => {
     expect(health).toMatchObject({ status: "ok", capacity: { runners: 2, maxConcurrent: 4 } });
     expect(health.features).toContain("redis");
   });
+
+  it("reads a large ended result out of Redis once for its many readers on an instance", async () => {
+    const maxLimits = { outputBytes: 8 << 20 };
+    const { a, b, addRunner, started, redis } = await deploy({
+      api: { maxLimits },
+      runner: { maxLimits },
+    });
+    await addRunner();
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const answer = post(a, "/runs", runBody("big", { limits: { outputBytes: 4 << 20 } }));
+    const big = "x".repeat(2 << 20);
+    (await next).end({ stdout: big });
+    const { id } = (await (await answer).json()) as RunResult;
+    const client = new Redis(redis.url);
+    const sent = async () =>
+      Number(/total_net_output_bytes:(\d+)/.exec(await client.info("stats"))![1]);
+    const before = await sent();
+    const read = async () => (await (await get(b, `/runs/${id}`)).json()) as RunResult;
+    const results = await Promise.all(Array.from({ length: 10 }, read));
+    results.push(await read(), await read());
+    const after = await sent();
+    client.disconnect();
+    expect(results.filter((result) => result.stdout !== big)).toEqual([]);
+    // Twelve readers, at once and one after another: the result left Redis once.
+    expect(after - before).toBeLessThan(2 * big.length);
+  });
 });
 
 /** Waits for a condition the test cannot await directly (a runner's write, say). */
