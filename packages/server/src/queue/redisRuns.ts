@@ -192,6 +192,7 @@ export class RedisRuns implements RunRegistry {
       if (reply[0] === "busy") throw sessionErrors.busy(session!, reply[1]!);
       if (reply[0] === "lost") throw sessionErrors.lost(session!, reply[1] as LostReason);
       const run = await this.get(reply[1]!, options.principal);
+      await this.untilTaken(run.id, job.limits);
       return { run, existing: true };
     }
     watch.begin();
@@ -221,6 +222,37 @@ export class RedisRuns implements RunRegistry {
     void ended.finally(() => this.accepted.delete(ended));
     const run = new RemoteRun(job.id, job.limits, this.context, watch, session);
     return { run, existing: false };
+  }
+
+  /**
+   * A repeated Idempotency-Key whose run still waits for a runner waits as the first request
+   * does: 503 `busy` when none takes it in time (nothing ran: safe to send again), never a run
+   * said to be `lost`.
+   */
+  private async untilTaken(id: string, limits: Limits): Promise<void> {
+    const { command, keys, opts } = this.connections;
+    const [state, session] = await command.redis
+      .hmget(keys.run(id), "state", "session")
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (state !== "queued") return;
+    const watch = watchRun(this.connections, id, limits);
+    try {
+      await watch.ready.catch((cause) => {
+        throw unreachable(cause);
+      });
+      watch.begin(true);
+      await within(watch.claimed, opts.queueTimeoutMs);
+      // Not seen to start: dropped by the request that queued it, or now by this one.
+      if (!watch.started) {
+        await this.expire(id, session ?? undefined).catch((cause) => {
+          throw unreachable(cause);
+        });
+      }
+    } finally {
+      watch.stop();
+    }
   }
 
   /** Drops a run no runner took in time (503 busy), unless one took it meanwhile. */

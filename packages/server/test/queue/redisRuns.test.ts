@@ -157,6 +157,35 @@ describe.skipIf(missing)("runs over Redis", () => {
     expect(reused.status).toBe(400);
   });
 
+  it("answers a repeated Idempotency-Key 503 busy, as its first request, when no runner takes the run in time", async () => {
+    const { a, b, addRunner, started, programs, redis, queue } = await deploy({
+      runner: { maxConcurrent: 1 },
+      queue: { queueTimeoutMs: 1000 },
+    });
+    await addRunner();
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const held = post(a, "/runs", runBody());
+    const blocker = await next;
+    const headers = { "idempotency-key": "retry-2" };
+    const first = post(a, "/runs", runBody(), headers);
+    await queued(redis.url, queue.prefix, 1);
+    const again = await post(b, "/runs", runBody(), headers);
+    const answers = [await first, again];
+    expect(answers.map((answer) => answer.status)).toEqual([503, 503]);
+    for (const answer of answers) {
+      expect(await answer.json()).toMatchObject({ code: "busy", detail: /nothing ran/ });
+    }
+    blocker.end();
+    await held;
+    // Nothing ran: the same key is free to run it now.
+    const later = started();
+    const retried = post(b, "/runs", runBody(), headers);
+    (await later).end();
+    expect(await (await retried).json()).toMatchObject({ status: "succeeded" });
+    expect(programs).toHaveLength(2);
+  });
+
   it("keeps runs to their principal on every instance", async () => {
     const authorize = (request: Request) => request.headers.get("x-user") ?? false;
     const { a, b, addRunner, started } = await deploy({ api: { authorize } });
