@@ -69,6 +69,7 @@ export function createCluster(
           retainMs: opts.retainMs,
           maxSessions: opts.maxSessions,
           sessionIdleTimeoutMs: opts.sessionIdleTimeoutMs,
+          maxLimits: opts.maxLimits,
         },
         opts.logger,
         role === "runner" ? { finished: settings.finished } : {},

@@ -24,6 +24,22 @@ export interface RunnerSettings {
   maxSessions: number;
   /** The longest a session held here may wait for its next run. */
   sessionIdleTimeoutMs: number;
+  /** The most a run here is given; a run its API instance allowed more is held to these. */
+  maxLimits: Limits;
+}
+
+/** `job` held to `max`: an API instance may allow more than this runner gives. */
+function heldTo(job: RunJob, max: Limits): RunJob {
+  const { timeoutMs, memoryMb, outputBytes } = job.limits;
+  if (timeoutMs <= max.timeoutMs && memoryMb <= max.memoryMb && outputBytes <= max.outputBytes) {
+    return job;
+  }
+  const limits = {
+    timeoutMs: Math.min(timeoutMs, max.timeoutMs),
+    memoryMb: Math.min(memoryMb, max.memoryMb),
+    outputBytes: Math.min(outputBytes, max.outputBytes),
+  };
+  return { ...job, limits };
 }
 
 /** Hooks that observe what a runner executed (metrics). */
@@ -225,7 +241,8 @@ export class Runner {
    * Claims a run and executes it: `start` starts its program (the runtime's, or a session's),
    * or gives the result it ends with unrun. Null when it was not this runner's to run.
    */
-  private async take(job: RunJob, start: Starter): Promise<RunResult | null> {
+  private async take(asked: RunJob, start: Starter): Promise<RunResult | null> {
+    const job = heldTo(asked, this.settings.maxLimits);
     const run = new RunnerRun(job.id, this.context());
     this.active.set(job.id, run);
     try {
@@ -245,7 +262,14 @@ export class Runner {
     const [state, input] = (await command.run(
       "claim",
       [keys.run(run.id), keys.events(run.id), keys.stdin(run.id), keys.runnerRuns(this.id)],
-      [this.id, run.id, started, keys.runChannel(run.id), opts.maxEvents],
+      [
+        this.id,
+        run.id,
+        started,
+        keys.runChannel(run.id),
+        opts.maxEvents,
+        limits ? JSON.stringify(limits) : "",
+      ],
     )) as [string, string[]?];
     if (state !== "ok") {
       this.logger.debug?.("mecha: run not started", { run: run.id, runner: this.id, state });

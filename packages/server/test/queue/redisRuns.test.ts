@@ -186,6 +186,25 @@ describe.skipIf(missing)("runs over Redis", () => {
     expect(programs).toHaveLength(2);
   });
 
+  it("holds a run to its runner's maxima where its API instance allows more, and says so", async () => {
+    const { a, b, addRunner, started } = await deploy({
+      api: { maxLimits: { timeoutMs: 120_000 } },
+    });
+    await addRunner({ maxLimits: { timeoutMs: 30_000 } });
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const asked = runBody("x", { limits: { timeoutMs: 90_000 } });
+    const stream = lines(await post(a, "/runs", asked, STREAM));
+    const program = await next;
+    const held = { timeoutMs: 30_000, memoryMb: 256, outputBytes: 1 << 20 };
+    expect(program.job.limits).toEqual(held);
+    expect(await stream.next()).toMatchObject({ type: "started", limits: held });
+    program.end();
+    expect((await stream.rest()).at(-1)).toMatchObject({ type: "exit", result: { limits: held } });
+    const there = (await (await get(b, `/runs/${program.job.id}`)).json()) as RunResult;
+    expect(there.limits).toEqual(held);
+  });
+
   it("keeps runs to their principal on every instance", async () => {
     const authorize = (request: Request) => request.headers.get("x-user") ?? false;
     const { a, b, addRunner, started } = await deploy({ api: { authorize } });
