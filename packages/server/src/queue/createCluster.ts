@@ -69,6 +69,7 @@ export function createCluster(
           retainMs: opts.retainMs,
           maxSessions: opts.maxSessions,
           sessionIdleTimeoutMs: opts.sessionIdleTimeoutMs,
+          maxLimits: opts.maxLimits,
         },
         opts.logger,
         role === "runner" ? { finished: settings.finished } : {},
@@ -83,6 +84,7 @@ export function createCluster(
           maxQueued: settings.maxQueued,
           maxStdinBuffer: opts.maxStdinBuffer,
           retainMs: opts.retainMs,
+          retainBytes: opts.retainBytes,
           maxRunMs: opts.maxLimits.timeoutMs,
         },
         opts.logger,
@@ -136,13 +138,17 @@ export function createCluster(
       : null,
     runners: () => monitor.runners,
     start() {
+      // A start that failed (Redis out of reach) is tried again by the next call.
       starting ??= (async () => {
         await connections.open();
         bull?.open();
         monitor.start();
         await runner?.start();
         await monitor.refresh();
-      })();
+      })().catch((error: unknown) => {
+        starting = null;
+        throw error;
+      });
       return starting;
     },
     async close() {

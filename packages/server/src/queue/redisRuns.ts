@@ -9,6 +9,7 @@ import type { ClusterMonitor } from "./clusterMonitor";
 import { jobData } from "./jobData";
 import type { RedisConnections } from "./redisConnections";
 import { type RemoteContext, RemoteRun, unreachable } from "./remoteRun";
+import { ResultCache } from "./resultCache";
 import type { RunQueue } from "./runQueue";
 import { watchRun } from "./runWatch";
 
@@ -18,6 +19,8 @@ export interface RedisRunsSettings {
   maxStdinBuffer: number;
   /** How long ended runs stay readable, and an idempotency key with them. */
   retainMs: number;
+  /** What the ended runs' results read here may hold together, shared by the requests. */
+  retainBytes: number;
   /** The longest a run may last (the highest timeout a request may ask for). */
   maxRunMs: number;
 }
@@ -71,6 +74,7 @@ export class RedisRuns implements RunRegistry {
       queue,
       maxStdinBuffer: settings.maxStdinBuffer,
       retainMs: settings.retainMs,
+      results: new ResultCache(settings.retainBytes, settings.retainMs),
     };
   }
 
@@ -188,6 +192,7 @@ export class RedisRuns implements RunRegistry {
       if (reply[0] === "busy") throw sessionErrors.busy(session!, reply[1]!);
       if (reply[0] === "lost") throw sessionErrors.lost(session!, reply[1] as LostReason);
       const run = await this.get(reply[1]!, options.principal);
+      await this.untilTaken(run.id, job.limits);
       return { run, existing: true };
     }
     watch.begin();
@@ -217,6 +222,37 @@ export class RedisRuns implements RunRegistry {
     void ended.finally(() => this.accepted.delete(ended));
     const run = new RemoteRun(job.id, job.limits, this.context, watch, session);
     return { run, existing: false };
+  }
+
+  /**
+   * A repeated Idempotency-Key whose run still waits for a runner waits as the first request
+   * does: 503 `busy` when none takes it in time (nothing ran: safe to send again), never a run
+   * said to be `lost`.
+   */
+  private async untilTaken(id: string, limits: Limits): Promise<void> {
+    const { command, keys, opts } = this.connections;
+    const [state, session] = await command.redis
+      .hmget(keys.run(id), "state", "session")
+      .catch((cause) => {
+        throw unreachable(cause);
+      });
+    if (state !== "queued") return;
+    const watch = watchRun(this.connections, id, limits);
+    try {
+      await watch.ready.catch((cause) => {
+        throw unreachable(cause);
+      });
+      watch.begin(true);
+      await within(watch.claimed, opts.queueTimeoutMs);
+      // Not seen to start: dropped by the request that queued it, or now by this one.
+      if (!watch.started) {
+        await this.expire(id, session ?? undefined).catch((cause) => {
+          throw unreachable(cause);
+        });
+      }
+    } finally {
+      watch.stop();
+    }
   }
 
   /** Drops a run no runner took in time (503 busy), unless one took it meanwhile. */

@@ -8,6 +8,7 @@ import type { Limits } from "../runtime/types";
 import { followEvents } from "./followEvents";
 import { seqOf } from "./keys";
 import type { RedisConnections } from "./redisConnections";
+import type { ResultCache } from "./resultCache";
 import type { RunQueue } from "./runQueue";
 import { type RunWatch, watchRun } from "./runWatch";
 
@@ -17,6 +18,8 @@ export interface RemoteContext {
   queue: RunQueue;
   maxStdinBuffer: number;
   retainMs: number;
+  /** Ended runs' results read here, shared by this instance's requests. */
+  results: ResultCache;
 }
 
 /** A Redis failure while answering a request: 503, never a hang. */
@@ -67,16 +70,19 @@ export class RemoteRun implements RunHandle {
   }
 
   async view(): Promise<RunView> {
-    const [state, result] = await this.redis
-      .hmget(this.keys.run(this.id), "state", "result")
-      .catch((cause) => {
-        throw unreachable(cause);
-      });
+    const key = this.keys.run(this.id);
+    const fail = (cause: unknown) => {
+      throw unreachable(cause);
+    };
+    const state = await this.redis.hget(key, "state").catch(fail);
     if (state === null) throw runErrors.notFound(this.id);
-    if (state === "finished" && result) {
-      return { state: "finished", result: JSON.parse(result) as RunResult };
-    }
-    return { state: state === "queued" ? "queued" : "running" };
+    if (state !== "finished") return { state: state === "queued" ? "queued" : "running" };
+    // An ended run's result (up to its output limit) is read once for every reader here.
+    const result = await this.context.results
+      .get(this.id, () => this.redis.hget(key, "result"))
+      .catch(fail);
+    if (result === null) throw runErrors.notFound(this.id);
+    return { state: "finished", result };
   }
 
   async checkAfter(after: number): Promise<"more" | "none"> {

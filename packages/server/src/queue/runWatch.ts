@@ -15,6 +15,8 @@ export interface RunWatch {
   readonly ready: Promise<void>;
   /** Settles when a runner has taken the run (or it ended first). */
   readonly claimed: Promise<void>;
+  /** A runner was seen to take the run, or it was seen to end (cancelled while queued). */
+  readonly started: boolean;
   /** Settles with the run's result: from its runner, or `lost` when nobody can say. */
   readonly done: Promise<RunResult>;
   /**
@@ -50,6 +52,7 @@ export function watchRun(
   let unlisten = () => {};
   let timer: NodeJS.Timeout | null = null;
   let unreachableSince = 0;
+  let started = false;
 
   const stop = () => {
     if (stopped) return;
@@ -65,7 +68,10 @@ export function watchRun(
   };
   const onMessage = (message: string) => {
     for (const event of JSON.parse(message) as { type: string; result?: RunResult }[]) {
-      if (event.type === "started") taken();
+      if (event.type === "started") {
+        started = true;
+        taken();
+      }
       if (event.type === "exit" && event.result) finish(event.result);
     }
   };
@@ -80,8 +86,13 @@ export function watchRun(
     try {
       const [state, result] = await command.redis.hmget(keys.run(id), "state", "result");
       if (state === null) finish(lostResult(id, limits, GONE_MESSAGE));
-      else if (state === "finished" && result) finish(JSON.parse(result) as RunResult);
-      else if (state === "running") taken();
+      else if (state === "finished" && result) {
+        started = true;
+        finish(JSON.parse(result) as RunResult);
+      } else if (state === "running") {
+        started = true;
+        taken();
+      }
     } catch {
       // asked again next time
     }
@@ -94,6 +105,9 @@ export function watchRun(
   return {
     ready,
     claimed,
+    get started() {
+      return started;
+    },
     done,
     begin(now = false) {
       if (stopped || timer) return;

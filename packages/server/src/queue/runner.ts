@@ -24,6 +24,22 @@ export interface RunnerSettings {
   maxSessions: number;
   /** The longest a session held here may wait for its next run. */
   sessionIdleTimeoutMs: number;
+  /** The most a run here is given; a run its API instance allowed more is held to these. */
+  maxLimits: Limits;
+}
+
+/** `job` held to `max`: an API instance may allow more than this runner gives. */
+function heldTo(job: RunJob, max: Limits): RunJob {
+  const { timeoutMs, memoryMb, outputBytes } = job.limits;
+  if (timeoutMs <= max.timeoutMs && memoryMb <= max.memoryMb && outputBytes <= max.outputBytes) {
+    return job;
+  }
+  const limits = {
+    timeoutMs: Math.min(timeoutMs, max.timeoutMs),
+    memoryMb: Math.min(memoryMb, max.memoryMb),
+    outputBytes: Math.min(outputBytes, max.outputBytes),
+  };
+  return { ...job, limits };
 }
 
 /** Hooks that observe what a runner executed (metrics). */
@@ -92,9 +108,15 @@ export class Runner {
     return this.settings.maxConcurrent;
   }
 
-  /** Starts the runtime, joins the deployment and takes runs; rejects saying why it cannot. */
+  /**
+   * Starts the runtime, joins the deployment and takes runs; rejects saying why it cannot, and
+   * tries again when called again.
+   */
   start(): Promise<void> {
-    this.starting ??= this.join();
+    this.starting ??= this.join().catch((error: unknown) => {
+      this.starting = null;
+      throw error;
+    });
     return this.starting;
   }
 
@@ -108,7 +130,7 @@ export class Runner {
     await this.connections.open();
     this.stops.push(
       await channels.listen(keys.runnerChannel(this.id), (message) => this.control(message)),
-      channels.onReconnect(() => void this.resync()),
+      channels.onReconnect(() => this.resync()),
     );
     await this.beat();
     this.timer = setInterval(() => void this.beat(), opts.heartbeatMs);
@@ -171,8 +193,11 @@ export class Runner {
         ],
       )) as [number, number, number];
       this.packagesSent = hasPackages === 1;
-      // Declared gone while it was out of reach: its sessions were lost meanwhile.
-      if (known === 0 && this.beaten) void this.sessions.verify();
+      // Declared gone while it was out of reach: its runs and sessions were lost meanwhile.
+      if (known === 0 && this.beaten) {
+        void this.sessions.verify();
+        for (const run of this.active.values()) void run.check();
+      }
       this.beaten = true;
       // A request whose message was lost (a reconnect) waits at most a heartbeat.
       if (inbox > 0) this.sessions.drain();
@@ -216,12 +241,14 @@ export class Runner {
    * Claims a run and executes it: `start` starts its program (the runtime's, or a session's),
    * or gives the result it ends with unrun. Null when it was not this runner's to run.
    */
-  private async take(job: RunJob, start: Starter): Promise<RunResult | null> {
+  private async take(asked: RunJob, start: Starter): Promise<RunResult | null> {
+    const job = heldTo(asked, this.settings.maxLimits);
     const run = new RunnerRun(job.id, this.context());
     this.active.set(job.id, run);
     try {
       const claim = await this.claim(run, job.limits);
       if (!claim) return null;
+      run.claimed = true;
       return await this.execute(run, job, claim, start);
     } finally {
       this.active.delete(job.id);
@@ -235,7 +262,14 @@ export class Runner {
     const [state, input] = (await command.run(
       "claim",
       [keys.run(run.id), keys.events(run.id), keys.stdin(run.id), keys.runnerRuns(this.id)],
-      [this.id, run.id, started, keys.runChannel(run.id), opts.maxEvents],
+      [
+        this.id,
+        run.id,
+        started,
+        keys.runChannel(run.id),
+        opts.maxEvents,
+        limits ? JSON.stringify(limits) : "",
+      ],
     )) as [string, string[]?];
     if (state !== "ok") {
       this.logger.debug?.("mecha: run not started", { run: run.id, runner: this.id, state });
@@ -310,15 +344,16 @@ export class Runner {
     else if (kind === "stdin") run.takeInput();
   }
 
-  /** After a reconnect (messages may have been lost): input and cancels for every run here. */
-  private async resync(): Promise<void> {
-    const { command, keys } = this.connections;
+  /**
+   * After a reconnect (messages may have been lost): input and cancels for every run here, and
+   * the runs no longer this runner's stopped.
+   */
+  private resync(): void {
     this.sessions.drain();
     void this.sessions.verify();
     for (const run of this.active.values()) {
       run.takeInput();
-      const flag = await command.redis.hget(keys.run(run.id), "cancel").catch(() => null);
-      if (flag === "1") run.cancel();
+      void run.check();
     }
   }
 

@@ -32,6 +32,10 @@ export class RunnerRun {
   cancelled = false;
   /** Redis no longer counts this runner as the run's executor. */
   disowned = false;
+  /** Redis made this runner the run's executor (its claim succeeded). */
+  claimed = false;
+  /** Its end is being reported: Redis stops naming its runner then. */
+  private ending = false;
   private next = 1;
   private pending: RunEvent[] = [];
   private sending: Promise<void> | null = null;
@@ -56,6 +60,29 @@ export class RunnerRun {
   cancel(): void {
     this.cancelled = true;
     this.program?.cancel();
+  }
+
+  /**
+   * Asks Redis whether the run is still this runner's, after a time it could not be told (a
+   * reconnect): one declared lost meanwhile, or forgotten by a Redis restart, is stopped, even if
+   * its program writes nothing more; a cancel sent meanwhile is honoured.
+   */
+  async check(): Promise<void> {
+    if (!this.claimed || this.ending || this.disowned) return;
+    const { command, keys, runnerId } = this.context;
+    const reply = await command.redis
+      .hmget(keys.run(this.id), "runner", "cancel")
+      .catch(() => null);
+    if (!reply || this.ending) return;
+    const [runner, cancel] = reply;
+    if (runner !== runnerId) this.disown();
+    else if (cancel === "1") this.cancel();
+  }
+
+  private disown(): void {
+    this.disowned = true;
+    this.pending = [];
+    this.cancel();
   }
 
   /** A program event, merged with the one before when both are output of the same stream. */
@@ -121,9 +148,7 @@ export class RunnerRun {
     this.lastSentAt = performance.now();
     this.sending = null;
     if (!ok) {
-      this.disowned = true;
-      this.pending = [];
-      this.cancel();
+      this.disown();
       return;
     }
     if (!result) this.schedule();
@@ -163,6 +188,7 @@ export class RunnerRun {
 
   /** Reports the run's end with everything still pending; false when it was not ours anymore. */
   async finish(result: RunResult): Promise<boolean> {
+    this.ending = true;
     while (this.sending) await this.sending;
     if (this.disowned) return false;
     await this.send(result);

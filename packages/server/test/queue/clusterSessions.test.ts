@@ -162,7 +162,7 @@ describe.skipIf(missing)("sessions in a deployment of two API instances and two 
     await onA.ok(first, "x = 1");
     await onA.ok(second, "x = 2");
     const doomed = await onA.stream(first, "import time\nprint('up', flush=True)\ntime.sleep(60)");
-    await doomed.untilStdout("up");
+    await doomed.untilStdout("up\n");
     await victim.kill();
     const killedAt = performance.now();
     const result = await doomed.finished();

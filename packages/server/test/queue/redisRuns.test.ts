@@ -157,6 +157,54 @@ describe.skipIf(missing)("runs over Redis", () => {
     expect(reused.status).toBe(400);
   });
 
+  it("answers a repeated Idempotency-Key 503 busy, as its first request, when no runner takes the run in time", async () => {
+    const { a, b, addRunner, started, programs, redis, queue } = await deploy({
+      runner: { maxConcurrent: 1 },
+      queue: { queueTimeoutMs: 1000 },
+    });
+    await addRunner();
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const held = post(a, "/runs", runBody());
+    const blocker = await next;
+    const headers = { "idempotency-key": "retry-2" };
+    const first = post(a, "/runs", runBody(), headers);
+    await queued(redis.url, queue.prefix, 1);
+    const again = await post(b, "/runs", runBody(), headers);
+    const answers = [await first, again];
+    expect(answers.map((answer) => answer.status)).toEqual([503, 503]);
+    for (const answer of answers) {
+      expect(await answer.json()).toMatchObject({ code: "busy", detail: /nothing ran/ });
+    }
+    blocker.end();
+    await held;
+    // Nothing ran: the same key is free to run it now.
+    const later = started();
+    const retried = post(b, "/runs", runBody(), headers);
+    (await later).end();
+    expect(await (await retried).json()).toMatchObject({ status: "succeeded" });
+    expect(programs).toHaveLength(2);
+  });
+
+  it("holds a run to its runner's maxima where its API instance allows more, and says so", async () => {
+    const { a, b, addRunner, started } = await deploy({
+      api: { maxLimits: { timeoutMs: 120_000 } },
+    });
+    await addRunner({ maxLimits: { timeoutMs: 30_000 } });
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const asked = runBody("x", { limits: { timeoutMs: 90_000 } });
+    const stream = lines(await post(a, "/runs", asked, STREAM));
+    const program = await next;
+    const held = { timeoutMs: 30_000, memoryMb: 256, outputBytes: 1 << 20 };
+    expect(program.job.limits).toEqual(held);
+    expect(await stream.next()).toMatchObject({ type: "started", limits: held });
+    program.end();
+    expect((await stream.rest()).at(-1)).toMatchObject({ type: "exit", result: { limits: held } });
+    const there = (await (await get(b, `/runs/${program.job.id}`)).json()) as RunResult;
+    expect(there.limits).toEqual(held);
+  });
+
   it("keeps runs to their principal on every instance", async () => {
     const authorize = (request: Request) => request.headers.get("x-user") ?? false;
     const { a, b, addRunner, started } = await deploy({ api: { authorize } });
@@ -197,6 +245,33 @@ describe.skipIf(missing)("runs over Redis", () => {
     const health = await (await get(b, "/health")).json();
     expect(health).toMatchObject({ status: "ok", capacity: { runners: 2, maxConcurrent: 4 } });
     expect(health.features).toContain("redis");
+  });
+
+  it("reads a large ended result out of Redis once for its many readers on an instance", async () => {
+    const maxLimits = { outputBytes: 8 << 20 };
+    const { a, b, addRunner, started, redis } = await deploy({
+      api: { maxLimits },
+      runner: { maxLimits },
+    });
+    await addRunner();
+    await runnersSeen([a, b], 1);
+    const next = started();
+    const answer = post(a, "/runs", runBody("big", { limits: { outputBytes: 4 << 20 } }));
+    const big = "x".repeat(2 << 20);
+    (await next).end({ stdout: big });
+    const { id } = (await (await answer).json()) as RunResult;
+    const client = new Redis(redis.url);
+    const sent = async () =>
+      Number(/total_net_output_bytes:(\d+)/.exec(await client.info("stats"))![1]);
+    const before = await sent();
+    const read = async () => (await (await get(b, `/runs/${id}`)).json()) as RunResult;
+    const results = await Promise.all(Array.from({ length: 10 }, read));
+    results.push(await read(), await read());
+    const after = await sent();
+    client.disconnect();
+    expect(results.filter((result) => result.stdout !== big)).toEqual([]);
+    // Twelve readers, at once and one after another: the result left Redis once.
+    expect(after - before).toBeLessThan(2 * big.length);
   });
 });
 

@@ -2,7 +2,8 @@
 -- it waited. A run past its queue deadline is dropped: its request was answered 503 (or its API
 -- instance went away, and the client may have sent it again), so it must never start.
 -- KEYS: run, events, stdin, runner's runs
--- ARGV: runner id, run id, started event (JSON, seq 0), channel, max events
+-- ARGV: runner id, run id, started event (JSON, seq 0), channel, max events, the limits the
+--       runner holds it to (JSON, or '' when unread)
 local h = redis.call('HMGET', KEYS[1], 'state', 'deadline', 'idem')
 if not h[1] then return {'gone'} end
 if h[1] ~= 'queued' then return {h[1]} end
@@ -14,6 +15,7 @@ if t > tonumber(h[2]) then
 end
 redis.call('HSET', KEYS[1], 'state', 'running', 'runner', ARGV[1], 'started', t, 'last', 0,
   'stdinBytes', 0)
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'limits', ARGV[6]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '0-1', 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
 redis.call('SADD', KEYS[4], ARGV[2])
