@@ -77,4 +77,19 @@ describe("OutputOrder", () => {
     order.display({ n: 3, marks: ["stdout"], display });
     expect(out.slice(3)).toEqual(["display", "stdout:d"]);
   });
+
+  it("sends a display that comes after its held output was let go, and what follows it", () => {
+    // A background thread's display between runs, its event late behind more output than the
+    // session holds: its place in the streams is lost, the display and the run's end are not.
+    const { order, out, end } = ordered();
+    order.push("stdout", Buffer.concat([mark(1), Buffer.from("late")]));
+    order.push("stderr", mark(1));
+    order.letGo();
+    expect(out).toEqual(["stdout:late"]);
+    order.display({ n: 1, marks: ["stdout", "stderr"], display });
+    order.push("stdout", mark(2));
+    order.push("stderr", mark(2));
+    order.display(end(2));
+    expect(out).toEqual(["stdout:late", "display", "end 1"]);
+  });
 });

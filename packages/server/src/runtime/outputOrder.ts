@@ -119,6 +119,8 @@ export class OutputOrder {
   };
   /** The marker each stream is held at. */
   private readonly at: Record<Stream, number | null> = { stdout: null, stderr: null };
+  /** The last marker each stream was let flow past before its display came (see `abandon`). */
+  private readonly passed: Record<Stream, number> = { stdout: -1, stderr: -1 };
   private readonly queue: Ordered[] = [];
   private heldBytes = 0;
   /** The run has ended: markers no longer hold anything. */
@@ -190,10 +192,15 @@ export class OutputOrder {
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
       ok = this.abandon(head.n) && ok;
-      if (!head.marks.every((stream) => this.at[stream] === head.n)) break;
+      if (!head.marks.every((stream) => this.reached(stream, head.n))) break;
       ok = this.send() && ok;
     }
     return ok;
+  }
+
+  /** Whether `stream` has reached marker `n`: held there, or let flow past it. */
+  private reached(stream: Stream, n: number | null): boolean {
+    return this.at[stream] === n || (n !== null && this.passed[stream] >= n);
   }
 
   /**
@@ -207,6 +214,8 @@ export class OutputOrder {
     for (const stream of ["stdout", "stderr"] as const) {
       // What it held may reach a later marker and hold there: at only grows.
       for (let at = this.at[stream]; at !== null && at < n; at = this.at[stream]) {
+        // A display let go of (see letGo) may still come: it goes out then, holding nothing.
+        this.passed[stream] = Math.max(this.passed[stream], at);
         ok = this.unhold(stream) && ok;
       }
     }
