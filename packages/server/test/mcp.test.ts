@@ -135,8 +135,13 @@ describe.skipIf(!hasBwrap)("MCP at /mcp", { timeout: 60_000 }, () => {
     const { id } = (await opened.json()) as { id: string };
     await post(url, `/sessions/${id}/runs`, { code: "y = 3" });
     expect(textOf(await mcp.run("y * 2", { sessionId: id }))).toBe("6");
-    // Its own session is another one.
+    // Its own session is another one, also where a sessionId a model sent as null or "" runs.
     expect(textOf(await mcp.run("y"))).toContain("NameError");
+    for (const sessionId of [null, ""]) {
+      const own = await mcp.call("run_python", { code: "x", sessionId });
+      expect(own.isError, textOf(own)).toBeFalsy();
+      expect(textOf(own)).toBe("5");
+    }
     const unknown = await mcp.run("1", { sessionId: "ses_nope" });
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toMatch(/No session ses_nope/);

@@ -248,6 +248,40 @@ describe("pythonTool with a session", () => {
     await expect(call("x", "s9")).rejects.toThrow(/There is no session "s9"/);
   });
 
+  it("takes a sessionId the model sent as null or empty for one it left out", async () => {
+    server.use(
+      healthy(),
+      http.post(`${BASE}/sessions`, () =>
+        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
+      ),
+      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
+        const { code } = (await request.json()) as { code: string };
+        return sessionRun(`${code}\n`);
+      }),
+    );
+    let calls = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        calls++;
+        if (calls === 1) return callTool("a", { code: "x = 1", sessionId: null });
+        if (calls === 2) return callTool("b", { code: "x + 1", sessionId: "" });
+        return answer("2");
+      },
+    });
+    const result = await generateText({
+      model,
+      tools: { python: pythonTool({ client: makeClient(), session: true }) },
+      stopWhen: stepCountIs(3),
+      prompt: "Add one.",
+    });
+    expect(
+      result.steps.flatMap((step) => step.toolResults.map((part) => part.output)),
+    ).toMatchObject([
+      { status: "succeeded", stdout: "x = 1\n", sessionId: "s1" },
+      { status: "succeeded", stdout: "x + 1\n", sessionId: "s1" },
+    ]);
+  });
+
   it("runs calls the model sends at once one after another in its session, in order", async () => {
     // The session runs one program at a time, as the server's does: a run while one runs is 409.
     const runs: string[] = [];

@@ -7,10 +7,13 @@ import { isMechaError } from "../errors/isMechaError";
 import { createSession, type Session } from "../session/createSession";
 import { toModelText } from "./toModelText";
 
-/** What the model passes: the code, and (with sessions) which session to run it in. */
+/**
+ * What the model passes: the code, and (with sessions) which session to run it in; null or ""
+ * is taken as left out.
+ */
 export interface PythonToolInput {
   code: string;
-  sessionId?: string | undefined;
+  sessionId?: string | null | undefined;
 }
 
 /** An image the program showed (a plot, a picture), base64-encoded. */
@@ -169,14 +172,17 @@ export function pythonTool(options: PythonToolOptions): Tool<PythonToolInput, Py
     code: z.string().check(z.describe("The complete Python 3 program (or cell) to run.")),
     ...(keep
       ? {
+          // Models often send null (or "") for an optional field they mean to leave out.
           sessionId: z.optional(
-            z
-              .string()
-              .check(
-                z.describe(
-                  "The session to run in, as a previous call returned it. Usually left out.",
+            z.nullable(
+              z
+                .string()
+                .check(
+                  z.describe(
+                    "The session to run in, as a previous call returned it. Usually left out.",
+                  ),
                 ),
-              ),
+            ),
           ),
         }
       : {}),
@@ -185,7 +191,8 @@ export function pythonTool(options: PythonToolOptions): Tool<PythonToolInput, Py
   return tool<PythonToolInput, PythonToolOutput>({
     description: options.description ?? describeTool(keep),
     inputSchema,
-    async execute({ code, sessionId }, { abortSignal }) {
+    async execute({ code, sessionId: given }, { abortSignal }) {
+      const sessionId = given || undefined;
       const run = { signal: abortSignal, ...(limits ? { limits } : {}) };
       if (!keep) return toOutput(await client.run({ language: "python", code, ...run }), undefined);
       // A session runs one program at a time: calls sent together run in turn, in order.

@@ -14,7 +14,8 @@ function describeTool(sessions: boolean): string {
 }
 
 /**
- * The MCP server of one MCP session: its `run_python` tool (`{ code, sessionId? }`), whose calls
+ * The MCP server of one MCP session: its `run_python` tool (`{ code, sessionId? }`; a null or
+ * empty `sessionId` is left out), whose calls
  * `runner` runs. Arguments that do not match the schema are error results (the SDK's check);
  * `arguments` that are not an object at all never reach it (see `checkParams`).
  */
@@ -27,9 +28,13 @@ export function createMcpServer(runner: McpRunner, sessions: boolean): McpServer
       description: describeTool(sessions),
       inputSchema: {
         code: z.string().describe("The Python 3 code to run (a program, or a cell)."),
+        // Models often send null (or "") for an optional field they mean to leave out: taken
+        // as left out, the schema a model reads still a string.
         sessionId: z
-          .string()
-          .optional()
+          .preprocess(
+            (value) => (value === null || value === "" ? undefined : value),
+            z.string().optional(),
+          )
           .describe(
             "A Mecha session to run in, when you were given one. Leave it out to run in this conversation's own session.",
           ),
