@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { createFakeClient, deferred } from "../../test/fakeClient";
+import { healthBody } from "../../test/fixtures";
 import { createClient } from "../createClient";
 import { createRunStore } from "./createRunStore";
 
@@ -87,6 +88,42 @@ describe("createRunStore", () => {
     await store.stop();
     await expect(done).resolves.toMatchObject({ status: "cancelled" });
     expect(store.getSnapshot().state).toBe("cancelled");
+  });
+
+  it("does not call a run stopped when the server never heard the stop", async () => {
+    // The run streams from the server; then the server is out of reach for the cancel.
+    const encoder = new TextEncoder();
+    const client = createClient({
+      baseUrl: "http://mecha.test",
+      fetch: async (input) => {
+        const url = String(input instanceof Request ? input.url : input);
+        if (url.endsWith("/health")) return Response.json(healthBody());
+        if (url.endsWith("/cancel")) throw new TypeError("Failed to fetch");
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(
+              encoder.encode(`${JSON.stringify({ type: "started", id: "r1" })}\n`),
+            );
+          },
+        });
+        return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+      },
+      retry: { limit: 0 },
+      onWarning: () => {},
+    });
+    const errors: Error[] = [];
+    const store = createRunStore({ onError: (error) => errors.push(error) });
+    try {
+      const done = store.execute(client, req);
+      await vi.waitFor(() => expect(store.getSnapshot().runId).toBe("r1"));
+      await store.stop();
+      await expect(done).rejects.toBeDefined();
+      expect(store.getSnapshot()).toMatchObject({ state: "error", runId: "r1" });
+      expect(store.getSnapshot().error?.message).toMatch(/cancel/);
+      expect(errors).toEqual([store.getSnapshot().error]);
+    } finally {
+      client.dispose();
+    }
   });
 
   it("is in state error when no backend could run the code", async () => {

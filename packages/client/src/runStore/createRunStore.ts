@@ -81,7 +81,11 @@ export interface RunStore {
    * run in a session.
    */
   execute(client: Pick<MechaClient, "start">, req: RunRequest): Promise<ClientRunResult>;
-  /** Asks the backend to end the current run; it then ends as `cancelled`. */
+  /**
+   * Asks the backend to end the current run; it then ends as `cancelled`. When the backend
+   * could not be asked (out of reach), the store stops following the run and is in `error` with
+   * that failure: the run may still be going there.
+   */
   stop(): Promise<void>;
   /**
    * Answers a pending `input()`: the text is echoed into the transcript and sent with a newline.
@@ -129,6 +133,8 @@ interface ActiveRun {
   controller: AbortController;
   handle: RunHandle | null;
   stopping: boolean;
+  /** Why the backend could not be asked to stop the run (it may still be running there). */
+  stopFailed?: Error;
 }
 
 class Store implements RunStore {
@@ -208,13 +214,15 @@ class Store implements RunStore {
       const error = cause instanceof Error ? cause : new Error(String(cause));
       if (this.active === run) {
         this.active = null;
+        // A stop the backend never heard is no stop: the run may still be going there.
+        const failure = run.stopFailed ?? (run.stopping ? null : error);
         this.set({
           ...this.snapshot,
-          state: run.stopping ? "cancelled" : "error",
+          state: failure ? "error" : "cancelled",
           prompt: null,
-          error,
+          error: failure ?? error,
         });
-        if (!run.stopping) callSafely(this.options.onError, error);
+        if (failure) callSafely(this.options.onError, failure);
       }
       throw error;
     }
@@ -230,8 +238,10 @@ class Store implements RunStore {
     }
     try {
       await run.handle.cancel();
-    } catch {
-      // The run may have ended meanwhile, or the backend is gone: stop waiting for it.
+    } catch (cause) {
+      // The backend is out of reach (a run that ended meanwhile is no failure): stop waiting
+      // for it, and say the stop was not heard.
+      run.stopFailed = cause instanceof Error ? cause : new Error(String(cause));
       run.controller.abort();
     }
   }
