@@ -220,6 +220,16 @@ describe("pythonTool with a session", () => {
       ]),
       { headers: NDJSON },
     );
+  /** The server's handlers: session s1 opened, each of its runs answered by `run` (its code). */
+  const sessionS1 = (run: (code: string) => Response | Promise<Response>) => [
+    healthy(),
+    http.post(`${BASE}/sessions`, () =>
+      HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
+    ),
+    http.post(`${BASE}/sessions/s1/runs`, async ({ request }) =>
+      run(((await request.json()) as { code: string }).code),
+    ),
+  ];
 
   it("runs every call in one session, and names it to the model", async () => {
     const opened: unknown[] = [];
@@ -249,16 +259,7 @@ describe("pythonTool with a session", () => {
   });
 
   it("takes a sessionId the model sent as null or empty for one it left out", async () => {
-    server.use(
-      healthy(),
-      http.post(`${BASE}/sessions`, () =>
-        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
-      ),
-      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
-        const { code } = (await request.json()) as { code: string };
-        return sessionRun(`${code}\n`);
-      }),
-    );
+    server.use(...sessionS1((code) => sessionRun(`${code}\n`)));
     let calls = 0;
     const model = new MockLanguageModelV3({
       doGenerate: async () => {
@@ -291,14 +292,9 @@ describe("pythonTool with a session", () => {
       release = resolve;
     });
     server.use(
-      healthy(),
-      http.post(`${BASE}/sessions`, () =>
-        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
-      ),
-      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
+      ...sessionS1(async (code) => {
         if (running) return problemResponse("session_busy", 409);
         running = true;
-        const { code } = (await request.json()) as { code: string };
         runs.push(code);
         if (runs.length === 1) await released;
         running = false;
@@ -349,12 +345,7 @@ describe("pythonTool with a session", () => {
       release = resolve;
     });
     server.use(
-      healthy(),
-      http.post(`${BASE}/sessions`, () =>
-        HttpResponse.json({ id: "s1", expiresAt: "2030-01-01T00:10:00Z" }, { status: 201 }),
-      ),
-      http.post(`${BASE}/sessions/s1/runs`, async ({ request }) => {
-        const { code } = (await request.json()) as { code: string };
+      ...sessionS1(async (code) => {
         runs.push(code);
         await released;
         return sessionRun(`${code}\n`);
