@@ -1,7 +1,7 @@
 import type { RunResult } from "@mecha/protocol";
 import { describe, expect, it } from "vitest";
 import { OUTCOME } from "../../test/support/fakeRuntime";
-import { toToolResult } from "./toolResult";
+import { MAX_TEXT_CHARS, toToolResult } from "./toolResult";
 
 const LIMITS = { timeoutMs: 10_000, memoryMb: 256, outputBytes: 1 << 20 };
 
@@ -111,6 +111,23 @@ describe("toToolResult", () => {
     expect(texts(toToolResult(result({ stdout: "x", truncated: true })))).toEqual([
       "x",
       "The output was cut at the run's output limit.",
+    ]);
+  });
+
+  it("cuts the middle of a text past MAX_TEXT_CHARS, saying how much, keeping its ends", () => {
+    const flood = `first line\n${"x".repeat(3 * MAX_TEXT_CHARS)}\nlast line\n`;
+    const [stdout, display] = texts(
+      toToolResult(result({ stdout: flood, displays: [{ data: { "text/plain": flood } }] })),
+    );
+    for (const part of [stdout!, display!]) {
+      expect(part.length).toBeLessThan(MAX_TEXT_CHARS + 100);
+      expect(part.startsWith("first line\n")).toBe(true);
+      expect(part.endsWith("\nlast line\n")).toBe(true);
+      expect(part).toContain(`[… ${flood.length - MAX_TEXT_CHARS} characters cut …]`);
+    }
+    // What fits goes as it is.
+    expect(texts(toToolResult(result({ stdout: "x".repeat(MAX_TEXT_CHARS) })))).toEqual([
+      "x".repeat(MAX_TEXT_CHARS),
     ]);
   });
 });

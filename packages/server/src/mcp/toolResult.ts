@@ -6,7 +6,21 @@ type Content = CallToolResult["content"][number];
 /** Display types an MCP client takes as images (base64 in a display, as in the result). */
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
+/**
+ * The most characters of one text part (stdout, stderr, a traceback, a display's text) the
+ * model is sent: a run may print up to its output limit (1 MiB by default), which would fill a
+ * model's context. Past it the middle is cut, saying how much.
+ */
+export const MAX_TEXT_CHARS = 20_000;
+
 const text = (value: string): Content => ({ type: "text", text: value });
+
+/** `value` with its middle cut out past MAX_TEXT_CHARS, saying how much went. */
+function cut(value: string): string {
+  if (value.length <= MAX_TEXT_CHARS) return value;
+  const keep = MAX_TEXT_CHARS / 2;
+  return `${value.slice(0, keep)}\n[… ${value.length - 2 * keep} characters cut …]\n${value.slice(-keep)}`;
+}
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
@@ -54,19 +68,22 @@ function outcome(result: RunResult): string | null {
 /**
  * A run's result as the `run_python` tool answers it: stdout and stderr as text (labelled when
  * both are there), each display as an image (plots) or its `text/plain` (a final expression's
- * value, a table), then, for a run that did not succeed, what happened — with `isError`.
+ * value, a table), each text cut to MAX_TEXT_CHARS, then, for a run that did not succeed, what
+ * happened — with `isError`.
  */
 export function toToolResult(result: RunResult, note?: string): CallToolResult {
   const content: Content[] = note ? [text(note)] : [];
   const { stdout, stderr, error } = result;
-  if (stdout) content.push(text(stderr ? `stdout:\n${stdout}` : stdout));
-  if (stderr) content.push(text(`stderr:\n${stderr}`));
+  if (stdout) content.push(text(stderr ? `stdout:\n${cut(stdout)}` : cut(stdout)));
+  if (stderr) content.push(text(`stderr:\n${cut(stderr)}`));
   // The traceback is in stderr unless the run never got to print it.
-  if (error?.traceback && !stderr.includes(error.traceback)) content.push(text(error.traceback));
+  if (error?.traceback && !stderr.includes(error.traceback)) {
+    content.push(text(cut(error.traceback)));
+  }
   for (const { data } of result.displays ?? []) {
     const type = IMAGE_TYPES.find((candidate) => data[candidate] !== undefined);
     content.push(
-      type ? { type: "image", data: data[type]!, mimeType: type } : text(data["text/plain"]),
+      type ? { type: "image", data: data[type]!, mimeType: type } : text(cut(data["text/plain"])),
     );
   }
   const ended = outcome(result);
