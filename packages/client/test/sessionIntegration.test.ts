@@ -82,7 +82,11 @@ describe("a session against a real @mecha/server", { timeout: 20_000 }, () => {
     const server = await startServer();
     const session = await createSession(client(server.url, patient));
     await session.run("kept = 41");
-    const spinning = session.start("print('spinning', flush=True)\nwhile True:\n    pass");
+    // One write: a cancel can land between print()'s writes of the text and of its newline
+    // (CPython takes the interrupt there), and the output is then "spinning" alone.
+    const spinning = session.start(
+      "import sys\nsys.stdout.write('spinning\\n')\nsys.stdout.flush()\nwhile True:\n    pass",
+    );
     for await (const event of spinning.events) {
       if (event.type === "stdout") break;
     }
