@@ -8,6 +8,7 @@ import { sinkTo } from "../runs/sinkTo";
 import type { Logger, RunJob, Runtime } from "../runtime/types";
 import { VERSION } from "../version";
 import type { RunnerInfo } from "./clusterMonitor";
+import { heldTo } from "./heldTo";
 import { readJobData } from "./jobData";
 import { BLOCKING, type RedisConnections } from "./redisConnections";
 import { RunnerRun, type RunnerRunContext } from "./runnerRun";
@@ -26,20 +27,6 @@ export interface RunnerSettings {
   sessionIdleTimeoutMs: number;
   /** The most a run here is given; a run its API instance allowed more is held to these. */
   maxLimits: Limits;
-}
-
-/** `job` held to `max`: an API instance may allow more than this runner gives. */
-function heldTo(job: RunJob, max: Limits): RunJob {
-  const { timeoutMs, memoryMb, outputBytes } = job.limits;
-  if (timeoutMs <= max.timeoutMs && memoryMb <= max.memoryMb && outputBytes <= max.outputBytes) {
-    return job;
-  }
-  const limits = {
-    timeoutMs: Math.min(timeoutMs, max.timeoutMs),
-    memoryMb: Math.min(memoryMb, max.memoryMb),
-    outputBytes: Math.min(outputBytes, max.outputBytes),
-  };
-  return { ...job, limits };
 }
 
 /** Hooks that observe what a runner executed (metrics). */
@@ -86,6 +73,7 @@ export class Runner {
       {
         maxSessions: settings.maxSessions,
         idleTimeoutMs: settings.sessionIdleTimeoutMs,
+        maxLimits: settings.maxLimits,
         graceMs: 2 * connections.opts.lostAfterMs,
       },
       logger,
@@ -242,7 +230,7 @@ export class Runner {
    * or gives the result it ends with unrun. Null when it was not this runner's to run.
    */
   private async take(asked: RunJob, start: Starter): Promise<RunResult | null> {
-    const job = heldTo(asked, this.settings.maxLimits);
+    const job = { ...asked, limits: heldTo(asked.limits, this.settings.maxLimits) };
     const run = new RunnerRun(job.id, this.context());
     this.active.set(job.id, run);
     try {

@@ -12,6 +12,7 @@ import {
 } from "../runtime/types";
 import type { LostReason } from "../sessions/sessionErrors";
 import { answer, type InboxRequest, type RunnerAnswer } from "./askRunner";
+import { heldTo } from "./heldTo";
 import { readJobData } from "./jobData";
 import type { RedisConnections } from "./redisConnections";
 
@@ -38,6 +39,8 @@ export interface RunnerSessionSettings {
   idleTimeoutMs: number;
   /** How long a session's record outlives its expiry, in case its runner vanishes first. */
   graceMs: number;
+  /** The most a session here is given (its interpreter's memory, as its runs' limits). */
+  maxLimits: Limits;
 }
 
 /** A session held here. */
@@ -187,7 +190,7 @@ export class RunnerSessions {
       runtime = await this.runtime.openSession!({
         id,
         files: request.files as RunFile[],
-        limits: request.limits as Limits,
+        limits: heldTo(request.limits as Limits, this.settings.maxLimits),
       });
     } catch (error) {
       await this.mark(id, "end").catch(() => {});

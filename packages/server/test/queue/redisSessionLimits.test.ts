@@ -71,6 +71,20 @@ describe.skipIf(missing)("sessions over Redis, at their limits and their end", (
     ).toBe(holders[0]);
   });
 
+  it("holds a session's interpreter to its runner's maxima where its API instance allows more", async () => {
+    const { a, b, addRunner, opened } = await deploy({
+      sessions: true,
+      api: { maxLimits: { memoryMb: 2048, timeoutMs: 120_000 } },
+      runner: { maxSessions: 1 },
+    });
+    await addRunner({ maxLimits: { memoryMb: 512, timeoutMs: 30_000 } });
+    await runnersSeen([a, b], 1);
+    const opening = opened();
+    await new SessionApi(a).open({ limits: { memoryMb: 1536, timeoutMs: 90_000 } });
+    const session = await opening;
+    expect(session.spec.limits).toMatchObject({ memoryMb: 512, timeoutMs: 30_000 });
+  });
+
   it("ends a session left idle on its runner, leaving nothing in Redis; a run moves its expiry on", async () => {
     const { a, b, addRunner, redis, queue, opened, started } = await deploy({
       sessions: true,
