@@ -77,7 +77,12 @@ describe("<DisplayView>", () => {
       data: {
         "text/plain": "<Impostor>",
         "text/html":
-          '<span id="save-label">Delete everything</span><a id="top" name="top" href="https://example.org/" tabindex="1">first</a><p tabindex="0">focusable</p>',
+          '<span id="save-label">Delete everything</span><a id="top" name="top" href="https://example.org/" tabindex="1">first</a><p tabindex="0">focusable</p>' +
+          // It points at the page's elements: to rename the page's "Save" and pull it into its
+          // own part; and at its own, which still works.
+          '<p id="claims" aria-labelledby="page-save" aria-owns="page-save">claims</p>' +
+          '<span id="own-label">Own label</span><p role="note" aria-labelledby="own-label">x</p>' +
+          '<a href="#top">back to top</a>',
       },
     };
     const { container } = render(
@@ -87,6 +92,7 @@ describe("<DisplayView>", () => {
           ?
         </button>
         <span id="save-label">Save</span>
+        <span id="page-save">Page text</span>
       </>,
     );
     const html = await sanitised(container);
@@ -98,6 +104,15 @@ describe("<DisplayView>", () => {
     const link = screen.getByRole("link", { name: "first" });
     expect(link.tabIndex).toBe(0);
     expect(html.querySelector("[tabindex]")).toBeNull();
+    // Its references name its own elements only, which still name them.
+    const claims = html.querySelector("#user-content-claims")!;
+    expect(claims.getAttribute("aria-labelledby")).toBe("user-content-page-save");
+    expect(claims.getAttribute("aria-owns")).toBe("user-content-page-save");
+    expect(screen.getByRole("note", { name: "Own label" })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "back to top" })).toHaveAttribute(
+      "href",
+      "#user-content-top",
+    );
   });
 
   it("has the browser fetch nothing by itself: only inline images and styles are kept", async () => {

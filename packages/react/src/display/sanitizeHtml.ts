@@ -4,7 +4,8 @@ import DOMPurify, { type Config } from "dompurify";
  * A program's `text/html` made safe to put in the page: DOMPurify (loaded only when a page first
  * shows HTML output) removes scripts, event handlers and `javascript:` URLs; on top of its
  * defaults nothing that loads another document, submits, restyles the page, takes focus or a
- * place in the keyboard order is kept, and its ids cannot be the page's. Nothing in it makes the
+ * place in the keyboard order is kept, and its ids cannot be the page's, nor can it point at
+ * the page's (`aria-labelledby`, `aria-owns`, `for`, `#fragment` links name its own elements). Nothing in it makes the
  * viewer's browser fetch anything by itself: an image, a video's poster or a style's `url()` that
  * is not inline (`data:`) is dropped, so a program with no network cannot send what it read out
  * through the page that shows it. What is left is drawn inside a box that keeps it there (see
@@ -65,6 +66,35 @@ function fetches(name: string, value: string, element: Element): boolean {
   return false;
 }
 
+/** Attributes that name elements by id: a program's name its own (prefixed) elements only. */
+const ID_REFERENCES = new Set([
+  "aria-activedescendant",
+  "aria-controls",
+  "aria-describedby",
+  "aria-details",
+  "aria-errormessage",
+  "aria-flowto",
+  "aria-labelledby",
+  "aria-owns",
+  "for",
+  "headers",
+  "itemref",
+  "popovertarget",
+  "anchor",
+]);
+const PREFIX = "user-content-";
+const own = (id: string) => (id.startsWith(PREFIX) ? id : `${PREFIX}${id}`);
+
+/** `value` of attribute `name` made to point at the program's own elements, not the page's. */
+function ownReference(name: string, value: string): string {
+  if (ID_REFERENCES.has(name)) return value.split(/\s+/).filter(Boolean).map(own).join(" ");
+  // A fragment link (or an image map) to an id or name of its own.
+  if ((name === "href" || name === "usemap") && value.startsWith("#") && value.length > 1) {
+    return `#${own(value.slice(1))}`;
+  }
+  return value;
+}
+
 let purifier: ReturnType<typeof DOMPurify> | null = null;
 
 /** Our own DOMPurify instance, so its hook never changes the host app's DOMPurify. */
@@ -72,6 +102,7 @@ function createPurifier() {
   const instance = DOMPurify(window);
   instance.addHook("uponSanitizeAttribute", (node, data) => {
     if (fetches(data.attrName, data.attrValue, node)) data.keepAttr = false;
+    else data.attrValue = ownReference(data.attrName, data.attrValue);
   });
   instance.addHook("afterSanitizeAttributes", (node) => {
     // Links open in a new tab, and the page they open gets no handle on this one.
