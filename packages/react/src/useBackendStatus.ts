@@ -35,7 +35,8 @@ export interface BackendStatus {
   check(): Promise<void>;
 }
 
-function toLocation(backend: FallbackLabel | null | undefined): RunLocation | null {
+/** Where code runs on `backend` (null when there is none). */
+export function toLocation(backend: FallbackLabel | null | undefined): RunLocation | null {
   if (backend === "browser") return "browser";
   if (backend === "mock") return "simulated";
   if (backend === "server") return "server";

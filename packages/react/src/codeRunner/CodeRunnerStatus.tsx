@@ -1,18 +1,11 @@
 "use client";
 
 import { forwardRef, type HTMLAttributes, useContext } from "react";
-import type { BackendKind } from "../internal/clientTypes";
 import { cx } from "../internal/dom";
 import { sessionPlace } from "../session/sessionPlace";
-import { type RunLocation, useBackendStatus } from "../useBackendStatus";
+import { toLocation, useBackendStatus } from "../useBackendStatus";
 import { CodeRunnerContext } from "./CodeRunnerContext";
 import { describeBadge } from "./format";
-
-const RUNS_ON: Record<BackendKind, RunLocation> = {
-  server: "server",
-  browser: "browser",
-  mock: "simulated",
-};
 
 export interface CodeRunnerStatusProps extends HTMLAttributes<HTMLSpanElement> {}
 
@@ -31,8 +24,8 @@ export const CodeRunnerStatus = forwardRef<HTMLSpanElement, CodeRunnerStatusProp
     const session = sessionPlace(runner?.session);
     // While the runner's own run goes on, it is where code runs now, even if it fell back while
     // the client still counts the server online.
-    const going = runner?.run.isRunning ? runner.run.backend : null;
-    const badge = describeBadge({ location: going ? RUNS_ON[going] : location, status }, session);
+    const going = runner?.run.isRunning ? toLocation(runner.run.backend) : null;
+    const badge = describeBadge({ location: going ?? location, status }, session);
     return (
       <span
         ref={ref}

@@ -5,11 +5,11 @@ import DOMPurify, { type Config } from "dompurify";
  * shows HTML output) removes scripts, event handlers and `javascript:` URLs; on top of its
  * defaults nothing that loads another document, submits, restyles the page, takes focus or a
  * place in the keyboard order is kept, and its ids cannot be the page's, nor can it point at
- * the page's (`aria-labelledby`, `aria-owns`, `for`, `#fragment` links name its own elements). Nothing in it makes the
- * viewer's browser fetch anything by itself: an image, a video's poster or a style's `url()` that
- * is not inline (`data:`) is dropped, so a program with no network cannot send what it read out
- * through the page that shows it. What is left is drawn inside a box that keeps it there (see
- * `HtmlDisplay`).
+ * the page's (`aria-labelledby`, `aria-owns`, `for`, `#fragment` links name its own elements).
+ * Nothing in it makes the viewer's browser fetch anything by itself: an image, a video's poster
+ * or a style's `url()` that is not inline (`data:`) is dropped, so a program with no network
+ * cannot send what it read out through the page that shows it. What is left is drawn inside a
+ * box that keeps it there (see `HtmlDisplay`).
  */
 const CONFIG: Config = {
   FORBID_TAGS: [
