@@ -9,6 +9,7 @@ import { ErrorCode, McpError, ResultSchema } from "@modelcontextprotocol/sdk/typ
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createHandler, type MechaHandler } from "../src/createHandler";
 import { fakeRuntime } from "./support/fakeRuntime";
+import { postMcp } from "./support/mcpClient";
 
 describe("MCP requests with params that do not fit", () => {
   let handler: MechaHandler;
@@ -99,21 +100,11 @@ describe("MCP initialize requests with params that do not fit", () => {
   it("refuses one with -32602 saying why, not as a server not initialized, and opens nothing", async () => {
     const handler = createHandler({ runtime: fakeRuntime().runtime, mcp: true, logger: false });
     try {
-      const response = await handler(
-        new Request("http://localhost/mcp", {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json, text/event-stream",
-          },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: 1,
-            method: "initialize",
-            params: { protocolVersion: 2025, capabilities: {}, clientInfo: { name: "t" } },
-          }),
-        }),
-      );
+      const response = await postMcp(handler, {
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: 2025, capabilities: {}, clientInfo: { name: "t" } },
+      });
       expect(response.status).toBe(400);
       expect(response.headers.get("mcp-session-id")).toBeNull();
       expect(await response.json()).toEqual({

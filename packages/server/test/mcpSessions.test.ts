@@ -8,6 +8,7 @@ import { createHandler, type MechaHandler } from "../src/createHandler";
 import { MAX_WAITING_CALLS } from "../src/mcp/mcpRunner";
 import type { RunOutcome, Runtime, RuntimeSession } from "../src/runtime/types";
 import { OUTCOME } from "./support/fakeRuntime";
+import { postMcp } from "./support/mcpClient";
 
 const IDLE_MS = 60_000;
 const PROTOCOL = "2025-06-18";
@@ -62,16 +63,10 @@ function sessionRuntime(gate?: Promise<void>) {
 
 /** One JSON-RPC POST to `/mcp`: its status, session id, and the messages of its event stream. */
 async function rpc(handler: MechaHandler, body: object, sessionId?: string) {
-  const response = await handler(
-    new Request("http://localhost/mcp", {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": PROTOCOL } : {}),
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", ...body }),
-    }),
+  const response = await postMcp(
+    handler,
+    body,
+    sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": PROTOCOL } : {},
   );
   const messages = (await response.text())
     .split("\n")

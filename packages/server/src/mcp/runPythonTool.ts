@@ -15,9 +15,9 @@ function describeTool(sessions: boolean): string {
 
 /**
  * The MCP server of one MCP session: its `run_python` tool (`{ code, sessionId? }`; a null or
- * empty `sessionId` is left out), whose calls
- * `runner` runs. Arguments that do not match the schema are error results (the SDK's check);
- * `arguments` that are not an object at all never reach it (see `checkParams`).
+ * empty `sessionId` is left out), whose calls `runner` runs. Arguments that do not match the
+ * schema are error results (the SDK's check); `arguments` that are not an object at all never
+ * reach it (see `checkParams`).
  */
 export function createMcpServer(runner: McpRunner, sessions: boolean): McpServer {
   const server = new McpServer({ name: "mecha", title: "Mecha", version: VERSION });

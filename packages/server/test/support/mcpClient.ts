@@ -1,6 +1,25 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
+/** One JSON-RPC message POSTed to a handler's `/mcp`, with `headers` (a session's) added. */
+export function postMcp(
+  handler: (request: Request) => Promise<Response>,
+  message: object,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return handler(
+    new Request("http://localhost/mcp", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        ...headers,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", ...message }),
+    }),
+  );
+}
+
 /** A tool result's content, as the official client returns it. */
 export type Content =
   | { type: "text"; text: string }
