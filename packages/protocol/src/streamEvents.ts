@@ -26,7 +26,10 @@ export const StartedEvent = z.object({
 });
 export const StdoutEvent = z.object({ type: z.enum(["stdout"]), seq: seq(), data: z.string() });
 export const StderrEvent = z.object({ type: z.enum(["stderr"]), seq: seq(), data: z.string() });
-/** The program called `input()` and waits for `POST /runs/{id}/stdin`. */
+/**
+ * The program waits for `POST /runs/{id}/stdin`: it called `input()` (`prompt` is its prompt), or it
+ * read `sys.stdin` with nothing there yet (`prompt` is "").
+ */
 export const InputEvent = z.object({ type: z.enum(["input"]), seq: seq(), prompt: z.string() });
 /** Rich output, in program order relative to stdout and stderr. */
 export const DisplayEvent = z.object({

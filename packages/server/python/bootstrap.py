@@ -65,6 +65,8 @@ RUN_ERROR = _load("run_error.py")
 DISPLAY = _load("mecha_display.py")
 FILES = _load("mecha_files.py")
 GUARD = _load("mecha_guard.py")
+# Reports each input() call, and each read of sys.stdin that waits, as an `input` event.
+watch_input = _load("mecha_stdin.py")["watch_input"]
 
 
 def read_job():
@@ -332,27 +334,6 @@ class FrameRoot:
             slot.value = here
 
 
-def watch_input(events, active=None):
-    """Reports each input() call as an `input` event while input() stays the builtin: an audit
-    hook (PEP 578) sees the call before its prompt is written. In a session, only while
-    `active()` says the running cell is interactive."""
-
-    def hook(event, args):
-        if event != "builtins.input" or os.getpid() != events.pid:
-            return
-        if active is not None and not active():
-            return
-        # input() fails at once without these: no event then.
-        if getattr(sys, "stdin", None) is None or getattr(sys, "stdout", None) is None:
-            return
-        prompt = args[0] if args else None
-        # str() of anything else could run the program's own code a second time.
-        text = str(prompt) if isinstance(prompt, (str, int, float)) else ""
-        events.emit({"type": "input", "prompt": text})
-
-    sys.addaudithook(hook)
-
-
 def main_module(main_path):
     """A `__main__` module as CPython makes it for `python3 main.py`, same names in the same order."""
     import types
@@ -522,7 +503,9 @@ class Program:
         write_file(self.root, self.main_name, self.source)
         apply_limits(job.get("limits") or {})
         if job.get("interactive"):
-            watch_input(events)
+            open_stdin = watch_input(events)
+            if open_stdin is not None and sys.stdin is not None:
+                sys.stdin = open_stdin(sys.stdin.encoding, sys.stdin.errors)
         self.display = ready.display
         self.display.set_marker(job.get("marker"))
         builtins.display = self.display.display

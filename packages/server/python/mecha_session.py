@@ -278,7 +278,7 @@ class Session:
         self.control = Control(boot["JOB_FD"], boot["JOB_REST"], self)
         boot["write_files"](self.root, job.get("files") or [])
         boot["apply_limits"](job.get("limits") or {})
-        boot["watch_input"](events, lambda: self.interactive)
+        self.open_stdin = boot["watch_input"](events, lambda: self.interactive)
         self.display = boot["DISPLAY"]["Display"](events, job.get("marker"), boot["flush_io"])
         builtins.display = self.display.display
         boot["prepare_packages"](self.display, job.get("network") or "host")
@@ -349,7 +349,10 @@ class Session:
         self.control.give_stdin(write_end)
         current = sys.stdin
         if current is None or current is self.first_stdin or current is self.stdin:
-            self.stdin = open(0, "r", closefd=False, **self.stdin_options)  # noqa: SIM115
+            if self.open_stdin is not None:
+                self.stdin = self.open_stdin(**self.stdin_options)
+            else:
+                self.stdin = open(0, "r", closefd=False, **self.stdin_options)  # noqa: SIM115
             sys.stdin = self.stdin
 
     def run_cell(self, message):

@@ -149,6 +149,85 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
     expect(promptIndex).toBeLessThan(inputIndex);
   });
 
+  it("asks for input when the program reads sys.stdin and nothing has come yet", async () => {
+    const response = await post(
+      "/runs",
+      {
+        language: "python",
+        code: "import sys\nfirst = sys.stdin.readline()\nprint('got', first.strip(), flush=True)\nfor line in sys.stdin:\n    print('then', line.strip(), flush=True)\nprint(sys.stdin.buffer.read())",
+      },
+      { accept: "application/x-ndjson" },
+    );
+    let id = "";
+    const answers = [{ data: "one\n" }, { data: "two\n" }, { data: "three\n", eof: true }];
+    const events = await readEvents(response, async (event) => {
+      if (event.type === "started") id = event.id;
+      if (event.type === "input") {
+        const answer = answers.shift();
+        expect(answer).toBeDefined();
+        expect((await post(`/runs/${id}/stdin`, answer)).status).toBe(204);
+      }
+    });
+    // One `input` event, with no prompt, before each answer; none once stdin is closed.
+    expect(answers).toEqual([]);
+    const asked = events.filter((e) => e.type === "input");
+    expect(asked).toHaveLength(3);
+    for (const event of asked) expect(event).toMatchObject({ prompt: "" });
+    const exit = events.at(-1)!;
+    expect(exit.type).toBe("exit");
+    if (exit.type === "exit") {
+      expect(exit.result.status).toBe("succeeded");
+      expect(exit.result.stdout).toBe("got one\nthen two\nthen three\nb''\n");
+    }
+  });
+
+  it("sends one input event for input(), and none for a read that has its input", async () => {
+    const response = await post(
+      "/runs",
+      {
+        language: "python",
+        code: "import sys\nname = input('Name? ')\nprint('hi', name, flush=True)\nprint(repr(sys.stdin.read()))",
+      },
+      { accept: "application/x-ndjson" },
+    );
+    let id = "";
+    const events = await readEvents(response, async (event) => {
+      if (event.type === "started") id = event.id;
+      if (event.type === "input") {
+        // Everything at once: input() has its line, and read() finds the rest waiting.
+        const reply = await post(`/runs/${id}/stdin`, { data: "Ada\nrest\n", eof: true });
+        expect(reply.status).toBe(204);
+      }
+    });
+    expect(events.filter((e) => e.type === "input")).toEqual([
+      expect.objectContaining({ prompt: "Name? " }),
+    ]);
+    const exit = events.at(-1)!;
+    if (exit.type === "exit") expect(exit.result.stdout).toBe("Name? hi Ada\n'rest\\n'\n");
+  });
+
+  it("sends no input event once stdin is closed: nothing could answer it", async () => {
+    const response = await post(
+      "/runs",
+      {
+        language: "python",
+        code: "import sys\nprint(repr(sys.stdin.read()), flush=True)\ninput('again? ')",
+      },
+      { accept: "application/x-ndjson" },
+    );
+    const events = await readEvents(response, async (event) => {
+      if (event.type === "started")
+        expect((await post(`/runs/${event.id}/stdin`, { data: "", eof: true })).status).toBe(204);
+    });
+    expect(events.filter((e) => e.type === "input" && e.prompt === "again? ")).toEqual([]);
+    const exit = events.at(-1)!;
+    expect(exit.type).toBe("exit");
+    if (exit.type === "exit") {
+      expect(exit.result.stdout).toBe("''\nagain? ");
+      expect(exit.result.error?.type).toBe("EOFError");
+    }
+  });
+
   it("closes stdin on eof, so the program sees end of input", async () => {
     const response = await post(
       "/runs",

@@ -25,7 +25,7 @@ export interface TerminalInputProps
 }
 
 /**
- * The line where the user answers `input()`. Renders only while the program waits; Enter sends,
+ * The line where the user answers `input()` or a read of `sys.stdin`. Renders only while the program waits; Enter sends,
  * Ctrl+D in an empty line closes stdin. The answer is echoed into the transcript.
  */
 export const TerminalInput = forwardRef<HTMLInputElement, TerminalInputProps>(

@@ -15,6 +15,7 @@ import plainRuns from "../../python/mecha_plain_runs.py?raw";
 import reporter from "../../python/mecha_report.py?raw";
 import sandboxRuns from "../../python/mecha_sandbox_runs.py?raw";
 import session from "../../python/mecha_session.py?raw";
+import stdin from "../../python/mecha_stdin.py?raw";
 import survey from "../../python/mecha_survey.py?raw";
 import windows from "../../python/mecha_windows.py?raw";
 import zygoteCore from "../../python/mecha_zygote.py?raw";
@@ -39,6 +40,7 @@ export const PYTHON_FILES: Readonly<Record<string, string>> = {
   "mecha_report.py": reporter,
   "mecha_guard.py": guard,
   "mecha_session.py": session,
+  "mecha_stdin.py": stdin,
   "mecha_windows.py": windows,
 };
 

@@ -132,7 +132,9 @@ export class RunExecution implements RunningProgram {
   private onEvent(event: ProgramEvent): void {
     switch (event.type) {
       case "input":
-        this.input.event(event.prompt);
+        // Once its standard input is closed, nothing can answer the program: it reads end of
+        // input.
+        if (!this.stdinClosed) this.input.event(event.prompt);
         break;
       case "display":
         if (!this.order.display(event)) this.stop("output_exceeded");

@@ -231,6 +231,23 @@ export function stateCases(startup: "spawn" | "zygote"): void {
       await api.delete(id);
     });
 
+    it("asks for input when a streamed cell reads sys.stdin and nothing has come yet", async () => {
+      const id = await api.open();
+      const stream = await api.stream(
+        id,
+        "import sys\nline = sys.stdin.readline()\nprint('got', line)",
+      );
+      expect(await stream.untilInput()).toMatchObject({ prompt: "" });
+      expect((await stream.writeStdin("Ada\n")).status).toBe(204);
+      const result = await stream.finished();
+      expect(result.stdout).toBe("got Ada\n\n");
+      expect(result.session).toEqual({ id, state: "kept" });
+      // A JSON cell reads the standard input it was given, then end of input.
+      const given = await api.ok(id, { code: "print(repr(sys.stdin.read()))", stdin: "x" });
+      expect(given.stdout).toBe("'x'\n");
+      await api.delete(id);
+    });
+
     it("cancels a busy loop as an interrupt: cancelled, the session and its variables kept", async () => {
       const id = await api.open();
       await api.ok(id, "import itertools\ntotal = 7");

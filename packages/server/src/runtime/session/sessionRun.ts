@@ -126,6 +126,8 @@ export class SessionRun implements RunningProgram {
   }
 
   prompt(prompt: string): void {
+    // Once its standard input is closed, nothing can answer the program: it reads end of input.
+    if (this.stdinClosed) return;
     this.input.event(prompt);
   }
 
