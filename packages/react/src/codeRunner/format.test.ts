@@ -169,6 +169,35 @@ describe("describeRun says how a run ended, and no more than is known", () => {
       "Started, but how it ended is unknown: The run stream broke (reset).",
     ],
     [
+      "a run stopped while it ran says how long it had run",
+      snapshot({
+        state: "cancelled",
+        result: ended({ status: "cancelled", exitCode: null, signal: "SIGKILL", durationMs: 1250 }),
+        runId: "r1",
+      }),
+      "Stopped after 1.25 s",
+    ],
+    [
+      "a run stopped while it waited in the queue never ran",
+      snapshot({
+        state: "cancelled",
+        result: ended({
+          status: "cancelled",
+          exitCode: null,
+          durationMs: 0,
+          cpuTimeMs: null,
+          memoryKb: null,
+        }),
+        runId: "r1",
+      }),
+      "Stopped before it started",
+    ],
+    [
+      "a stop with no result from the backend says only that",
+      snapshot({ state: "cancelled", runId: "r1" }),
+      "Stopped",
+    ],
+    [
       "the mock at work: nothing runs",
       snapshot({ state: "running", backend: "mock", runId: "mock-1" }),
       "Simulating…",

@@ -144,7 +144,11 @@ function describeState(run: RunSnapshot): string {
     case "output_exceeded":
       return `Stopped: ${describeLimit(result)}`;
     case "cancelled":
-      return "Stopped";
+      // A run stopped in the queue never ran: no process, no clock (as the server reports it).
+      if (!result || result.backend === "mock") return "Stopped";
+      if (result.durationMs === 0 && result.cpuTimeMs === null && result.exitCode === null)
+        return "Stopped before it started";
+      return `Stopped after ${formatDuration(result.durationMs)}`;
     case "lost":
       return "Lost: the runner that held it went away";
     case "error":
