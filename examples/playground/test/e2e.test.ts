@@ -81,6 +81,32 @@ describe.skipIf(!CHROMIUM)("playground in Chromium", () => {
       .toContain("Hello, Ada! In ten years you will be 40.");
   });
 
+  it("answers a program reading sys.stdin line by line, and Ctrl+D ends its input", async () => {
+    await page.goto(base);
+    const editor = page.locator(".cm-content");
+    await editor.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.press("Delete");
+    await page.keyboard.type(
+      "import sys\nfor line in sys.stdin: print('got', line.strip(), flush=True)",
+    );
+    await page.keyboard.press("Control+Enter");
+    // No input() and so no prompt: the line is there because the program waits in a read.
+    const line = page.getByRole("textbox", { name: "Input for the program" });
+    for (const word of ["alpha", "beta"]) {
+      await line.fill(word, { timeout: 15_000 });
+      await line.press("Enter");
+      await expect.poll(() => log().textContent(), { timeout: 15_000 }).toContain(`got ${word}`);
+    }
+    await line.press("Control+D", { timeout: 15_000 });
+    await expect
+      .poll(() => page.getByRole("status", { name: "Run status" }).textContent(), {
+        timeout: 15_000,
+      })
+      .toMatch(/^Finished in /);
+    expect(await line.count()).toBe(0);
+  });
+
   it("draws the plot example as an image and the DataFrame example as a table", async () => {
     await page.goto(base);
     await chooseExample("Plot (matplotlib)");

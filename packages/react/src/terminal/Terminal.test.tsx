@@ -121,6 +121,9 @@ describe("<Terminal>", () => {
     await user.click(screen.getByRole("textbox", { name: "Input for the program" }));
     await user.keyboard("{Control>}d{/Control}");
     expect(onEof).toHaveBeenCalledOnce();
+    // With Caps Lock on the key comes in capitals: the same Ctrl+D.
+    await user.keyboard("{Control>}D{/Control}");
+    expect(onEof).toHaveBeenCalledTimes(2);
   });
 
   it("shows no input line while the program is not waiting", () => {

@@ -87,7 +87,9 @@ export const TerminalInput = forwardRef<HTMLInputElement, TerminalInputProps>(
           value={value}
           onChange={(event) => setValue(event.target.value)}
           onKeyDown={composeEventHandlers(onKeyDown, (event) => {
-            if (event.key === "d" && event.ctrlKey && value === "" && sendEof) {
+            // "D" too: with Caps Lock on, Ctrl+D reports its key in capitals.
+            const eof = (event.key === "d" || event.key === "D") && event.ctrlKey;
+            if (eof && value === "" && sendEof) {
               event.preventDefault();
               sendEof();
             }
