@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient, isMechaError } from "../src";
 import type { BrowserBackendOptions } from "../src/browser/browserBackendOptions";
 import { createBrowserBackend } from "../src/browser/createBrowserBackend";
-import { CONTROL, STDIN_EOF, STDIN_READY } from "../src/browser/workerProtocol";
+import { CONTROL, STDIN_EOF, STDIN_IDLE, STDIN_READY } from "../src/browser/workerProtocol";
 import { jobPosted, request, setup } from "./fakeWorker";
 
 /**
@@ -134,6 +134,36 @@ describe("createBrowserBackend", () => {
     worker.send({ type: "stdin", id: job.id });
     await run.sendStdin("", { eof: true });
     expect(Atomics.load(control, CONTROL.STDIN)).toBe(STDIN_EOF);
+    worker.finish(job);
+    expect((await run.result).status).toBe("succeeded");
+  });
+
+  it("reports a read that finds no stdin waiting as an input event without a prompt", async () => {
+    const { workers, start } = setup({ isolated: true });
+    const { run, events } = start(request, { interactive: true });
+    const worker = workers[0]!;
+    worker.ready();
+    const job = await jobPosted(worker);
+    const control = new Int32Array(worker.init.shared!.control);
+    worker.send({ type: "running", id: job.id });
+
+    // sys.stdin.readline() with nothing sent yet: the user is asked.
+    worker.send({ type: "stdin", id: job.id, ask: true });
+    expect(events.at(-1)).toEqual({ type: "input", prompt: "" });
+    await run.sendStdin("one\n");
+    expect(Atomics.load(control, CONTROL.STDIN)).toBe(STDIN_READY);
+    const asked = events.length;
+
+    // Input already sent is handed over at once: nobody is asked.
+    Atomics.store(control, CONTROL.STDIN, STDIN_IDLE);
+    await run.sendStdin("two\n");
+    worker.send({ type: "stdin", id: job.id, ask: true });
+    expect(Atomics.load(control, CONTROL.STDIN)).toBe(STDIN_READY);
+    // A read input() made (it reported itself, with its prompt) is not reported again.
+    Atomics.store(control, CONTROL.STDIN, STDIN_IDLE);
+    worker.send({ type: "stdin", id: job.id });
+    expect(events.length).toBe(asked);
+    await run.sendStdin("", { eof: true });
     worker.finish(job);
     expect((await run.result).status).toBe("succeeded");
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EOF_MESSAGE, NOT_ISOLATED_EOF_MESSAGE } from "../src/browser/toRunJob";
-import { CONTROL } from "../src/browser/workerProtocol";
+import { CONTROL, STDIN_EOF, STDIN_READY } from "../src/browser/workerProtocol";
 import { usePythonEngine } from "./pythonEngine";
 
 /**
@@ -106,6 +106,33 @@ describe("the browser backend's Python engine (real Pyodide)", () => {
       { stdin: "a\nb\nc\n" },
     );
     expect(result.stdout).toBe("3 c\n");
+  });
+
+  it("asks the page to report a read of sys.stdin that input() did not report", async () => {
+    const answers = ["Ada\n", "teal\n"];
+    state.onMessage = (message) => {
+      if (message.type !== "stdin") return;
+      // The page's hand-over, at once: the engine finds it as it starts to wait.
+      const bytes = new TextEncoder().encode(answers.shift() ?? "");
+      state.shared.stdin.set(bytes);
+      Atomics.store(state.shared.control, CONTROL.LENGTH, bytes.length);
+      Atomics.store(state.shared.control, CONTROL.STDIN, bytes.length ? STDIN_READY : STDIN_EOF);
+    };
+    try {
+      const { result, messages } = await run(
+        "import sys\nname = input('Name? ')\ncolour = sys.stdin.readline()\nprint(name, colour.strip())",
+        { stdinMode: "wait", notify: true },
+      );
+      expect(result.stdout).toBe("Name? Ada teal\n");
+      const asked = messages.filter((m) => m.type === "input" || m.type === "stdin");
+      expect(asked).toEqual([
+        expect.objectContaining({ type: "input", prompt: "Name? " }),
+        { type: "stdin", id: expect.any(String) },
+        { type: "stdin", id: expect.any(String), ask: true },
+      ]);
+    } finally {
+      state.onMessage = () => {};
+    }
   });
 
   it("writes the request's files, runs from /workspace, and passes args", async () => {

@@ -131,6 +131,9 @@ export function createBrowserBackend(options: BrowserBackendOptions): BrowserBac
       case "stdin":
         run.wantsStdin = true;
         deliverStdin(run);
+        // A read of sys.stdin with nothing to hand over waits for the user: say so, as input()
+        // does (without a prompt).
+        if (message.ask && run.wantsStdin) emit(run, { type: "input", prompt: "" });
         break;
       case "limit":
         run.truncated = true;

@@ -134,11 +134,11 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
     let open = job.stdinMode === "wait" && shared !== undefined;
     const decoder = new TextDecoder();
 
-    function waitForStdin(views: SharedViews): string | undefined {
+    function waitForStdin(views: SharedViews, ask: boolean): string | undefined {
       const { control } = views;
-      for (;;) {
+      for (let first = true; ; first = false) {
         Atomics.store(control, CONTROL.STDIN, STDIN_WAITING);
-        post({ type: "stdin", id: job.id });
+        post({ type: "stdin", id: job.id, ...(ask && first ? { ask: true } : {}) });
         while (
           Atomics.load(control, CONTROL.STDIN) === STDIN_WAITING &&
           Atomics.load(control, CONTROL.STOP) === 0
@@ -174,7 +174,8 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
         channel.flush();
         post({ type: "display", id: job.id, data: JSON.parse(json) });
       },
-      read(): string | undefined {
+      /** The next stdin; `ask`: report the wait as an `input` event (see the `stdin` message). */
+      read(ask = false): string | undefined {
         if (upfront !== undefined) {
           const text = upfront;
           upfront = undefined;
@@ -182,7 +183,7 @@ export function createPythonEngine(options: PythonEngineOptions): PythonEngine {
         }
         if (!open || !shared) return undefined;
         channel.flush();
-        return waitForStdin(shared);
+        return waitForStdin(shared, ask === true);
       },
       /** Sleeps `ms`, waking early on a stop request; true when stopped. */
       sleep(ms: number): boolean {

@@ -66,6 +66,8 @@ class Stdin(io.TextIOBase):
         super().__init__()
         self._buffer = ""
         self._eof = False
+        # True while input() reads: it has reported itself, with its prompt.
+        self.asked = False
 
     @property
     def encoding(self):
@@ -87,11 +89,13 @@ class Stdin(io.TextIOBase):
     def reset(self):
         self._buffer = ""
         self._eof = False
+        self.asked = False
 
     def _fill(self):
         if self._eof or _host is None:
             return False
-        chunk = _host.read()
+        # A read that is not input()'s asks the page to report it, if it has to wait.
+        chunk = _host.read(_state["notify"] and not self.asked)
         _check_stop()
         if chunk is None:
             self._eof = True
@@ -149,7 +153,11 @@ def _input(prompt=""):
         sys.stdout.flush()
     if _state["notify"] and _host is not None:
         _host.input(text)
-    line = sys.stdin.readline()
+    STDIN.asked = True
+    try:
+        line = sys.stdin.readline()
+    finally:
+        STDIN.asked = False
     if not line:
         raise EOFError(_state["eof_message"])
     if line.endswith("\n"):

@@ -121,7 +121,11 @@ export type WorkerMessage =
   | { type: "output"; id: string; stream: "stdout" | "stderr"; data: string }
   | { type: "input"; id: string; prompt: string }
   | { type: "display"; id: string; data: DisplayData }
-  | { type: "stdin"; id: string }
+  /**
+   * The program waits in a read for the page's next stdin; `ask`: a read that input() did not
+   * report, which the page reports as an `input` event (no prompt) if it has nothing to hand over.
+   */
+  | { type: "stdin"; id: string; ask?: boolean }
   | { type: "limit"; id: string }
   | { type: "done"; id: string; outcome: RunOutcome }
   | { type: "fatal"; message: string }
