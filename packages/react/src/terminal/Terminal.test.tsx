@@ -124,6 +124,9 @@ describe("<Terminal>", () => {
     // With Caps Lock on the key comes in capitals: the same Ctrl+D.
     await user.keyboard("{Control>}D{/Control}");
     expect(onEof).toHaveBeenCalledTimes(2);
+    // Ctrl+Shift+D is the browser's own shortcut, not end of input.
+    await user.keyboard("{Control>}{Shift>}D{/Shift}{/Control}");
+    expect(onEof).toHaveBeenCalledTimes(2);
   });
 
   it("shows no input line while the program is not waiting", () => {

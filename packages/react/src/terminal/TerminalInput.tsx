@@ -87,8 +87,9 @@ export const TerminalInput = forwardRef<HTMLInputElement, TerminalInputProps>(
           value={value}
           onChange={(event) => setValue(event.target.value)}
           onKeyDown={composeEventHandlers(onKeyDown, (event) => {
-            // "D" too: with Caps Lock on, Ctrl+D reports its key in capitals.
-            const eof = (event.key === "d" || event.key === "D") && event.ctrlKey;
+            // "D" without Shift too: Ctrl+D with Caps Lock on. Ctrl+Shift+D is the browser's.
+            const key = event.key === "d" || (event.key === "D" && !event.shiftKey);
+            const eof = key && event.ctrlKey && !event.altKey && !event.metaKey;
             if (eof && value === "" && sendEof) {
               event.preventDefault();
               sendEof();
