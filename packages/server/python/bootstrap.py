@@ -505,7 +505,9 @@ class Program:
         if job.get("interactive"):
             open_stdin = watch_input(events)
             if open_stdin is not None and sys.stdin is not None:
-                sys.stdin = open_stdin(sys.stdin.encoding, sys.stdin.errors)
+                # __stdin__ too, as CPython's: what the program wraps around sys.stdin.buffer
+                # stays open when it rebinds sys.stdin.
+                sys.stdin = sys.__stdin__ = open_stdin(sys.stdin)
         self.display = ready.display
         self.display.set_marker(job.get("marker"))
         builtins.display = self.display.display

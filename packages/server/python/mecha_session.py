@@ -278,7 +278,9 @@ class Session:
         self.control = Control(boot["JOB_FD"], boot["JOB_REST"], self)
         boot["write_files"](self.root, job.get("files") or [])
         boot["apply_limits"](job.get("limits") or {})
-        self.open_stdin = boot["watch_input"](events, lambda: self.interactive)
+        # Only while the cell may be answered, and has no input on its way already.
+        self.open_stdin = boot["watch_input"](
+            events, lambda: self.interactive and not self.control.stdin_data)
         self.display = boot["DISPLAY"]["Display"](events, job.get("marker"), boot["flush_io"])
         builtins.display = self.display.display
         boot["prepare_packages"](self.display, job.get("network") or "host")
@@ -350,7 +352,7 @@ class Session:
         current = sys.stdin
         if current is None or current is self.first_stdin or current is self.stdin:
             if self.open_stdin is not None:
-                self.stdin = self.open_stdin(**self.stdin_options)
+                self.stdin = self.open_stdin(self.first_stdin)
             else:
                 self.stdin = open(0, "r", closefd=False, **self.stdin_options)  # noqa: SIM115
             sys.stdin = self.stdin

@@ -206,6 +206,90 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
     if (exit.type === "exit") expect(exit.result.stdout).toBe("Name? hi Ada\n'rest\\n'\n");
   });
 
+  it("sends one input event per wait: reads that return at once do not flood the stream", async () => {
+    // Reads of nothing return at once, and so does input() on a non-blocking stdin: the
+    // program loops, asking again and again with no input written in between.
+    const code = [
+      "import os, sys",
+      "raw = sys.stdin.buffer.raw",
+      "for _ in range(20000):",
+      "    raw.readinto(bytearray(0))",
+      "    raw.read(0)",
+      "os.set_blocking(0, False)",
+      "for _ in range(20000):",
+      "    try:",
+      "        input()",
+      "    except Exception:",
+      "        pass",
+      "print('done')",
+    ].join("\n");
+    const response = await post(
+      "/runs",
+      { language: "python", code },
+      { accept: "application/x-ndjson" },
+    );
+    const events = await readEvents(response, async () => {});
+    expect(events.filter((e) => e.type === "input").length).toBeLessThanOrEqual(1);
+    const exit = events.at(-1)!;
+    expect(exit.type).toBe("exit");
+    if (exit.type === "exit") expect(exit.result.stdout).toBe("done\n");
+  });
+
+  it("keeps an interactive run's sys.stdin as CPython's, whatever the program does with it", async () => {
+    const code = [
+      "import _thread, io, sys, time",
+      // The input() caller's locals are freed when it returns, its file closed and flushed.
+      "def save():",
+      "    f = open('saved.txt', 'w')",
+      "    f.write('data')",
+      "    return input('? ')",
+      "save()",
+      "print(repr(open('saved.txt').read()), flush=True)",
+      // A read called with no Python frame below it: a thread started on the read itself.
+      "_thread.start_new_thread(sys.stdin.readline, ())",
+      "while not _thread._count():",
+      "    time.sleep(0.001)",
+      "print('thread started', flush=True)",
+      "while _thread._count():",
+      "    time.sleep(0.001)",
+      // Rebinding sys.stdin to a wrapper of its buffer, as programs do for another encoding.
+      "sys.stdin = io.TextIOWrapper(sys.stdin.buffer, encoding='latin-1')",
+      "print(repr(sys.stdin.readline()), sys.stdin.encoding)",
+      "print(sys.__stdin__.buffer.raw.fileno(), sys.__stdin__.isatty(), sys.__stdin__.name)",
+    ].join("\n");
+    const response = await post(
+      "/runs",
+      { language: "python", code },
+      { accept: "application/x-ndjson" },
+    );
+    let id = "";
+    const asked: string[] = [];
+    // The thread's line is sent once the program has seen its thread start (and so will see it end).
+    let threadStarted = false;
+    const send = async (data: string) =>
+      expect((await post(`/runs/${id}/stdin`, { data })).status).toBe(204);
+    const events = await readEvents(response, async (event) => {
+      if (event.type === "started") id = event.id;
+      if (event.type === "stdout" && event.data.includes("thread started")) threadStarted = true;
+      if (event.type === "input") asked.push(event.prompt);
+      if (event.type === "input" && event.prompt === "? ") await send("a\n");
+      if (asked.length === 2 && threadStarted && !asked.includes("b")) {
+        asked.push("b");
+        await send("b\n");
+      }
+      if (event.type === "input" && asked.length === 4) await send("caf\u00e9\n");
+    });
+    expect(asked).toEqual(["? ", "", "b", ""]);
+    const exit = events.at(-1)!;
+    expect(exit.type).toBe("exit");
+    if (exit.type === "exit") {
+      expect(exit.result.stderr).toBe("");
+      expect(exit.result.stdout).toBe(
+        "? 'data'\nthread started\n'caf\u00c3\u00a9\\n' latin-1\n0 False <stdin>\n",
+      );
+    }
+  });
+
   it("sends no input event once stdin is closed: nothing could answer it", async () => {
     const response = await post(
       "/runs",

@@ -4,13 +4,21 @@ const PROMPT_WAIT_MS = 50;
 /**
  * Holds an `input` event back until its prompt has come out on stdout (input() writes it just
  * after the event is sent), so that a client shows the prompt before the field that answers it.
+ *
+ * An event that repeats the one before it, with no input written to the program since, is
+ * dropped: the client already shows that prompt, and a program that reads without waiting (a
+ * non-blocking stdin, in a loop) cannot flood the stream with them.
  */
 export class InputRelay {
   private pending: { prompt: string; seen: string; timer: NodeJS.Timeout } | null = null;
+  /** The prompt of the last event, until input is written to the program. */
+  private last: string | null = null;
 
   constructor(private readonly deliver: (prompt: string) => void) {}
 
   event(prompt: string): void {
+    if (prompt === this.last) return;
+    this.last = prompt;
     this.release();
     if (!prompt) {
       this.deliver(prompt);
@@ -32,6 +40,11 @@ export class InputRelay {
     this.pending = null;
     clearTimeout(pending.timer);
     this.deliver(pending.prompt);
+  }
+
+  /** Input was written to the program: its next wait is news again. */
+  answered(): void {
+    this.last = null;
   }
 
   drop(): void {

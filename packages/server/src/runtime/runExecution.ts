@@ -111,8 +111,11 @@ export class RunExecution implements RunningProgram {
   }
 
   private write(prepared: PreparedRun, data: string, eof: boolean): void {
+    this.input.answered();
     if (data) prepared.stdin.write(data);
     if (eof) {
+      // A prompt held back for its text is not sent now: nothing could answer it.
+      this.input.drop();
       this.stdinClosed = true;
       prepared.stdin.end();
     }

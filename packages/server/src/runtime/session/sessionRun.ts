@@ -100,7 +100,12 @@ export class SessionRun implements RunningProgram {
 
   writeStdin(data: string, eof: boolean): void {
     if (this.stdinClosed || this.settled) return;
-    if (eof) this.stdinClosed = true;
+    if (eof) {
+      this.stdinClosed = true;
+      // A prompt held back for its text is not sent now: nothing could answer it.
+      this.input.drop();
+    }
+    this.input.answered();
     this.channel.send({ op: "stdin", cell: this.cell, data, eof });
   }
 
