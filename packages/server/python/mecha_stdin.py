@@ -2,8 +2,8 @@
 
 An `input` event goes out for each input() call (an audit hook, PEP 578, sees the call before its
 prompt is written) and, on POSIX systems, for any other read of sys.stdin that has had nothing to
-read for 50 ms: `sys.stdin.readline()`, `sys.stdin.read()`, `for line in sys.stdin`, the same through
-`sys.stdin.buffer`. Those have no prompt (""). Reads of fd 0 by other means (`os.read(0, …)`, a
+read for 50 ms: `sys.stdin.readline()`, `sys.stdin.read()`, `for line in sys.stdin`, the same
+through `sys.stdin.buffer`. Those have no prompt (""). Reads of fd 0 by other means (`os.read(0, …)`, a
 child process) are not seen. Windows' pipes cannot be polled with select(): there only input()
 is reported.
 """

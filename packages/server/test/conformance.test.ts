@@ -36,6 +36,9 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
 
   const post = (path: string, body: unknown, headers?: Record<string, string>) =>
     api.fetch(path, json(body, headers));
+  /** `POST /runs` of `code`, answered as a stream of events. */
+  const streamRun = (code: string) =>
+    post("/runs", { language: "python", code }, { accept: "application/x-ndjson" });
 
   it("reports health, capacity and isolation", async () => {
     const response = await api.fetch("/health");
@@ -72,13 +75,8 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   it("streams output while the program still runs, in order, ending with exit", async () => {
     // The program waits for a line of input after each output: a line arriving before we send
     // that input is a line streamed while the program still runs.
-    const response = await post(
-      "/runs",
-      {
-        language: "python",
-        code: "import sys\nprint('one')\nsys.stdin.readline()\nprint('two', file=sys.stderr)\nsys.stdin.readline()\nprint('three')",
-      },
-      { accept: "application/x-ndjson" },
+    const response = await streamRun(
+      "import sys\nprint('one')\nsys.stdin.readline()\nprint('two', file=sys.stderr)\nsys.stdin.readline()\nprint('three')",
     );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("application/x-ndjson");
@@ -114,13 +112,8 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("takes input() interactively over POST /runs/{id}/stdin", async () => {
-    const response = await post(
-      "/runs",
-      {
-        language: "python",
-        code: "name = input('Your name? ')\nprint('Hello, ' + name + '!')\ncolour = input('Colour? ')\nprint(colour.upper())",
-      },
-      { accept: "application/x-ndjson" },
+    const response = await streamRun(
+      "name = input('Your name? ')\nprint('Hello, ' + name + '!')\ncolour = input('Colour? ')\nprint(colour.upper())",
     );
     let id = "";
     const answers = ["Ada", "teal"];
@@ -150,13 +143,8 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("asks for input when the program reads sys.stdin and nothing has come yet", async () => {
-    const response = await post(
-      "/runs",
-      {
-        language: "python",
-        code: "import sys\nfirst = sys.stdin.readline()\nprint('got', first.strip(), flush=True)\nfor line in sys.stdin:\n    print('then', line.strip(), flush=True)\nprint(sys.stdin.buffer.read())",
-      },
-      { accept: "application/x-ndjson" },
+    const response = await streamRun(
+      "import sys\nfirst = sys.stdin.readline()\nprint('got', first.strip(), flush=True)\nfor line in sys.stdin:\n    print('then', line.strip(), flush=True)\nprint(sys.stdin.buffer.read())",
     );
     let id = "";
     const answers = [{ data: "one\n" }, { data: "two\n" }, { data: "three\n", eof: true }];
@@ -182,13 +170,8 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("sends one input event for input(), and none for a read that has its input", async () => {
-    const response = await post(
-      "/runs",
-      {
-        language: "python",
-        code: "import sys\nname = input('Name? ')\nprint('hi', name, flush=True)\nprint(repr(sys.stdin.read()))",
-      },
-      { accept: "application/x-ndjson" },
+    const response = await streamRun(
+      "import sys\nname = input('Name? ')\nprint('hi', name, flush=True)\nprint(repr(sys.stdin.read()))",
     );
     let id = "";
     const events = await readEvents(response, async (event) => {
@@ -223,11 +206,7 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
       "        pass",
       "print('done')",
     ].join("\n");
-    const response = await post(
-      "/runs",
-      { language: "python", code },
-      { accept: "application/x-ndjson" },
-    );
+    const response = await streamRun(code);
     const events = await readEvents(response, async () => {});
     expect(events.filter((e) => e.type === "input").length).toBeLessThanOrEqual(1);
     const exit = events.at(-1)!;
@@ -257,11 +236,7 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
       "print(repr(sys.stdin.readline()), sys.stdin.encoding)",
       "print(sys.__stdin__.buffer.raw.fileno(), sys.__stdin__.isatty(), sys.__stdin__.name)",
     ].join("\n");
-    const response = await post(
-      "/runs",
-      { language: "python", code },
-      { accept: "application/x-ndjson" },
-    );
+    const response = await streamRun(code);
     let id = "";
     const asked: string[] = [];
     // The thread's line is sent once the program has seen its thread start (and so will see it end).
@@ -291,13 +266,8 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("sends no input event once stdin is closed: nothing could answer it", async () => {
-    const response = await post(
-      "/runs",
-      {
-        language: "python",
-        code: "import sys\nprint(repr(sys.stdin.read()), flush=True)\ninput('again? ')",
-      },
-      { accept: "application/x-ndjson" },
+    const response = await streamRun(
+      "import sys\nprint(repr(sys.stdin.read()), flush=True)\ninput('again? ')",
     );
     const events = await readEvents(response, async (event) => {
       if (event.type === "started")
@@ -313,11 +283,7 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("closes stdin on eof, so the program sees end of input", async () => {
-    const response = await post(
-      "/runs",
-      { language: "python", code: "import sys\nprint(repr(sys.stdin.read()))" },
-      { accept: "application/x-ndjson" },
-    );
+    const response = await streamRun("import sys\nprint(repr(sys.stdin.read()))");
     const events = await readEvents(response, async (event) => {
       if (event.type === "started") {
         expect((await post(`/runs/${event.id}/stdin`, { data: "a\nb" })).status).toBe(204);
@@ -329,11 +295,7 @@ describe.each(TARGETS)("protocol v1 through $name", (target) => {
   });
 
   it("cancels a running program with POST /runs/{id}/cancel", async () => {
-    const response = await post(
-      "/runs",
-      { language: "python", code: "import sys\nprint('working', flush=True)\nsys.stdin.read()" },
-      { accept: "application/x-ndjson" },
-    );
+    const response = await streamRun("import sys\nprint('working', flush=True)\nsys.stdin.read()");
     let cancelStatus = 0;
     let id = "";
     let seen = "";

@@ -17,7 +17,8 @@ export interface TerminalProps extends TerminalRootProps {
 
 /**
  * A terminal: ANSI colours, `\r` progress lines, stdout/stderr told apart, sticky scrolling,
- * 100,000 lines, an input line while the program waits for input, Copy and Clear. Fed by `useRun`, a buffer, or lines.
+ * 100,000 lines, an input line while the program waits for input, Copy and Clear. Fed by
+ * `useRun`, a buffer, or lines.
  * @example
  * const run = useRun();
  * <Terminal run={run} />

@@ -25,8 +25,9 @@ export interface TerminalInputProps
 }
 
 /**
- * The line where the user answers `input()` or a read of `sys.stdin`. Renders only while the program waits; Enter sends,
- * Ctrl+D in an empty line closes stdin. The answer is echoed into the transcript.
+ * The line where the user answers `input()` or a read of `sys.stdin`. Renders only while the
+ * program waits; Enter sends, Ctrl+D in an empty line closes stdin. The answer is echoed into the
+ * transcript.
  */
 export const TerminalInput = forwardRef<HTMLInputElement, TerminalInputProps>(
   function TerminalInput(

@@ -10,7 +10,7 @@ describe("InputRelay", () => {
     const relay = new InputRelay((prompt) => sent.push(prompt));
     relay.event("");
     expect(sent).toEqual([""]);
-    relay.answered();
+    relay.written(false);
     relay.event("Name? ");
     expect(sent).toEqual([""]);
     relay.stdout("Na");
@@ -23,7 +23,7 @@ describe("InputRelay", () => {
     const relay = new InputRelay((prompt) => sent.push(prompt));
     for (let i = 0; i < 1000; i++) relay.event("");
     expect(sent).toEqual([""]);
-    relay.answered();
+    relay.written(false);
     relay.event("");
     expect(sent).toEqual(["", ""]);
     // A different prompt is news, written input or not.
@@ -31,5 +31,18 @@ describe("InputRelay", () => {
     relay.event("Age? ");
     vi.advanceTimersByTime(50);
     expect(sent).toEqual(["", "", "Age? "]);
+  });
+
+  it("sends nothing once standard input is closed, a prompt held back for its text included", () => {
+    const sent: string[] = [];
+    const relay = new InputRelay((prompt) => sent.push(prompt));
+    relay.event("Name? ");
+    relay.written(true);
+    vi.advanceTimersByTime(50);
+    relay.event("");
+    relay.event("Again? ");
+    relay.stdout("Again? ");
+    vi.advanceTimersByTime(50);
+    expect(sent).toEqual([]);
   });
 });

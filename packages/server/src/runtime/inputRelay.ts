@@ -7,17 +7,19 @@ const PROMPT_WAIT_MS = 50;
  *
  * An event that repeats the one before it, with no input written to the program since, is
  * dropped: the client already shows that prompt, and a program that reads without waiting (a
- * non-blocking stdin, in a loop) cannot flood the stream with them.
+ * non-blocking stdin, in a loop) cannot flood the stream with them. Once the program's standard
+ * input is closed, none is sent: nothing could answer it (the program reads end of input).
  */
 export class InputRelay {
   private pending: { prompt: string; seen: string; timer: NodeJS.Timeout } | null = null;
   /** The prompt of the last event, until input is written to the program. */
   private last: string | null = null;
+  private closed = false;
 
   constructor(private readonly deliver: (prompt: string) => void) {}
 
   event(prompt: string): void {
-    if (prompt === this.last) return;
+    if (this.closed || prompt === this.last) return;
     this.last = prompt;
     this.release();
     if (!prompt) {
@@ -42,9 +44,15 @@ export class InputRelay {
     this.deliver(pending.prompt);
   }
 
-  /** Input was written to the program: its next wait is news again. */
-  answered(): void {
+  /**
+   * Input was written to the program (`eof`: and its standard input closed): its next wait is
+   * news again, or, once closed, no wait is (a prompt held back for its text included).
+   */
+  written(eof: boolean): void {
     this.last = null;
+    if (!eof) return;
+    this.closed = true;
+    this.drop();
   }
 
   drop(): void {

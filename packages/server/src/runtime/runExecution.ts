@@ -111,11 +111,9 @@ export class RunExecution implements RunningProgram {
   }
 
   private write(prepared: PreparedRun, data: string, eof: boolean): void {
-    this.input.answered();
+    this.input.written(eof);
     if (data) prepared.stdin.write(data);
     if (eof) {
-      // A prompt held back for its text is not sent now: nothing could answer it.
-      this.input.drop();
       this.stdinClosed = true;
       prepared.stdin.end();
     }
@@ -135,9 +133,7 @@ export class RunExecution implements RunningProgram {
   private onEvent(event: ProgramEvent): void {
     switch (event.type) {
       case "input":
-        // Once its standard input is closed, nothing can answer the program: it reads end of
-        // input.
-        if (!this.stdinClosed) this.input.event(event.prompt);
+        this.input.event(event.prompt);
         break;
       case "display":
         if (!this.order.display(event)) this.stop("output_exceeded");

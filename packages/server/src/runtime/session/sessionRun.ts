@@ -91,6 +91,8 @@ export class SessionRun implements RunningProgram {
       returnFiles: job.returnFiles ?? [],
       fileBytes: job.limits.outputBytes,
     });
+    // The cell's standard input went with it, closed unless the cell is interactive.
+    this.input.written(!job.interactive);
     this.timer = setTimeout(() => this.stop("timed_out"), job.limits.timeoutMs);
   }
 
@@ -100,12 +102,8 @@ export class SessionRun implements RunningProgram {
 
   writeStdin(data: string, eof: boolean): void {
     if (this.stdinClosed || this.settled) return;
-    if (eof) {
-      this.stdinClosed = true;
-      // A prompt held back for its text is not sent now: nothing could answer it.
-      this.input.drop();
-    }
-    this.input.answered();
+    if (eof) this.stdinClosed = true;
+    this.input.written(eof);
     this.channel.send({ op: "stdin", cell: this.cell, data, eof });
   }
 
@@ -131,8 +129,6 @@ export class SessionRun implements RunningProgram {
   }
 
   prompt(prompt: string): void {
-    // Once its standard input is closed, nothing can answer the program: it reads end of input.
-    if (this.stdinClosed) return;
     this.input.event(prompt);
   }
 
