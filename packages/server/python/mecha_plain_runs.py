@@ -19,11 +19,12 @@ answers `reaped` once the group is empty. `kill <id>` kills U and its process gr
 that leaves the group (setsid, setpgid) is out of its reach: the server's cgroup ends it where
 there is one, and where there is none but the run has a uid of its own, `sweep <uid>` kills
 every process of that uid (a child of the zygote takes the uid and sends SIGKILL to every
-process it may signal, kill(-1), until there is none), answered `swept`, before the uid goes
+process it may signal, kill(-1), until none is left), answered `swept`, before the uid goes
 to another run.
 """
 
 import os
+import resource
 import signal
 import sys
 import time
@@ -32,10 +33,12 @@ import _signal
 
 from mecha_zygote import (
     REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
-    format_swept, hand_over, reply, report_failure, run_program,
+    format_swept, hand_over, hand_over_fifos, reply, report_failure, run_program,
 )
 
 LINUX = sys.platform.startswith("linux")
+# getrusage's ru_maxrss: KiB, but bytes on macOS.
+MAXRSS_IN_BYTES = sys.platform == "darwin"
 # What a zygote running as root keeps (Linux's numbers): CAP_KILL (its runs have other uids),
 # CAP_SETGID and CAP_SETUID (it gives them), CAP_SETPCAP (each run drops these from its
 # bounding set). It can mount, trace, bypass file permissions and configure nothing.
@@ -99,7 +102,12 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     if tempfile is not None:
         tempfile.tempdir = None
     before_job(new_session=False)
-    ready = hand_over(request["id"], os.getpid(), lambda: bootstrap["Ready"](once))
+    prepare = lambda: bootstrap["Ready"](once)  # noqa: E731
+    if LINUX:
+        ready = hand_over(request["id"], os.getpid(), prepare)
+    else:
+        # No /proc/<pid>/fd for the server to open U's pipes through (macOS): named pipes.
+        ready = hand_over_fifos(request["id"], os.getpid(), prepare, work)
     run_program(bootstrap, ready)
 
 
@@ -129,6 +137,22 @@ def become(uid, seccomp_prog):
     # The first process dies with the zygote (a change of uid clears this: set after it).
     check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     drop_privileges(seccomp_prog, bounding=False)
+
+
+def alone():
+    """In a sweeper (RLIMIT_NPROC 2): whether no other process of its uid is left, zombies
+    included. kill(-1) cannot say: Linux answers it with success whenever another process is on
+    the host at all, whether it may signal it or not (ESRCH only on an empty host), so the sweep
+    went on to its deadline. fork() under the limit can: the kernel counts a uid's processes,
+    and refuses one more (EAGAIN) while another is left."""
+    try:
+        child = os.fork()
+    except BlockingIOError:
+        return False
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    return True
 
 
 class Run:
@@ -224,14 +248,21 @@ class Runs:
                 os.setgroups([])
                 os.setgid(uid)
                 os.setuid(uid)
+                # Its uid's processes, this one included, counted as fork() counts them; where
+                # the limit cannot be set, the sweep goes on to its deadline.
+                try:
+                    resource.setrlimit(resource.RLIMIT_NPROC, (2, 2))
+                    counted = True
+                except (ValueError, OSError):
+                    counted = False
                 # Every process this uid may signal, that is every process of the run's uid,
-                # but this one; never anything as the zygote's own uid. Again until there is
-                # none (ESRCH): a killed process counts until it is reaped, which the zygote,
-                # the subreaper of whatever runs leave, does meanwhile.
+                # but this one; never anything as the zygote's own uid. Again until none is
+                # left: a killed process counts until it is reaped, which the zygote, the
+                # subreaper of whatever runs leave, does meanwhile.
                 deadline = time.monotonic() + SWEEP_SECONDS
                 while os.getuid() == uid and os.geteuid() == uid:
                     os.kill(-1, signal.SIGKILL)
-                    if time.monotonic() > deadline:
+                    if (counted and alone()) or time.monotonic() > deadline:
                         break
                     time.sleep(0.002)
             except BaseException:  # noqa: BLE001, S110 - ProcessLookupError: none is left
@@ -258,11 +289,23 @@ class Runs:
             self.ended(run)
         for run, cpu, maxrss in ended:
             alone = not group_alive(run.pid)
+            if MAXRSS_IN_BYTES:
+                maxrss //= 1024
             os.write(REPLY_FD, format_exit(run.id, run.status, cpu, maxrss, alone))
             if alone:
                 self.ended(run)
             else:
                 self.lingering[run.id] = run
+
+    def end_all(self):
+        """The server is gone (its end of the control pipe closed): every run's process group is
+        killed before the zygote exits. On Linux the zygote dies with the server first
+        (PR_SET_PDEATHSIG) and each run's first process with it; elsewhere this ends them."""
+        for run in list(self.by_id.values()):
+            try:
+                os.killpg(run.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def ended(self, run):
         self.lingering.pop(run.id, None)

@@ -14,6 +14,7 @@ import json
 import os
 import select
 import signal
+import sys
 import traceback
 
 CONTROL_IN = 3
@@ -26,6 +27,10 @@ CGROUPS_MAX = 3
 REPLY_FD = 100
 CGROUP_FD = 101
 MAX_FD = 65536
+LINUX = sys.platform.startswith("linux")
+# The named pipes of a run where the server cannot open U's pipes through /proc (see
+# hand_over_fifos), in the run's working directory until both sides have them open.
+FIFO_PREFIX = ".mecha-"
 
 
 # --- the wire format (every message is in zygote_protocol.json, which both sides test) -----
@@ -36,11 +41,14 @@ def reply(event, encode=json.JSONEncoder(separators=(",", ":")).encode):
     os.write(REPLY_FD, (encode(event) + "\n").encode())
 
 
-def format_ready(run_id, pid, fds):
-    """`ready`: U's pid in the zygote's pid namespace and the server's ends of its pipes."""
+def format_ready(run_id, pid, fds, fifos=False):
+    """`ready`: U's pid in the zygote's pid namespace and the server's ends of its pipes; with
+    `fifos`, the server opens them as named pipes in the run's working directory instead (see
+    hand_over_fifos), and `fds` are U's ends."""
     return (b'{"type":"ready","id":"%s","pid":%d,"fds":{"stdin":%d,"stdout":%d,"stderr":%d,'
-            b'"job":%d,"events":%d}}\n' % (run_id, pid, fds["stdin"], fds["stdout"],
-                                             fds["stderr"], fds["job"], fds["events"]))
+            b'"job":%d,"events":%d}%s}\n' % (run_id, pid, fds["stdin"], fds["stdout"],
+                                               fds["stderr"], fds["job"], fds["events"],
+                                               b',"fifos":true' if fifos else b""))
 
 
 def format_exit(run_id, status, cpu, maxrss, alone):
@@ -113,7 +121,16 @@ class Forked(BaseException):
 
 
 def close_all_but(keep):
-    """Closes every descriptor from 3 up but those in `keep` (close_range(2), no /proc walk)."""
+    """Closes every descriptor from 3 up but those in `keep` (close_range(2) on Linux, no /proc
+    walk; elsewhere those /dev/fd lists, rather than a close() for every possible number)."""
+    if not LINUX and os.path.isdir("/dev/fd"):
+        for fd in [int(name) for name in os.listdir("/dev/fd") if name.isdigit()]:
+            if fd >= 3 and fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # the listing's own descriptor, closed already
+        return
     low = 3
     for fd in sorted(fd for fd in keep if fd >= 3):
         if fd > low:
@@ -149,6 +166,44 @@ def hand_over(run_id, pid, prepare):
         os.close(fd)
     os.close(REPLY_FD)
     return prepared
+
+
+def hand_over_fifos(run_id, pid, prepare, directory):
+    """hand_over where the server cannot open U's pipes through /proc/<pid>/fd (macOS): named
+    pipes in the run's working directory, `directory`, opened by both sides, then removed. U
+    opens its reading ends (stdin, job) first, without waiting, and reports ready; its writing
+    ends (stdout, stderr, events) each wait until the server has opened that pipe to read
+    (POSIX), the server's own opens never wait (O_NONBLOCK: each pipe's other end is open by
+    then, or the open is a reading one). The program never sees the names: they are removed
+    once both sides hold every pipe, before anything of the job is written."""
+    paths = {name: os.path.join(directory, FIFO_PREFIX + name)
+             for name in ("stdin", "stdout", "stderr", "job", "events")}
+    for path in paths.values():
+        os.mkfifo(path, 0o600)
+    for name, target in (("stdin", 0), ("job", 3)):
+        place_on(os.open(paths[name], os.O_RDONLY | os.O_NONBLOCK), target)
+        os.set_blocking(target, True)
+    os.write(REPLY_FD, format_ready(run_id, pid, {"stdin": 0, "stdout": 1, "stderr": 2, "job": 3,
+                                                  "events": 4}, fifos=True))
+    for name, target in (("stdout", 1), ("stderr", 2), ("events", 4)):
+        place_on(os.open(paths[name], os.O_WRONLY), target)
+    for path in paths.values():
+        os.unlink(path)
+    prepared = prepare()
+    # The job comes once the server has placed U in the run's cgroup; a run abandoned before is
+    # killed waiting (see hand_over).
+    select.select([3], [], [])
+    os.close(REPLY_FD)
+    return prepared
+
+
+def place_on(fd, target):
+    """Makes `fd` descriptor number `target` (inheritable, as a standard stream is)."""
+    if fd != target:
+        os.dup2(fd, target)
+        os.close(fd)
+    else:
+        os.set_inheritable(fd, True)
 
 
 class Before:
@@ -291,6 +346,9 @@ def serve(kind, options, cgroup_parents):
             continue
         data = os.read(control, 65536)
         if not data:
+            end_all = getattr(runs, "end_all", None)
+            if end_all is not None:
+                end_all()
             os._exit(0)
         pending += data
         while b"\n" in pending:

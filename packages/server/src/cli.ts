@@ -64,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   const isolation = runtime?.isolation ?? "unavailable";
   // What the runtime's start-up warning says in full (docs/security.md, "Without the sandbox").
   const unsandboxed =
-    " (no sandbox: a run reaches the network, every world-readable file and every process in /proc; do not run untrusted code)";
+    " (no sandbox: a run reaches the network, every world-readable file and every process of the host; do not run untrusted code)";
   const runs =
     role === "api"
       ? `runs go to runners over Redis (${health.capacity.runners ?? 0} connected now)`

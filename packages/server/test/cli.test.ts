@@ -121,12 +121,12 @@ describe("mecha-server CLI", { timeout: 30_000 }, () => {
     await expect
       .poll(server.output)
       .toContain(
-        "isolation: process (no sandbox: a run reaches the network, every world-readable file and every process in /proc; do not run untrusted code)",
+        "isolation: process (no sandbox: a run reaches the network, every world-readable file and every process of the host; do not run untrusted code)",
       );
     const output = server.output();
     expect(output).toContain("WARNING: no sandbox (sandbox: none). Each run is ");
     expect(output).toContain(
-      "it can still reach the network, read every world-readable file on this host and see every process in /proc",
+      "it can still reach the network, read every world-readable file and see every process on this host",
     );
     if (process.platform === "linux")
       expect(output).toContain("forked from a preloaded interpreter");

@@ -105,7 +105,7 @@ for case in fixture["replies"]:
     r = case["reply"]
     run_id = r.get("id", "").encode()
     if r["type"] == "ready":
-        line = zygote.format_ready(run_id, r["pid"], r["fds"])
+        line = zygote.format_ready(run_id, r["pid"], r["fds"], r["fifos"])
     elif r["type"] == "exit":
         line = zygote.format_exit(run_id, r["status"], float(r["cpu"]), r["maxrss"], r["alone"])
     elif r["type"] == "reaped":

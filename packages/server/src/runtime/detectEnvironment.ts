@@ -86,6 +86,9 @@ async function survey(launcher: Launcher, env: Environment, settings: RuntimeSet
   return null;
 }
 
+/** Where runs without the sandbox may fork from a zygote (see unsandboxedLauncher). */
+const ZYGOTE_PLATFORMS: readonly NodeJS.Platform[] = ["linux", "darwin"];
+
 /**
  * The start-up path without the sandbox: runs forked from a zygote of their own kind (see
  * plainZygote.ts) unless `startup: "spawn"` or that zygote does not work here, else a fresh
@@ -111,8 +114,13 @@ async function unsandboxedLauncher(
   const problem = await survey(spawned, env, settings);
   if (problem) unlisted(problem, settings);
   let launcher: Launcher = spawned;
-  // The server opens a forked run's pipes through /proc/<pid>/fd (see ZygoteProcess.fork).
-  if (settings.startup === "zygote" && process.platform === "linux") {
+  // Linux, and macOS, where the server opens a run's pipes by name instead of through
+  // /proc/<pid>/fd (see ZygoteProcess.fork); not as root there, where runs get no uid of their
+  // own and a zygote running as root forks none. Where the zygote fails its first run (the
+  // probe), a fresh interpreter per run, as before.
+  const forks =
+    ZYGOTE_PLATFORMS.includes(process.platform) && (process.platform === "linux" || !isRoot());
+  if (settings.startup === "zygote" && forks) {
     const plain = await createPlainZygoteLauncher(env, settings);
     const failure = await probe(plain.launcher, env, settings);
     if (failure) {

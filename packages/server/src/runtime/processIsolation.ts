@@ -25,8 +25,8 @@ export function processIsolationWarning(why: string | null, layers: ProcessIsola
     items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
   const start = layers.forked ? "forked from a preloaded interpreter" : "a fresh interpreter";
   const reach = layers.ownUid
-    ? "it can still reach the network, read every world-readable file on this host and see every process in /proc"
-    : "it can still reach the network, read every world-readable file on this host and see every process in /proc, " +
+    ? "it can still reach the network, read every world-readable file and see every process on this host"
+    : "it can still reach the network, read every world-readable file and see every process on this host, " +
       "and, running as the server's own user, read the server's environment and signal the server and other runs";
   const head = why
     ? `Mecha: WARNING: ${why}; running programs with process isolation only`

@@ -24,10 +24,20 @@ export const sessionRules = {
  * from a zygote without namespaces). Without it, a case that holds only in a sandbox is left out
  * with its reason printed (see `casesWithout`).
  */
-export const target: { sandbox: "required" | "none"; startup: "spawn" | "zygote" } = {
+export const target: {
+  sandbox: "required" | "none";
+  startup: "spawn" | "zygote";
+  /**
+   * A process of Mecha's reaps what runs leave: the sandbox's init, or a zygote that is the
+   * subreaper of its runs (Linux's); not a fresh interpreter per run, nor the zygote on macOS
+   * (test/darwin/ sets it false).
+   */
+  reaper: boolean;
+} = {
   sandbox: "required",
   // test/spawn.test.ts sets "spawn"; its handlers are made with it too.
   startup: "zygote",
+  reaper: true,
 };
 
 /**

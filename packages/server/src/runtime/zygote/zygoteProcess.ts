@@ -1,15 +1,25 @@
 import type { ChildProcess } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { Socket } from "node:net";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { PipeWriter } from "../pipeWriter";
 import { decodeWaitStatus } from "../signals";
 import { startPlain } from "./startPlain";
 import { startSandboxed } from "./startSandboxed";
-import { type ForkRequest, formatRequest, parseReply, type ZygoteReply } from "./zygoteProtocol";
+import {
+  type ForkRequest,
+  formatRequest,
+  parseReply,
+  type RunDescriptors,
+  type ZygoteReply,
+} from "./zygoteProtocol";
 import type { ZygoteConfig, ZygoteStart } from "./zygoteStart";
 
 export type { ZygoteConfig } from "./zygoteStart";
+
+/** The names of a run's named pipes in its working directory (python/mecha_zygote.py). */
+const FIFO_PREFIX = ".mecha-";
 
 /** How a forked run's program ended: its wait status and usage, from the kernel. */
 export interface ForkedExit {
@@ -230,7 +240,11 @@ export class ZygoteProcess {
     this.pending.set(id, { ready, fail, exit, gone });
     this.send(forkLine);
     let timer: NodeJS.Timeout | undefined;
-    const { pid: program, fds } = await Promise.race([
+    const {
+      pid: program,
+      fds,
+      fifos,
+    } = await Promise.race([
       readied,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the run was not ready within 10 s")), 10_000);
@@ -249,18 +263,20 @@ export class ZygoteProcess {
       if (hostPid === null) throw new Error("could not find the run's host pid");
       const pending = this.pending.get(id);
       if (pending && !exitedOnce) pending.hostPid = hostPid;
-      const open = (fd: number, flags: number) => {
-        const opening = openSync(`/proc/${hostPid}/fd/${fd}`, flags | constants.O_NONBLOCK);
+      const pipePath = this.pipePaths(id, hostPid, fds, fifos);
+      // Never waits: each pipe's other end is open in U by now, or the open is a reading one.
+      const open = (name: keyof RunDescriptors, flags: number) => {
+        const opening = openSync(pipePath(name), flags | constants.O_NONBLOCK);
         opened.push(opening);
         return opening;
       };
       const { O_RDONLY: rd, O_WRONLY: wr } = constants;
       const fdOf = {
-        stdin: open(fds.stdin, wr),
-        stdout: open(fds.stdout, rd),
-        stderr: open(fds.stderr, rd),
-        job: open(fds.job, wr),
-        events: open(fds.events, rd),
+        stdin: open("stdin", wr),
+        stdout: open("stdout", rd),
+        stderr: open("stderr", rd),
+        job: open("job", wr),
+        events: open("events", rd),
       };
       await place(hostPid);
       const reader = (fd: number) => new Socket({ fd, readable: true, writable: false });
@@ -294,6 +310,23 @@ export class ZygoteProcess {
       this.send(formatRequest({ op: "kill", id }));
       throw cause;
     }
+  }
+
+  /**
+   * Where the server opens a forked run's pipes: U's descriptors through /proc/<pid>/fd, or, where
+   * a plain zygote has no /proc to offer (macOS), the named pipes U made in its working directory
+   * (see hand_over_fifos in python/mecha_zygote.py).
+   */
+  private pipePaths(
+    id: string,
+    hostPid: number,
+    fds: RunDescriptors,
+    fifos: boolean,
+  ): (name: keyof RunDescriptors) => string {
+    if (!fifos) return (name) => `/proc/${hostPid}/fd/${fds[name]}`;
+    if (this.config.kind !== "plain") throw new Error("a sandboxed run's pipes are never named");
+    const directory = join(this.config.runsDir, id);
+    return (name) => join(directory, `${FIFO_PREFIX}${name}`);
   }
 
   /**

@@ -60,7 +60,18 @@ export interface RunDescriptors {
 
 export type ZygoteReply =
   | { type: "hello"; pid: number }
-  | { type: "ready"; id: string; pid: number; fds: RunDescriptors }
+  | {
+      type: "ready";
+      id: string;
+      pid: number;
+      fds: RunDescriptors;
+      /**
+       * The run's pipes are named pipes in its working directory (`.mecha-<name>`), not U's
+       * descriptors `fds` to open through /proc/<pid>/fd (a plain zygote where there is no
+       * /proc: macOS).
+       */
+      fifos: boolean;
+    }
   | { type: "failed"; id: string; message: string }
   | {
       type: "exit";
@@ -100,7 +111,8 @@ export function parseReply(line: string): ZygoteReply | null {
         return null;
       }
       const picked = Object.fromEntries(names.map((n) => [n, fds[n]])) as unknown as RunDescriptors;
-      return { type: "ready", id: value.id, pid: value.pid, fds: picked };
+      if (value.fifos !== undefined && value.fifos !== true) return null;
+      return { type: "ready", id: value.id, pid: value.pid, fds: picked, fifos: !!value.fifos };
     }
     case "failed":
       return isId(value.id)
