@@ -56,6 +56,8 @@ if (!linux)
 target.sandbox = "none";
 target.reaper = false;
 if (linux) await import("../programs.cases");
+// Not the hostile suite: its cases check Linux's layers (seccomp, no_new_privs, /proc), which
+// macOS has none of; what a run reaches there is in docs/security.md.
 
 describe.skipIf(!linux)(
   "the zygote without the sandbox, as on macOS (simulated)",
@@ -104,6 +106,31 @@ describe.skipIf(!linux)(
       // ru_maxrss is bytes on macOS: read as KiB, 30 MiB is at least 30720 KiB, not 1024 times it.
       expect(result.memoryKb).toBeGreaterThanOrEqual(30_720);
       expect(result.memoryKb).toBeLessThan(1 << 20);
+    });
+
+    it("keeps a session's state between its runs, its cells sent on the job's named pipe", async () => {
+      const post = (path: string, body: unknown) =>
+        handler(
+          new Request(`http://localhost${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          }),
+        );
+      const opened = await post("/sessions", { language: "python" });
+      expect(opened.status).toBe(201);
+      const { id } = (await opened.json()) as { id: string };
+      const first = await (await post(`/sessions/${id}/runs`, { code: "x = 41" })).json();
+      expect(first.status, first.stderr).toBe("succeeded");
+      const second = await (
+        await post(`/sessions/${id}/runs`, { code: "import sys\nprint(x + 1, sys.platform)" })
+      ).json();
+      expect(second.status, second.stderr).toBe("succeeded");
+      expect(second.stdout).toBe("42 darwin\n");
+      const closed = await handler(
+        new Request(`http://localhost/sessions/${id}`, { method: "DELETE" }),
+      );
+      expect(closed.status).toBe(204);
     });
 
     it("ends a run's whole process group at its time limit", async () => {
