@@ -190,8 +190,9 @@ def hand_over_fifos(run_id, pid, prepare, directory):
     for path in paths.values():
         os.unlink(path)
     prepared = prepare()
-    # The job comes once the server has placed U in the run's cgroup; a run abandoned before is
-    # killed waiting (see hand_over).
+    # The job comes once the server has placed U in the run's cgroup. U holds no writer of the
+    # job's pipe here (unlike hand_over's): a server that closes it unwritten wakes U, which then
+    # fails to read a job and runs nothing, as the server kills it.
     select.select([3], [], [])
     os.close(REPLY_FD)
     return prepared

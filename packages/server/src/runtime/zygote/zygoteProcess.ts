@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { closeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { PipeWriter } from "../pipeWriter";
 import { decodeWaitStatus } from "../signals";
+import { endWhenUnwritten } from "./namedPipeEnd";
 import { startPlain } from "./startPlain";
 import { startSandboxed } from "./startSandboxed";
 import {
@@ -264,10 +265,13 @@ export class ZygoteProcess {
       const pending = this.pending.get(id);
       if (pending && !exitedOnce) pending.hostPid = hostPid;
       const pipePath = this.pipePaths(id, hostPid, fds, fifos);
-      // Never waits: each pipe's other end is open in U by now, or the open is a reading one.
+      // Never waits: each pipe's other end is open in U by now, or the open is a reading one. A
+      // name is opened only as the named pipe it should be, never through a link.
       const open = (name: keyof RunDescriptors, flags: number) => {
-        const opening = openSync(pipePath(name), flags | constants.O_NONBLOCK);
+        const nofollow = fifos ? constants.O_NOFOLLOW : 0;
+        const opening = openSync(pipePath(name), flags | constants.O_NONBLOCK | nofollow);
         opened.push(opening);
+        if (fifos && !fstatSync(opening).isFIFO()) throw new Error(`not a named pipe: ${name}`);
         return opening;
       };
       const { O_RDONLY: rd, O_WRONLY: wr } = constants;
@@ -299,6 +303,11 @@ export class ZygoteProcess {
       };
       for (const stream of [run.stdin, run.stdout, run.stderr, run.job, run.events]) {
         stream.on("error", () => {});
+      }
+      if (fifos) {
+        endWhenUnwritten(run.stdout, fdOf.stdout, exited);
+        endWhenUnwritten(run.stderr, fdOf.stderr, exited);
+        endWhenUnwritten(run.events, fdOf.events, exited);
       }
       return run;
     } catch (cause) {
