@@ -9,7 +9,11 @@ import { kernelShares, readHostLimits } from "./kernelShares";
 import type { Launcher } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { createPlainZygoteLauncher } from "./plainZygote";
-import { processIsolationWarning, windowsIsolationWarning } from "./processIsolation";
+import {
+  forkedPreloadWarning,
+  processIsolationWarning,
+  windowsIsolationWarning,
+} from "./processIsolation";
 import { PYTHON_FILES } from "./pythonFiles";
 import { unmountBelow } from "./runsTmpfs";
 import { findBwrap, interpreterEtc, SANDBOX_WORKDIR, writeSandboxEtc } from "./sandbox";
@@ -282,6 +286,12 @@ export async function detectEnvironment(settings: RuntimeSettings): Promise<Dete
     if (!launcher) {
       launcher = await unsandboxedLauncher(env, settings, unsandboxedBecause);
     }
+    const forkedPreload = forkedPreloadWarning(
+      process.platform,
+      launcher.name === "zygote",
+      settings.preload,
+    );
+    if (forkedPreload) logger.warn(forkedPreload);
     if (settings.preload.length > 0 && launcher.name !== "zygote") {
       logger.warn(
         `Mecha: preload (${settings.preload.join(", ")}) applies to the zygote start-up path ` +

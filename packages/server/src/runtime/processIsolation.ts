@@ -54,3 +54,21 @@ export function windowsIsolationWarning(why: string | null): string {
     "user can. Do not run untrusted code like this."
   );
 }
+
+/**
+ * On macOS, forking an interpreter that has started threads of Apple's frameworks (numpy linked
+ * with Accelerate, anything on CoreFoundation) may crash or hang the child: what a zygote that
+ * preloads packages there says at start-up (null where it has nothing to say).
+ */
+export function forkedPreloadWarning(
+  platform: NodeJS.Platform,
+  forked: boolean,
+  preload: readonly string[],
+): string | null {
+  if (platform !== "darwin" || !forked || preload.length === 0) return null;
+  return (
+    `Mecha: WARNING: on macOS, runs forked from an interpreter that preloaded ${preload.join(", ")} ` +
+    "may crash or hang where those packages started threads (numpy with Accelerate, anything on " +
+    "CoreFoundation); if runs fail so, drop the preload or use --startup spawn."
+  );
+}
