@@ -16,26 +16,12 @@ import { plainLayers, target } from "./hostile/mode";
 import { bigAllocation, doubleForkDaemon, forkBomb, sleeper } from "./hostile/programs";
 import { openRun, type RunStream } from "./hostile/stream";
 
-vi.mock("../src/createHandler", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("../src/createHandler")>();
-  const warn = (message: string) => {
-    // Falling back to a fresh interpreter per run would let these suites pass without it.
-    if (message.includes("zygote")) throw new Error(message);
-  };
-  return {
-    ...actual,
-    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
-      actual.createHandler({
-        ...options,
-        sandbox: "none",
-        startup: "zygote",
-        logger:
-          options.logger === false || options.logger === undefined
-            ? { info() {}, warn, error() {} }
-            : options.logger,
-      }),
-  };
-});
+vi.mock("../src/createHandler", async (importOriginal) =>
+  (await import("./support/zygoteStartup")).zygoteOnly(await importOriginal(), {
+    sandbox: "none",
+    startup: "zygote",
+  }),
+);
 
 const linux = process.platform === "linux";
 /** statfs(2)'s type of a tmpfs. */

@@ -14,25 +14,9 @@ import { findBwrap } from "../src/runtime/sandbox";
 import { hostProcessesWith, linesWith, run, sleepMarker } from "./hostile/helpers";
 import { sleeper } from "./hostile/programs";
 
-vi.mock("../src/createHandler", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("../src/createHandler")>();
-  const warn = (message: string) => {
-    // Falling back to spawn would let these suites pass without testing the zygote.
-    if (message.includes("zygote")) throw new Error(message);
-  };
-  return {
-    ...actual,
-    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
-      actual.createHandler({
-        startup: "zygote",
-        ...options,
-        logger:
-          options.logger === false || options.logger === undefined
-            ? { info() {}, warn, error() {} }
-            : options.logger,
-      }),
-  };
-});
+vi.mock("../src/createHandler", async (importOriginal) =>
+  (await import("./support/zygoteStartup")).zygoteOnly(await importOriginal()),
+);
 
 await import("./hostile.cases");
 await import("./programs.cases");

@@ -18,36 +18,21 @@ const SIMULATED_DARWIN = fileURLToPath(new URL("simulated_darwin.py", import.met
 /** A server of its own (the built package) whose run sleeps, for the test that kills it. */
 const SERVER_SCRIPT = fileURLToPath(new URL("serverWithASleeper.mjs", import.meta.url));
 
-vi.mock("../../src/createHandler", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("../../src/createHandler")>();
-  const warn = (message: string) => {
-    // Falling back to a fresh interpreter per run would let these suites pass without it.
-    if (message.includes("zygote")) throw new Error(message);
-  };
-  return {
-    ...actual,
-    createHandler: (options: Parameters<typeof actual.createHandler>[0] = {}) =>
-      actual.createHandler({
-        ...options,
-        sandbox: "none",
-        startup: "zygote",
-        // macOS has none.
-        cgroups: false,
-        // The zygote under the simulation: `python3 -u zygote.py ...` becomes
-        // `python3 -u simulated_darwin.py zygote.py ...`.
-        spawn: (command, args, spawnOptions) => {
-          const at = args.findIndex((arg) => arg.endsWith("/zygote.py"));
-          const simulated =
-            at < 0 ? args : [...args.slice(0, at), SIMULATED_DARWIN, ...args.slice(at)];
-          return spawn(command, simulated, spawnOptions);
-        },
-        logger:
-          options.logger === false || options.logger === undefined
-            ? { info() {}, warn, error() {} }
-            : options.logger,
-      }),
-  };
-});
+vi.mock("../../src/createHandler", async (importOriginal) =>
+  (await import("../support/zygoteStartup")).zygoteOnly(await importOriginal(), {
+    sandbox: "none",
+    startup: "zygote",
+    // macOS has none.
+    cgroups: false,
+    // The zygote under the simulation: `python3 -u zygote.py ...` becomes
+    // `python3 -u simulated_darwin.py zygote.py ...`.
+    spawn: (command, args, spawnOptions) => {
+      const at = args.findIndex((arg) => arg.endsWith("/zygote.py"));
+      const simulated = at < 0 ? args : [...args.slice(0, at), SIMULATED_DARWIN, ...args.slice(at)];
+      return spawn(command, simulated, spawnOptions);
+    },
+  }),
+);
 
 const linux = process.platform === "linux";
 if (!linux)

@@ -231,7 +231,9 @@ export function plumbingCases(
         expect(problem.code).toBe("stdin_too_large");
         expect(problem.type).toContain("application/problem+json");
       }
-      expect(growth / MiB).toBeLessThan(100);
+      // Holding what it refuses would be 300 MB; V8 lets a heap this busy grow by about 100 MB
+      // before it collects (103.5 MiB seen once on a loaded machine).
+      expect(growth / MiB).toBeLessThan(150);
       expect((await idle.cancel()).status).toBe("cancelled");
 
       // The cap is on what is held, not on what a run receives: a reader takes far more.
