@@ -15,6 +15,7 @@ import { hostProcessesWith, linesWith, run, sleepMarker, watchPeak } from "./hos
 import { plainLayers, target } from "./hostile/mode";
 import { bigAllocation, doubleForkDaemon, forkBomb, sleeper } from "./hostile/programs";
 import { openRun, type RunStream } from "./hostile/stream";
+import { post } from "./support/http";
 
 vi.mock("../src/createHandler", async (importOriginal) =>
   (await import("./support/zygoteStartup")).zygoteOnly(await importOriginal(), {
@@ -244,23 +245,15 @@ describe.skipIf(!linux)("the zygote start-up path without the sandbox", { timeou
   });
 
   it("keeps a session's state between its runs", async () => {
-    const post = (path: string, body: unknown) =>
-      handler(
-        new Request(`http://localhost${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-        }),
-      );
-    const opened = await post("/sessions", { language: "python" });
+    const opened = await post(handler, "/sessions", { language: "python" });
     expect(opened.status).toBe(201);
     const { id } = (await opened.json()) as { id: string };
     const first = await (
-      await post(`/sessions/${id}/runs`, { code: "x = 41\nopen('f', 'w').write('kept')" })
+      await post(handler, `/sessions/${id}/runs`, { code: "x = 41\nopen('f', 'w').write('kept')" })
     ).json();
     expect(first.status, first.stderr).toBe("succeeded");
     const second = await (
-      await post(`/sessions/${id}/runs`, { code: "print(x + 1, open('f').read())" })
+      await post(handler, `/sessions/${id}/runs`, { code: "print(x + 1, open('f').read())" })
     ).json();
     expect(second.status, second.stderr).toBe("succeeded");
     expect(second.stdout).toBe("42 kept\n");

@@ -13,6 +13,7 @@ import { createHandler } from "../../src/createHandler";
 import { hostProcessesWith, linesWith, run, sleepMarker } from "../hostile/helpers";
 import { target } from "../hostile/mode";
 import { openRun } from "../hostile/stream";
+import { post } from "../support/http";
 
 const SIMULATED_DARWIN = fileURLToPath(new URL("simulated_darwin.py", import.meta.url));
 /** A server of its own (the built package) whose run sleeps, for the test that kills it. */
@@ -94,21 +95,15 @@ describe.skipIf(!linux)(
     });
 
     it("keeps a session's state between its runs, its cells sent on the job's named pipe", async () => {
-      const post = (path: string, body: unknown) =>
-        handler(
-          new Request(`http://localhost${path}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(body),
-          }),
-        );
-      const opened = await post("/sessions", { language: "python" });
+      const opened = await post(handler, "/sessions", { language: "python" });
       expect(opened.status).toBe(201);
       const { id } = (await opened.json()) as { id: string };
-      const first = await (await post(`/sessions/${id}/runs`, { code: "x = 41" })).json();
+      const first = await (await post(handler, `/sessions/${id}/runs`, { code: "x = 41" })).json();
       expect(first.status, first.stderr).toBe("succeeded");
       const second = await (
-        await post(`/sessions/${id}/runs`, { code: "import sys\nprint(x + 1, sys.platform)" })
+        await post(handler, `/sessions/${id}/runs`, {
+          code: "import sys\nprint(x + 1, sys.platform)",
+        })
       ).json();
       expect(second.status, second.stderr).toBe("succeeded");
       expect(second.stdout).toBe("42 darwin\n");
