@@ -32,11 +32,10 @@ import time
 import _signal
 
 from mecha_zygote import (
-    REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
-    format_swept, hand_over, hand_over_fifos, reply, report_failure, run_program,
+    LINUX, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit,
+    format_reaped, format_swept, hand_over, hand_over_fifos, reply, report_failure, run_program,
 )
 
-LINUX = sys.platform.startswith("linux")
 # getrusage's ru_maxrss: KiB, but bytes on macOS.
 MAXRSS_IN_BYTES = sys.platform == "darwin"
 # What a zygote running as root keeps (Linux's numbers): CAP_KILL (its runs have other uids),
@@ -139,7 +138,7 @@ def become(uid, seccomp_prog):
     drop_privileges(seccomp_prog, bounding=False)
 
 
-def alone():
+def last_of_its_uid():
     """In a sweeper (RLIMIT_NPROC 2): whether no other process of its uid is left, zombies
     included. kill(-1) cannot say: Linux answers it with success whenever another process is on
     the host at all, whether it may signal it or not (ESRCH only on an empty host), so the sweep
@@ -262,7 +261,7 @@ class Runs:
                 deadline = time.monotonic() + SWEEP_SECONDS
                 while os.getuid() == uid and os.geteuid() == uid:
                     os.kill(-1, signal.SIGKILL)
-                    if (counted and alone()) or time.monotonic() > deadline:
+                    if (counted and last_of_its_uid()) or time.monotonic() > deadline:
                         break
                     time.sleep(0.002)
             except BaseException:  # noqa: BLE001, S110 - ProcessLookupError: none is left

@@ -137,6 +137,10 @@ class Runs:
         """Only for runs without namespaces (see mecha_plain_runs): a run here is its pid
         namespace, which ends whole."""
 
+    def end_all(self):
+        """Only for runs without namespaces (see mecha_plain_runs): here bubblewrap ends the
+        zygote, and with it every run, when the server goes (--die-with-parent)."""
+
     def reap(self):
         """Reaps every child that has ended and reports the runs they belong to: a program's end
         (`exit`) as soon as it is reaped, the run's (`reaped`) once its init is, always last."""

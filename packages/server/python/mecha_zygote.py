@@ -4,7 +4,8 @@ taking its pipes, waiting for its job, and running the program through the boots
 
 How a run is forked, isolated, reaped and ended is the kind's own: `mecha_sandbox_runs`
 (namespaces, inside bubblewrap) or `mecha_plain_runs` (no namespaces). Each provides `Runs`,
-whose `fork` raises `Forked` in U, `start_up(options)` first of all and `program(...)`, what U does.
+whose `fork` raises `Forked` in U and whose `end_all` ends every run when the server goes,
+`start_up(options)` first of all and `program(...)`, what U does.
 """
 
 import ctypes
@@ -347,9 +348,7 @@ def serve(kind, options, cgroup_parents):
             continue
         data = os.read(control, 65536)
         if not data:
-            end_all = getattr(runs, "end_all", None)
-            if end_all is not None:
-                end_all()
+            runs.end_all()
             os._exit(0)
         pending += data
         while b"\n" in pending:

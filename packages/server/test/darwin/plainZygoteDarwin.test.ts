@@ -15,7 +15,6 @@ import { target } from "../hostile/mode";
 import { openRun } from "../hostile/stream";
 import { post } from "../support/http";
 
-const SIMULATED_DARWIN = fileURLToPath(new URL("simulated_darwin.py", import.meta.url));
 /** A server of its own (the built package) whose run sleeps, for the test that kills it. */
 const SERVER_SCRIPT = fileURLToPath(new URL("serverWithASleeper.mjs", import.meta.url));
 
@@ -25,13 +24,7 @@ vi.mock("../../src/createHandler", async (importOriginal) =>
     startup: "zygote",
     // macOS has none.
     cgroups: false,
-    // The zygote under the simulation: `python3 -u zygote.py ...` becomes
-    // `python3 -u simulated_darwin.py zygote.py ...`.
-    spawn: (command, args, spawnOptions) => {
-      const at = args.findIndex((arg) => arg.endsWith("/zygote.py"));
-      const simulated = at < 0 ? args : [...args.slice(0, at), SIMULATED_DARWIN, ...args.slice(at)];
-      return spawn(command, simulated, spawnOptions);
-    },
+    spawn: (await import("./underSimulatedDarwin.mjs")).spawnUnderSimulatedDarwin,
   }),
 );
 
@@ -130,7 +123,7 @@ describe.skipIf(!linux)("a server killed outright, as on macOS (simulated)", () 
     // Without PR_SET_PDEATHSIG (Linux's), nothing kills the zygote or its runs with the
     // server: the zygote sees the server's end of its control pipe close, and ends every run.
     const mark = sleepMarker();
-    const server = spawn(process.execPath, [SERVER_SCRIPT, SIMULATED_DARWIN, mark], {
+    const server = spawn(process.execPath, [SERVER_SCRIPT, mark], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const started = await new Promise<string>((resolve, reject) => {

@@ -1,24 +1,17 @@
 // A server process of its own for plainZygoteDarwin.test.ts, with the zygote under the macOS
 // simulation: it starts one run that leaves `sleep MARK` running, says "running <pid>", and
 // waits to be killed.
-//   node serverWithASleeper.mjs SIMULATED_DARWIN_PY MARK
-import { spawn } from "node:child_process";
+//   node serverWithASleeper.mjs MARK
 import { createHandler } from "../../dist/index.js";
+import { spawnUnderSimulatedDarwin } from "./underSimulatedDarwin.mjs";
 
-const [simulated, mark] = process.argv.slice(2);
+const [mark] = process.argv.slice(2);
 const handler = createHandler({
   sandbox: "none",
   startup: "zygote",
   cgroups: false,
   logger: false,
-  spawn: (command, args, options) => {
-    const at = args.findIndex((arg) => arg.endsWith("/zygote.py"));
-    return spawn(
-      command,
-      at < 0 ? args : [...args.slice(0, at), simulated, ...args.slice(at)],
-      options,
-    );
-  },
+  spawn: spawnUnderSimulatedDarwin,
 });
 const response = await handler(
   new Request("http://localhost/runs", {

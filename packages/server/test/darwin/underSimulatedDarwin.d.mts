@@ -1,0 +1,3 @@
+import type { Spawner } from "../../src/runtime/options";
+
+export declare const spawnUnderSimulatedDarwin: Spawner;
