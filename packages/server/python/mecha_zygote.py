@@ -239,10 +239,10 @@ def before_job(workdir=None, new_session=True):
         os.chdir(workdir)
 
 
-def run_program(bootstrap, ready):
+def run_program(bootstrap, ready, exit=os._exit):
     """In U: the program, as `python3 main.py` would run it, through the bootstrap; then the
-    end of a forked interpreter (see mecha_finish.finish_forked), against the zygote's BEFORE.
-    `ready` from bootstrap.Ready (through hand_over)."""
+    end of a forked interpreter (see mecha_finish.finish_forked), against the zygote's BEFORE,
+    and `exit` with its status. `ready` from bootstrap.Ready (through hand_over)."""
     program = None
     since = None
     try:
@@ -261,7 +261,7 @@ def run_program(bootstrap, ready):
         program.send_files()
     if interrupted:
         FINISH["die_of_sigint"]()
-    os._exit(status)
+    exit(status)
 
 
 # --- the zygote ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import {
   networkProbe,
   outputFlood,
   shellForkBomb,
+  siblingDaemon,
   sleeper,
   termIgnorers,
 } from "./hostile/programs";
@@ -561,6 +562,13 @@ describe.skipIf(!hasBwrap && !plain)(
       );
       expect(held.stdout).toBe("daemonized\n");
       expectNoSurvivors(attached);
+      // Made the child of the program's parent (clone(CLONE_PARENT)), it is still the run's.
+      const sibling = sleepMarker();
+      const left = await run(handler, { code: siblingDaemon(sibling) });
+      expect(left.status, left.stderr).toBe("succeeded");
+      expect(left.stdout).toBe("daemonized\n");
+      expect(left.durationMs).toBeLessThan(5_000);
+      expectNoSurvivors(sibling);
       await expectHealthy();
     });
 

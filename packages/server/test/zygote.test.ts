@@ -411,6 +411,45 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     expect(zygotes().some((pid) => !before.includes(pid))).toBe(true);
   });
 
+  it("ends a program with threads still running, or with its process limit used up, with its own status", async () => {
+    // Its first process leaves its memory to a clone that dies with the run (see
+    // exit_leaving_memory): a thread still running shares that memory; a full process limit
+    // leaves no room for the clone, and the process then exits as any other.
+    const threads = await run(handler, {
+      code: [
+        "import sys, threading, time",
+        "threading.Thread(target=lambda: [time.sleep(0.001) for _ in iter(int, 1)], daemon=True).start()",
+        "print('threads', threading.active_count())",
+        "sys.exit(3)",
+      ].join("\n"),
+    });
+    expect(threads.status, threads.stderr).toBe("failed");
+    expect(threads.exitCode).toBe(3);
+    expect(threads.stdout).toBe("threads 2\n");
+    const sleep = sleepMarker();
+    const full = await run(handler, {
+      code: [
+        "import os",
+        "children = 0",
+        "while True:",
+        "    try:",
+        "        pid = os.fork()",
+        "    except OSError:",
+        "        break",
+        "    if pid == 0:",
+        "        os.closerange(0, 1024)",
+        `        os.execv('/bin/sleep', ['sleep', ${JSON.stringify(sleep)}])`,
+        "    children += 1",
+        "print('children', children > 0, flush=True)",
+        "os._exit(4)",
+      ].join("\n"),
+    });
+    expect(full.status, full.stderr).toBe("failed");
+    expect(full.exitCode).toBe(4);
+    expect(full.stdout).toBe("children True\n");
+    expect(hostProcessesWith(sleep)).toEqual([]);
+  });
+
   it("close() ends the zygote", async () => {
     const own = createHandler({ sandbox: "required", startup: "zygote", logger: false });
     const result = await run(own, {
