@@ -473,7 +473,7 @@ class Ready:
     working directory has it, and preloaded packages made the run's own; with what `once` found
     (found here when not given)."""
 
-    def __init__(self, once=None):
+    def __init__(self, once=None, rehearse=False):
         once = once or Once()
         self.events = Events()
         self.depth = once.depth
@@ -482,6 +482,31 @@ class Ready:
         self.display = DISPLAY["Display"](self.events, None, flush_io)
         sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
         renew_packages(self.display, once.font_cache)
+        if rehearse:
+            rehearse_job(self.root)
+
+
+# A job of nothing, as the server writes one (see rehearse_job).
+REHEARSAL = json.dumps({"code": "print('hi')\n", "files": [], "args": [], "marker": "0" * 16,
+                        "limits": {"cpu": 1, "fsize": 1, "nofile": 1, "nproc": 1}})
+REHEARSAL_NAME = ".mecha-rehearsal.py"
+
+
+def rehearse_job(root):
+    """In a run forked from a zygote, before its job: a job's path walked once with a job of
+    nothing (read, written, made a module, compiled and executed, its output dropped), so that
+    the pages of the zygote's it writes (reference counts, the JSON decoder's, the compiler's
+    and the interpreter's state) are copied now, not while the program's caller waits. The file
+    it writes is removed at once; nothing it makes is kept."""
+    job = json.loads(REHEARSAL)
+    source = job["code"].encode("utf-8")
+    write_file(root, REHEARSAL_NAME, source)
+    unshadow(root)
+    path = os.path.join(root, REHEARSAL_NAME)
+    os.unlink(path)
+    module = main_module(path)
+    scope = {"__builtins__": builtins, "print": lambda *args, **kwargs: None}
+    exec(compile(source, module.__file__, "exec", dont_inherit=True), scope)
 
 
 class Program:

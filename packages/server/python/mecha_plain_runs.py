@@ -101,7 +101,7 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     if tempfile is not None:
         tempfile.tempdir = None
     before_job(new_session=False)
-    prepare = lambda: bootstrap["Ready"](once)  # noqa: E731
+    prepare = lambda: bootstrap["Ready"](once, rehearse=True)  # noqa: E731
     if LINUX:
         ready = hand_over(request["id"], os.getpid(), prepare)
     else:

@@ -52,12 +52,15 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
     before_job(WORKDIR)
-    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](once))
+    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](once, rehearse=True))
     run_program(bootstrap, ready, exit=exit_leaving_memory)
 
 
-# The stack of the clone that keeps an ended program's memory (it only ever waits in pause()).
-KEEPER_STACK = 16384
+# Where the clone that keeps an ended program's memory starts, and its stack (it only ever
+# waits in pause()): made once, in the zygote, so that no run makes them as its program ends.
+KEEPER_ENTRY = ctypes.cast(libc.pause, ctypes.c_void_p)
+KEEPER_STACK = ctypes.create_string_buffer(16384)
+KEEPER_STACK_TOP = (ctypes.addressof(KEEPER_STACK) + len(KEEPER_STACK)) & ~15
 
 
 def exit_leaving_memory(status):
@@ -70,16 +73,14 @@ def exit_leaving_memory(status):
     shares its memory, has none of its descriptors and waits in pause() with every signal
     blocked; then U exits at once. The clone is the zygote's child (CLONE_PARENT), so the
     init's children, and what `alone` says, are as before. It is in the run's pid namespace,
-    cgroup, user and seccomp filter: killing the run's init, as the zygote does once the run
-    has ended, kills it, and its exit tears the memory down, after the run's answer. Where it
-    cannot be made (the run's process limit reached), U tears its memory down itself."""
+    cgroup, user and seccomp filter: killing the run's init, as the zygote does as it reports
+    the run's end, kills it, and its exit tears the memory down beside the server's answer
+    rather than before it. Where it cannot be made (the run's process limit reached), U tears its
+    memory down itself."""
     try:
         os.closerange(0, 2**31 - 1)
         _signal.pthread_sigmask(_signal.SIG_BLOCK, ALL_SIGNALS)
-        stack = ctypes.create_string_buffer(KEEPER_STACK)
-        top = (ctypes.addressof(stack) + KEEPER_STACK) & ~15
-        libc.clone(ctypes.cast(libc.pause, ctypes.c_void_p), top,
-                   CLONE_VM | CLONE_PARENT | _signal.SIGCHLD, None)
+        libc.clone(KEEPER_ENTRY, KEEPER_STACK_TOP, CLONE_VM | CLONE_PARENT | _signal.SIGCHLD, None)
     finally:
         os._exit(status)
 
@@ -87,16 +88,14 @@ def exit_leaving_memory(status):
 class Run:
     """A run as the zygote keeps it: its init, its program, and what goes back when both end."""
 
-    __slots__ = ("id", "init", "program", "net_fd", "init_status", "pid_ns")
+    __slots__ = ("id", "init", "program", "net_fd", "init_status")
 
-    def __init__(self, run_id, init, net_fd, pid_ns):
+    def __init__(self, run_id, init, net_fd):
         self.id = run_id
         self.init = init
         self.program = None
         self.net_fd = net_fd
         self.init_status = None
-        # Its pid namespace (the inode of its nsfs entry): what of it is the zygote's child.
-        self.pid_ns = pid_ns
 
 
 class Runs:
@@ -132,10 +131,7 @@ class Runs:
             # program exits. The zygote itself, and its later children, are again in its own.
             check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare(mnt, pid)")
             try:
-                init = self.inits.start()
-                # Named only once it has its init.
-                pid_ns = os.stat("/proc/self/ns/pid_for_children").st_ino
-                run = Run(run_id, init, net_fd, pid_ns)
+                run = Run(run_id, self.inits.start(), net_fd)
                 self.runs[run.init] = run
                 self.by_id[run_id] = run
                 pid = os.fork()
@@ -187,34 +183,19 @@ class Runs:
             if pid == run.program:
                 run.program = None
                 alone = run.init_status is not None or not has_children(run.init)
-                if alone and run.init_status is None:
-                    # Nothing of the run is the init's: what is left is the zygote's child (the
-                    # program's memory keeper, or a process the program made with CLONE_PARENT).
-                    # Killed before the answer, it runs none of its code after it.
-                    self.kill_siblings(run)
-                    kill_init(run)
                 os.write(REPLY_FD, format_exit(run.id, status, usage.ru_utime + usage.ru_stime,
                                                usage.ru_maxrss, alone))
                 if run.init_status is not None:
                     self.ended(run)
+                elif alone:
+                    # Nothing else of the run is left: it has wholly ended.
+                    kill_init(run)
             else:
                 # The kernel lets the init go only once every other process of the run is gone.
                 run.init_status = status
                 self.inits.reaped(pid)
                 if run.program is None:
                     self.ended(run)
-
-    def kill_siblings(self, run):
-        """Kills every child of the zygote's in the run's pid namespace but the run's own init
-        and program. Only the zygote reaps its children, so no pid listed here is reused yet."""
-        for pid in children_of(os.getpid()):
-            if pid in self.runs:
-                continue
-            try:
-                if os.stat("/proc/%d/ns/pid" % pid).st_ino == run.pid_ns:
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
     def ended(self, run):
         if self.by_id.get(run.id) is run:
@@ -223,18 +204,13 @@ class Runs:
         self.nets.give_back(run.net_fd)
 
 
-def children_of(pid):
-    """The pids of a single-threaded process's children."""
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid), "rb") as listing:
-            return [int(child) for child in listing.read().split()]
-    except OSError:
-        return []
-
-
 def has_children(pid):
     """Whether a process (a run's init) has a child left: the orphans of a run are its init's."""
-    return bool(children_of(pid))
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid), "rb") as listing:
+            return bool(listing.read().strip())
+    except OSError:
+        return False
 
 
 def kill_init(run):
