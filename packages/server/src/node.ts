@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { getRequestListener } from "@hono/node-server";
+import { getRequestListener, type HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { textOf } from "./http/respond";
+import { withBodyRead } from "./readBody";
 
 /** A Node `http` request listener that is also Express-compatible middleware. */
 export type NodeListener = (
@@ -14,16 +17,37 @@ interface MaybeParsed extends IncomingMessage {
 }
 
 /**
+ * Bodies up to this size that say their length are read whole before the handler runs, as Node
+ * delivers them, rather than through a web stream made around the request.
+ */
+const READ_WHOLE_BYTES = 256 * 1024;
+
+/**
  * Adapts a Fetch handler to Node's `http.createServer` and to Express 5 (`app.use("/api/mecha",
  * toNodeListener(handler))`). It only translates: paths arrive as Node gives them (relative to an
  * Express mount), a body Express already parsed is passed on, and a client that disconnects
- * aborts the request's signal, which cancels its run.
+ * aborts the request's signal, which cancels its run. A small body is read whole, and a JSON
+ * answer is written as it is, without the streams between a `Request` or `Response` and Node.
  *
  * @example
  * http.createServer(toNodeListener(createHandler())).listen(5000);
  */
 export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {
-  const listener = getRequestListener(handler, { overrideGlobalObjects: false });
+  const listener = getRequestListener(
+    async (request, env) => {
+      // Only ever Node's http module's (see NodeListener).
+      const { incoming, outgoing } = env as HttpBindings;
+      const body = await readWhole(incoming);
+      if (body) withBodyRead(request, body);
+      const response = await handler(request);
+      const text = incoming.method === "HEAD" ? undefined : textOf(response);
+      if (text === undefined || outgoing.headersSent) return response;
+      outgoing.writeHead(response.status, outgoingHeaders(response.headers, text));
+      outgoing.end(text);
+      return RESPONSE_ALREADY_SENT;
+    },
+    { overrideGlobalObjects: false },
+  );
   return async (req, res) => {
     const incoming = req as MaybeParsed;
     // A body parser (express.json(), say) has consumed the stream: hand its result on instead.
@@ -35,4 +59,44 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
     }
     await listener(req, res);
   };
+}
+
+/**
+ * The body of a request that says its length, up to READ_WHOLE_BYTES, read whole (also given to
+ * the `Request`'s own body, as a body parser's is); null for any other, read as a stream.
+ */
+async function readWhole(incoming: MaybeParsed): Promise<Buffer | null> {
+  if (incoming.rawBody instanceof Buffer) return incoming.rawBody;
+  const length = Number(incoming.headers["content-length"]);
+  const method = incoming.method ?? "GET";
+  if (method === "GET" || method === "HEAD" || incoming.readableEnded) return null;
+  if (!Number.isSafeInteger(length) || length < 0 || length > READ_WHOLE_BYTES) return null;
+  const chunks: Buffer[] = [];
+  const body = await new Promise<Buffer | null>((resolve) => {
+    const done = (value: Buffer | null) => {
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      incoming.off("error", onError);
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const onEnd = () => done(Buffer.concat(chunks));
+    // A client that goes away mid-body: the handler sees an empty body, and its answer is lost.
+    const onError = () => done(null);
+    incoming.on("data", onData);
+    incoming.on("end", onEnd);
+    incoming.on("error", onError);
+  });
+  if (body) incoming.rawBody = body;
+  return body;
+}
+
+/** A response's headers as Node writes them, with the length of `text`. */
+function outgoingHeaders(headers: Headers, text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of headers) out[name] = value;
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  out["content-length"] = String(Buffer.byteLength(text));
+  return out;
 }

@@ -10,14 +10,25 @@ interface Schema<T> {
       };
 }
 
+/** Bodies an adapter has already read whole (see node.ts), by the request they belong to. */
+const readBodies = new WeakMap<Request, Uint8Array>();
+
+/** Gives a request the body its adapter read whole: it is then not read again as a stream. */
+export function withBodyRead(request: Request, bytes: Uint8Array): void {
+  readBodies.set(request, bytes);
+}
+
+const tooLarge = (maxBytes: number) =>
+  new HttpError("payload_too_large", `The request body is over the ${maxBytes}-byte limit.`);
+
 /** Reads at most `maxBytes` of a request body, failing with 413 beyond it. */
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new HttpError(
-      "payload_too_large",
-      `The request body is over the ${maxBytes}-byte limit.`,
-    );
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  const read = readBodies.get(request);
+  if (read) {
+    if (read.byteLength > maxBytes) throw tooLarge(maxBytes);
+    return new TextDecoder().decode(read);
   }
   if (!request.body) return "";
   const reader = request.body.getReader();
@@ -29,10 +40,7 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new HttpError(
-        "payload_too_large",
-        `The request body is over the ${maxBytes}-byte limit.`,
-      );
+      throw tooLarge(maxBytes);
     }
     chunks.push(value);
   }

@@ -3,9 +3,20 @@ import { MEDIA_TYPES } from "@mecha/protocol";
 export const encoder = new TextEncoder();
 export const utf8Length = (text: string) => encoder.encode(text).byteLength;
 
+/** The text of each response `json()` made, for an adapter that can write it as it is. */
+const texts = new WeakMap<Response, string>();
+
 /** A JSON response, never cached. */
 export function json(body: unknown, status = 200, headers = new Headers()): Response {
   headers.set("content-type", MEDIA_TYPES.json);
   headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(body), { status, headers });
+  const text = JSON.stringify(body);
+  const response = new Response(text, { status, headers });
+  texts.set(response, text);
+  return response;
+}
+
+/** The whole body of a response `json()` made (unread), or undefined for any other. */
+export function textOf(response: Response): string | undefined {
+  return response.bodyUsed ? undefined : texts.get(response);
 }
