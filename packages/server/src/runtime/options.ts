@@ -79,8 +79,9 @@ export interface RuntimeOptions {
   uidRange?: { start: number; size: number };
   /**
    * Interpreters kept started (isolated, in their cgroup, waiting for a job) so that a run does
-   * not wait for one to start. Each costs one idle interpreter's memory (~10 MB).
-   * @default 2
+   * not wait for one to start. Each costs one idle interpreter's memory (~10 MB). Four, so that
+   * runs one after another never find none ready while those they used are still being ended.
+   * @default 4
    */
   warmPool?: number;
   /**
@@ -159,7 +160,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): RuntimeSett
           size: whole("uidRange.size", range.size, 0, 2),
         }
       : null,
-    warmPool: whole("warmPool", options.warmPool, 2, 0),
+    warmPool: whole("warmPool", options.warmPool, 4, 0),
     concurrency: whole("concurrency", options.concurrency, 8),
     spawn: options.spawn,
     logger: options.logger ?? console,
