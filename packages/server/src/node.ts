@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { setClientConnection } from "./http/clientConnection";
 import { textOf } from "./http/respond";
 import { withBodyRead } from "./readBody";
 
@@ -26,8 +27,9 @@ const READ_WHOLE_BYTES = 256 * 1024;
  * Adapts a Fetch handler to Node's `http.createServer` and to Express 5 (`app.use("/api/mecha",
  * toNodeListener(handler))`). It only translates: paths arrive as Node gives them (relative to an
  * Express mount), a body Express already parsed is passed on, and a client that disconnects
- * aborts the request's signal, which cancels its run. A small body is read whole, and a JSON
- * answer is written as it is, without the streams between a `Request` or `Response` and Node.
+ * before its answer abandons its run (and aborts the request's signal). A small body is read
+ * whole, and a JSON answer is written as it is, without the streams between a `Request` or
+ * `Response` and Node.
  *
  * @example
  * http.createServer(toNodeListener(createHandler())).listen(5000);
@@ -37,6 +39,7 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
     async (request, env) => {
       // Only ever Node's http module's (see NodeListener).
       const { incoming, outgoing } = env as HttpBindings;
+      watchClient(request, incoming, outgoing);
       const body = await readWhole(incoming);
       if (body) withBodyRead(request, body);
       const response = await handler(request);
@@ -59,6 +62,30 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
     }
     await listener(req, res);
   };
+}
+
+/**
+ * Tells the handler when the client goes before its answer has ended, as @hono/node-server
+ * aborts a request's signal (its response closed first, or its body failed).
+ */
+function watchClient(request: Request, incoming: IncomingMessage, outgoing: ServerResponse): void {
+  const listeners = new Set<() => void>();
+  let gone = false;
+  outgoing.once("close", () => {
+    if (!incoming.errored && outgoing.writableFinished) return;
+    gone = true;
+    for (const listener of listeners) listener();
+    listeners.clear();
+  });
+  setClientConnection(request, {
+    get gone() {
+      return gone;
+    },
+    onGone(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  });
 }
 
 /**
