@@ -19,13 +19,13 @@ import signal
 
 import _signal
 
-from mecha_inits import ALL_SIGNALS, Inits, check_platform
+from mecha_inits import Inits, check_platform
 from mecha_isolation import WORKDIR, Nets, isolate, join_cgroups
 from mecha_linux import (
     CLONE_NEWNS, CLONE_NEWPID, CLONE_PARENT, CLONE_VM, PR_SET_DUMPABLE, check, drop_privileges, libc,
 )
 from mecha_zygote import (
-    REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
+    MAX_FD, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
     hand_over, reply, report_failure, run_program,
 )
 
@@ -53,7 +53,15 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     drop_privileges(seccomp_prog)
     before_job(WORKDIR)
     ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](once, rehearse=True))
-    run_program(bootstrap, ready, exit=exit_leaving_memory)
+    first = os.getpid()
+
+    def end(status):
+        # U's own end only: a process the program forked that ends here ends as under CPython.
+        if os.getpid() == first:
+            exit_leaving_memory(status)
+        os._exit(status)
+
+    run_program(bootstrap, ready, exit=end)
 
 
 # Where the clone that keeps an ended program's memory starts, and its stack (it only ever
@@ -61,6 +69,10 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
 KEEPER_ENTRY = ctypes.cast(libc.pause, ctypes.c_void_p)
 KEEPER_STACK = ctypes.create_string_buffer(16384)
 KEEPER_STACK_TOP = (ctypes.addressof(KEEPER_STACK) + len(KEEPER_STACK)) & ~15
+# Every signal, 32 and 33 (glibc's own, which pthread_sigmask leaves unblocked) included, for
+# rt_sigprocmask itself (x86-64, AArch64: where check_platform lets the zygote start).
+SYS_RT_SIGPROCMASK = {"x86_64": 14, "aarch64": 135}.get(os.uname().machine)
+EVERY_SIGNAL = ctypes.c_uint64(2**64 - 1)
 
 
 def exit_leaving_memory(status):
@@ -70,16 +82,22 @@ def exit_leaving_memory(status):
     it copied, every page it wrote) is most of a process's exit: done by U's exit, it stood
     between the program's end and the zygote's `exit` (about 0.5 ms of every run). Here U closes
     every descriptor (its output ends now, as it would as it exits) and clones a process that
-    shares its memory, has none of its descriptors and waits in pause() with every signal
-    blocked; then U exits at once. The clone is the zygote's child (CLONE_PARENT), so the
-    init's children, and what `alone` says, are as before. It is in the run's pid namespace,
+    shares its memory and waits in pause() with every signal blocked; then U exits at once. It
+    has none of U's descriptors, unless a thread of the program still running hands it one as
+    it is made: its output then ends when it is killed, below. The clone is the zygote's child
+    (CLONE_PARENT), so the init's children, and what `alone` says, are as before. It is in the run's pid namespace,
     cgroup, user and seccomp filter: killing the run's init, as the zygote does as it reports
     the run's end, kills it, and its exit tears the memory down beside the server's answer
     rather than before it. Where it cannot be made (the run's process limit reached), U tears its
     memory down itself."""
     try:
-        os.closerange(0, 2**31 - 1)
-        _signal.pthread_sigmask(_signal.SIG_BLOCK, ALL_SIGNALS)
+        # As close_all_but does (one close_range where the interpreter has it).
+        os.closerange(0, MAX_FD)
+        long = ctypes.c_long
+        if SYS_RT_SIGPROCMASK is None or libc.syscall(
+                long(SYS_RT_SIGPROCMASK), long(_signal.SIG_BLOCK), ctypes.byref(EVERY_SIGNAL),
+                None, long(8)) != 0:
+            return
         libc.clone(KEEPER_ENTRY, KEEPER_STACK_TOP, CLONE_VM | CLONE_PARENT | _signal.SIGCHLD, None)
     finally:
         os._exit(status)

@@ -3,7 +3,7 @@ import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { setClientConnection } from "./http/clientConnection";
 import { textOf } from "./http/respond";
-import { withBodyRead } from "./readBody";
+import { withWholeReader } from "./readBody";
 
 /** A Node `http` request listener that is also Express-compatible middleware. */
 export type NodeListener = (
@@ -40,8 +40,7 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
       // Only ever Node's http module's (see NodeListener).
       const { incoming, outgoing } = env as HttpBindings;
       watchClient(request, incoming, outgoing);
-      const body = await readWhole(incoming);
-      if (body) withBodyRead(request, body);
+      withWholeReader(request, () => readWhole(incoming));
       const response = await handler(request);
       const text = incoming.method === "HEAD" ? undefined : textOf(response);
       if (text === undefined || outgoing.headersSent) return response;
@@ -90,29 +89,35 @@ function watchClient(request: Request, incoming: IncomingMessage, outgoing: Serv
 
 /**
  * The body of a request that says its length, up to READ_WHOLE_BYTES, read whole (also given to
- * the `Request`'s own body, as a body parser's is); null for any other, read as a stream.
+ * the `Request`'s own body, as a body parser's is); null for any other, and for a body something
+ * else has begun to read, which is then read as a stream. A body that fails or is cut short is
+ * null too: its stream then says why, as it would have.
  */
 async function readWhole(incoming: MaybeParsed): Promise<Buffer | null> {
   if (incoming.rawBody instanceof Buffer) return incoming.rawBody;
   const length = Number(incoming.headers["content-length"]);
   const method = incoming.method ?? "GET";
-  if (method === "GET" || method === "HEAD" || incoming.readableEnded) return null;
+  if (method === "GET" || method === "HEAD") return null;
   if (!Number.isSafeInteger(length) || length < 0 || length > READ_WHOLE_BYTES) return null;
+  if (incoming.readableFlowing !== null || incoming.readableDidRead || incoming.destroyed) {
+    return null;
+  }
   const chunks: Buffer[] = [];
   const body = await new Promise<Buffer | null>((resolve) => {
     const done = (value: Buffer | null) => {
       incoming.off("data", onData);
       incoming.off("end", onEnd);
-      incoming.off("error", onError);
+      incoming.off("error", onClose);
+      incoming.off("close", onClose);
       resolve(value);
     };
     const onData = (chunk: Buffer) => chunks.push(chunk);
     const onEnd = () => done(Buffer.concat(chunks));
-    // A client that goes away mid-body: the handler sees an empty body, and its answer is lost.
-    const onError = () => done(null);
+    const onClose = () => done(null);
     incoming.on("data", onData);
     incoming.on("end", onEnd);
-    incoming.on("error", onError);
+    incoming.on("error", onClose);
+    incoming.on("close", onClose);
   });
   if (body) incoming.rawBody = body;
   return body;

@@ -10,12 +10,15 @@ interface Schema<T> {
       };
 }
 
-/** Bodies an adapter has already read whole (see node.ts), by the request they belong to. */
-const readBodies = new WeakMap<Request, Uint8Array>();
+/** How an adapter reads a request's body whole (see node.ts), by the request it belongs to. */
+const wholeReaders = new WeakMap<Request, () => Promise<Uint8Array | null>>();
 
-/** Gives a request the body its adapter read whole: it is then not read again as a stream. */
-export function withBodyRead(request: Request, bytes: Uint8Array): void {
-  readBodies.set(request, bytes);
+/**
+ * Gives a request a way to read its body whole, used when the body is first asked for (after
+ * authorization and the other checks that need no body); null from it means "read the stream".
+ */
+export function withWholeReader(request: Request, read: () => Promise<Uint8Array | null>): void {
+  wholeReaders.set(request, read);
 }
 
 const tooLarge = (maxBytes: number) =>
@@ -25,7 +28,7 @@ const tooLarge = (maxBytes: number) =>
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const read = readBodies.get(request);
+  const read = await wholeReaders.get(request)?.();
   if (read) {
     if (read.byteLength > maxBytes) throw tooLarge(maxBytes);
     return new TextDecoder().decode(read);

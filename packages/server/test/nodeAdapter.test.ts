@@ -17,6 +17,7 @@ const LIMIT = 1024 * 1024;
 
 async function handler(request: Request): Promise<Response> {
   const url = new URL(request.url);
+  if (url.pathname === "/refused") return json({ error: "who are you?" }, 401);
   if (url.pathname === "/stream") {
     return new Response("plain text", { headers: { "content-type": "text/plain" } });
   }
@@ -114,6 +115,35 @@ describe("toNodeListener", () => {
     const head = await send("HEAD", "/");
     expect(head.status).toBe(200);
     expect(head.body).toBe("");
+  });
+
+  it("answers a request it refuses without waiting for its body", async () => {
+    // A body that never comes: the handler refuses before asking for it.
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          port,
+          host: "127.0.0.1",
+          path: "/refused",
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": "1000" },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.write('{"text": "');
+    });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({ error: "who are you?" });
   });
 
   it("passes any other response on as the handler made it", async () => {

@@ -448,6 +448,28 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     expect(full.exitCode).toBe(4);
     expect(full.stdout).toBe("children True\n");
     expect(hostProcessesWith(sleep)).toEqual([]);
+    // Only the first process leaves its memory so: its children that reach the program's end
+    // (sys.exit, or its last line) end as under CPython, and wait() then finds none left.
+    const forked = await run(handler, {
+      code: [
+        "import os, sys",
+        "for i in range(3):",
+        "    if os.fork() == 0:",
+        "        sys.exit(i + 10) if i else None",
+        "        break",
+        "else:",
+        "    codes = []",
+        "    while True:",
+        "        try:",
+        "            codes.append(os.waitstatus_to_exitcode(os.wait()[1]))",
+        "        except ChildProcessError:",
+        "            break",
+        "    print(sorted(codes))",
+      ].join("\n"),
+      limits: { timeoutMs: 5_000 },
+    });
+    expect(forked.status, forked.stderr).toBe("succeeded");
+    expect(forked.stdout).toBe("[0, 11, 12]\n");
   });
 
   it("close() ends the zygote", async () => {

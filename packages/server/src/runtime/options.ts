@@ -79,8 +79,10 @@ export interface RuntimeOptions {
   uidRange?: { start: number; size: number };
   /**
    * Interpreters kept started (isolated, in their cgroup, waiting for a job) so that a run does
-   * not wait for one to start. Each costs one idle interpreter's memory (~10 MB). Four, so that
-   * runs one after another never find none ready while those they used are still being ended.
+   * not wait for one to start. Each costs one idle interpreter's memory (~10 MB) and, when the
+   * server is root, a uid of `uidRange`. Four (one more than `concurrency` where that is
+   * smaller), so that runs one after another do not find none ready while the ones they used
+   * are still being ended.
    * @default 4
    */
   warmPool?: number;
@@ -144,6 +146,7 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): RuntimeSett
       );
     }
   }
+  const concurrency = whole("concurrency", options.concurrency, 8);
   return {
     python: options.python,
     sandbox,
@@ -160,8 +163,8 @@ export function resolveRuntimeOptions(options: RuntimeOptions = {}): RuntimeSett
           size: whole("uidRange.size", range.size, 0, 2),
         }
       : null,
-    warmPool: whole("warmPool", options.warmPool, 4, 0),
-    concurrency: whole("concurrency", options.concurrency, 8),
+    warmPool: whole("warmPool", options.warmPool, Math.min(4, concurrency + 1), 0),
+    concurrency,
     spawn: options.spawn,
     logger: options.logger ?? console,
   };
