@@ -22,11 +22,12 @@ import _signal
 from mecha_inits import Inits, check_platform
 from mecha_isolation import WORKDIR, Nets, isolate, join_cgroups
 from mecha_linux import (
-    CLONE_NEWNS, CLONE_NEWPID, CLONE_PARENT, CLONE_VM, PR_SET_DUMPABLE, check, drop_privileges, libc,
+    CLONE_NEWNS, CLONE_NEWPID, CLONE_PARENT, CLONE_VM, PR_SET_DUMPABLE, check, drop_privileges,
+    libc,
 )
 from mecha_zygote import (
-    MAX_FD, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit, format_reaped,
-    hand_over, reply, report_failure, run_program,
+    MAX_FD, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit,
+    format_reaped, hand_over, reply, report_failure, run_program,
 )
 
 
@@ -85,11 +86,11 @@ def exit_leaving_memory(status):
     shares its memory and waits in pause() with every signal blocked; then U exits at once. It
     has none of U's descriptors, unless a thread of the program still running hands it one as
     it is made: its output then ends when it is killed, below. The clone is the zygote's child
-    (CLONE_PARENT), so the init's children, and what `alone` says, are as before. It is in the run's pid namespace,
-    cgroup, user and seccomp filter: killing the run's init, as the zygote does as it reports
-    the run's end, kills it, and its exit tears the memory down beside the server's answer
-    rather than before it. Where it cannot be made (the run's process limit reached), U tears its
-    memory down itself."""
+    (CLONE_PARENT), so the init's children, and what `alone` says, are as before. It is in the
+    run's pid namespace, cgroup, user and seccomp filter: killing the run's init, as the zygote
+    does as it reports the run's end, kills it, and its exit tears the memory down beside the
+    server's answer rather than before it. Where it cannot be made (the run's process limit
+    reached), U tears its memory down itself."""
     try:
         # As close_all_but does (one close_range where the interpreter has it).
         os.closerange(0, MAX_FD)

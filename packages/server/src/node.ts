@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { setClientConnection } from "./http/clientConnection";
+import { type AdapterRequest, setAdapterRequest } from "./http/adapterRequest";
 import { textOf } from "./http/respond";
-import { withWholeReader } from "./readBody";
 
 /** A Node `http` request listener that is also Express-compatible middleware. */
 export type NodeListener = (
@@ -39,8 +38,7 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
     async (request, env) => {
       // Only ever Node's http module's (see NodeListener).
       const { incoming, outgoing } = env as HttpBindings;
-      watchClient(request, incoming, outgoing);
-      withWholeReader(request, () => readWhole(incoming));
+      setAdapterRequest(request, knownOf(incoming, outgoing));
       const response = await handler(request);
       const text = incoming.method === "HEAD" ? undefined : textOf(response);
       if (text === undefined || outgoing.headersSent) return response;
@@ -64,10 +62,11 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
 }
 
 /**
- * Tells the handler when the client goes before its answer has ended, as @hono/node-server
- * aborts a request's signal (its response closed first, or its body failed).
+ * What the handler may ask of a request beside its `Request`: when the client goes before its
+ * answer has ended, as @hono/node-server aborts a request's signal (its response closed first,
+ * or its body failed), and its body read whole.
  */
-function watchClient(request: Request, incoming: IncomingMessage, outgoing: ServerResponse): void {
+function knownOf(incoming: IncomingMessage, outgoing: ServerResponse): AdapterRequest {
   const listeners = new Set<() => void>();
   let gone = false;
   outgoing.once("close", () => {
@@ -76,15 +75,16 @@ function watchClient(request: Request, incoming: IncomingMessage, outgoing: Serv
     for (const listener of listeners) listener();
     listeners.clear();
   });
-  setClientConnection(request, {
-    get gone() {
+  return {
+    get clientGone() {
       return gone;
     },
-    onGone(listener) {
+    onClientGone(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-  });
+    readWhole: () => readWhole(incoming),
+  };
 }
 
 /**

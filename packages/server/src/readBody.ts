@@ -1,4 +1,5 @@
 import type { ProblemIssue } from "@mecha/protocol";
+import { adapterRequestOf } from "./http/adapterRequest";
 import { HttpError } from "./httpError";
 
 interface Schema<T> {
@@ -10,17 +11,6 @@ interface Schema<T> {
       };
 }
 
-/** How an adapter reads a request's body whole (see node.ts), by the request it belongs to. */
-const wholeReaders = new WeakMap<Request, () => Promise<Uint8Array | null>>();
-
-/**
- * Gives a request a way to read its body whole, used when the body is first asked for (after
- * authorization and the other checks that need no body); null from it means "read the stream".
- */
-export function withWholeReader(request: Request, read: () => Promise<Uint8Array | null>): void {
-  wholeReaders.set(request, read);
-}
-
 const tooLarge = (maxBytes: number) =>
   new HttpError("payload_too_large", `The request body is over the ${maxBytes}-byte limit.`);
 
@@ -28,7 +18,7 @@ const tooLarge = (maxBytes: number) =>
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const read = await wholeReaders.get(request)?.();
+  const read = await adapterRequestOf(request)?.readWhole();
   if (read) {
     if (read.byteLength > maxBytes) throw tooLarge(maxBytes);
     return new TextDecoder().decode(read);

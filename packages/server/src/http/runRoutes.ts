@@ -4,7 +4,7 @@ import { HttpError } from "../httpError";
 import { readJson } from "../readBody";
 import type { RunHandle, SubmitOptions } from "../runs/runRegistry";
 import { rateLimit } from "./access";
-import { clientConnectionOf } from "./clientConnection";
+import { adapterRequestOf } from "./adapterRequest";
 import type { HandlerContext, RequestScope } from "./context";
 import { streamedJson } from "./jsonChunks";
 import { json } from "./respond";
@@ -14,10 +14,10 @@ import { toJob } from "./toJob";
 /** When the client goes away before the run ends, the run is abandoned (see Run.abandoned). */
 export function abandonOnAbort(request: Request, run: RunHandle, windowMs: number): void {
   const onAbort = () => run.abandoned(windowMs);
-  const connection = clientConnectionOf(request);
-  if (connection) {
-    if (connection.gone) onAbort();
-    else void run.done.then(connection.onGone(onAbort));
+  const known = adapterRequestOf(request);
+  if (known) {
+    if (known.clientGone) onAbort();
+    else void run.done.then(known.onClientGone(onAbort));
     return;
   }
   const signal = request.signal;

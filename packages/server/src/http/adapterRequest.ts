@@ -1,0 +1,28 @@
+/**
+ * What an adapter knows of a request beyond its Fetch `Request` (Node's http module: see
+ * node.ts): when its client goes away, and its body read whole. The Node adapter can give a
+ * request's `signal` and `body` only by building a whole Fetch `Request` (headers, a body
+ * stream, an `AbortController`) around it; other adapters give neither, and those are used.
+ */
+export interface AdapterRequest {
+  /** Whether the client has gone before the answer ended. */
+  readonly clientGone: boolean;
+  /** Calls `listener` once the client goes before the answer ends; returns how to stop. */
+  onClientGone(listener: () => void): () => void;
+  /**
+   * The body read whole, when first asked for (after authorization and the other checks that
+   * need no body); null means "read the `Request`'s stream".
+   */
+  readWhole(): Promise<Uint8Array | null>;
+}
+
+const adapterRequests = new WeakMap<Request, AdapterRequest>();
+
+export function setAdapterRequest(request: Request, known: AdapterRequest): void {
+  adapterRequests.set(request, known);
+}
+
+/** What the adapter knows of `request`, or undefined where only the `Request` says. */
+export function adapterRequestOf(request: Request): AdapterRequest | undefined {
+  return adapterRequests.get(request);
+}
