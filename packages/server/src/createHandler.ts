@@ -111,9 +111,12 @@ function decode(part: string | undefined): string {
   }
 }
 
-async function healthRoute(context: HandlerContext, { cors }: RequestScope): Promise<Response> {
+async function healthRoute(
+  context: HandlerContext,
+  { request, cors }: RequestScope,
+): Promise<Response> {
   const body = await health(context);
-  return json(body, body.status === "unavailable" ? 503 : 200, cors);
+  return json(body, body.status === "unavailable" ? 503 : 200, cors, request);
 }
 
 async function mcpRoute(context: HandlerContext, scope: RequestScope): Promise<Response> {

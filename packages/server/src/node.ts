@@ -27,8 +27,8 @@ const READ_WHOLE_BYTES = 256 * 1024;
  * toNodeListener(handler))`). It only translates: paths arrive as Node gives them (relative to an
  * Express mount), a body Express already parsed is passed on, and a client that disconnects
  * before its answer abandons its run (and aborts the request's signal). A small body is read
- * whole, and a JSON answer is written as it is, without the streams between a `Request` or
- * `Response` and Node.
+ * whole, and a JSON answer is written as it is (made without a body: see `json()`), without the
+ * streams between a `Request` or `Response` and Node.
  *
  * @example
  * http.createServer(toNodeListener(createHandler())).listen(5000);
@@ -40,10 +40,11 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
       const { incoming, outgoing } = env as HttpBindings;
       setAdapterRequest(request, knownOf(incoming, outgoing));
       const response = await handler(request);
-      const text = incoming.method === "HEAD" ? undefined : textOf(response);
+      const text = textOf(response);
       if (text === undefined || outgoing.headersSent) return response;
       outgoing.writeHead(response.status, outgoingHeaders(response.headers, text));
-      outgoing.end(text);
+      // HEAD: the headers GET would have, its length included, and no body.
+      outgoing.end(incoming.method === "HEAD" ? undefined : text);
       return RESPONSE_ALREADY_SENT;
     },
     { overrideGlobalObjects: false },
@@ -84,6 +85,7 @@ function knownOf(incoming: IncomingMessage, outgoing: ServerResponse): AdapterRe
       return () => listeners.delete(listener);
     },
     readWhole: () => readWhole(incoming),
+    writesText: true,
   };
 }
 

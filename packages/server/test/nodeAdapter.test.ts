@@ -6,7 +6,8 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { json } from "../src/http/respond";
+import { setAdapterRequest } from "../src/http/adapterRequest";
+import { json, textOf } from "../src/http/respond";
 import { HttpError } from "../src/httpError";
 import { toNodeListener } from "../src/node";
 import { problemResponse } from "../src/problemResponse";
@@ -25,11 +26,16 @@ async function handler(request: Request): Promise<Response> {
     const headers = new Headers();
     headers.append("set-cookie", "a=1");
     headers.append("set-cookie", "b=2");
-    return json({ hello: "wörld" }, 200, headers);
+    return json({ hello: "wörld" }, 200, headers, request);
   }
   try {
     const body = await readJson(request, Echo, LIMIT);
-    return json({ length: body.text.length, aborted: request.signal.aborted });
+    return json(
+      { length: body.text.length, aborted: request.signal.aborted },
+      200,
+      undefined,
+      request,
+    );
   } catch (error) {
     if (error instanceof HttpError) return problemResponse(error);
     throw error;
@@ -115,6 +121,34 @@ describe("toNodeListener", () => {
     const head = await send("HEAD", "/");
     expect(head.status).toBe(200);
     expect(head.body).toBe("");
+    expect(head.headers["content-length"]).toBe(get.headers["content-length"]);
+  });
+
+  it("makes no body stream for a JSON answer the adapter writes itself", () => {
+    const request = new Request("http://localhost/");
+    setAdapterRequest(request, {
+      clientGone: false,
+      onClientGone: () => () => true,
+      readWhole: async () => null,
+      writesText: true,
+    });
+    const response = json({ hello: "wörld" }, 200, undefined, request);
+    expect(response.body).toBeNull();
+    expect(textOf(response)).toBe('{"hello":"wörld"}');
+  });
+
+  it("gives a JSON answer its body wherever no Node adapter writes it", async () => {
+    // The same handler, called as a Fetch runtime calls it.
+    const response = await handler(new Request("http://localhost/", { method: "GET" }));
+    expect(await response.json()).toEqual({ hello: "wörld" });
+    const posted = await handler(
+      new Request("http://localhost/", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "abc" }),
+      }),
+    );
+    expect(await posted.json()).toEqual({ length: 3, aborted: false });
   });
 
   it("answers a request it refuses without waiting for its body", async () => {

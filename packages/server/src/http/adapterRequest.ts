@@ -14,6 +14,11 @@ export interface AdapterRequest {
    * need no body); null means "read the `Request`'s stream".
    */
   readWhole(): Promise<Uint8Array | null>;
+  /**
+   * Whether the adapter writes the text of a `json()` response itself (see `textOf`), so that
+   * `json()` makes the response without a body.
+   */
+  readonly writesText?: boolean;
 }
 
 const adapterRequests = new WeakMap<Request, AdapterRequest>();

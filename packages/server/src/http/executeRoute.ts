@@ -40,6 +40,7 @@ export async function postExecute(
       } satisfies ExecuteResponse,
       status,
       extra,
+      request,
     );
   try {
     await rateLimit(request, context.opts, context.limiter);
@@ -66,6 +67,7 @@ export async function postExecute(
       } satisfies ExecuteResponse,
       200,
       cors,
+      request,
     );
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;

@@ -61,7 +61,7 @@ export async function answerRun(
   run.touch();
   abandonOnAbort(request, run, window);
   if (streaming) return streamRun(run, cors, -1, () => run.abandoned(window));
-  return json(await run.done, 200, cors);
+  return json(await run.done, 200, cors, request);
 }
 
 /** `POST /runs`: a run, answered as JSON once it ends or as a live NDJSON stream. */
@@ -127,5 +127,5 @@ export async function controlRun(
   }
   const run = await context.runs.get(id, principal);
   if (!(await run.cancel())) throw new HttpError("run_finished", `Run ${id} has already finished.`);
-  return json({ id, status: "cancelling" }, 202, cors);
+  return json({ id, status: "cancelling" }, 202, cors, request);
 }

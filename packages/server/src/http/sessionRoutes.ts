@@ -40,7 +40,7 @@ export async function postSessions(
   );
   const headers = new Headers(cors);
   headers.set("location", `${opts.basePath}/sessions/${created.id}`);
-  return json(created, 201, headers);
+  return json(created, 201, headers, request);
 }
 
 /** `POST /sessions/{id}/runs`: answered as `POST /runs` is. */
