@@ -441,17 +441,32 @@ def renew_packages(display, font_cache=None):
         inline.publish = display.figure
 
 
+# The process's audit hook once installed (a hook cannot be removed), the network it was made
+# for, and the display its matplotlib callback publishes figures to (see guard_packages).
+GUARDED = {"guard": None, "network": None, "display": None}
+
+
 def guard_packages(display, network):
-    """The part of prepare_packages that needs the job's network: the run's audit hook."""
+    """The part of prepare_packages that needs the job's network: the run's audit hook, made once
+    per process (in a zygote's run, before its job, for the network of the zygote's runs) and
+    reconfigured if a later call's network differs; figures go to the latest call's display."""
+    GUARDED["display"] = display
+    guard = GUARDED["guard"]
+    if guard is not None:
+        guard.configure(network)
+        return
+    if GUARDED["network"] == network:
+        return  # none installed: this network needs none
+    GUARDED["network"] = network
     on_matplotlib = None
     if sys.modules.get(DISPLAY["INLINE_MODULE"]) is None and os.path.isdir(os.path.join(HERE, "matplotlib")):
         def on_matplotlib(matplotlib):
             done = DISPLAY["use_inline"](HERE, matplotlib)
             module = sys.modules.get(DISPLAY["INLINE_MODULE"])
             if module is not None:
-                module.publish = display.figure
+                module.publish = GUARDED["display"].figure
             return done
-    GUARD["install"](network, on_matplotlib)
+    GUARDED["guard"] = GUARD["install"](network, on_matplotlib)
 
 
 class Once:
@@ -471,9 +486,10 @@ class Ready:
     while its first process waits for its job, so that none of it is on the job's path): the
     event channel, display() (its marker set with the job), sys.path as `python3 main.py` in the
     working directory has it, and preloaded packages made the run's own; with what `once` found
-    (found here when not given)."""
+    (found here when not given). Given the `network` its jobs have (a zygote's runs' is its
+    own), the run's audit hook too (see guard_packages)."""
 
-    def __init__(self, once=None, rehearse=False):
+    def __init__(self, once=None, rehearse=False, network=None):
         once = once or Once()
         self.events = Events()
         self.depth = once.depth
@@ -482,6 +498,8 @@ class Ready:
         self.display = DISPLAY["Display"](self.events, None, flush_io)
         sys.path[:] = [self.root] + [p for p in sys.path if p and p != HERE]
         renew_packages(self.display, once.font_cache)
+        if network is not None:
+            guard_packages(self.display, network)
         if rehearse:
             rehearse_job(self.root)
 

@@ -86,6 +86,15 @@ def _command(position):
 class Guard:
     def __init__(self, network, matplotlib):
         self.matplotlib = matplotlib  # called on imports until it returns True
+        self.network = None
+        self.configure(network)
+
+    def configure(self, network):
+        """The handlers a run with `network` needs (a guard installed before its job, for the
+        network its zygote's runs have, is given its job's here)."""
+        if network == self.network:
+            return
+        self.network = network
         self.handlers = {}
         if network in ("none", "unix"):
             self.handlers.update({
@@ -103,7 +112,7 @@ class Guard:
             self.pip = False
         if network == "unix":
             self.handlers["socket.__new__"] = _socket_made
-        if self.pip or matplotlib is not None:
+        if self.pip or self.matplotlib is not None:
             self.handlers["import"] = self.imported
 
     def imported(self, args):
@@ -132,8 +141,11 @@ class Guard:
 
 
 def install(network, matplotlib=None):
-    """Installs the run's hook; `matplotlib(module)` is called on imports once matplotlib is
-    (being) imported, until it returns True."""
+    """Installs the run's hook, and returns it (None where it has nothing to do, and is not
+    installed); `matplotlib(module)` is called on imports once matplotlib is (being) imported,
+    until it returns True."""
     guard = Guard(network, matplotlib)
-    if guard.handlers:
-        sys.addaudithook(guard)
+    if not guard.handlers:
+        return None
+    sys.addaudithook(guard)
+    return guard

@@ -103,7 +103,8 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     if tempfile is not None:
         tempfile.tempdir = None
     before_job(new_session=False)
-    prepare = lambda: bootstrap["Ready"](once, rehearse=True)  # noqa: E731
+    # The network of every job here (as the server's runNetwork says): the host's.
+    prepare = lambda: bootstrap["Ready"](once, rehearse=True, network="host")  # noqa: E731
     if LINUX:
         ready = hand_over(request["id"], os.getpid(), prepare)
     else:

@@ -54,7 +54,10 @@ def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     # Everything that does not need the job is done before U reports `ready`.
     drop_privileges(seccomp_prog)
     before_job(WORKDIR)
-    ready = hand_over(request["id"], outer_pid, lambda: bootstrap["Ready"](once, rehearse=True))
+    # The network of every job here (as the server's runNetwork says): the filter's AF_UNIX only.
+    network = "none" if seccomp_prog is None else "unix"
+    ready = hand_over(request["id"], outer_pid,
+                      lambda: bootstrap["Ready"](once, rehearse=True, network=network))
     first = os.getpid()
 
     def end(status):
