@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { HealthResponse, RunResult } from "@mecha/protocol";
 import { authorize } from "./http/access";
+import { markAnswersAsMade } from "./http/adapterRequest";
 import type { HandlerContext, RequestScope } from "./http/context";
 import { corsHeaders, preflight } from "./http/cors";
 import { postExecute } from "./http/executeRoute";
@@ -276,5 +277,6 @@ export function createHandler(options: HandlerOptions = {}): MechaHandler {
       : runtime.info());
   };
   Object.defineProperty(handler, "runtime", { value: runtime });
+  markAnswersAsMade(handler);
   return handler;
 }

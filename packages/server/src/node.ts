@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { type AdapterRequest, setAdapterRequest } from "./http/adapterRequest";
+import { type AdapterRequest, answersAsMade, setAdapterRequest } from "./http/adapterRequest";
 import { textOf } from "./http/respond";
 
 /** A Node `http` request listener that is also Express-compatible middleware. */
@@ -27,18 +27,20 @@ const READ_WHOLE_BYTES = 256 * 1024;
  * toNodeListener(handler))`). It only translates: paths arrive as Node gives them (relative to an
  * Express mount), a body Express already parsed is passed on, and a client that disconnects
  * before its answer abandons its run (and aborts the request's signal). A small body is read
- * whole, and a JSON answer is written as it is (made without a body: see `json()`), without the
- * streams between a `Request` or `Response` and Node.
+ * whole, and a JSON answer is written as it is (made without a body when `handler` is
+ * `createHandler`'s own, unwrapped: see `json()`), without the streams between a `Request` or
+ * `Response` and Node.
  *
  * @example
  * http.createServer(toNodeListener(createHandler())).listen(5000);
  */
 export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {
+  const writesText = answersAsMade(handler);
   const listener = getRequestListener(
     async (request, env) => {
       // Only ever Node's http module's (see NodeListener).
       const { incoming, outgoing } = env as HttpBindings;
-      setAdapterRequest(request, knownOf(incoming, outgoing));
+      setAdapterRequest(request, knownOf(incoming, outgoing, writesText));
       const response = await handler(request);
       const text = textOf(response);
       if (text === undefined || outgoing.headersSent) return response;
@@ -67,7 +69,11 @@ export function toNodeListener(handler: (request: Request) => Promise<Response>)
  * answer has ended, as @hono/node-server aborts a request's signal (its response closed first,
  * or its body failed), and its body read whole.
  */
-function knownOf(incoming: IncomingMessage, outgoing: ServerResponse): AdapterRequest {
+function knownOf(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  writesText: boolean,
+): AdapterRequest {
   const listeners = new Set<() => void>();
   let gone = false;
   outgoing.once("close", () => {
@@ -85,7 +91,7 @@ function knownOf(incoming: IncomingMessage, outgoing: ServerResponse): AdapterRe
       return () => listeners.delete(listener);
     },
     readWhole: () => readWhole(incoming),
-    writesText: true,
+    writesText,
   };
 }
 

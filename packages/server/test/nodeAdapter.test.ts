@@ -6,7 +6,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { setAdapterRequest } from "../src/http/adapterRequest";
+import { markAnswersAsMade, setAdapterRequest } from "../src/http/adapterRequest";
 import { json, textOf } from "../src/http/respond";
 import { HttpError } from "../src/httpError";
 import { toNodeListener } from "../src/node";
@@ -135,6 +135,40 @@ describe("toNodeListener", () => {
     const response = json({ hello: "wörld" }, 200, undefined, request);
     expect(response.body).toBeNull();
     expect(textOf(response)).toBe('{"hello":"wörld"}');
+  });
+
+  it("gives a JSON answer its body when a handler wrapped around Mecha's rebuilds it", async () => {
+    const own = async (request: Request) => handler(request);
+    markAnswersAsMade(own);
+    const wrapped = async (request: Request) => {
+      const response = await own(request);
+      const headers = new Headers(response.headers);
+      headers.set("x-wrapped", "1");
+      return new Response(response.body, { status: response.status, headers });
+    };
+    const other = createServer(toNodeListener(wrapped));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    try {
+      const answer = await new Promise<Answer>((resolve, reject) => {
+        const { port: otherPort } = other.address() as AddressInfo;
+        const req = httpRequest({ port: otherPort, host: "127.0.0.1", path: "/" }, (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => {
+            text += chunk;
+          });
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+          );
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(answer.headers["x-wrapped"]).toBe("1");
+      expect(JSON.parse(answer.body)).toEqual({ hello: "wörld" });
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
   });
 
   it("gives a JSON answer its body wherever no Node adapter writes it", async () => {

@@ -22,6 +22,22 @@ export interface AdapterRequest {
 }
 
 const adapterRequests = new WeakMap<Request, AdapterRequest>();
+/** Handlers whose responses reach the adapter as they made them (see `answersAsMade`). */
+const asMade = new WeakSet<object>();
+
+/** Marks a handler of `createHandler`'s: what it returns is what an adapter writes. */
+export function markAnswersAsMade(handler: object): void {
+  asMade.add(handler);
+}
+
+/**
+ * Whether `handler` is one of `createHandler`'s, unwrapped: only then may `json()` make its
+ * answers without a body for the adapter to write (`writesText`). A handler wrapped around it
+ * may read or rebuild a response, which then needs its body.
+ */
+export function answersAsMade(handler: object): boolean {
+  return asMade.has(handler);
+}
 
 export function setAdapterRequest(request: Request, known: AdapterRequest): void {
   adapterRequests.set(request, known);
