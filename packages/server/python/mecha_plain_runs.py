@@ -33,8 +33,7 @@ import _signal
 
 from mecha_zygote import (
     LINUX, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit,
-    format_reaped, format_swept, hand_over, hand_over_fifos, lower_priority, reply,
-    report_failure, run_program,
+    format_reaped, format_swept, hand_over, hand_over_fifos, reply, report_failure, run_program,
 )
 
 # getrusage's ru_maxrss: KiB, but bytes on macOS.
@@ -82,7 +81,6 @@ def run_paths(runs, run_id):
 
 def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, takes its directories and uid, reports, waits for its job, runs."""
-    lower_priority(request)
     if cgroup_parents:
         from mecha_isolation import join_cgroups
 

@@ -27,7 +27,7 @@ from mecha_linux import (
 )
 from mecha_zygote import (
     MAX_FD, REPLY_FD, Forked, before_job, close_all_but, ended_children, format_exit,
-    format_reaped, hand_over, lower_priority, reply, report_failure, run_program,
+    format_reaped, hand_over, reply, report_failure, run_program,
 )
 
 
@@ -43,7 +43,6 @@ def start_up(options):
 
 def program(request, place, bootstrap, once, seccomp_prog, cgroup_parents):
     """U: joins its cgroups, isolates itself, drops every privilege, reports, waits for its job, runs."""
-    lower_priority(request)
     join_cgroups(request, cgroup_parents)
     # Its cgroup may be kept from an earlier run, and named after it: nothing of that stays.
     request.pop("cgroup", None)

@@ -32,8 +32,6 @@ LINUX = sys.platform.startswith("linux")
 # The named pipes of a run where the server cannot open U's pipes through /proc (see
 # hand_over_fifos), in the run's working directory until both sides have them open.
 FIFO_PREFIX = ".mecha-"
-# The most a fork request may lower U's priority by until its job (see lower_priority).
-MAX_NICE = 19
 
 
 # --- the wire format (every message is in zygote_protocol.json, which both sides test) -----
@@ -72,7 +70,7 @@ def format_swept(uid):
 
 def parse_request(line):
     """A request line as a dict (`op`, and `id`, for a fork also `disk`, `uid`, `cgroup`,
-    `inotify`, `nice`; or `uid` for a sweep); None if it is not one."""
+    `inotify`; or `uid` for a sweep); None if it is not one."""
     words = line.split()
     if len(words) == 2 and words[0] == b"sweep" and words[1].isdigit():
         return {"op": "sweep", "uid": int(words[1])}
@@ -80,19 +78,17 @@ def parse_request(line):
         return None
     if words[0] == b"kill" and len(words) == 2:
         return {"op": "kill", "id": words[1]}
-    if words[0] != b"fork" or len(words) != 8 or not words[2].isdigit():
+    if words[0] != b"fork" or len(words) != 7 or not words[2].isdigit():
         return None
     uid, cgroup = words[3], words[4]
     if (uid != b"-" and not uid.isdigit()) or (cgroup != b"-" and not is_name(cgroup)):
         return None
     if not (words[5].isdigit() and words[6].isdigit()):
         return None
-    if not words[7].isdigit() or int(words[7]) > MAX_NICE:
-        return None
     return {"op": "fork", "id": words[1], "disk": int(words[2]),
             "uid": None if uid == b"-" else int(uid),
             "cgroup": None if cgroup == b"-" else cgroup.decode(),
-            "inotify": (int(words[5]), int(words[6])), "nice": int(words[7])}
+            "inotify": (int(words[5]), int(words[6]))}
 
 
 def is_name(word):
@@ -112,14 +108,6 @@ def report_failure(request, error):
 
 
 # --- in U ----------------------------------------------------------------------------------
-
-
-def lower_priority(request):
-    """In U, first of all: a spare interpreter's (see the server's WarmPool) lower priority,
-    its fork request's `nice`, until the server, which can raise it again, sends its job."""
-    nice = request.get("nice")
-    if nice:
-        os.nice(nice)
 
 
 class Forked(BaseException):

@@ -14,11 +14,9 @@ lines never interleave. Both sides are built by formatting, not by the json modu
 and decoding JSON writes to many more of the zygote's pages, each then copied for the zygote
 after every fork.
 
-  fork <id> <disk bytes> <uid>|- <cgroup>|- <inotify instances> <inotify watches> <nice>
-                                -> the zygote forks U, the run's first process. U first lowers
-      its priority by <nice> (0 to 19: a spare interpreter's, which the server raises again as it
-      sends the job) and, with a cgroup, moves itself into the run's cgroups (see Cgroups). U
-      isolates itself and answers
+  fork <id> <disk bytes> <uid>|- <cgroup>|- <inotify instances> <inotify watches>
+                                -> the zygote forks U, the run's first process. With a cgroup,
+      U first moves itself into the run's cgroups (see Cgroups). U isolates itself and answers
       {"type": "ready", "id", "pid", "fds": {"stdin", "stdout", "stderr", "job", "events"}}
       (U's pid in the zygote's pid namespace), then waits for the job. The server moves U (by
       its host pid) into the run's cgroup unless U did, opens the server's ends of the run's

@@ -6,13 +6,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { getPriority } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createHandler } from "../src/createHandler";
 import { parseProcCgroups } from "../src/runtime/cgroup";
 import { findBwrap } from "../src/runtime/sandbox";
-import { SPARE_NICE } from "../src/runtime/sparePriority";
 import { hostProcessesWith, linesWith, run, sleepMarker } from "./hostile/helpers";
 import { sleeper } from "./hostile/programs";
 
@@ -412,46 +410,6 @@ describe.skipIf(!hasBwrap)("the zygote start-up path", { timeout: 30_000 }, () =
     expect(after.stdout).toBe("again\n");
     expect(zygotes().some((pid) => !before.includes(pid))).toBe(true);
   });
-
-  it.skipIf(!isRoot)(
-    "gets a spare interpreter ready at a lower priority while nothing runs, and runs its job at the server's",
-    async () => {
-      const base = getPriority();
-      const niceOf = (pid: number) => {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
-      };
-      const childrenOf = (pid: number) =>
-        readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean);
-      const spares = () =>
-        zygotes().flatMap((zygote) =>
-          childrenOf(zygote)
-            .map(Number)
-            .filter((pid) => {
-              try {
-                return niceOf(pid) === base + SPARE_NICE;
-              } catch {
-                return false;
-              }
-            }),
-        );
-      // Runs one after another, each ending with nothing else running: once the interpreters
-      // they took came from a full pool, those that replace them are spares.
-      await vi.waitFor(
-        async () => {
-          const result = await run(handler, { code: "import os\nprint(os.nice(0))" });
-          expect(result.stdout).toBe(`${base}\n`);
-          expect(spares().length).toBeGreaterThan(0);
-        },
-        { timeout: 20_000, interval: 50 },
-      );
-      // Every run's program has the server's priority, whichever interpreter it was given.
-      const results = await Promise.all(
-        Array.from({ length: 6 }, () => run(handler, { code: "import os\nprint(os.nice(0))" })),
-      );
-      for (const result of results) expect(result.stdout).toBe(`${base}\n`);
-    },
-  );
 
   it("ends a program with threads still running, or with its process limit used up, with its own status", async () => {
     // Its first process leaves its memory to a clone that dies with the run (see

@@ -53,24 +53,11 @@ describe("the zygote's wire format, from the server's side", () => {
         uid: null,
         cgroup: "a b",
         inotify: [1, 1],
-        nice: 0,
       }),
     ).toThrow(/not a cgroup name/);
-    const fork = {
-      op: "fork",
-      id: "a",
-      disk: 1,
-      uid: null,
-      cgroup: null,
-      inotify: [1, 1],
-      nice: 0,
-    };
-    expect(() => formatRequest({ ...fork, disk: -1 } as ZygoteRequest)).toThrow(
-      /not a fork request/,
-    );
-    expect(() => formatRequest({ ...fork, nice: 20 } as ZygoteRequest)).toThrow(
-      /not a fork request/,
-    );
+    expect(() =>
+      formatRequest({ op: "fork", id: "a", disk: -1, uid: null, cgroup: null, inotify: [1, 1] }),
+    ).toThrow(/not a fork request/);
   });
 
   it.each(fixture.replies)("parses $line", ({ line, reply }) => {

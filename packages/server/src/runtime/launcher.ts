@@ -99,11 +99,8 @@ export interface PreparedRun {
 /** A start-up path: how a run's interpreter is started and isolated. */
 export interface Launcher {
   readonly name: "zygote" | "spawn";
-  /**
-   * Starts an interpreter for a future job; `cancelled` is asked before anything runs. A
-   * `spare` (see `WarmPool.refill`) may get ready at a lower priority, raised with its job.
-   */
-  prepare(cancelled?: () => boolean, options?: { spare?: boolean }): Promise<PreparedRun>;
+  /** Starts an interpreter for a future job; `cancelled` is asked before anything runs. */
+  prepare(cancelled?: () => boolean): Promise<PreparedRun>;
   close(): void;
 }
 

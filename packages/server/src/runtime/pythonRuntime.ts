@@ -135,13 +135,11 @@ export function createPythonRuntime(
           running.delete(execution);
           // After this run's answer has gone out: starting a process blocks the event loop for
           // a few milliseconds (the fork copies the server), which its output must not wait for.
-          // With no run going, the next run comes while the spare gets ready: it must not slow
-          // that run down (see SPARE_NICE).
           if (!closed)
             setImmediate(
               () =>
                 void starting.then(
-                  ({ pool }) => pool.refill({ spare: running.size === 0 }),
+                  ({ pool }) => pool.refill(),
                   () => {},
                 ),
             );

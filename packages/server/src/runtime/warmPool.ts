@@ -32,14 +32,11 @@ export class WarmPool {
     return this.idle.length === 0;
   }
 
-  /**
-   * Starts interpreters until `size` are waiting or starting; as `spare`s (at a lower priority
-   * while they get ready, where the launcher can raise it again) when no run is waiting for them.
-   */
-  refill(options: { spare?: boolean } = {}): void {
+  /** Starts interpreters until `size` are waiting or starting. */
+  refill(): void {
     while (!this.closed && this.idle.length + this.starting < this.size) {
       this.starting++;
-      const next = this.launcher.prepare(undefined, options).then(
+      const next = this.launcher.prepare().then(
         (prepared) => {
           this.starting--;
           if (this.closed || prepared.dead) return prepared.release();

@@ -9,7 +9,6 @@ import {
 } from "./launcher";
 import type { RuntimeSettings } from "./options";
 import { makeRunDirectories, type RunDirectories } from "./runDirectories";
-import { canRaisePriority, raisePriority, SPARE_NICE } from "./sparePriority";
 import { IDLE_MEMORY_BYTES } from "./spawnLauncher";
 import { within } from "./streamWaits";
 import type { Zygote } from "./zygote/zygote";
@@ -32,12 +31,8 @@ export function createZygoteLauncher(
   /** The zygote's own host uid (runs' cgroup `tasks` files are given to it). */
   zygoteUid: number | null,
 ): Launcher {
-  async function prepare(
-    cancelled?: () => boolean,
-    options?: { spare?: boolean },
-  ): Promise<PreparedRun> {
+  async function prepare(cancelled?: () => boolean): Promise<PreparedRun> {
     let cgroup: RunCgroup | null = null;
-    const nice = options?.spare && canRaisePriority() ? SPARE_NICE : 0;
     const id = `${process.pid}-${Math.random().toString(36).slice(2, 12)}`;
     // A host uid of its own, as on the spawn path (when the server is root).
     const uid = env.uids?.acquire() ?? null;
@@ -96,7 +91,6 @@ export function createZygoteLauncher(
           id,
           cgroup: joined ? cgroup!.name : null,
           inotify: [env.shares.inotifyInstances, env.shares.inotifyWatches],
-          nice,
         },
         uid,
         async (hostPid) => {
@@ -147,11 +141,9 @@ export function createZygoteLauncher(
           return dead;
         },
         sendJob(job) {
-          if (nice > 0) raisePriority(run.hostPid);
           run.job.end(jobLine(job));
         },
         openSession(job) {
-          if (nice > 0) raisePriority(run.hostPid);
           run.job.write(jobLine(job));
           return run.job;
         },

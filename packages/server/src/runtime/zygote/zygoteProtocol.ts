@@ -6,8 +6,6 @@
 
 /** What a run's id and cgroup name may be made of: they travel as words. */
 export const NAME = /^[\w-]+$/;
-/** The most a fork request may lower a run's priority by (as python/mecha_zygote.py's). */
-export const MAX_NICE = 19;
 
 export interface ForkRequest {
   id: string;
@@ -22,11 +20,6 @@ export interface ForkRequest {
   cgroup: string | null;
   /** The cap on inotify instances and watches in the run's own user namespace. */
   inotify: [instances: number, watches: number];
-  /**
-   * How much lower than the zygote's the run's first process sets its priority until its job
-   * arrives (0 to 19): a spare interpreter's (see `WarmPool`), which the server raises again.
-   */
-  nice: number;
 }
 
 export type ZygoteRequest =
@@ -45,15 +38,15 @@ export function formatRequest(request: ZygoteRequest): string {
   }
   if (!NAME.test(request.id)) throw new Error(`not a run id: ${JSON.stringify(request.id)}`);
   if (request.op === "kill") return `kill ${request.id}\n`;
-  const { id, disk, uid, cgroup, inotify, nice } = request;
+  const { id, disk, uid, cgroup, inotify } = request;
   if (cgroup !== null && !NAME.test(cgroup)) {
     throw new Error(`not a cgroup name: ${JSON.stringify(cgroup)}`);
   }
-  const numbers = [disk, ...inotify, nice, ...(uid === null ? [] : [uid])];
-  if (!numbers.every((value) => Number.isInteger(value) && value >= 0) || nice > MAX_NICE) {
+  const numbers = [disk, ...inotify, ...(uid === null ? [] : [uid])];
+  if (!numbers.every((value) => Number.isInteger(value) && value >= 0)) {
     throw new Error(`not a fork request: ${JSON.stringify(request)}`);
   }
-  return `fork ${id} ${disk} ${uid ?? "-"} ${cgroup ?? "-"} ${inotify[0]} ${inotify[1]} ${nice}\n`;
+  return `fork ${id} ${disk} ${uid ?? "-"} ${cgroup ?? "-"} ${inotify[0]} ${inotify[1]}\n`;
 }
 
 /** The server's ends of a forked run's pipes, as descriptors of the run's first process. */
