@@ -55,14 +55,15 @@ function send(
   method: string,
   path: string,
   body?: string,
-  options: { chunked?: boolean } = {},
+  options: { chunked?: boolean; to?: number } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (body !== undefined && !options.chunked) {
       headers["content-length"] = String(Buffer.byteLength(body));
     }
-    const req = httpRequest({ port, host: "127.0.0.1", path, method, headers }, (res) => {
+    const target = { port: options.to ?? port, host: "127.0.0.1", path, method, headers };
+    const req = httpRequest(target, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => {
@@ -149,21 +150,8 @@ describe("toNodeListener", () => {
     const other = createServer(toNodeListener(wrapped));
     await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
     try {
-      const answer = await new Promise<Answer>((resolve, reject) => {
-        const { port: otherPort } = other.address() as AddressInfo;
-        const req = httpRequest({ port: otherPort, host: "127.0.0.1", path: "/" }, (res) => {
-          let text = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => {
-            text += chunk;
-          });
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
-          );
-        });
-        req.on("error", reject);
-        req.end();
-      });
+      const { port: to } = other.address() as AddressInfo;
+      const answer = await send("GET", "/", undefined, { to });
       expect(answer.headers["x-wrapped"]).toBe("1");
       expect(JSON.parse(answer.body)).toEqual({ hello: "wörld" });
     } finally {
